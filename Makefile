@@ -1,0 +1,104 @@
+# Makefile: builds libbark, the `bark` CLI, the tests, fuzzers and benchmarks (see README.md).
+
+CC      ?= cc
+BUILD   ?= build
+BOARD   ?= generic
+include boards/$(BOARD).mk
+
+PKGS    := sndfile alsa samplerate zlib openblas
+CSTD    := -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+OPT     ?= -O2 -g
+CFLAGS  += $(CSTD) $(WARN) $(OPT) $(BOARD_CFLAGS) -Isrc -Iarch $(shell pkg-config --cflags $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+
+ifeq ($(WERROR),1)
+CFLAGS  += -Werror
+endif
+
+ifeq ($(SAN),1)
+BUILD   := build-san
+CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRC  := $(wildcard src/*.c src/convert/*.c arch/*.c arch/c/*.c) $(BOARD_ARCH_SRC)
+CLI_SRC  := $(wildcard src/cli/*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+TUTIL_SRC:= $(wildcard tests/util/*.c)
+TOOL_SRC := $(wildcard tools/*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TUTIL_OBJ:= $(TUTIL_SRC:%.c=$(BUILD)/%.o)
+TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TOOLS    := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
+LIB      := $(BUILD)/libbark.a
+
+.PHONY: all deps test test-san test-valgrind fuzz-smoke bench clean
+all: $(BUILD)/bark $(TOOLS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# ISA flags on the SIMD objects only, so the binary still starts on a CPU without them.
+$(BUILD)/arch/x86/%.o: CFLAGS += -mavx2 -mfma -mf16c
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/bark: $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TUTIL_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(shell pkg-config --libs cmocka) -o $@
+
+# Installs the Debian packages the build, the tests and the cross build need (root or sudo).
+deps:
+	@sh tools/install_deps.sh
+
+# Runs every cmocka suite (with the CLI built for the end-to-end tests); ends with "N passed, N failed".
+test: all $(TESTS)
+	@BUILD=$(BUILD) sh tests/run.sh $(TESTS)
+
+# The same suites under AddressSanitizer and UndefinedBehaviorSanitizer.
+test-san:
+	$(MAKE) SAN=1 CC=clang WERROR=$(WERROR) test
+
+# The parsers and the converter under valgrind (memory errors and definite leaks fail the run).
+VALGRIND_TESTS ?= test_gguf test_quant test_readers test_convert test_tokenizer test_sampler
+test-valgrind: all $(VALGRIND_TESTS:%=$(BUILD)/tests/%)
+	@for t in $(VALGRIND_TESTS); do \
+	    valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+	        $(BUILD)/tests/$$t > $(BUILD)/valgrind-$$t.log 2>&1 \
+	        && echo "valgrind $$t: clean" || { cat $(BUILD)/valgrind-$$t.log; echo "valgrind $$t: FAILED"; exit 1; }; \
+	done
+
+FUZZ_CFLAGS := $(CSTD) -g -O1 -Isrc -Iarch $(shell pkg-config --cflags $(PKGS))
+FUZZ_SAN    := address,undefined
+FUZZ_OBJ    := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(wildcard src/*.c src/convert/*.c arch/*.c arch/c/*.c))
+$(BUILD)/fuzzobj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c $< -o $@
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) $^ $(LDLIBS) -o $@
+
+# A short libFuzzer run of every parser (FUZZ_SECONDS each), seeded from tests/fuzz/corpus/<name>.
+FUZZ_SECONDS ?= 15
+fuzz-smoke: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+	@sh tests/fuzz/smoke.sh $(FUZZ_SECONDS) $^
+
+bench: all
+	@sh tools/bench.sh $(BUILD)
+
+clean:
+	rm -rf build build-san build-*
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TUTIL_OBJ:.o=.d) $(TEST_SRC:%.c=$(BUILD)/%.d)

@@ -1,0 +1,67 @@
+/* cmd_info.c: `bark info [FILE]`: hyper-parameters, tensor table, total size and voices of a model file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void print_stage(const bark_model *m, bark_stage s) {
+    bark_gpt_hparams hp;
+    bark_error err;
+    if (!bark_model_has_stage(m, s)) {
+        printf("%-9s absent\n", bark_stage_name(s));
+        return;
+    }
+    if (s == BARK_STAGE_CODEC) {
+        printf("%-9s EnCodec 24 kHz\n", bark_stage_name(s));
+        return;
+    }
+    if (bark_model_gpt_hparams(m, s, &hp, &err)) return;
+    printf("%-9s layers %d, heads %d, width %d, context %d, vocab in %d / out %d%s", bark_stage_name(s), hp.n_layer,
+           hp.n_head, hp.n_embd, hp.block_size, hp.input_vocab, hp.output_vocab, hp.has_bias ? ", biases" : "");
+    if (s == BARK_STAGE_FINE) printf(", codebooks %d (given %d)", hp.n_codes_total, hp.n_codes_given);
+    printf("\n");
+}
+
+int cmd_info(int argc, char **argv) {
+    const char *path = NULL;
+    int quiet_tensors = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            puts("usage: bark info [FILE] [--no-tensors]\n  FILE defaults to $BARK_MODEL or models/bark-small.gguf");
+            return 0;
+        } else if (!strcmp(argv[i], "--no-tensors")) {
+            quiet_tensors = 1;
+        } else if ((!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) && i + 1 < argc) {
+            path = argv[++i];
+        } else if (argv[i][0] != '-') {
+            path = argv[i];
+        } else {
+            fprintf(stderr, "bark info: unknown option '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    bark_model *m = cli_open_model("info", path);
+    if (!m) return 1;
+    printf("file      %s (%.1f MB)\n", cli_model_path(path), bark_model_file_size(m) / 1e6);
+    for (int s = 0; s < BARK_STAGE_COUNT; s++) print_stage(m, (bark_stage)s);
+    size_t total = 0, n = bark_model_tensor_count(m);
+    if (!quiet_tensors) printf("\n%-48s %-5s %-24s %12s\n", "tensor", "type", "shape (ne0, ne1, ...)", "bytes");
+    for (size_t i = 0; i < n; i++) {
+        bark_tensor_info ti;
+        if (bark_model_tensor_info(m, i, &ti)) continue;
+        total += ti.nbytes;
+        if (quiet_tensors) continue;
+        char shape[64];
+        int o = 0;
+        for (int d = 0; d < ti.n_dims && o < (int)sizeof shape; d++)
+            o += snprintf(shape + o, sizeof shape - (size_t)o, d ? ", %lld" : "%lld", (long long)ti.ne[d]);
+        printf("%-48s %-5s %-24s %12zu\n", ti.name, ti.type, shape, ti.nbytes);
+    }
+    printf("\n%zu tensors, %.1f MB of tensor data\n", n, total / 1e6);
+    size_t nv = bark_model_voice_count(m);
+    printf("%zu voices%s", nv, nv ? ":" : "\n");
+    for (size_t i = 0; i < nv; i++) printf("%s%s", i % 8 ? " " : "\n  ", bark_model_voice_name(m, i));
+    if (nv) printf("\n");
+    bark_model_close(m);
+    return 0;
+}

@@ -1,0 +1,57 @@
+/* convert_int.h: shared state of the converter while it turns checkpoints into one GGUF (internal). */
+#ifndef BARK_CONVERT_INT_H
+#define BARK_CONVERT_INT_H
+
+#include "../bark.h"
+#include "../gguf.h"
+#include "source.h"
+
+/* What a tensor is, which decides its stored type. */
+typedef enum emit_role {
+    ROLE_MATRIX,   /* GPT matrix or embedding: q8_0 / f16 / f32 as asked */
+    ROLE_VECTOR,   /* norms and biases: always f32 */
+    ROLE_CODEC,    /* EnCodec conv and LSTM weights: f16 unless f32 is asked */
+    ROLE_CODEBOOK  /* EnCodec codebooks: always f32 */
+} emit_role;
+
+typedef struct convert_ctx {
+    const bark_convert_params *p;
+    gguf_writer *w;
+    bark_error *err;
+    int have[BARK_STAGE_COUNT];
+    char **voices;
+    size_t n_voices, cap_voices;
+    char *vocab_path;  /* vocab.txt found in a source folder (owned), else NULL */
+    char name[128];    /* general.name */
+} convert_ctx;
+
+/* Expands any float source tensor to a malloc'd f32 array (caller frees); NULL and an error otherwise. */
+float *convert_to_f32(convert_ctx *c, const src_tensor *t, const char *label);
+/* Stores f32 data (torch shape, outermost first) under `name` with the type its role calls for. */
+bark_status convert_emit(convert_ctx *c, const char *name, emit_role role, const float *data, int n_dims,
+                         const int64_t *shape);
+
+/* One GPT stage from a state dict (names without sub-model prefix, Suno or HF spelling), with the
+ * hyper-parameters of its config. */
+typedef struct gpt_config {
+    int n_layer, n_head, n_embd, block_size, input_vocab, output_vocab, n_codes_total, n_codes_given;
+} gpt_config;
+bark_status convert_gpt(convert_ctx *c, bark_stage stage, const src_set *s, const char *prefix,
+                        const gpt_config *cfg, const char *label);
+/* EnCodec from a state dict (original or HF spelling, names after `prefix`); hyper-parameters come from
+ * the tensor shapes. */
+bark_status convert_codec(convert_ctx *c, const src_set *s, const char *prefix, const char *label);
+/* A voice from integer arrays (Suno .npz members or HF speaker-embedding .npy files). */
+bark_status convert_voice(convert_ctx *c, const char *voice, const src_tensor *semantic, const src_tensor *coarse,
+                          const src_tensor *fine, const char *label);
+
+bark_status convert_hf_folder(convert_ctx *c, const char *dir);
+bark_status convert_suno_pt(convert_ctx *c, const char *path);
+bark_status convert_encodec_th(convert_ctx *c, const char *path);
+bark_status convert_npz_voice(convert_ctx *c, const char *path, const char *voice);
+bark_status convert_voice_dir(convert_ctx *c, const char *dir);
+bark_status convert_vocab(convert_ctx *c, const char *path);
+/* Adds the metadata, writes out_path, re-opens it with the validating loader, then moves it into place. */
+bark_status convert_write(convert_ctx *c, const char *out_path);
+
+#endif

@@ -1,0 +1,47 @@
+/* gpt.h: forward pass of Bark's GPT stages: causal with a KV cache (semantic, coarse), non-causal (fine). */
+#ifndef BARK_GPT_H
+#define BARK_GPT_H
+
+#include "model.h"
+
+/* Run state of one GPT stage: every buffer allocated once by bark_gpt_init, none in the forward pass.
+ * T_max = block_size (1024 in Bark), C = n_embd. */
+typedef struct bark_gpt {
+    const bark_gpt_weights *w;
+    int causal;       /* 1: semantic / coarse (masked, cached); 0: fine (no mask, no cache) */
+    int n_embd;       /* C */
+    int n_head;
+    int head_dim;     /* C / n_head */
+    int n_ctx;        /* T_max: positions the buffers hold (the stage's block size) */
+    int n_past;       /* positions already in the KV cache (causal stages) */
+    float *x;         /* [T_max][C] residual stream */
+    float *xb;        /* [T_max][C] LayerNorm output, then the concatenated attention heads */
+    float *qkv;       /* [T_max][3C] q, k, v of the current tokens */
+    float *hb;        /* [T_max][4C] MLP hidden layer */
+    float *att;       /* [T_max] attention scores of one query row */
+    float *row;       /* [max(4C, C)] one dequantized weight or embedding row */
+    float *k_cache;   /* [n_layer][T_max][C] keys, head h in columns h*head_dim.. (causal only) */
+    float *v_cache;   /* [n_layer][T_max][C] values, same layout (causal only) */
+} bark_gpt;
+
+/* Allocates the run state for a stage's validated weights (from bark_model_gpt). */
+BARK_NODISCARD bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, bark_error *err);
+void bark_gpt_free(bark_gpt *g); /* accepts NULL and zeroed states */
+
+/* Forgets the KV cache (the next forward starts at position 0). */
+void bark_gpt_reset(bark_gpt *g);
+
+/* Causal stages: runs T new tokens at positions n_past .. n_past+T-1, appends their keys and values
+ * to the cache and writes the logits of the last position to logits[output_vocab].
+ * Token t's embedding is wte[ids[t]], plus wte[ids2[t]] when ids2 != NULL and ids2[t] >= 0
+ * (the semantic stage's merged context). Fails on an id outside the table or a full context. */
+BARK_NODISCARD bark_status bark_gpt_forward(bark_gpt *g, const int32_t *ids, const int32_t *ids2, int T,
+                                            float *logits, bark_error *err);
+
+/* Fine stage: codes[t*n_codes_total + k] (t < T, row-major [T][n_codes_total]) are the input codes;
+ * the embedding of position t sums tables 0..pred. Writes the logits of head pred (pred in
+ * n_codes_given .. n_codes_total-1) for positions t0..T-1 to logits[(t - t0) * output_vocab + v]. */
+BARK_NODISCARD bark_status bark_gpt_forward_fine(bark_gpt *g, const int32_t *codes, int T, int pred, int t0,
+                                                 float *logits, bark_error *err);
+
+#endif

@@ -1,0 +1,178 @@
+/* test_audio_file.c: audio file reading (mono mixdown, resampling) and writing (WAV/FLAC/OGG/.npy). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audio_file.h"
+
+static char tmp_path[128];
+
+static const char *tmp(const char *ext) {
+    snprintf(tmp_path, sizeof tmp_path, "/tmp/test_audio_file_%d%s", (int)getpid(), ext);
+    return tmp_path;
+}
+
+static void write_sine(const char *path, int rate, size_t n, float amp, float hz) {
+    audio_writer *w = NULL;
+    bark_error err = {0};
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++) x[i] = (float)(amp * sin(2 * M_PI * hz * (double)i / rate));
+    assert_int_equal(audio_writer_open(path, rate, n, &w, &err), BARK_OK);
+    assert_int_equal(audio_writer_write(w, x, n / 2, &err), BARK_OK);
+    assert_int_equal(audio_writer_write(w, x + n / 2, n - n / 2, &err), BARK_OK);
+    assert_int_equal(audio_writer_close(w, &err), BARK_OK);
+    free(x);
+}
+
+/* Reads the whole file at `rate` in small blocks; returns the samples (count in *n). */
+static float *read_all(const char *path, int rate, size_t *n) {
+    audio_reader *r = NULL;
+    bark_error err = {0};
+    assert_int_equal(audio_reader_open(path, rate, &r, &err), BARK_OK);
+    size_t cap = 1 << 16, len = 0, got = 0;
+    float *x = malloc(cap * sizeof *x);
+    for (;;) {
+        if (len + 1000 > cap) x = realloc(x, (cap *= 2) * sizeof *x);
+        assert_int_equal(audio_reader_read(r, x + len, 1000, &got, &err), BARK_OK);
+        if (!got) break;
+        len += got;
+    }
+    audio_reader_close(r);
+    *n = len;
+    return x;
+}
+
+static void test_wav_round_trip(void **state) {
+    const char *p = tmp(".wav");
+    write_sine(p, 24000, 24000, 0.5f, 440.0f);
+    size_t n = 0;
+    float *x = read_all(p, 24000, &n);
+    assert_int_equal(n, 24000);
+    double e = 0;
+    for (size_t i = 0; i < n; i++) e = fmax(e, fabs(x[i] - 0.5 * sin(2 * M_PI * 440.0 * (double)i / 24000.0)));
+    printf("[ INFO     ] 16-bit WAV round trip max |err| %.3g\n", e);
+    assert_true(e < 1.0 / 32768 + 1e-5);
+    free(x);
+    unlink(p);
+}
+
+static void test_resample(void **state) {
+    const char *p = tmp(".flac");
+    write_sine(p, 16000, 16000, 0.5f, 300.0f);
+    size_t n = 0;
+    float *x = read_all(p, 24000, &n);
+    assert_true(n >= 23990 && n <= 24010);
+    double e = 0;
+    for (size_t i = 2000; i < 22000; i++) e = fmax(e, fabs(x[i] - 0.5 * sin(2 * M_PI * 300.0 * (double)i / 24000.0)));
+    printf("[ INFO     ] 16 kHz FLAC read at 24 kHz: %zu samples, max |err| %.3g away from the edges\n", n, e);
+    assert_true(e < 5e-3);
+    free(x);
+    unlink(p);
+}
+
+static void test_stereo_mixdown(void **state) {
+    const char *p = tmp(".wav");
+    SF_INFO info = {0};
+    info.samplerate = 24000;
+    info.channels = 2;
+    info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+    SNDFILE *f = sf_open(p, SFM_WRITE, &info);
+    assert_non_null(f);
+    float lr[2 * 100];
+    for (int i = 0; i < 100; i++) {
+        lr[2 * i] = 0.25f;
+        lr[2 * i + 1] = (float)i / 100.0f;
+    }
+    assert_int_equal(sf_writef_float(f, lr, 100), 100);
+    sf_close(f);
+    size_t n = 0;
+    float *x = read_all(p, 24000, &n);
+    assert_int_equal(n, 100);
+    for (int i = 0; i < 100; i++) assert_true(fabsf(x[i] - (0.25f + (float)i / 100.0f) / 2) < 1e-6f);
+    free(x);
+    unlink(p);
+}
+
+static void test_ogg_and_npy(void **state) {
+    const char *p = tmp(".ogg");
+    write_sine(p, 24000, 12000, 0.5f, 440.0f);
+    size_t n = 0;
+    float *x = read_all(p, 24000, &n);
+    assert_int_equal(n, 12000);
+    free(x);
+    unlink(p);
+
+    p = tmp(".npy");
+    const float v[3] = {1.0f, -2.5f, 0.125f};
+    audio_writer *w = NULL;
+    bark_error err = {0};
+    assert_int_equal(audio_writer_open(p, 24000, 3, &w, &err), BARK_OK);
+    assert_int_equal(audio_writer_write(w, v, 3, &err), BARK_OK);
+    assert_int_equal(audio_writer_write(w, v, 1, &err), BARK_ERR_ARG);
+    assert_int_equal(audio_writer_close(w, &err), BARK_ERR_ARG);
+    assert_int_equal(access(p, F_OK), -1); /* a failed file is removed */
+    assert_int_equal(audio_writer_open(p, 24000, 3, &w, &err), BARK_OK);
+    assert_int_equal(audio_writer_write(w, v, 3, &err), BARK_OK);
+    assert_int_equal(audio_writer_close(w, &err), BARK_OK);
+    FILE *f = fopen(p, "rb");
+    unsigned char buf[128 + 12];
+    assert_int_equal(fread(buf, 1, sizeof buf, f), 128 + 12);
+    fclose(f);
+    assert_memory_equal(buf, "\x93NUMPY\x01\x00", 8);
+    assert_int_equal(buf[8] | buf[9] << 8, 118); /* 10 + 118 = 128 bytes of header */
+    assert_non_null(strstr((char *)buf + 10, "'descr': '<f4', 'fortran_order': False, 'shape': (3,), }"));
+    assert_int_equal(buf[127], '\n');
+    float back[3];
+    memcpy(back, buf + 128, sizeof back);
+    assert_memory_equal(back, v, sizeof v);
+    unlink(p);
+
+    const int32_t codes[6] = {1, 2, 3, 4, 5, 1023};
+    const size_t shape[2] = {2, 3};
+    assert_int_equal(npy_write(p, 1, shape, 2, codes, &err), BARK_OK);
+    f = fopen(p, "rb");
+    unsigned char b2[128 + 24];
+    assert_int_equal(fread(b2, 1, sizeof b2, f), sizeof b2);
+    assert_int_equal(fgetc(f), EOF);
+    fclose(f);
+    assert_int_equal(10 + (b2[8] | b2[9] << 8), 128);
+    b2[127] = 0;
+    assert_non_null(strstr((char *)b2 + 10, "'descr': '<i4', 'fortran_order': False, 'shape': (2, 3), }"));
+    assert_memory_equal(b2 + 128, codes, sizeof codes);
+    unlink(p);
+}
+
+static void test_errors(void **state) {
+    bark_error err = {0};
+    audio_reader *r = NULL;
+    assert_int_equal(audio_reader_open("/nonexistent/x.wav", 24000, &r, &err), BARK_ERR_IO);
+    assert_non_null(strstr(err.msg, "/nonexistent/x.wav"));
+    assert_null(r);
+    audio_writer *w = NULL;
+    assert_int_equal(audio_writer_open(tmp(".mp3"), 24000, 0, &w, &err), BARK_ERR_ARG);
+    assert_non_null(strstr(err.msg, ".mp3"));
+    assert_int_equal(audio_writer_open("/nonexistent/x.wav", 24000, 0, &w, &err), BARK_ERR_IO);
+    /* not audio */
+    const char *p = tmp(".wav");
+    FILE *f = fopen(p, "wb");
+    fputs("this is not a wave file", f);
+    fclose(f);
+    assert_int_equal(audio_reader_open(p, 24000, &r, &err), BARK_ERR_IO);
+    unlink(p);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_wav_round_trip), cmocka_unit_test(test_resample), cmocka_unit_test(test_stereo_mixdown),
+        cmocka_unit_test(test_ogg_and_npy), cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,22 @@
+/* testutil.h: helpers shared by the cmocka suites: temporary folders, files, running the CLI. */
+#ifndef BARK_TESTUTIL_H
+#define BARK_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Makes a fresh temporary folder (removed by tu_rmtree); returns a static-lifetime copy of its path. */
+char *tu_tmpdir(void);
+void tu_rmtree(const char *path);
+/* Reads a whole file into a malloc'd buffer; NULL if it cannot. */
+uint8_t *tu_read_file(const char *path, size_t *len);
+int tu_write_file(const char *path, const void *data, size_t len);
+int tu_exists(const char *path);
+/* Runs a shell command, capturing stderr+stdout into out (NUL-terminated); returns the exit status. */
+int tu_run(const char *cmd, char *out, size_t cap);
+/* The `bark` binary of the build under test: $BUILD/bark (tests/run.sh sets BUILD), else build/bark. */
+const char *tu_bark(void);
+/* Counts the lines of s. */
+int tu_lines(const char *s);
+
+#endif
