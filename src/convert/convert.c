@@ -147,6 +147,13 @@ static bark_status finish(convert_ctx *c, const char *out_path) {
     return st;
 }
 
+void convert_ctx_release(convert_ctx *c) {
+    for (size_t i = 0; i < c->n_voices; i++) free(c->voices[i]);
+    free(c->voices);
+    free(c->vocab_path);
+    gguf_writer_free(c->w);
+}
+
 bark_status convert_write(convert_ctx *c, const char *out_path) {
     bark_status st = write_metadata(c);
     return st ? st : finish(c, out_path);
@@ -173,9 +180,6 @@ bark_status bark_convert(const char *const *sources, size_t n_sources, const cha
     if (!st && !c.have[0] && !c.have[1] && !c.have[2] && !c.have[3] && !c.n_voices)
         st = bark_fail(err, BARK_ERR_MISSING, "convert: the sources hold no model and no voice");
     if (!st) st = convert_write(&c, out_path);
-    for (size_t i = 0; i < c.n_voices; i++) free(c.voices[i]);
-    free(c.voices);
-    free(c.vocab_path);
-    gguf_writer_free(c.w);
+    convert_ctx_release(&c);
     return st;
 }

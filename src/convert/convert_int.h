@@ -53,5 +53,7 @@ bark_status convert_voice_dir(convert_ctx *c, const char *dir);
 bark_status convert_vocab(convert_ctx *c, const char *path);
 /* Adds the metadata, writes out_path, re-opens it with the validating loader, then moves it into place. */
 bark_status convert_write(convert_ctx *c, const char *out_path);
+/* Frees what the context owns (voices, vocab path, writer). */
+void convert_ctx_release(convert_ctx *c);
 
 #endif

@@ -99,27 +99,12 @@ static pk_obj *new_obj(torch_file *f, uint8_t kind) {
     return o;
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t el) {
-    if (need <= *cap) return 0;
-    size_t nc = *cap ? *cap : 8;
-    while (nc < need) {
-        if (nc > SIZE_MAX / 2) return -1;
-        nc *= 2;
-    }
-    if (nc > SIZE_MAX / el) return -1;
-    void *p = realloc(*arr, nc * el);
-    if (!p) return -1;
-    *arr = p;
-    *cap = nc;
-    return 0;
-}
-
 /* ---- stack ---- */
 
 static bark_status push(unpickler *u, pk_obj *o) {
     if (!o) return oom(u);
     if (u->sp >= PK_MAX_STACK) return bark_fail(u->err, BARK_ERR_UNSUPPORTED, "%s: data.pkl: pickle stack too deep", u->f->label);
-    if (grow((void **)&u->stack, &u->stack_cap, u->sp + 1, sizeof *u->stack) != 0) return oom(u);
+    if (src_grow((void **)&u->stack, &u->stack_cap, u->sp + 1, sizeof *u->stack) != 0) return oom(u);
     u->stack[u->sp++] = o;
     return BARK_OK;
 }
@@ -155,7 +140,7 @@ static uint32_t le32(const uint8_t *p) {
 /* ---- containers ---- */
 
 static bark_status seq_add(unpickler *u, pk_obj *c, pk_obj *item) {
-    if (grow((void **)&c->u.seq.items, &c->u.seq.cap, c->u.seq.n + 1, sizeof *c->u.seq.items) != 0) return oom(u);
+    if (src_grow((void **)&c->u.seq.items, &c->u.seq.cap, c->u.seq.n + 1, sizeof *c->u.seq.items) != 0) return oom(u);
     c->u.seq.items[c->u.seq.n++] = item;
     return BARK_OK;
 }
@@ -295,7 +280,7 @@ static bark_status do_persid(unpickler *u) {
         void *owned;
         if ((st = zip_read(&u->f->zip, e, &data, &size, &owned, u->err)) != BARK_OK) return st;
         if (owned) {
-            if (grow((void **)&u->f->owned, &u->f->cap_owned, u->f->n_owned + 1, sizeof *u->f->owned) != 0) {
+            if (src_grow((void **)&u->f->owned, &u->f->cap_owned, u->f->n_owned + 1, sizeof *u->f->owned) != 0) {
                 free(owned);
                 return oom(u);
             }
@@ -408,7 +393,7 @@ static bark_status check_dicts(torch_file *f, bark_error *err) {
             pk_obj *d = &b->obj[i];
             size_t n = d->kind == PK_DICT ? d->u.seq.n / 2 : 0;
             if (n < 2) continue;
-            if (grow((void **)&keys, &cap, n, sizeof *keys) != 0) {
+            if (src_grow((void **)&keys, &cap, n, sizeof *keys) != 0) {
                 st = bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", f->label);
                 break;
             }
@@ -450,7 +435,7 @@ static bark_status new_int(unpickler *u, int64_t v) {
 static bark_status memo_put(unpickler *u, size_t idx) {
     if (u->sp <= floor_of(u)) return bad(u, "memo of an empty stack");
     if (idx > u->ops) return bad(u, "memo index out of range");
-    if (grow((void **)&u->memo, &u->memo_cap, idx + 1, sizeof *u->memo) != 0) return oom(u);
+    if (src_grow((void **)&u->memo, &u->memo_cap, idx + 1, sizeof *u->memo) != 0) return oom(u);
     for (size_t i = u->memo_count; i <= idx; i++) u->memo[i] = NULL;
     if (idx >= u->memo_count) u->memo_count = idx + 1;
     u->memo[idx] = u->stack[u->sp - 1];
@@ -484,7 +469,7 @@ static bark_status step(unpickler *u, int *done) {
         return BARK_OK;
     case '(': /* MARK */
         if (u->n_marks >= PK_MAX_MARKS) return bark_fail(u->err, BARK_ERR_UNSUPPORTED, "%s: data.pkl: too many MARKs", u->f->label);
-        if (grow((void **)&u->marks, &u->marks_cap, u->n_marks + 1, sizeof *u->marks) != 0) return oom(u);
+        if (src_grow((void **)&u->marks, &u->marks_cap, u->n_marks + 1, sizeof *u->marks) != 0) return oom(u);
         u->marks[u->n_marks++] = u->sp;
         return BARK_OK;
     case '}': return push(u, new_obj(u->f, PK_DICT));   /* EMPTY_DICT */

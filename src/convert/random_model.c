@@ -163,9 +163,6 @@ bark_status bark_write_random_model(const char *out_path, const char *shape, bar
     if (!st && vocab_path) st = convert_vocab(&c, vocab_path);
     if (!st && voices_dir) st = convert_voice_dir(&c, voices_dir);
     if (!st) st = convert_write(&c, out_path);
-    for (size_t i = 0; i < c.n_voices; i++) free(c.voices[i]);
-    free(c.voices);
-    free(c.vocab_path);
-    gguf_writer_free(c.w);
+    convert_ctx_release(&c);
     return st;
 }

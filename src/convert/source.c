@@ -77,8 +77,7 @@ void src_set_free(src_set *s) {
     memset(s, 0, sizeof *s);
 }
 
-/* Grows *arr (of elements of size `el`) so that it holds at least need elements. */
-static int grow(void **arr, size_t *cap, size_t need, size_t el) {
+int src_grow(void **arr, size_t *cap, size_t need, size_t el) {
     if (need <= *cap) return 0;
     size_t nc = *cap ? *cap : 16;
     while (nc < need) {
@@ -101,7 +100,7 @@ bark_status src_set_add(src_set *s, const char *name, src_dtype dt, int n_dims, 
     if (st != BARK_OK) return bark_fail(err, st, "tensor %s: bad shape", name);
     if (want != nbytes)
         return bark_fail(err, BARK_ERR_FORMAT, "tensor %s: %zu bytes for a shape of %zu bytes", name, nbytes, want);
-    if (s->n == SIZE_MAX || grow((void **)&s->t, &s->cap, s->n + 1, sizeof *s->t) != 0)
+    if (s->n == SIZE_MAX || src_grow((void **)&s->t, &s->cap, s->n + 1, sizeof *s->t) != 0)
         return bark_fail(err, BARK_ERR_NOMEM, "tensor %s: out of memory", name);
     src_tensor *t = &s->t[s->n];
     memset(t, 0, sizeof *t);
@@ -120,7 +119,7 @@ bark_status src_set_add(src_set *s, const char *name, src_dtype dt, int n_dims, 
 
 bark_status src_set_own(src_set *s, void *buf, bark_error *err) {
     if (!buf) return BARK_OK;
-    if (s->n_owned == SIZE_MAX || grow((void **)&s->owned, &s->cap_owned, s->n_owned + 1, sizeof *s->owned) != 0) {
+    if (s->n_owned == SIZE_MAX || src_grow((void **)&s->owned, &s->cap_owned, s->n_owned + 1, sizeof *s->owned) != 0) {
         free(buf);
         return bark_fail(err, BARK_ERR_NOMEM, "out of memory");
     }

@@ -35,6 +35,9 @@ typedef struct src_set {
 } src_set;
 
 size_t src_dtype_size(src_dtype d);
+/* Grows *arr (elements of size el, capacity *cap, doubling) to hold at least need elements; -1 on overflow
+ * or allocation failure (then *arr is unchanged). */
+int src_grow(void **arr, size_t *cap, size_t need, size_t el);
 const char *src_dtype_name(src_dtype d);
 
 void src_set_init(src_set *s);
