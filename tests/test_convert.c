@@ -281,6 +281,14 @@ static void test_all_voices_round_trip(void **state) {
     assert_int_equal(bark_model_voice_count(m), 131);
     free(text);
     bark_model_close(m);
+    /* and `bark info` lists them */
+    char cmd[600], *out = malloc(1 << 16);
+    snprintf(cmd, sizeof cmd, "%s info --no-tensors %s/voices.gguf", tu_bark(), tmp);
+    assert_int_equal(tu_run(cmd, out, 1 << 16), 0);
+    assert_non_null(strstr(out, "131 voices:"));
+    assert_non_null(strstr(out, "v2/zh_speaker_9"));
+    assert_non_null(strstr(out, "announcer"));
+    free(out);
 }
 
 int main(void) {
