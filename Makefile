@@ -37,6 +37,7 @@ TOOLS    := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 LIB      := $(BUILD)/libbark.a
 
 .PHONY: all deps test test-san test-valgrind fuzz-smoke bench clean
+.SECONDARY:
 all: $(BUILD)/bark $(TOOLS)
 
 $(BUILD)/%.o: %.c
