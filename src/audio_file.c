@@ -1,7 +1,9 @@
 /* audio_file.c: audio in (libsndfile, mono mixdown, libsamplerate) and out (WAV/FLAC/OGG, float32 .npy). */
 #include "audio_file.h"
 
+#include <errno.h>
 #include <samplerate.h>
+#include <stdint.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,12 @@
 #define AUDIO_BLOCK 4096
 #define AUDIO_MAX_CHANNELS 64
 
+/* A file held in memory, read through libsndfile's virtual I/O. */
+typedef struct mem_file {
+    const uint8_t *buf;
+    sf_count_t len, pos;
+} mem_file;
+
 struct audio_reader {
     SNDFILE *f;
     SF_INFO info;
@@ -22,21 +30,13 @@ struct audio_reader {
     float *mono;    /* [AUDIO_BLOCK] */
     long mono_len, mono_pos;
     int eof;
+    mem_file mem;
     char path[256];
 };
 
-bark_status audio_reader_open(const char *path, int rate, audio_reader **out, bark_error *err) {
-    *out = NULL;
-    if (rate <= 0) return bark_fail(err, BARK_ERR_ARG, "%s: invalid target sample rate %d", path, rate);
-    audio_reader *r = calloc(1, sizeof *r);
-    if (!r) return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", path);
-    snprintf(r->path, sizeof r->path, "%s", path);
-    r->f = sf_open(path, SFM_READ, &r->info);
-    if (!r->f) {
-        bark_fail(err, BARK_ERR_IO, "%s: cannot read audio: %s", path, sf_strerror(NULL));
-        free(r);
-        return BARK_ERR_IO;
-    }
+/* Checks the format the file announced and sets up the buffers and the resampler; frees r on failure. */
+static bark_status finish_open(audio_reader *r, int rate, audio_reader **out, bark_error *err) {
+    const char *path = r->path;
     if (r->info.channels < 1 || r->info.channels > AUDIO_MAX_CHANNELS || r->info.samplerate <= 0) {
         bark_fail(err, BARK_ERR_UNSUPPORTED, "%s: %d channels at %d Hz is not supported", path, r->info.channels,
                   r->info.samplerate);
@@ -55,13 +55,77 @@ bark_status audio_reader_open(const char *path, int rate, audio_reader **out, ba
         r->ratio = (double)rate / r->info.samplerate;
         if (!r->src || src_is_valid_ratio(r->ratio) == 0) {
             bark_fail(err, BARK_ERR_UNSUPPORTED, "%s: cannot resample %d Hz to %d Hz: %s", path, r->info.samplerate,
-                      rate, src_strerror(e));
+                      rate, r->src ? "ratio out of range" : src_strerror(e));
             audio_reader_close(r);
             return BARK_ERR_UNSUPPORTED;
         }
     }
     *out = r;
     return BARK_OK;
+}
+
+static bark_status new_reader(const char *label, int rate, audio_reader **out, bark_error *err) {
+    if (rate <= 0) return bark_fail(err, BARK_ERR_ARG, "%s: invalid target sample rate %d", label, rate);
+    audio_reader *r = calloc(1, sizeof *r);
+    if (!r) return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", label);
+    snprintf(r->path, sizeof r->path, "%s", label);
+    *out = r;
+    return BARK_OK;
+}
+
+bark_status audio_reader_open(const char *path, int rate, audio_reader **out, bark_error *err) {
+    *out = NULL;
+    audio_reader *r = NULL;
+    bark_status st = new_reader(path, rate, &r, err);
+    if (st != BARK_OK) return st;
+    r->f = sf_open(path, SFM_READ, &r->info);
+    if (!r->f) {
+        bark_fail(err, BARK_ERR_IO, "%s: cannot read audio: %s", path, sf_strerror(NULL));
+        free(r);
+        return BARK_ERR_IO;
+    }
+    return finish_open(r, rate, out, err);
+}
+
+static sf_count_t mem_size(void *user) { return ((mem_file *)user)->len; }
+
+static sf_count_t mem_seek(sf_count_t off, int whence, void *user) {
+    mem_file *m = user;
+    sf_count_t base = whence == SEEK_CUR ? m->pos : whence == SEEK_END ? m->len : 0;
+    if ((off > 0 && base > m->len - off) || base + off < 0) return -1;
+    m->pos = base + off;
+    return m->pos;
+}
+
+static sf_count_t mem_read(void *ptr, sf_count_t n, void *user) {
+    mem_file *m = user;
+    if (n <= 0 || m->pos >= m->len) return 0;
+    if (n > m->len - m->pos) n = m->len - m->pos;
+    memcpy(ptr, m->buf + m->pos, (size_t)n);
+    m->pos += n;
+    return n;
+}
+
+static sf_count_t mem_write(const void *ptr, sf_count_t n, void *user) { return 0; }
+
+static sf_count_t mem_tell(void *user) { return ((mem_file *)user)->pos; }
+
+bark_status audio_reader_open_mem(const void *buf, size_t len, const char *label, int rate, audio_reader **out,
+                                  bark_error *err) {
+    *out = NULL;
+    audio_reader *r = NULL;
+    bark_status st = new_reader(label, rate, &r, err);
+    if (st != BARK_OK) return st;
+    static SF_VIRTUAL_IO io = {mem_size, mem_seek, mem_read, mem_write, mem_tell};
+    r->mem.buf = buf;
+    r->mem.len = (sf_count_t)len;
+    r->f = len > 0 ? sf_open_virtual(&io, SFM_READ, &r->info, &r->mem) : NULL;
+    if (!r->f) {
+        bark_fail(err, BARK_ERR_IO, "%s: cannot read audio: %s", label, len ? sf_strerror(NULL) : "empty input");
+        free(r);
+        return BARK_ERR_IO;
+    }
+    return finish_open(r, rate, out, err);
 }
 
 void audio_reader_format(const audio_reader *r, int *rate, int *channels) {
@@ -144,15 +208,17 @@ static int ends_with(const char *s, const char *ext) {
     return a >= b && !strcasecmp(s + a - b, ext);
 }
 
-/* The .npy header for a C-order array, padded so the data starts at a multiple of 64 bytes. */
-static int npy_header(FILE *f, int is_int, const size_t *shape, int n_dims) {
+/* The .npy header of an array (C or Fortran order), padded with spaces so the data starts at a multiple of
+ * 64 bytes and at least at byte `min_total` (room for a later rewrite with a longer shape). */
+static int npy_header(FILE *f, int is_int, int fortran, const size_t *shape, int n_dims, int min_total) {
     char dict[256], dims[128] = "";
     int o = 0;
     for (int i = 0; i < n_dims; i++)
         o += snprintf(dims + o, sizeof dims - (size_t)o, "%zu%s", shape[i], n_dims == 1 ? "," : i + 1 < n_dims ? ", " : "");
-    int len = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }",
-                       is_int ? "<i4" : "<f4", dims);
+    int len = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': %s, 'shape': (%s), }",
+                       is_int ? "<i4" : "<f4", fortran ? "True" : "False", dims);
     int total = 10 + len + 1, pad = (64 - total % 64) % 64;
+    while (total + pad < min_total) pad += 64;
     unsigned hl = (unsigned)(len + pad + 1);
     unsigned char head[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 0xff), (unsigned char)(hl >> 8)};
     if (fwrite(head, 1, 10, f) != 10 || fwrite(dict, 1, (size_t)len, f) != (size_t)len) return -1;
@@ -182,16 +248,73 @@ static int write_le32(FILE *f, const void *data, size_t n) {
 
 bark_status npy_write(const char *path, int is_int, const size_t *shape, int n_dims, const void *data, bark_error *err) {
     FILE *f = fopen(path, "wb");
-    if (!f) return bark_fail(err, BARK_ERR_IO, "%s: cannot create", path);
+    if (!f) return bark_fail(err, BARK_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
     size_t n = 1;
     for (int i = 0; i < n_dims; i++) n *= shape[i];
-    int bad = npy_header(f, is_int, shape, n_dims) || write_le32(f, data, n);
+    int bad = npy_header(f, is_int, 0, shape, n_dims, 0) || write_le32(f, data, n);
     bad |= fclose(f) != 0;
     if (bad) {
         remove(path);
         return bark_fail(err, BARK_ERR_IO, "%s: write failed", path);
     }
     return BARK_OK;
+}
+
+/* ---- codes written frame by frame ---- */
+
+#define NPY_COLS_HEADER 128 /* fits any [rows][cols] shape, so the final header overwrites the first exactly */
+
+struct npy_cols_writer {
+    FILE *f;
+    size_t rows, cols;
+    char path[256];
+};
+
+bark_status npy_cols_open(const char *path, size_t rows, npy_cols_writer **out, bark_error *err) {
+    *out = NULL;
+    npy_cols_writer *w = calloc(1, sizeof *w);
+    if (!w) return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", path);
+    snprintf(w->path, sizeof w->path, "%s", path);
+    w->rows = rows;
+    const size_t shape[2] = {rows, 0};
+    w->f = fopen(path, "wb");
+    if (!w->f) {
+        free(w);
+        return bark_fail(err, BARK_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    }
+    if (npy_header(w->f, 1, 1, shape, 2, NPY_COLS_HEADER) || ftell(w->f) != NPY_COLS_HEADER) {
+        fclose(w->f);
+        remove(path);
+        free(w);
+        return bark_fail(err, BARK_ERR_IO, "%s: write failed", path);
+    }
+    *out = w;
+    return BARK_OK;
+}
+
+bark_status npy_cols_write(npy_cols_writer *w, const int32_t *v, size_t n, bark_error *err) {
+    const size_t lim = SIZE_MAX / 4 / (w->rows ? w->rows : 1); /* columns a size_t byte count can hold */
+    if (n > lim - w->cols)
+        return bark_fail(err, BARK_ERR_ARG, "%s: too many columns", w->path);
+    if (write_le32(w->f, v, n * w->rows)) return bark_fail(err, BARK_ERR_IO, "%s: write failed", w->path);
+    w->cols += n;
+    return BARK_OK;
+}
+
+bark_status npy_cols_close(npy_cols_writer *w, int keep, bark_error *err) {
+    if (!w) return BARK_OK;
+    const size_t shape[2] = {w->rows, w->cols};
+    int bad = !keep;
+    if (!bad) bad = fseek(w->f, 0, SEEK_SET) != 0 || npy_header(w->f, 1, 1, shape, 2, NPY_COLS_HEADER) ||
+                    ftell(w->f) != NPY_COLS_HEADER;
+    bad |= fclose(w->f) != 0;
+    bark_status st = BARK_OK;
+    if (bad) {
+        remove(w->path);
+        if (keep) st = bark_fail(err, BARK_ERR_IO, "%s: write failed", w->path);
+    }
+    free(w);
+    return st;
 }
 
 bark_status audio_writer_open(const char *path, int rate, size_t n_total, audio_writer **out, bark_error *err) {
@@ -202,10 +325,15 @@ bark_status audio_writer_open(const char *path, int rate, size_t n_total, audio_
     w->n_total = n_total;
     if (ends_with(path, ".npy")) {
         w->npy = fopen(path, "wb");
-        if (!w->npy || npy_header(w->npy, 0, &n_total, 1)) {
-            if (w->npy) fclose(w->npy);
+        if (!w->npy) {
             free(w);
-            return bark_fail(err, BARK_ERR_IO, "%s: cannot create", path);
+            return bark_fail(err, BARK_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+        }
+        if (npy_header(w->npy, 0, 0, &n_total, 1, 0)) {
+            fclose(w->npy);
+            remove(path);
+            free(w);
+            return bark_fail(err, BARK_ERR_IO, "%s: write failed", path);
         }
         *out = w;
         return BARK_OK;

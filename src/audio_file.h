@@ -11,6 +11,9 @@ typedef struct audio_reader audio_reader;
 
 /* Opens any file libsndfile reads (WAV, FLAC, OGG, ...); samples come out mono (channel mean) at `rate`. */
 BARK_NODISCARD bark_status audio_reader_open(const char *path, int rate, audio_reader **out, bark_error *err);
+/* The same over a file held in memory (buf must outlive the reader); label names it in messages. */
+BARK_NODISCARD bark_status audio_reader_open_mem(const void *buf, size_t len, const char *label, int rate,
+                                                 audio_reader **out, bark_error *err);
 /* Reads up to cap samples; *n = 0 only at the end of the file. */
 BARK_NODISCARD bark_status audio_reader_read(audio_reader *r, float *out, size_t cap, size_t *n, bark_error *err);
 /* The file's own sample rate and channel count. */
@@ -31,5 +34,16 @@ BARK_NODISCARD bark_status audio_writer_close(audio_writer *w, bark_error *err);
 /* Writes a little-endian .npy of int32 ("<i4") or float32 ("<f4") values with the given C-order shape. */
 BARK_NODISCARD bark_status npy_write(const char *path, int is_int, const size_t *shape, int n_dims, const void *data,
                                      bark_error *err);
+
+/* An int32 .npy of codes [rows][cols] written one column (frame) at a time, so any length takes bounded
+ * memory. The file is in Fortran order (numpy.load gives the same [rows][cols] array); npy_cols_close
+ * writes the final shape. */
+typedef struct npy_cols_writer npy_cols_writer;
+
+BARK_NODISCARD bark_status npy_cols_open(const char *path, size_t rows, npy_cols_writer **out, bark_error *err);
+/* Appends n columns: v[j * rows + q] is row q of column j. */
+BARK_NODISCARD bark_status npy_cols_write(npy_cols_writer *w, const int32_t *v, size_t n, bark_error *err);
+/* Finishes the file; keep = 0 (the caller failed) or a failure here removes it. Frees w (NULL accepted). */
+BARK_NODISCARD bark_status npy_cols_close(npy_cols_writer *w, int keep, bark_error *err);
 
 #endif

@@ -8,14 +8,16 @@
 #include "bark.h"
 #include "model.h"
 
-#define ENCODEC_N_RATIOS 4
+#define ENCODEC_MAX_RATIOS 8
 #define ENCODEC_MAX_Q 32
 
-/* Hyper-parameters as the model file records them (encodec.* keys, models/FORMAT.md). Only the
- * 24 kHz architecture is supported; n_q (codebooks stored) and codebook_size may vary. */
+/* Hyper-parameters as the model file records them (encodec.* keys, models/FORMAT.md). The 24 kHz SEANet
+ * family (mono, causal, one residual unit per stage, two LSTM layers) at any width: n_filters, dimension,
+ * ratios (1..8 stages), kernel sizes, compress, codebook_size and n_q (codebooks stored) may vary. */
 typedef struct encodec_hparams {
     int sample_rate, channels, n_filters, dimension;
-    int ratios[ENCODEC_N_RATIOS]; /* decoder order: 8, 5, 4, 2 */
+    int n_ratios;
+    int ratios[ENCODEC_MAX_RATIOS]; /* decoder order: 8, 5, 4, 2 */
     int kernel_size, last_kernel_size, residual_kernel_size;
     int n_residual_layers, lstm_layers, compress;
     int codebook_size, n_q;
@@ -40,13 +42,13 @@ typedef struct encodec_lstm {
 
 typedef struct encodec_model {
     encodec_hparams hp;
-    int hop;         /* samples per frame (320) */
+    int hop;         /* samples per frame: the product of the ratios (320) */
     int has_encoder; /* 0 for decoder-only files */
-    encodec_conv enc_in, enc_down[ENCODEC_N_RATIOS], enc_out;
-    encodec_resunit enc_res[ENCODEC_N_RATIOS];
+    encodec_conv enc_in, enc_down[ENCODEC_MAX_RATIOS], enc_out;
+    encodec_resunit enc_res[ENCODEC_MAX_RATIOS];
     encodec_lstm enc_lstm;
-    encodec_conv dec_in, dec_up[ENCODEC_N_RATIOS], dec_out;
-    encodec_resunit dec_res[ENCODEC_N_RATIOS];
+    encodec_conv dec_in, dec_up[ENCODEC_MAX_RATIOS], dec_out;
+    encodec_resunit dec_res[ENCODEC_MAX_RATIOS];
     encodec_lstm dec_lstm;
     float *codebooks;   /* [n_q][codebook_size][dimension] */
     float *codebook_sq; /* [n_q][codebook_size]: squared norm of every entry */
@@ -55,7 +57,8 @@ typedef struct encodec_model {
 
 /* The hyper-parameters of Meta's encodec_24khz (32 codebooks). */
 encodec_hparams encodec_hparams_24khz(void);
-/* Fails with BARK_ERR_UNSUPPORTED naming the first key that differs from the 24 kHz architecture. */
+/* Fails with BARK_ERR_UNSUPPORTED naming the first key outside the supported family: sample_rate 24000,
+ * channels 1, n_residual_layers 1, lstm_layers 2; widths, ratios and kernels within sane bounds. */
 bark_status encodec_hparams_check(const encodec_hparams *hp, bark_error *err);
 
 /* Reads the encodec.* hyper-parameters and every tensor (exact shapes; f32, f16 or q8_0) into f32
@@ -96,7 +99,7 @@ void encodec_rvq_decode_frame(const encodec_model *m, const int32_t *codes, int 
 void encodec_rvq_encode_frame(const encodec_model *m, const float *z, int n_q, int32_t *codes, size_t ld,
                               float *r, float *dist, float *margin);
 
-/* ---- decoder: codes [n_q][T] -> 320*T samples ---- */
+/* ---- decoder: codes [n_q][T] -> hop*T samples (hop = 320 at 24 kHz; K = kernel_size, 7) ---- */
 
 typedef struct encodec_dec_stream encodec_dec_stream;
 
@@ -105,22 +108,22 @@ typedef struct encodec_dec_stream encodec_dec_stream;
 BARK_NODISCARD bark_status encodec_dec_stream_create(const encodec_model *m, int n_q, encodec_dec_stream **out,
                                                      bark_error *err);
 void encodec_dec_stream_free(encodec_dec_stream *s); /* accepts NULL */
-/* Samples the next push of n frames can produce: 0 while fewer than 7 frames were seen in total, then
- * 320 * (frames seen so far) on the push that reaches 7, afterwards 320 * n. At most 320 * (n + 6). */
+/* Samples the next push of n frames can produce: 0 while fewer than K frames were seen in total, then
+ * hop * (frames seen so far) on the push that reaches K, afterwards hop * n. At most hop * (n + K - 1). */
 size_t encodec_dec_stream_out_size(const encodec_dec_stream *s, size_t n);
 /* Decodes n >= 1 frames codes[q*ld + t]; writes *n_out samples to out (cap floats available). */
 BARK_NODISCARD bark_status encodec_dec_stream_push(encodec_dec_stream *s, const int32_t *codes, size_t ld,
                                                    size_t n, float *out, size_t cap, size_t *n_out,
                                                    bark_error *err);
-/* Ends the stream: a stream shorter than 7 frames is decoded now (320 * frames samples), otherwise 0. */
+/* Ends the stream: a stream shorter than K frames is decoded now (hop * frames samples), otherwise 0. */
 BARK_NODISCARD bark_status encodec_dec_stream_finish(encodec_dec_stream *s, float *out, size_t cap,
                                                      size_t *n_out, bark_error *err);
 
-/* Whole-sequence decode of codes[q*T + t] (n_q rows, T frames) into out[320*T]. */
+/* Whole-sequence decode of codes[q*T + t] (n_q rows, T frames) into out[hop*T]. */
 BARK_NODISCARD bark_status encodec_decode(const encodec_model *m, const int32_t *codes, int n_q, size_t T,
                                           float *out, bark_error *err);
 
-/* ---- encoder: samples -> latent [dimension][T] -> codes [n_q][T], T = ceil(N/320) ---- */
+/* ---- encoder: samples -> latent [dimension][T] -> codes [n_q][T], T = ceil(N/hop) ---- */
 
 size_t encodec_frames(const encodec_model *m, size_t n_samples);
 

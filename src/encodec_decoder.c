@@ -14,8 +14,8 @@ struct encodec_dec_stream {
     size_t frames_in;
     encodec_conv_state in;
     encodec_lstm_state lstm;
-    encodec_convtr_state up[ENCODEC_N_RATIOS];
-    encodec_res_state res[ENCODEC_N_RATIOS];
+    encodec_convtr_state up[ENCODEC_MAX_RATIOS];
+    encodec_res_state res[ENCODEC_MAX_RATIOS];
     encodec_conv_state out;
     float *lat;  /* [dimension] one latent frame */
     float *rows; /* dec.0 output [in max out][C] */
@@ -40,7 +40,7 @@ static dec_sizes sizes(const encodec_model *m) {
     z.rows = (size_t)encodec_conv_max_out(in, 1) * in->cout;
     z.state += encodec_lstm_state_floats(&m->dec_lstm);
     int rows = 1;
-    for (int i = 0; i < ENCODEC_N_RATIOS; i++) {
+    for (int i = 0; i < m->hp.n_ratios; i++) {
         const encodec_conv *up = &m->dec_up[i];
         z.raw = max_sz(z.raw, (size_t)rows * up->k * up->cout);
         z.state += (size_t)up->stride * up->cout;
@@ -76,7 +76,7 @@ bark_status encodec_dec_stream_create(const encodec_model *m, int n_q, encodec_d
     encodec_lstm_state_init(&s->lstm, &m->dec_lstm, mem);
     mem += encodec_lstm_state_floats(&m->dec_lstm);
     int rows = 1;
-    for (int i = 0; i < ENCODEC_N_RATIOS; i++) {
+    for (int i = 0; i < m->hp.n_ratios; i++) {
         encodec_convtr_state_init(&s->up[i], &m->dec_up[i], mem);
         mem += (size_t)m->dec_up[i].stride * m->dec_up[i].cout;
         rows *= m->dec_up[i].stride;
@@ -121,7 +121,7 @@ static bark_status dec_frame(encodec_dec_stream *s, const float *x, float *y, ba
     encodec_lstm_push(&s->lstm, x, 1, s->lo);
     float *cur = s->lo; /* convtr writes s->a, the residual unit s->b */
     int rows = 1;
-    for (int i = 0; i < ENCODEC_N_RATIOS; i++) {
+    for (int i = 0; i < m->hp.n_ratios; i++) {
         encodec_elu_inplace(cur, (size_t)rows * m->dec_up[i].cin);
         encodec_convtr_push(&s->up[i], cur, rows, s->a, s->raw);
         rows *= m->dec_up[i].stride;

@@ -14,8 +14,8 @@ struct encodec_enc_stream {
     int finished;
     size_t samples_in, frames_out;
     encodec_conv_state in;
-    encodec_res_state res[ENCODEC_N_RATIOS];
-    encodec_conv_state down[ENCODEC_N_RATIOS];
+    encodec_res_state res[ENCODEC_MAX_RATIOS];
+    encodec_conv_state down[ENCODEC_MAX_RATIOS];
     encodec_lstm_state lstm;
     encodec_conv_state out;
     int unit_len;
@@ -42,7 +42,7 @@ static size_t plan(const encodec_model *m, encodec_enc_stream *s, float *mem) {
     int mo = encodec_conv_max_out(in, mi);
     act = max_sz(act, (size_t)mo * in->cout);
     col = max_sz(col, (size_t)mo * in->k * in->cin);
-    for (int i = 0; i < ENCODEC_N_RATIOS; i++) {
+    for (int i = 0; i < m->hp.n_ratios; i++) {
         const encodec_resunit *u = &m->enc_res[i];
         p = TAKE(encodec_res_state_floats(u, mo));
         if (s) encodec_res_state_init(&s->res[i], u, mo, p);
@@ -130,7 +130,7 @@ static bark_status run(encodec_enc_stream *s, const float *x, int n, int final, 
     const encodec_model *m = s->m;
     int mo = 0, mr = 0;
     bark_status st = encodec_conv_push(&s->in, x, n, final, s->a, &mo, s->col, err);
-    for (int i = 0; st == BARK_OK && i < ENCODEC_N_RATIOS; i++) {
+    for (int i = 0; st == BARK_OK && i < m->hp.n_ratios; i++) {
         st = encodec_res_push(&s->res[i], s->a, mo, final, s->b, &mr, s->col, err);
         if (st != BARK_OK) break;
         encodec_elu_inplace(s->b, (size_t)mr * m->enc_res[i].block1.cin);

@@ -35,14 +35,15 @@ static bark_status read_hparams(const bark_model *m, encodec_hparams *hp, bark_e
         bark_status st = get_int(m, f[i].key, f[i].dst, err);
         if (st != BARK_OK) return st;
     }
-    int32_t r[ENCODEC_N_RATIOS + 1];
+    int32_t r[ENCODEC_MAX_RATIOS + 1];
     size_t n = 0;
-    bark_status st = bark_model_get_i32_array(m, "encodec.ratios", r, ENCODEC_N_RATIOS + 1, &n, err);
+    bark_status st = bark_model_get_i32_array(m, "encodec.ratios", r, ENCODEC_MAX_RATIOS + 1, &n, err);
     if (st != BARK_OK) return st;
-    if (n != ENCODEC_N_RATIOS)
-        return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: encodec.ratios has %zu values, only %d are supported", n,
-                         ENCODEC_N_RATIOS);
-    for (int i = 0; i < ENCODEC_N_RATIOS; i++) hp->ratios[i] = r[i];
+    if (n < 1 || n > ENCODEC_MAX_RATIOS)
+        return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: encodec.ratios has %zu values, 1..%d are supported", n,
+                         ENCODEC_MAX_RATIOS);
+    hp->n_ratios = (int)n;
+    for (size_t i = 0; i < n; i++) hp->ratios[i] = r[i];
     return encodec_hparams_check(hp, err);
 }
 

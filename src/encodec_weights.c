@@ -12,7 +12,7 @@
 encodec_hparams encodec_hparams_24khz(void) {
     encodec_hparams hp = {
         .sample_rate = 24000, .channels = 1, .n_filters = 32, .dimension = 128,
-        .ratios = {8, 5, 4, 2},
+        .n_ratios = 4, .ratios = {8, 5, 4, 2},
         .kernel_size = 7, .last_kernel_size = 7, .residual_kernel_size = 3,
         .n_residual_layers = 1, .lstm_layers = 2, .compress = 2,
         .codebook_size = 1024, .n_q = 32,
@@ -20,34 +20,62 @@ encodec_hparams encodec_hparams_24khz(void) {
     return hp;
 }
 
+/* Bounds that keep every size computed from the hyper-parameters far from int overflow. */
+#define MAX_WIDTH 4096  /* n_filters * 2^n_ratios (the LSTM width) and dimension */
+#define MAX_KERNEL 64
+#define MAX_RATIO 64
+#define MAX_HOP 16384
+
 bark_status encodec_hparams_check(const encodec_hparams *hp, bark_error *err) {
     const encodec_hparams ref = encodec_hparams_24khz();
     struct { const char *key; int got, want; } f[] = {
         {"encodec.sample_rate", hp->sample_rate, ref.sample_rate},
         {"encodec.channels", hp->channels, ref.channels},
-        {"encodec.n_filters", hp->n_filters, ref.n_filters},
-        {"encodec.dimension", hp->dimension, ref.dimension},
-        {"encodec.kernel_size", hp->kernel_size, ref.kernel_size},
-        {"encodec.last_kernel_size", hp->last_kernel_size, ref.last_kernel_size},
-        {"encodec.residual_kernel_size", hp->residual_kernel_size, ref.residual_kernel_size},
         {"encodec.n_residual_layers", hp->n_residual_layers, ref.n_residual_layers},
         {"encodec.lstm_layers", hp->lstm_layers, ref.lstm_layers},
-        {"encodec.compress", hp->compress, ref.compress},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (f[i].got != f[i].want)
-            return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: %s = %d is not supported (only %d, the 24 kHz model)",
+            return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: %s = %d is not supported (only %d, the 24 kHz family)",
                              f[i].key, f[i].got, f[i].want);
-    for (int i = 0; i < ENCODEC_N_RATIOS; i++)
-        if (hp->ratios[i] != ref.ratios[i])
-            return bark_fail(err, BARK_ERR_UNSUPPORTED,
-                             "encodec: encodec.ratios[%d] = %d is not supported (only [8, 5, 4, 2])", i, hp->ratios[i]);
-    if (hp->codebook_size < 2 || hp->codebook_size > 65536)
-        return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: encodec.codebook_size = %d is out of range 2..65536",
-                         hp->codebook_size);
-    if (hp->n_q < 1 || hp->n_q > ENCODEC_MAX_Q)
-        return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: encodec.n_q = %d is out of range 1..%d", hp->n_q,
-                         ENCODEC_MAX_Q);
+    struct { const char *key; int v, lo, hi; } r[] = {
+        {"encodec.n_filters", hp->n_filters, 1, MAX_WIDTH},
+        {"encodec.dimension", hp->dimension, 1, MAX_WIDTH},
+        {"encodec.kernel_size", hp->kernel_size, 1, MAX_KERNEL},
+        {"encodec.last_kernel_size", hp->last_kernel_size, 1, MAX_KERNEL},
+        {"encodec.residual_kernel_size", hp->residual_kernel_size, 1, MAX_KERNEL},
+        {"encodec.compress", hp->compress, 1, hp->n_filters},
+        {"encodec.codebook_size", hp->codebook_size, 2, 65536},
+        {"encodec.n_q", hp->n_q, 1, ENCODEC_MAX_Q},
+    };
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
+        if (r[i].v < r[i].lo || r[i].v > r[i].hi)
+            return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: %s = %d is out of range %d..%d", r[i].key, r[i].v,
+                             r[i].lo, r[i].hi);
+    if (hp->n_ratios < 1 || hp->n_ratios > ENCODEC_MAX_RATIOS)
+        return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: encodec.ratios has %d values, 1..%d are supported",
+                         hp->n_ratios, ENCODEC_MAX_RATIOS);
+    int64_t hop = 1, width = hp->n_filters;
+    for (int i = 0; i < hp->n_ratios; i++) {
+        if (hp->ratios[i] < 1 || hp->ratios[i] > MAX_RATIO)
+            return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: encodec.ratios[%d] = %d is out of range 1..%d", i,
+                             hp->ratios[i], MAX_RATIO);
+        hop *= hp->ratios[i];
+        width *= 2;
+        if (hop > MAX_HOP)
+            return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: encodec.ratios multiply to more than %d samples per "
+                             "frame", MAX_HOP);
+        if (width > MAX_WIDTH)
+            return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: n_filters %d x 2^%d is wider than %d channels",
+                             hp->n_filters, hp->n_ratios, MAX_WIDTH);
+    }
+    /* the streaming decoder pads each stage's first frame on its own: it must hold a whole kernel */
+    if (hp->ratios[0] < hp->residual_kernel_size)
+        return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: encodec.ratios[0] = %d is smaller than the residual "
+                         "kernel %d (not supported)", hp->ratios[0], hp->residual_kernel_size);
+    if (hop < hp->last_kernel_size)
+        return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: %lld samples per frame is fewer than the last kernel %d "
+                         "(not supported)", (long long)hop, hp->last_kernel_size);
     return BARK_OK;
 }
 
@@ -121,26 +149,27 @@ static int build_list(const encodec_model *m, encodec_tref *refs) {
     tlist t = {refs, 0};
     char p[64];
     add_conv(&t, 1, &m->enc_in, "encodec.encoder.0");
-    for (int i = 0; i < ENCODEC_N_RATIOS; i++) {
+    const int nr = m->hp.n_ratios;
+    for (int i = 0; i < nr; i++) {
         snprintf(p, sizeof p, "encodec.encoder.%d", 1 + 3 * i);
         add_res(&t, 1, &m->enc_res[i], p);
         snprintf(p, sizeof p, "encodec.encoder.%d", 3 + 3 * i);
         add_conv(&t, 1, &m->enc_down[i], p);
     }
-    snprintf(p, sizeof p, "encodec.encoder.%d.lstm", 1 + 3 * ENCODEC_N_RATIOS);
+    snprintf(p, sizeof p, "encodec.encoder.%d.lstm", 1 + 3 * nr);
     add_lstm(&t, 1, &m->enc_lstm, p);
-    snprintf(p, sizeof p, "encodec.encoder.%d", 3 + 3 * ENCODEC_N_RATIOS);
+    snprintf(p, sizeof p, "encodec.encoder.%d", 3 + 3 * nr);
     add_conv(&t, 1, &m->enc_out, p);
 
     add_conv(&t, 0, &m->dec_in, "encodec.decoder.0");
     add_lstm(&t, 0, &m->dec_lstm, "encodec.decoder.1.lstm");
-    for (int i = 0; i < ENCODEC_N_RATIOS; i++) {
+    for (int i = 0; i < nr; i++) {
         snprintf(p, sizeof p, "encodec.decoder.%d", 3 + 3 * i);
         add_convtr(&t, &m->dec_up[i], p);
         snprintf(p, sizeof p, "encodec.decoder.%d", 4 + 3 * i);
         add_res(&t, 0, &m->dec_res[i], p);
     }
-    snprintf(p, sizeof p, "encodec.decoder.%d", 3 + 3 * ENCODEC_N_RATIOS);
+    snprintf(p, sizeof p, "encodec.decoder.%d", 3 + 3 * nr);
     add_conv(&t, 0, &m->dec_out, p);
 
     const int64_t D = m->hp.dimension, B = m->hp.codebook_size;
@@ -205,14 +234,14 @@ static void lstm_layout(arena *a, encodec_lstm *l, int dim) {
 static size_t layout(encodec_model *m, int with_encoder, float *base) {
     arena a = {base, 0};
     const encodec_hparams *hp = &m->hp;
-    const int nf = hp->n_filters, rk = hp->residual_kernel_size;
+    const int nf = hp->n_filters, rk = hp->residual_kernel_size, nr = hp->n_ratios;
     int top = nf;
-    for (int i = 0; i < ENCODEC_N_RATIOS; i++) top *= 2;
+    for (int i = 0; i < nr; i++) top *= 2;
     if (with_encoder) {
         conv_layout(&a, &m->enc_in, hp->channels, nf, hp->kernel_size, 1);
         int c = nf;
-        for (int i = 0; i < ENCODEC_N_RATIOS; i++) {
-            int r = hp->ratios[ENCODEC_N_RATIOS - 1 - i];
+        for (int i = 0; i < nr; i++) {
+            int r = hp->ratios[nr - 1 - i];
             res_layout(&a, &m->enc_res[i], c, c / hp->compress, rk);
             conv_layout(&a, &m->enc_down[i], c, 2 * c, 2 * r, r);
             c *= 2;
@@ -223,7 +252,7 @@ static size_t layout(encodec_model *m, int with_encoder, float *base) {
     conv_layout(&a, &m->dec_in, hp->dimension, top, hp->kernel_size, 1);
     lstm_layout(&a, &m->dec_lstm, top);
     int c = top;
-    for (int i = 0; i < ENCODEC_N_RATIOS; i++) {
+    for (int i = 0; i < nr; i++) {
         int r = hp->ratios[i];
         conv_layout(&a, &m->dec_up[i], c, c / 2, 2 * r, r);
         c /= 2;
@@ -241,7 +270,7 @@ bark_status encodec_alloc(encodec_model *m, const encodec_hparams *hp, int with_
     if (st != BARK_OK) return st;
     m->hp = *hp;
     m->hop = 1;
-    for (int i = 0; i < ENCODEC_N_RATIOS; i++) m->hop *= hp->ratios[i];
+    for (int i = 0; i < hp->n_ratios; i++) m->hop *= hp->ratios[i];
     size_t n = layout(m, with_encoder, NULL);
     float *mem = calloc(n, sizeof *mem);
     if (!mem) return bark_fail(err, BARK_ERR_NOMEM, "encodec: cannot allocate %zu weights", n);

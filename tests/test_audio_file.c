@@ -1,4 +1,4 @@
-/* test_audio_file.c: audio file reading (mono mixdown, resampling) and writing (WAV/FLAC/OGG/.npy). */
+/* test_audio_file.c: audio reading (mixdown, resampling, from memory) and writing (WAV/FLAC/OGG/.npy, code columns). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "audio_file.h"
+#include "convert/source.h"
 
 static char tmp_path[128];
 
@@ -169,10 +170,86 @@ static void test_errors(void **state) {
     unlink(p);
 }
 
+/* Codes written a frame at a time come back (via numpy's Fortran order) as the same [rows][cols] array. */
+static void test_npy_columns(void **state) {
+    const char *p = tmp("_cols.npy");
+    bark_error err = {0};
+    npy_cols_writer *w = NULL;
+    int32_t v[3 * 50];
+    for (int i = 0; i < 150; i++) v[i] = i * 7 - 3;
+    assert_int_equal(npy_cols_open(p, 3, &w, &err), BARK_OK);
+    assert_int_equal(npy_cols_write(w, v, 20, &err), BARK_OK); /* columns 0..19: v[j*3 + q] */
+    assert_int_equal(npy_cols_write(w, v + 60, 0, &err), BARK_OK);
+    assert_int_equal(npy_cols_write(w, v + 60, 30, &err), BARK_OK);
+    assert_int_equal(npy_cols_close(w, 1, &err), BARK_OK);
+    src_set s;
+    src_set_init(&s);
+    if (src_read_npy(&s, p, "c", &err)) fail_msg("%s", err.msg);
+    const src_tensor *t = src_set_find(&s, "c");
+    assert_int_equal(t->dtype, SRC_I32);
+    assert_int_equal(t->n_dims, 2);
+    assert_int_equal(t->shape[0], 3);
+    assert_int_equal(t->shape[1], 50);
+    const int32_t *c = (const int32_t *)t->data;
+    for (int q = 0; q < 3; q++)
+        for (int j = 0; j < 50; j++) assert_int_equal(c[q * 50 + j], v[j * 3 + q]);
+    src_set_free(&s);
+    /* a writer closed after a failure leaves no file */
+    assert_int_equal(npy_cols_open(p, 8, &w, &err), BARK_OK);
+    assert_int_equal(npy_cols_write(w, v, 2, &err), BARK_OK);
+    assert_int_equal(npy_cols_close(w, 0, &err), BARK_OK);
+    assert_int_equal(access(p, F_OK), -1);
+    assert_int_equal(npy_cols_open("/nonexistent/c.npy", 8, &w, &err), BARK_ERR_IO);
+    assert_non_null(strstr(err.msg, "/nonexistent/c.npy"));
+}
+
+/* The in-memory reader gives the same samples as the file reader (both rates), and rejects junk by label. */
+static void test_reader_memory(void **state) {
+    const char *p = tmp("_mem.wav");
+    write_sine(p, 16000, 7000, 0.4f, 300.0f);
+    size_t len = 0, n_file = 0;
+    FILE *f = fopen(p, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc(len);
+    assert_int_equal(fread(buf, 1, len, f), len);
+    fclose(f);
+    const int rates[2] = {16000, 24000};
+    for (int k = 0; k < 2; k++) {
+        float *a = read_all(p, rates[k], &n_file);
+        audio_reader *r = NULL;
+        bark_error err = {0};
+        assert_int_equal(audio_reader_open_mem(buf, len, "mem.wav", rates[k], &r, &err), BARK_OK);
+        float *b = malloc((n_file + 1000) * sizeof *b);
+        size_t n = 0, got = 0;
+        do {
+            assert_int_equal(audio_reader_read(r, b + n, 333, &got, &err), BARK_OK);
+            n += got;
+            assert_true(n <= n_file);
+        } while (got);
+        audio_reader_close(r);
+        assert_int_equal(n, n_file);
+        assert_memory_equal(a, b, n * sizeof *a);
+        free(a);
+        free(b);
+    }
+    audio_reader *r = NULL;
+    bark_error err = {0};
+    assert_int_equal(audio_reader_open_mem(buf, 40, "cut.wav", 24000, &r, &err), BARK_ERR_IO);
+    assert_non_null(strstr(err.msg, "cut.wav"));
+    assert_int_equal(audio_reader_open_mem(buf, 0, "empty.wav", 24000, &r, &err), BARK_ERR_IO);
+    assert_non_null(strstr(err.msg, "empty.wav"));
+    free(buf);
+    unlink(p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wav_round_trip), cmocka_unit_test(test_resample), cmocka_unit_test(test_stereo_mixdown),
-        cmocka_unit_test(test_ogg_and_npy), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_ogg_and_npy), cmocka_unit_test(test_errors), cmocka_unit_test(test_npy_columns),
+        cmocka_unit_test(test_reader_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

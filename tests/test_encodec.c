@@ -491,7 +491,7 @@ static void test_errors(void **state) {
 
 /* ---- loading from a model file ---- */
 
-static void set_hparams(gguf_writer *w, const encodec_hparams *hp) {
+static void set_hparams_n(gguf_writer *w, const encodec_hparams *hp, const uint32_t *ratios, size_t n_ratios) {
     assert_int_equal(gguf_set_str(w, "general.architecture", "bark"), BARK_OK);
     struct { const char *k; int v; } f[] = {
         {"encodec.sample_rate", hp->sample_rate}, {"encodec.channels", hp->channels},
@@ -502,9 +502,13 @@ static void set_hparams(gguf_writer *w, const encodec_hparams *hp) {
         {"encodec.compress", hp->compress}, {"encodec.codebook_size", hp->codebook_size}, {"encodec.n_q", hp->n_q},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) assert_int_equal(gguf_set_u32(w, f[i].k, (uint32_t)f[i].v), BARK_OK);
-    uint32_t r[4];
-    for (int i = 0; i < 4; i++) r[i] = (uint32_t)hp->ratios[i];
-    assert_int_equal(gguf_set_u32_array(w, "encodec.ratios", r, 4), BARK_OK);
+    assert_int_equal(gguf_set_u32_array(w, "encodec.ratios", ratios, n_ratios), BARK_OK);
+}
+
+static void set_hparams(gguf_writer *w, const encodec_hparams *hp) {
+    uint32_t r[ENCODEC_MAX_RATIOS];
+    for (int i = 0; i < hp->n_ratios; i++) r[i] = (uint32_t)hp->ratios[i];
+    set_hparams_n(w, hp, r, (size_t)hp->n_ratios);
 }
 
 /* Writes the decoder tensors of g_model (first n_q codebooks) in PyTorch layout, f32 or f16. */
@@ -636,6 +640,13 @@ static void test_load_errors(void **state) {
     set_hparams(w, &hp);
     assert_int_equal(write_and_load(w, &m, &err), BARK_ERR_UNSUPPORTED);
     assert_non_null(strstr(err.msg, "lstm_layers"));
+    /* too many ratios (the loader reads 1..8 of them) */
+    hp = encodec_hparams_24khz();
+    w = gguf_writer_new();
+    const uint32_t nine[9] = {2, 2, 2, 2, 2, 2, 2, 2, 2};
+    set_hparams_n(w, &hp, nine, 9);
+    assert_int_equal(write_and_load(w, &m, &err), BARK_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "encodec.ratios has 9 values"));
     /* missing key */
     w = gguf_writer_new();
     assert_int_equal(gguf_set_str(w, "general.architecture", "bark"), BARK_OK);

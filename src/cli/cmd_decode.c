@@ -1,4 +1,5 @@
 /* cmd_decode.c: `bark decode CODES.npy -o OUT`: EnCodec codes [n_q][T] to 24 kHz audio, streamed to the file. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,32 +15,41 @@
 
 static void usage(FILE *f) {
     fputs("usage: bark decode CODES.npy -o OUT.wav|.flac|.ogg|.npy [-m MODEL]\n"
-          "  CODES.npy: integer array [n_q][T] of EnCodec codes (n_q 1..32, e.g. Bark's fine tokens [8][T])\n",
+          "  CODES.npy: integer array [n_q][T] of EnCodec codes (n_q 2, 4, 8, 16 or 32, e.g. Bark's fine tokens [8][T])\n",
           f);
 }
 
-/* Copies an integer tensor into int32 (rejecting values that do not fit). */
-static bark_status to_int32(const src_tensor *t, int32_t *out, size_t n, const char *path, bark_error *err) {
-    const size_t es = src_dtype_size(t->dtype);
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *p = t->data + i * es;
-        int64_t v;
-        switch (t->dtype) {
-        case SRC_I64: { uint64_t u = 0; for (int b = 7; b >= 0; b--) u = u << 8 | p[b]; v = (int64_t)u; break; }
-        case SRC_I32: { uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; v = (int32_t)u; break; }
-        case SRC_I16: v = (int16_t)(uint16_t)(p[0] | p[1] << 8); break;
-        case SRC_U16: v = (uint16_t)(p[0] | p[1] << 8); break;
-        case SRC_I8: v = (int8_t)p[0]; break;
-        case SRC_U8: v = p[0]; break;
-        default:
-            return bark_fail(err, BARK_ERR_FORMAT, "%s: codes must be integers, not %s", path, src_dtype_name(t->dtype));
-        }
-        if (v < INT32_MIN || v > INT32_MAX)
-            return bark_fail(err, BARK_ERR_FORMAT, "%s: code %lld at index %zu is out of range", path, (long long)v, i);
-        out[i] = (int32_t)v;
+/* Element i of an integer tensor (the dtype was checked by is_int_dtype). */
+static int64_t code_at(const src_tensor *t, size_t i) {
+    const uint8_t *p = t->data + i * src_dtype_size(t->dtype);
+    switch (t->dtype) {
+    case SRC_I64: { uint64_t u = 0; for (int b = 7; b >= 0; b--) u = u << 8 | p[b]; return (int64_t)u; }
+    case SRC_I32: return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+    case SRC_I16: return (int16_t)(uint16_t)(p[0] | p[1] << 8);
+    case SRC_U16: return (uint16_t)(p[0] | p[1] << 8);
+    case SRC_I8: return (int8_t)p[0];
+    default: return p[0]; /* SRC_U8 */
     }
+}
+
+static int is_int_dtype(src_dtype d) {
+    return d == SRC_I64 || d == SRC_I32 || d == SRC_I16 || d == SRC_U16 || d == SRC_I8 || d == SRC_U8;
+}
+
+/* Checks every code of t [n_q][T] is in 0..size-1 before anything is written. */
+static bark_status check_all(const src_tensor *t, size_t n_q, size_t T, int size, const char *path, bark_error *err) {
+    for (size_t q = 0; q < n_q; q++)
+        for (size_t j = 0; j < T; j++) {
+            const int64_t v = code_at(t, q * T + j);
+            if (v < 0 || v >= size)
+                return bark_fail(err, BARK_ERR_FORMAT, "%s: code %lld at codebook %zu frame %zu is outside 0..%d", path,
+                                 (long long)v, q, j, size - 1);
+        }
     return BARK_OK;
 }
+
+/* Codebook counts of EnCodec's bandwidths 1.5, 3, 6, 12 and 24 kbps. */
+static int valid_n_q(size_t n) { return n == 2 || n == 4 || n == 8 || n == 16 || n == 32; }
 
 static int run(const char *in, const char *outp, const char *model_path) {
     bark_error err = {BARK_OK, ""};
@@ -55,31 +65,40 @@ static int run(const char *in, const char *outp, const char *model_path) {
     bark_status st = src_read_npy(&set, in, "codes", &err);
     const src_tensor *t = st ? NULL : src_set_find(&set, "codes");
     size_t n_q = 0, T = 0;
-    if (!st && (!t || t->n_dims < 1 || t->n_dims > 2 || t->shape[t->n_dims - 1] < 1 || t->shape[0] < 1))
-        st = bark_fail(&err, BARK_ERR_FORMAT, "%s: expected a [n_q][T] array of codes with T >= 1", in);
+    if (!st && (!t || t->n_dims != 2))
+        st = bark_fail(&err, BARK_ERR_FORMAT, "%s: expected a 2-D array of codes [n_q][T], not %d-D", in, t ? t->n_dims : 0);
+    if (!st && !is_int_dtype(t->dtype))
+        st = bark_fail(&err, BARK_ERR_FORMAT, "%s: codes must be integers, not %s", in, src_dtype_name(t->dtype));
     if (!st) {
-        n_q = t->n_dims == 2 ? (size_t)t->shape[0] : 1;
-        T = (size_t)t->shape[t->n_dims - 1];
-        if (n_q > ENCODEC_MAX_Q) st = bark_fail(&err, BARK_ERR_FORMAT, "%s: %zu codebooks, at most %d", in, n_q, ENCODEC_MAX_Q);
+        n_q = (size_t)t->shape[0];
+        T = (size_t)t->shape[1];
+        if (!valid_n_q(n_q))
+            st = bark_fail(&err, BARK_ERR_FORMAT, "%s: %zu codebooks in an array [%zu][%zu]: EnCodec codes have 2, 4, 8, "
+                           "16 or 32 rows (Bark's fine codes are [8][T])%s", in, n_q, n_q, T,
+                           valid_n_q(T) ? "; transposed?" : "");
+        else if (T < 1)
+            st = bark_fail(&err, BARK_ERR_FORMAT, "%s: the array [%zu][0] holds no frames", in, n_q);
     }
-    if (!st && !(codes = malloc(n_q * T * sizeof *codes))) st = bark_fail(&err, BARK_ERR_NOMEM, "%s: out of memory", in);
-    if (!st) st = to_int32(t, codes, n_q * T, in, &err);
     if (!st && !(bm = cli_open_model("decode", model_path))) {
-        free(codes);
         src_set_free(&set);
         return 1;
     }
     if (!st) st = encodec_load_part(bm, 0, (int)n_q, &em, &err); /* decoder and n_q codebooks only */
-    if (!st) st = encodec_check_codes(&em, codes, (int)n_q, T, T, &err);
+    if (!st && em.hp.n_q < (int)n_q)
+        st = bark_fail(&err, BARK_ERR_FORMAT, "%s: %zu codebooks, the model stores %d", in, n_q, em.hp.n_q);
+    if (!st) st = check_all(t, n_q, T, em.hp.codebook_size, in, &err);
     if (!st) st = encodec_dec_stream_create(&em, (int)n_q, &s, &err);
-    const size_t cap = (size_t)em.hop * (CHUNK + 8);
-    if (!st && !(buf = malloc(cap * sizeof *buf))) st = bark_fail(&err, BARK_ERR_NOMEM, "out of memory");
+    const size_t cap = (size_t)em.hop * (CHUNK + (size_t)em.hp.kernel_size);
+    if (!st && (!(buf = malloc(cap * sizeof *buf)) || !(codes = malloc(n_q * CHUNK * sizeof *codes))))
+        st = bark_fail(&err, BARK_ERR_NOMEM, "out of memory");
     if (!st) st = audio_writer_open(outp, em.hp.sample_rate, T * (size_t)em.hop, &w, &err);
     const clock_t c0 = clock();
     size_t got = 0;
     for (size_t done = 0; !st && done < T; done += CHUNK) {
         const size_t n = T - done < CHUNK ? T - done : CHUNK;
-        st = encodec_dec_stream_push(s, codes + done, T, n, buf, cap, &got, &err);
+        for (size_t q = 0; q < n_q; q++)
+            for (size_t j = 0; j < n; j++) codes[q * CHUNK + j] = (int32_t)code_at(t, q * T + done + j);
+        st = encodec_dec_stream_push(s, codes, CHUNK, n, buf, cap, &got, &err);
         if (!st && got) st = audio_writer_write(w, buf, got, &err);
     }
     if (!st) st = encodec_dec_stream_finish(s, buf, cap, &got, &err);

@@ -1,4 +1,4 @@
-/* cmd_encode.c: `bark encode IN -o CODES.npy`: any audio file to EnCodec codes [n_q][T], read in bounded blocks. */
+/* cmd_encode.c: `bark encode IN -o CODES.npy`: any audio file to EnCodec codes [n_q][T], in bounded memory. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,33 +10,20 @@
 #include "error.h"
 
 #define BLOCK 4096 /* samples per read */
-#define CAP 64     /* frames one push of BLOCK samples can produce, with room to spare */
 
 static void usage(FILE *f) {
     fputs("usage: bark encode IN.wav|.flac|.ogg -o CODES.npy [--bandwidth 1.5|3|6|12|24] [-m MODEL]\n"
-          "  writes int32 codes [n_q][T] (6 kbps = 8 codebooks, Bark's fine-token layout; default 6)\n",
+          "  writes int32 codes [n_q][T] (6 kbps = 8 codebooks, Bark's fine-token layout; default 6),\n"
+          "  frame by frame (a Fortran-order .npy: numpy.load reads it as [n_q][T])\n",
           f);
 }
 
-/* Frame-major codes growing as frames arrive. */
-typedef struct code_buf {
-    int32_t *v; /* [n][n_q] */
-    size_t n, cap;
-} code_buf;
-
-static bark_status append(code_buf *b, const int32_t *chunk, size_t ld, size_t frames, int n_q, bark_error *err) {
-    if (b->n + frames > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        while (cap < b->n + frames) cap *= 2;
-        int32_t *v = realloc(b->v, cap * (size_t)n_q * sizeof *v);
-        if (!v) return bark_fail(err, BARK_ERR_NOMEM, "out of memory for %zu frames of codes", cap);
-        b->v = v;
-        b->cap = cap;
-    }
+/* Writes the frames of one push (codes[q*ld + j]) as columns of the .npy, through a frame-major buffer. */
+static bark_status put_frames(npy_cols_writer *w, const int32_t *chunk, size_t ld, size_t frames, int n_q,
+                              int32_t *cols, bark_error *err) {
     for (size_t j = 0; j < frames; j++)
-        for (int q = 0; q < n_q; q++) b->v[(b->n + j) * (size_t)n_q + (size_t)q] = chunk[(size_t)q * ld + j];
-    b->n += frames;
-    return BARK_OK;
+        for (int q = 0; q < n_q; q++) cols[j * (size_t)n_q + (size_t)q] = chunk[(size_t)q * ld + j];
+    return frames ? npy_cols_write(w, cols, frames, err) : BARK_OK;
 }
 
 static int run(const char *in, const char *outp, double kbps, const char *model_path) {
@@ -47,11 +34,11 @@ static int run(const char *in, const char *outp, double kbps, const char *model_
     memset(&em, 0, sizeof em);
     encodec_enc_stream *s = NULL;
     audio_reader *r = NULL;
-    code_buf cb = {NULL, 0, 0};
-    int32_t *chunk = NULL, *out = NULL;
+    npy_cols_writer *w = NULL;
+    int32_t *chunk = NULL, *cols = NULL;
     float *x = NULL;
     int n_q = 0;
-    size_t n_samples = 0, got = 0, frames = 0;
+    size_t n_samples = 0, n_frames = 0, got = 0, frames = 0, cap = 0;
     bark_status st = encodec_load(bm, &em, &err);
     if (!st && !(n_q = encodec_n_q_for_bandwidth(&em, kbps)))
         st = bark_fail(&err, BARK_ERR_ARG, "bandwidth %g kbps is not available (1.5, 3, 6, 12 or 24, using at most "
@@ -59,42 +46,43 @@ static int run(const char *in, const char *outp, double kbps, const char *model_
     if (!st) st = encodec_enc_stream_create(&em, n_q, &s, &err);
     if (!st) st = audio_reader_open(in, em.hp.sample_rate, &r, &err);
     if (!st) {
-        chunk = malloc((size_t)ENCODEC_MAX_Q * CAP * sizeof *chunk);
+        cap = BLOCK / (size_t)em.hop + 2; /* frames one push of BLOCK samples (or the finish) can produce */
+        chunk = malloc((size_t)n_q * cap * sizeof *chunk);
+        cols = malloc((size_t)n_q * cap * sizeof *cols);
         x = malloc(BLOCK * sizeof *x);
-        if (!chunk || !x) st = bark_fail(&err, BARK_ERR_NOMEM, "out of memory");
+        if (!chunk || !cols || !x) st = bark_fail(&err, BARK_ERR_NOMEM, "out of memory");
     }
+    if (!st) st = npy_cols_open(outp, (size_t)n_q, &w, &err);
     const clock_t c0 = clock();
     while (!st) {
         st = audio_reader_read(r, x, BLOCK, &got, &err);
         if (st || got == 0) break;
         n_samples += got;
-        st = encodec_enc_stream_push(s, x, got, chunk, NULL, CAP, CAP, &frames, &err);
-        if (!st) st = append(&cb, chunk, CAP, frames, n_q, &err);
+        st = encodec_enc_stream_push(s, x, got, chunk, NULL, cap, cap, &frames, &err);
+        if (!st) st = put_frames(w, chunk, cap, frames, n_q, cols, &err);
+        n_frames += frames;
     }
     if (!st && n_samples == 0) st = bark_fail(&err, BARK_ERR_FORMAT, "%s: the file holds no samples", in);
-    if (!st) st = encodec_enc_stream_finish(s, chunk, NULL, CAP, CAP, &frames, &err);
-    if (!st) st = append(&cb, chunk, CAP, frames, n_q, &err);
-    if (!st && !(out = malloc(cb.n * (size_t)n_q * sizeof *out))) st = bark_fail(&err, BARK_ERR_NOMEM, "out of memory");
-    if (!st) {
-        for (int q = 0; q < n_q; q++)
-            for (size_t t = 0; t < cb.n; t++) out[(size_t)q * cb.n + t] = cb.v[t * (size_t)n_q + (size_t)q];
-        const size_t shape[2] = {(size_t)n_q, cb.n};
-        st = npy_write(outp, 1, shape, 2, out, &err);
+    if (!st) st = encodec_enc_stream_finish(s, chunk, NULL, cap, cap, &frames, &err);
+    if (!st) st = put_frames(w, chunk, cap, frames, n_q, cols, &err);
+    n_frames += st ? 0 : frames;
+    if (w) {
+        bark_status cst = npy_cols_close(w, st == BARK_OK, &err);
+        if (!st) st = cst;
     }
     if (!st) {
         int rate = 0, channels = 0;
         audio_reader_format(r, &rate, &channels);
         fprintf(stderr, "bark encode: %s (%d Hz, %d channel%s): %zu samples at %d Hz -> %zu frames x %d codebooks "
                 "(%g kbps) in %s, %.2f s CPU\n", in, rate, channels, channels == 1 ? "" : "s", n_samples,
-                em.hp.sample_rate, cb.n, n_q, kbps, outp, (double)(clock() - c0) / CLOCKS_PER_SEC);
+                em.hp.sample_rate, n_frames, n_q, kbps, outp, (double)(clock() - c0) / CLOCKS_PER_SEC);
     }
     audio_reader_close(r);
     encodec_enc_stream_free(s);
     encodec_free(&em);
     bark_model_close(bm);
-    free(cb.v);
     free(chunk);
-    free(out);
+    free(cols);
     free(x);
     return st ? cli_fail("encode", &err) : 0;
 }
