@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 
 #include "../bark_constants.h"
-#include "convert_int.h"
+#include "convert_hubert.h"
 
 bark_convert_params bark_convert_default_params(void) {
     bark_convert_params p = {BARK_WTYPE_Q8_0, NULL, 0};
@@ -70,6 +70,12 @@ static bark_status convert_source(convert_ctx *c, const char *path) {
     struct stat sb;
     char probe[4096];
     if (stat(path, &sb) != 0) return bark_fail(c->err, BARK_ERR_IO, "%s: no such file or folder", path);
+    switch (convert_hubert_probe(path)) {
+    case HUBERT_SRC_HF:
+    case HUBERT_SRC_FAIRSEQ: return convert_hubert(c, path);
+    case HUBERT_SRC_QUANTIZER: return convert_hubert_quantizer(c, path);
+    default: break;
+    }
     if (S_ISDIR(sb.st_mode)) {
         snprintf(probe, sizeof probe, "%s/config.json", path);
         if (stat(probe, &sb) == 0) return convert_hf_folder(c, path);
@@ -177,7 +183,8 @@ bark_status bark_convert(const char *const *sources, size_t n_sources, const cha
     if (!st && c.have[BARK_STAGE_SEMANTIC] && !c.vocab_path)
         st = bark_fail(err, BARK_ERR_MISSING, "no vocab.txt for the semantic stage: pass --vocab "
                        "models/bert-base-multilingual-cased/vocab.txt");
-    if (!st && !c.have[0] && !c.have[1] && !c.have[2] && !c.have[3] && !c.n_voices)
+    if (!st && !c.have[0] && !c.have[1] && !c.have[2] && !c.have[3] && !c.n_voices &&
+        !gguf_writer_has_tensor(c.w, "hubert.feat_proj.weight") && !gguf_writer_has_tensor(c.w, "hubq.fc.weight"))
         st = bark_fail(err, BARK_ERR_MISSING, "convert: the sources hold no model and no voice");
     if (!st) st = convert_write(&c, out_path);
     convert_ctx_release(&c);

@@ -51,6 +51,9 @@ bark_status convert_encodec_th(convert_ctx *c, const char *path);
 bark_status convert_npz_voice(convert_ctx *c, const char *path, const char *voice);
 bark_status convert_voice_dir(convert_ctx *c, const char *dir);
 bark_status convert_vocab(convert_ctx *c, const char *path);
+/* HuBERT base from a Hugging Face HubertModel folder or a fairseq .pt; gitmylo's quantizer from its .pth. */
+bark_status convert_hubert(convert_ctx *c, const char *path);
+bark_status convert_hubert_quantizer(convert_ctx *c, const char *path);
 /* Adds the metadata, writes out_path, re-opens it with the validating loader, then moves it into place. */
 bark_status convert_write(convert_ctx *c, const char *out_path);
 /* Frees what the context owns (voices, vocab path, writer). */
