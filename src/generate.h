@@ -37,10 +37,17 @@ typedef struct bark_coarse_params {
     bark_progress progress;
 } bark_coarse_params;
 
+/* Streaming report of the fine stage: frames [from, to) of out[8][ld] are final (they never change again).
+ * Called after every fine window that completes frames, the last call with to = n_frames. A nonzero return
+ * stops the stage with BARK_ERR_INTERRUPTED. */
+typedef int (*bark_fine_window_fn)(void *user, const int32_t *out, size_t ld, size_t from, size_t to);
+
 /* generate_fine's options: sample.greedy = 1 is Suno's temp=None (argmax of the raw logits). */
 typedef struct bark_fine_params {
     bark_sample_params sample; /* temp 0.5, sampled; top-k and top-p must be off (Suno has none here) */
     bark_progress progress;
+    bark_fine_window_fn on_window; /* NULL: no reports */
+    void *window_user;
 } bark_fine_params;
 
 bark_semantic_params bark_semantic_default_params(void);

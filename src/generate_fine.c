@@ -10,7 +10,7 @@
 #define NQ BARK_N_FINE_CODEBOOKS
 
 bark_fine_params bark_fine_default_params(void) {
-    bark_fine_params p = {{0.5f, 0, -1.0f, 0}, {NULL, NULL}};
+    bark_fine_params p = {{0.5f, 0, -1.0f, 0}, {NULL, NULL}, NULL, NULL};
     return p;
 }
 
@@ -63,6 +63,7 @@ bark_status bark_generate_fine(const bark_model *m, const int32_t *coarse, int n
     long over = (long)n_frames - (long)(BARK_FINE_WINDOW - H);
     size_t n_loops = (over > 0 ? (size_t)(over + BARK_FINE_STEP - 1) / BARK_FINE_STEP : 0) + 1;
     int V = w->hp.output_vocab;
+    size_t emitted = 0; /* frames already copied to out (and reported) */
     for (size_t n = 0; n < n_loops && !st; n++) {
         size_t start = n * BARK_FINE_STEP < Lt - BARK_FINE_WINDOW ? n * BARK_FINE_STEP : Lt - BARK_FINE_WINDOW;
         size_t fill = H + n * BARK_FINE_STEP < Lt - BARK_FINE_STEP ? H + n * BARK_FINE_STEP : Lt - BARK_FINE_STEP;
@@ -85,10 +86,18 @@ bark_status bark_generate_fine(const bark_model *m, const int32_t *coarse, int n
             if (p->progress.fn && p->progress.fn(p->progress.user, BARK_STAGE_FINE, done, total))
                 st = bark_fail(err, BARK_ERR_INTERRUPTED, "fine: stopped after %zu of %zu passes", done, total);
         }
-    }
-    if (!st)
+        if (st) break;
+        /* later windows only write from their fill point on: everything before the next one is final */
+        size_t next_fill = H + (n + 1) * BARK_FINE_STEP < Lt - BARK_FINE_STEP ? H + (n + 1) * BARK_FINE_STEP
+                                                                             : Lt - BARK_FINE_STEP;
+        size_t final_end = n + 1 == n_loops ? n_frames : next_fill - H < n_frames ? next_fill - H : n_frames;
+        if (final_end <= emitted) continue;
         for (int k = 0; k < NQ; k++)
-            for (size_t t = 0; t < n_frames; t++) out[(size_t)k * n_frames + t] = B[(H + t) * NQ + k];
+            for (size_t t = emitted; t < final_end; t++) out[(size_t)k * n_frames + t] = B[(H + t) * NQ + k];
+        if (p->on_window && p->on_window(p->window_user, out, n_frames, emitted, final_end))
+            st = bark_fail(err, BARK_ERR_INTERRUPTED, "fine: stopped after frame %zu of %zu", final_end, n_frames);
+        emitted = final_end;
+    }
 done:
     bark_sampler_free(&s);
     bark_gpt_free(&g);

@@ -10,6 +10,8 @@ int cmd_info(int argc, char **argv);
 int cmd_random_model(int argc, char **argv);
 int cmd_tokens(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
+int cmd_clone(int argc, char **argv);
+int cmd_voices(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_say(int argc, char **argv);
 /* The generation runner `say` and `tokens` share (cmd_say.c); audio = 0 stops after the codes. */

@@ -1,4 +1,4 @@
-/* cmd_say.c: `bark say`: text -> semantic -> coarse -> fine -> EnCodec -> WAV (and the runner `bark tokens` shares). */
+/* cmd_say.c: `bark say` (text -> speech on ALSA or into a file, streamed) and the option parser `bark tokens` shares. */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -7,30 +7,43 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "audio_file.h"
 #include "cli.h"
-#include "encodec.h"
 #include "error.h"
-#include "generate.h"
-#include "tokenizer.h"
+#include "say_stream.h"
+#include "threadpool.h"
+
+#define MAX_TEXT_BYTES (16u << 20) /* text read from stdin */
 
 /* Everything the command line decides. */
 typedef struct say_opts {
-    const char *model, *voice, *output, *dump;
-    char *text;             /* the positional words joined by spaces (owned) */
+    const char *model, *voice, *output, *device, *dump;
+    char *text;             /* the positional words joined by spaces, or stdin (owned) */
     bark_gen_params gen;
     uint64_t seed;
-    int have_seed, greedy, quiet;
+    size_t max_piece;
+    int have_seed, greedy, quiet, verbose, threads, no_split, no_gaps;
 } say_opts;
 
 static void usage(const char *cmd, int audio) {
-    printf("usage: bark %s [options] TEXT...\n"
+    printf("usage: bark %s [options] [TEXT...]   (no TEXT, or -: the text is read from stdin)\n"
            "  -m, --model FILE         model file (default $BARK_MODEL or models/bark-small.gguf)\n"
-           "  -v, --voice NAME|FILE    voice: a name stored in the model (bark info lists them) or a Suno .npz\n",
+           "  -v, --voice NAME|FILE    voice: a name stored in the model (bark voices lists them) or a Suno .npz\n",
            cmd);
-    if (audio) printf("  -o, --output FILE        WAV file to write (default bark.wav; 16-bit mono 24 kHz)\n");
-    else printf("      --stage S            last stage to run: semantic, coarse or fine (default fine)\n");
+    if (audio)
+        printf("  -o, --output FILE        write FILE instead of playing: .wav, .flac or .ogg (- : WAV on stdout)\n"
+               "  -D, --device NAME        ALSA device to play on (default: default)\n"
+               "      --no-split           say a long text as one generation (Bark then stops after ~15 s)\n"
+               "      --max-piece N        split texts longer than N bytes into pieces (default %d, ~13 s each)\n"
+               "      --no-gaps            wait before playing until the rest can play without a break\n",
+               TEXT_SPLIT_DEFAULT_MAX);
+    else
+        printf("      --stage S            last stage to run: semantic, coarse or fine (default fine)\n"
+               "  -d, --dump DIR           write semantic.npy, coarse.npy and fine.npy into DIR\n");
     printf("  -s, --seed N             random seed (default: from the clock; printed so a run can be repeated)\n"
+           "  -t, --threads N          threads for the kernels, 1..64 (default $BARK_THREADS or every CPU)\n"
            "      --text-temp T        semantic temperature (0.7)\n"
            "      --waveform-temp T    coarse temperature (0.7)\n"
            "      --fine-temp T        fine temperature (0.5)\n"
@@ -39,9 +52,8 @@ static void usage(const char *cmd, int audio) {
            "      --min-eos-p P        stop once the end-of-speech probability reaches P (0.2; negative: off)\n"
            "      --max-seconds S      stop the semantic stage after S seconds of speech (off)\n"
            "      --greedy             take the most likely token everywhere instead of sampling\n"
-           "  -d, --dump DIR           write semantic.npy, coarse.npy, fine.npy%s into DIR\n"
-           "  -q, --quiet              no progress messages\n",
-           audio ? " and audio.npy" : "");
+           "  -q, --quiet              no progress or messages (errors still)\n"
+           "      --verbose            timings: each piece, first audio, total, ALSA underruns\n");
 }
 
 static int parse_num(const char *cmd, const char *opt, const char *s, double *out) {
@@ -55,13 +67,56 @@ static int parse_num(const char *cmd, const char *opt, const char *s, double *ou
     return 0;
 }
 
-/* Fills o from argv; returns 0, or the exit status to return (help: 0 printed; error: 2). */
+static int whole(double x, double lo, double hi) { return x >= lo && x <= hi && x == floor(x); }
+
+static int add_word(say_opts *o, size_t *len, const char *a) {
+    size_t l = strlen(a);
+    char *t = realloc(o->text, *len + l + 2);
+    if (!t) return -1;
+    o->text = t;
+    if (*len) t[(*len)++] = ' ';
+    memcpy(t + *len, a, l + 1);
+    *len += l;
+    return 0;
+}
+
+/* The whole of stdin as text. */
+static int read_stdin(const char *cmd, say_opts *o) {
+    size_t cap = 4096, n = 0;
+    char *t = malloc(cap);
+    while (t) {
+        size_t r = fread(t + n, 1, cap - n - 1, stdin);
+        n += r;
+        if (r == 0) break;
+        if (n + 1 == cap) {
+            char *u = cap < MAX_TEXT_BYTES ? realloc(t, cap * 2) : NULL;
+            if (!u) {
+                fprintf(stderr, "bark %s: the text on stdin is over %u bytes\n", cmd, MAX_TEXT_BYTES);
+                free(t);
+                return 2;
+            }
+            t = u, cap *= 2;
+        }
+    }
+    if (!t || ferror(stdin)) {
+        fprintf(stderr, "bark %s: cannot read the text from stdin\n", cmd);
+        free(t);
+        return 2;
+    }
+    t[n] = '\0';
+    free(o->text);
+    o->text = t;
+    return 0;
+}
+
+/* Fills o from argv; returns 0, or the exit status to return (help printed: *done = 1; error: 2). */
 static int parse(int argc, char **argv, const char *cmd, int audio, say_opts *o, int *done) {
     memset(o, 0, sizeof *o);
     o->gen = bark_gen_default_params();
-    o->output = "bark.wav";
+    o->max_piece = TEXT_SPLIT_DEFAULT_MAX;
     *done = 0;
     size_t text_len = 0;
+    int from_stdin = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -73,16 +128,18 @@ static int parse(int argc, char **argv, const char *cmd, int audio, say_opts *o,
             return 0;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             o->quiet = 1, takes = 0;
+        } else if (!strcmp(a, "--verbose")) {
+            o->verbose = 1, takes = 0;
         } else if (!strcmp(a, "--greedy")) {
             o->greedy = 1, takes = 0;
-        } else if (a[0] != '-' || !strcmp(a, "-")) {
-            size_t l = strlen(a);
-            char *t = realloc(o->text, text_len + l + 2);
-            if (!t) return 2;
-            o->text = t;
-            if (text_len) t[text_len++] = ' ';
-            memcpy(t + text_len, a, l + 1);
-            text_len += l;
+        } else if (audio && !strcmp(a, "--no-split")) {
+            o->no_split = 1, takes = 0;
+        } else if (audio && !strcmp(a, "--no-gaps")) {
+            o->no_gaps = 1, takes = 0;
+        } else if (!strcmp(a, "-")) {
+            from_stdin = 1, takes = 0;
+        } else if (a[0] != '-') {
+            if (add_word(o, &text_len, a)) return 2;
             takes = 0;
         } else if (!v) {
             fprintf(stderr, "bark %s: option '%s' needs a value (or is unknown; see --help)\n", cmd, a);
@@ -93,7 +150,9 @@ static int parse(int argc, char **argv, const char *cmd, int audio, say_opts *o,
             o->voice = v;
         } else if (audio && (!strcmp(a, "-o") || !strcmp(a, "--output"))) {
             o->output = v;
-        } else if (!strcmp(a, "-d") || !strcmp(a, "--dump")) {
+        } else if (audio && (!strcmp(a, "-D") || !strcmp(a, "--device"))) {
+            o->device = v;
+        } else if (!audio && (!strcmp(a, "-d") || !strcmp(a, "--dump"))) {
             o->dump = v;
         } else if (!audio && !strcmp(a, "--stage")) {
             if (!strcmp(v, "semantic")) o->gen.last = BARK_STAGE_SEMANTIC;
@@ -106,11 +165,23 @@ static int parse(int argc, char **argv, const char *cmd, int audio, say_opts *o,
         } else {
             if (parse_num(cmd, a, v, &x)) return 2;
             if (!strcmp(a, "-s") || !strcmp(a, "--seed")) {
-                if (x < 0 || x != floor(x) || x > 18446744073709551615.0) {
+                if (!whole(x, 0, 18446744073709549568.0)) {
                     fprintf(stderr, "bark %s: the seed is a whole number >= 0\n", cmd);
                     return 2;
                 }
                 o->seed = (uint64_t)x, o->have_seed = 1;
+            } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+                if (!whole(x, 1, 64)) {
+                    fprintf(stderr, "bark %s: --threads is a whole number from 1 to 64\n", cmd);
+                    return 2;
+                }
+                o->threads = (int)x;
+            } else if (audio && !strcmp(a, "--max-piece")) {
+                if (!whole(x, 16, 1e6)) {
+                    fprintf(stderr, "bark %s: --max-piece is a whole number of bytes from 16 to 1000000\n", cmd);
+                    return 2;
+                }
+                o->max_piece = (size_t)x;
             } else if (!strcmp(a, "--text-temp")) {
                 o->gen.semantic.sample.temp = (float)x;
             } else if (!strcmp(a, "--waveform-temp")) {
@@ -118,7 +189,7 @@ static int parse(int argc, char **argv, const char *cmd, int audio, say_opts *o,
             } else if (!strcmp(a, "--fine-temp")) {
                 o->gen.fine.sample.temp = (float)x;
             } else if (!strcmp(a, "--top-k")) {
-                if (x < 0 || x > 1e9 || x != floor(x)) {
+                if (!whole(x, 0, 1e9)) {
                     fprintf(stderr, "bark %s: --top-k is a whole number >= 0 (0: off)\n", cmd);
                     return 2;
                 }
@@ -136,85 +207,148 @@ static int parse(int argc, char **argv, const char *cmd, int audio, say_opts *o,
         }
         i += takes;
     }
-    if (!o->text) {
-        fprintf(stderr, "bark %s: no text given (usage: bark %s [options] TEXT...)\n", cmd, cmd);
+    if (from_stdin && o->text) {
+        fprintf(stderr, "bark %s: give the text either as arguments or on stdin (-), not both\n", cmd);
         return 2;
+    }
+    if (!o->text) {
+        if (!from_stdin && isatty(STDIN_FILENO)) {
+            fprintf(stderr, "bark %s: no text given (usage: bark %s [options] TEXT..., or the text on stdin)\n", cmd,
+                    cmd);
+            return 2;
+        }
+        int rc = read_stdin(cmd, o);
+        if (rc) return rc;
     }
     o->gen.semantic.sample.greedy = o->gen.coarse.sample.greedy = o->gen.fine.sample.greedy = o->greedy;
     if (!o->have_seed) o->seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
+    bark_pool_set_threads(o->threads); /* 0: the pool's default */
     return 0;
-}
-
-/* Writes an NPY v1.0 file of int32 ('<i4') or float32 ('<f4') data with 1 or 2 dimensions. */
-static bark_status write_npy(const char *dir, const char *name, const void *data, int is_float, size_t rows,
-                             size_t cols, bark_error *err) {
-    char path[4096], head[128];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int hl = rows ? snprintf(head, sizeof head, "{'descr': '<%s', 'fortran_order': False, 'shape': (%zu, %zu), }",
-                             is_float ? "f4" : "i4", rows, cols)
-                  : snprintf(head, sizeof head, "{'descr': '<%s', 'fortran_order': False, 'shape': (%zu,), }",
-                             is_float ? "f4" : "i4", cols);
-    size_t total = 10 + (size_t)hl + 1, pad = (64 - total % 64) % 64;
-    FILE *f = fopen(path, "wb");
-    if (!f) return bark_fail(err, BARK_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-    uint16_t hlen = (uint16_t)(hl + pad + 1);
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
-                             (unsigned char)(hlen >> 8)};
-    size_t n = (rows ? rows : 1) * cols;
-    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(head, 1, (size_t)hl, f) == (size_t)hl;
-    for (size_t i = 0; ok && i < pad; i++) ok = fputc(' ', f) != EOF;
-    ok = ok && fputc('\n', f) != EOF && fwrite(data, 4, n, f) == n; /* little-endian hosts only */
-    if (fclose(f) != 0) ok = 0;
-    return ok ? BARK_OK : bark_fail(err, BARK_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-}
-
-static void put16(unsigned char *p, unsigned v) { p[0] = (unsigned char)v, p[1] = (unsigned char)(v >> 8); }
-static void put32(unsigned char *p, uint32_t v) { put16(p, v & 0xffff), put16(p + 2, v >> 16); }
-
-/* 16-bit PCM mono WAV; samples are clipped to [-1, 1] and rounded. */
-static bark_status write_wav(const char *path, const float *x, size_t n, bark_error *err) {
-    if (n > (0xffffffffu - 44) / 2)
-        return bark_fail(err, BARK_ERR_ARG, "%s: %zu samples are too many for WAV", path, n);
-    unsigned char h[44];
-    memcpy(h, "RIFF", 4), put32(h + 4, (uint32_t)(36 + 2 * n)), memcpy(h + 8, "WAVEfmt ", 8);
-    put32(h + 16, 16), put16(h + 20, 1), put16(h + 22, 1), put32(h + 24, BARK_SAMPLE_RATE);
-    put32(h + 28, BARK_SAMPLE_RATE * 2), put16(h + 32, 2), put16(h + 34, 16), memcpy(h + 36, "data", 4);
-    put32(h + 40, (uint32_t)(2 * n));
-    FILE *f = fopen(path, "wb");
-    if (!f) return bark_fail(err, BARK_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-    int ok = fwrite(h, 1, 44, f) == 44;
-    for (size_t i = 0; ok && i < n; i++) {
-        float v = x[i] > 1.0f ? 1.0f : x[i] < -1.0f ? -1.0f : x[i];
-        long s = lrintf(v * 32767.0f);
-        unsigned char b[2];
-        put16(b, (unsigned)(s & 0xffff));
-        ok = fwrite(b, 1, 2, f) == 2;
-    }
-    if (fclose(f) != 0) ok = 0;
-    return ok ? BARK_OK : bark_fail(err, BARK_ERR_IO, "%s: write failed: %s", path, strerror(errno));
 }
 
 static volatile sig_atomic_t interrupted;
 
-static void on_sigint(int sig) {
+static void on_signal(int sig) {
     (void)sig;
     interrupted = 1;
 }
 
-/* One status line on stderr, rewritten in place; stops generation after Ctrl-C. */
-static int show_progress(void *user, bark_stage stage, size_t done, size_t total) {
-    if (!*(const int *)user) {
-        if (stage == BARK_STAGE_SEMANTIC) fprintf(stderr, "\rsemantic %zu tokens   ", done);
-        else fprintf(stderr, "\r%-8s %3d%%          ", bark_stage_name(stage), (int)(100 * done / (total ? total : 1)));
-        if (stage == BARK_STAGE_FINE && done == total) fputc('\n', stderr);
-    }
-    return interrupted != 0;
+/* Ctrl-C and SIGTERM set the flag (no SA_RESTART: blocked calls return); a closed pipe on stdout becomes EPIPE. */
+static void catch_signals(struct sigaction old[3]) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    interrupted = 0;
+    sigaction(SIGINT, &sa, &old[0]);
+    sigaction(SIGTERM, &sa, &old[1]);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, &old[2]);
 }
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+static void restore_signals(const struct sigaction old[3]) {
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
+    sigaction(SIGPIPE, &old[2], NULL);
+}
+
+/* Opens the model, saying how to get one when the default is missing. */
+static bark_model *open_model(const char *cmd, const char *given) {
+    const char *path = cli_model_path(given);
+    struct stat sb;
+    if (stat(path, &sb) != 0 && errno == ENOENT) {
+        if (given || getenv("BARK_MODEL"))
+            fprintf(stderr, "bark %s: %s: no such model file\n", cmd, path);
+        else
+            fprintf(stderr, "bark %s: no model at %s: run `models/download.sh` to fetch and convert bark-small "
+                    "(about 1.7 GB to download, a 0.6 GB file), or pass -m FILE or set BARK_MODEL\n", cmd, path);
+        return NULL;
+    }
+    return cli_open_model(cmd, given);
+}
+
+static bark_status load_voice(const bark_model *m, const char *name, bark_voice *v, bark_error *err) {
+    size_t l = strlen(name);
+    return l > 4 && !strcmp(name + l - 4, ".npz") ? bark_voice_load_npz(name, v, err) : bark_model_voice(m, name, v, err);
+}
+
+static void print_timings(const say_job *j, const audio_sink *sink) {
+    for (size_t k = 0; k < j->n_pieces; k++)
+        if (j->piece_done[k] > 0)
+            fprintf(stderr, "say: piece %zu/%zu generated at %.3f s\n", k + 1, j->n_pieces, j->piece_done[k]);
+    double audio = (double)j->frames / BARK_COARSE_RATE_HZ;
+    fprintf(stderr, "say: first audio at %.3f s, generation done at %.3f s, playback done at %.3f s\n",
+            sink->first_write > 0 ? sink->first_write - j->start : -1.0, j->gen_end, j->play_end);
+    fprintf(stderr, "say: %.2f s of audio (%zu frames, %llu samples), real-time factor %.3f, %u underruns\n", audio,
+            j->frames, (unsigned long long)sink->samples, audio > 0 ? j->gen_end / audio : 0.0, sink->underruns);
+}
+
+/* Everything of `bark say` once the options are known. */
+static int run_say(say_opts *o) {
+    const char *cmd = "say";
+    bark_error err = {BARK_OK, ""};
+    bark_model *m = open_model(cmd, o->model);
+    if (!m) return 1;
+    bark_voice voice = {0};
+    encodec_model codec;
+    memset(&codec, 0, sizeof codec);
+    bark_tokenizer *tok = NULL;
+    text_piece *pieces = NULL;
+    audio_sink *sink = NULL;
+    double *done_at = NULL;
+    size_t n_pieces = 0;
+    const char *const *vt;
+    const uint32_t *vl;
+    size_t nv = bark_model_vocab(m, &vt, &vl);
+    bark_status st = BARK_OK;
+    for (int s = 0; s < BARK_STAGE_COUNT && !st; s++)
+        if (!bark_model_has_stage(m, (bark_stage)s))
+            st = bark_fail(&err, BARK_ERR_MISSING, "%s: the model file has no %s stage", bark_model_path(m),
+                           bark_stage_name((bark_stage)s));
+    if (!st && nv == 0) st = bark_fail(&err, BARK_ERR_MISSING, "%s: the model file has no vocabulary", bark_model_path(m));
+    if (!st) st = bark_tokenizer_create(vt, vl, nv, &tok, &err);
+    if (!st && o->voice) st = load_voice(m, o->voice, &voice, &err);
+    if (!st) st = text_split(o->text, strlen(o->text), o->no_split ? (size_t)-1 : o->max_piece, &pieces, &n_pieces, &err);
+    if (!st && !(done_at = calloc(n_pieces, sizeof *done_at))) st = bark_fail(&err, BARK_ERR_NOMEM, "out of memory");
+    if (!st) st = encodec_load_part(m, 0, BARK_N_FINE_CODEBOOKS, &codec, &err);
+    if (!st) st = o->output ? audio_sink_open(&audio_sink_file, o->output, BARK_SAMPLE_RATE, &sink, &err)
+                            : audio_sink_open(&audio_sink_alsa, o->device, BARK_SAMPLE_RATE, &sink, &err);
+    if (st) goto out;
+    if (!o->quiet)
+        fprintf(stderr, "seed %llu%s, %zu piece%s\n", (unsigned long long)o->seed, o->greedy ? " (greedy)" : "",
+                n_pieces, n_pieces == 1 ? "" : "s");
+    progress prog;
+    progress_init(&prog, stderr, o->quiet);
+    say_job j = {.model = m, .codec = &codec, .tok = tok, .text = o->text, .pieces = pieces, .n_pieces = n_pieces,
+                 .voice = o->voice ? &voice : NULL, .gen = o->gen, .seed = o->seed, .sink = sink,
+                 .realtime = !o->output, .no_gaps = o->no_gaps, .quiet = o->quiet, .prog = &prog,
+                 .stop = &interrupted, .piece_done = done_at};
+    struct sigaction old[3];
+    catch_signals(old);
+    st = say_stream_run(&j, &err);
+    restore_signals(old);
+    if (o->verbose) print_timings(&j, sink);
+    /* an interrupted file is still finished with a valid header; a failed one is removed */
+    bark_error cerr = {BARK_OK, ""};
+    bark_status cst = audio_sink_close(sink, !st || st == BARK_ERR_INTERRUPTED, &cerr);
+    sink = NULL;
+    if (!st && cst) st = cst, err = cerr;
+    if (!st && !o->quiet && o->output && strcmp(o->output, "-"))
+        fprintf(stderr, "wrote %s (%.2f s of audio)\n", o->output, (double)j.frames / BARK_COARSE_RATE_HZ);
+out:
+    if (st == BARK_ERR_INTERRUPTED) fprintf(stderr, "bark %s: interrupted%s\n", cmd, o->output ? " (the file holds what was made)" : "");
+    else if (st) cli_fail(cmd, &err);
+    if (sink) {
+        bark_error e2;
+        if (audio_sink_close(sink, 0, &e2)) {}
+    }
+    free(done_at);
+    free(pieces);
+    bark_tokenizer_free(tok);
+    encodec_free(&codec);
+    bark_voice_free(&voice);
+    bark_model_close(m);
+    return st == BARK_ERR_INTERRUPTED ? 130 : st ? 1 : 0;
 }
 
 static void print_codes(const char *what, const int32_t *c, size_t rows, size_t n) {
@@ -227,109 +361,79 @@ static void print_codes(const char *what, const int32_t *c, size_t rows, size_t 
     }
 }
 
-/* The text block with Suno's warning when the text is cut. */
-static bark_status text_block(const bark_model *m, const char *text, int quiet, int32_t ids[256], bark_error *err) {
-    const char *const *tok;
-    const uint32_t *len;
-    size_t n = bark_model_vocab(m, &tok, &len), n_text, n_all = 0;
-    if (n == 0) return bark_fail(err, BARK_ERR_MISSING, "%s: the model file has no vocabulary", bark_model_path(m));
-    bark_tokenizer *t;
-    bark_status st = bark_tokenizer_create(tok, len, n, &t, err);
-    int truncated = 0;
-    if (!st) st = bark_text_to_semantic_input(t, text, strlen(text), ids, &n_text, &truncated, err);
-    if (!st && truncated) {
-        bark_error e2;
-        if (bark_tokenize(t, text, strlen(text), NULL, 0, &n_all, &e2) == BARK_ERR_ARG && !quiet && n_all > 256)
-            fprintf(stderr, "warning: text too long (%zu tokens), cutting off the last %.1f%%\n", n_all,
-                    100.0 * (double)(n_all - 256) / (double)n_all);
+/* Writes what `bark tokens --dump DIR` asks for. */
+static bark_status dump_codes(const char *dir, const bark_codes *c, bark_error *err) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return bark_fail(err, BARK_ERR_IO, "%s: cannot create the dump folder: %s", dir, strerror(errno));
+    char path[4096];
+    size_t sh[2] = {c->n_semantic, 0};
+    snprintf(path, sizeof path, "%s/semantic.npy", dir);
+    bark_status st = npy_write(path, 1, sh, 1, c->semantic, err);
+    sh[1] = c->n_frames;
+    if (!st && c->coarse) {
+        sh[0] = 2;
+        snprintf(path, sizeof path, "%s/coarse.npy", dir);
+        st = npy_write(path, 1, sh, 2, c->coarse, err);
     }
-    bark_tokenizer_free(t);
+    if (!st && c->fine) {
+        sh[0] = 8;
+        snprintf(path, sizeof path, "%s/fine.npy", dir);
+        st = npy_write(path, 1, sh, 2, c->fine, err);
+    }
     return st;
+}
+
+/* `bark tokens`: the codes of the whole text as one generation, printed. */
+static int run_tokens(say_opts *o) {
+    const char *cmd = "tokens";
+    bark_error err = {BARK_OK, ""};
+    bark_model *m = open_model(cmd, o->model);
+    if (!m) return 1;
+    bark_voice voice = {0};
+    bark_codes codes = {0};
+    bark_tokenizer *tok = NULL;
+    const char *const *vt;
+    const uint32_t *vl;
+    size_t nv = bark_model_vocab(m, &vt, &vl), n_text;
+    int32_t ids[256];
+    int truncated = 0;
+    bark_status st = BARK_OK;
+    for (int s = 0; s <= (int)o->gen.last && !st; s++)
+        if (!bark_model_has_stage(m, (bark_stage)s))
+            st = bark_fail(&err, BARK_ERR_MISSING, "%s: the model file has no %s stage", bark_model_path(m),
+                           bark_stage_name((bark_stage)s));
+    if (!st && nv == 0) st = bark_fail(&err, BARK_ERR_MISSING, "%s: the model file has no vocabulary", bark_model_path(m));
+    if (!st) st = bark_tokenizer_create(vt, vl, nv, &tok, &err);
+    if (!st && o->voice) st = load_voice(m, o->voice, &voice, &err);
+    if (!st) st = bark_text_to_semantic_input(tok, o->text, strlen(o->text), ids, &n_text, &truncated, &err);
+    if (!st && truncated && !o->quiet) fprintf(stderr, "warning: text too long, cut to 256 tokens\n");
+    if (!st) {
+        if (!o->quiet) fprintf(stderr, "seed %llu%s\n", (unsigned long long)o->seed, o->greedy ? " (greedy)" : "");
+        bark_rng rng;
+        bark_rng_seed(&rng, o->seed);
+        st = bark_generate_codes(m, ids, o->voice ? &voice : NULL, &o->gen, &rng, &codes, &err);
+    }
+    if (!st) {
+        print_codes("semantic", codes.semantic, 1, codes.n_semantic);
+        if (codes.coarse) print_codes("coarse", codes.coarse, 2, codes.n_frames);
+        if (codes.fine) print_codes("fine", codes.fine, 8, codes.n_frames);
+        if (o->dump) st = dump_codes(o->dump, &codes, &err);
+    }
+    if (st) cli_fail(cmd, &err);
+    bark_codes_free(&codes);
+    bark_tokenizer_free(tok);
+    bark_voice_free(&voice);
+    bark_model_close(m);
+    return st ? 1 : 0;
 }
 
 /* Runs a whole `bark say` (audio = 1) or `bark tokens` (audio = 0) command. */
 int cli_run_generation(int argc, char **argv, const char *cmd, int audio) {
     say_opts o;
     int done, rc = parse(argc, argv, cmd, audio, &o, &done);
-    if (rc || done) {
-        free(o.text);
-        return rc;
-    }
-    bark_error err = {BARK_OK, ""};
-    bark_model *m = cli_open_model(cmd, o.model);
-    bark_voice voice = {0};
-    bark_codes codes = {0};
-    encodec_model codec;
-    float *pcm = NULL;
-    memset(&codec, 0, sizeof codec);
-    int32_t ids[256];
-    bark_status st = m ? BARK_OK : BARK_ERR_IO;
-    if (!m) goto out;
-    /* every stage needed must be there before any time is spent */
-    for (int s = 0; s <= (audio ? BARK_STAGE_CODEC : (int)o.gen.last) && !st; s++)
-        if (!bark_model_has_stage(m, (bark_stage)s))
-            st = bark_fail(&err, BARK_ERR_MISSING, "%s: the model file has no %s stage", bark_model_path(m),
-                           bark_stage_name((bark_stage)s));
-    if (!st && o.voice) {
-        size_t l = strlen(o.voice);
-        st = l > 4 && !strcmp(o.voice + l - 4, ".npz") ? bark_voice_load_npz(o.voice, &voice, &err)
-                                                        : bark_model_voice(m, o.voice, &voice, &err);
-    }
-    if (!st) st = text_block(m, o.text, o.quiet, ids, &err);
-    if (st) goto out;
-    if (!o.quiet) fprintf(stderr, "seed %llu%s\n", (unsigned long long)o.seed, o.greedy ? " (greedy)" : "");
-    bark_rng rng;
-    bark_rng_seed(&rng, o.seed);
-    bark_progress prog = {show_progress, &o.quiet};
-    o.gen.semantic.progress = o.gen.coarse.progress = o.gen.fine.progress = prog;
-    interrupted = 0;
-    void (*old_handler)(int) = signal(SIGINT, on_sigint);
-    double t0 = now();
-    st = bark_generate_codes(m, ids, o.voice ? &voice : NULL, &o.gen, &rng, &codes, &err);
-    signal(SIGINT, old_handler == SIG_ERR ? SIG_DFL : old_handler);
-    if (!o.quiet && (st || o.gen.last != BARK_STAGE_FINE)) fputc('\n', stderr);
-    if (st) goto out;
-    double t1 = now();
-    if (!o.quiet)
-        fprintf(stderr, "%zu semantic tokens, %zu frames (%.2f s of audio) in %.2f s\n", codes.n_semantic,
-                codes.n_frames, codes.n_frames / (double)BARK_COARSE_RATE_HZ, t1 - t0);
-    size_t n_pcm = 0;
-    if (audio) {
-        if ((st = encodec_load(m, &codec, &err))) goto out;
-        n_pcm = codes.n_frames * (size_t)codec.hop;
-        pcm = malloc((n_pcm ? n_pcm : 1) * sizeof *pcm);
-        if (!pcm) {
-            st = bark_fail(&err, BARK_ERR_NOMEM, "out of memory for %zu samples", n_pcm);
-            goto out;
-        }
-        if ((st = encodec_decode(&codec, codes.fine, 8, codes.n_frames, pcm, &err))) goto out;
-        if (!o.quiet) fprintf(stderr, "decoded in %.2f s\n", now() - t1);
-        if ((st = write_wav(o.output, pcm, n_pcm, &err))) goto out;
-        if (!o.quiet) fprintf(stderr, "wrote %s\n", o.output);
-    } else {
-        print_codes("semantic", codes.semantic, 1, codes.n_semantic);
-        if (codes.coarse) print_codes("coarse", codes.coarse, 2, codes.n_frames);
-        if (codes.fine) print_codes("fine", codes.fine, 8, codes.n_frames);
-    }
-    if (o.dump) {
-        if (mkdir(o.dump, 0777) != 0 && errno != EEXIST) {
-            st = bark_fail(&err, BARK_ERR_IO, "%s: cannot create the dump folder: %s", o.dump, strerror(errno));
-            goto out;
-        }
-        st = write_npy(o.dump, "semantic.npy", codes.semantic, 0, 0, codes.n_semantic, &err);
-        if (!st && codes.coarse) st = write_npy(o.dump, "coarse.npy", codes.coarse, 0, 2, codes.n_frames, &err);
-        if (!st && codes.fine) st = write_npy(o.dump, "fine.npy", codes.fine, 0, 8, codes.n_frames, &err);
-        if (!st && pcm) st = write_npy(o.dump, "audio.npy", pcm, 1, 0, n_pcm, &err);
-    }
-out:
-    if (st && m) cli_fail(cmd, &err);
-    free(pcm);
-    encodec_free(&codec);
-    bark_codes_free(&codes);
-    bark_voice_free(&voice);
-    bark_model_close(m);
+    if (!rc && !done) rc = audio ? run_say(&o) : run_tokens(&o);
     free(o.text);
-    return st ? 1 : 0;
+    return rc;
 }
 
 int cmd_say(int argc, char **argv) { return cli_run_generation(argc, argv, "say", 1); }

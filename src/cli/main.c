@@ -12,7 +12,9 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"say", cmd_say, "speak a text (into a WAV file with -o; the ALSA sink comes next)"},
+    {"say", cmd_say, "speak a text on ALSA as it is generated (or into .wav/.flac/.ogg/- with -o)"},
+    {"voices", cmd_voices, "list the voices stored in the model file"},
+    {"clone", cmd_clone, "make a voice prompt (.npz) from a recording (EnCodec + HuBERT)"},
     {"tokens", cmd_tokens, "print a text's semantic, coarse and fine codes"},
     {"decode", cmd_decode, "decode EnCodec codes (.npy [n_q][T]) to WAV/FLAC/OGG/.npy audio"},
     {"encode", cmd_encode, "encode an audio file to EnCodec codes (.npy) at 1.5-24 kbps"},
