@@ -10,7 +10,7 @@ usage: models/download.sh [bark-small|bark] [--type q8_0|f16|f32] [--revision RE
 Downloads into DIR/hub/suno/<model>/ (resumable; files already there are checked, not fetched again),
 verifies each file (sha256 for large files, the git blob hash for small ones), then writes
 DIR/<model>.gguf with \`bark convert\`. DIR defaults to this script's folder (models/).
-bark-small: about 1.7 GB to download, about 0.6 GB after conversion (q8_0).
+bark-small: about 1.7 GB to download, about 0.5 GB after conversion (q8_0).
 bark:       about 5 GB to download, about 1.5 GB after conversion (q8_0).
 Environment: BARK_HUB (default https://huggingface.co), BARK_BIN (default build/bark).
 USAGE

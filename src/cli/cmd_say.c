@@ -261,7 +261,7 @@ static bark_model *open_model(const char *cmd, const char *given) {
             fprintf(stderr, "bark %s: %s: no such model file\n", cmd, path);
         else
             fprintf(stderr, "bark %s: no model at %s: run `models/download.sh` to fetch and convert bark-small "
-                    "(about 1.7 GB to download, a 0.6 GB file), or pass -m FILE or set BARK_MODEL\n", cmd, path);
+                    "(about 1.7 GB to download, a 0.5 GB file), or pass -m FILE or set BARK_MODEL\n", cmd, path);
         return NULL;
     }
     return cli_open_model(cmd, given);
