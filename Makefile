@@ -44,8 +44,35 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-# ISA flags on the SIMD objects only, so the binary still starts on a CPU without them.
+# ISA flags on the SIMD objects only, so the binary still starts on a CPU without them. No contraction
+# into FMA in arch/: every kernel table must round exactly like its C twin (see arch/kernels.h).
+$(BUILD)/arch/%.o: CFLAGS += -ffp-contract=off
 $(BUILD)/arch/x86/%.o: CFLAGS += -mavx2 -mfma -mf16c
+$(BUILD)/arch/arm/%_dotprod.o: CFLAGS += -march=armv8.2-a+dotprod
+
+# The kernel checks (tests/kernel_checks.c) inside the cmocka suite, and cross-built for arm64 where an
+# aarch64 compiler exists: $(BUILD)/tests/arm64_kernels runs them under qemu-aarch64 as part of `make test`.
+$(BUILD)/tests/test_kernels: $(BUILD)/tests/kernel_checks.o
+CROSS_CC ?= aarch64-linux-gnu-gcc
+ARM64_KSRC := $(wildcard arch/*.c arch/c/*.c arch/arm/*.c) src/quant.c src/threadpool.c tests/kernel_checks.c \
+              tests/kernels_arm64_main.c
+ifneq ($(shell uname -m),aarch64)
+ifneq ($(shell command -v $(CROSS_CC) 2>/dev/null),)
+ifneq ($(shell command -v qemu-aarch64 2>/dev/null),)
+TESTS += $(BUILD)/tests/arm64_kernels
+endif
+endif
+endif
+$(BUILD)/arm64/kernels_check: $(ARM64_KSRC) $(wildcard arch/*.h arch/arm/*.h tests/kernel_checks.h)
+	@mkdir -p $(dir $@)
+	$(CROSS_CC) $(CSTD) $(WARN) -O2 -ffp-contract=off -DBARK_HAVE_NEON -Isrc -Iarch -Itests -c arch/arm/kernels_neon_dotprod.c \
+	    -march=armv8.2-a+dotprod -o $(BUILD)/arm64/dotprod.o
+	$(CROSS_CC) $(CSTD) $(WARN) -O2 -ffp-contract=off -DBARK_HAVE_NEON -Isrc -Iarch -Itests \
+	    $(filter-out arch/arm/kernels_neon_dotprod.c,$(ARM64_KSRC)) $(BUILD)/arm64/dotprod.o -lm -lpthread -static -o $@
+$(BUILD)/tests/arm64_kernels: $(BUILD)/arm64/kernels_check
+	@mkdir -p $(dir $@)
+	@printf '#!/bin/sh\n# runs the arm64 kernel checks under qemu (NEON, then NEON with dotprod via -cpu max)\nset -e\nqemu-aarch64 -cpu cortex-a72 $(CURDIR)/$< neon\nqemu-aarch64 -cpu max $(CURDIR)/$< neon-dotprod\n' > $@
+	@chmod +x $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@

@@ -2,33 +2,56 @@
 #include "gpt.h"
 
 #include "error.h"
+#include "kernels.h"
+#include "threadpool.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+static bark_gemm_mode gemm_mode = BARK_GEMM_AUTO;
+
+void bark_gpt_set_gemm_mode(bark_gemm_mode m) { gemm_mode = m; }
+
+/* AUTO is sgemm: OpenBLAS on this class of x86 CPU (AVX-512 sgemm) measured faster than the AVX2 int8 GEMM
+ * (see `make bench`, gemm lines); BARK_GEMM=int8|sgemm overrides. */
+static bark_gemm_mode current_gemm_mode(void) {
+    if (gemm_mode != BARK_GEMM_AUTO) return gemm_mode;
+    const char *e = getenv("BARK_GEMM");
+    if (e && !strcmp(e, "int8")) return BARK_GEMM_INT8;
+    return BARK_GEMM_SGEMM;
+}
 
 /* Start of row r of a 2-D tensor whose rows have ne[0] elements of its type. */
 static const void *tensor_row(const bark_tensor *t, int64_t r) {
     return (const uint8_t *)t->data + (size_t)r * bark_type_row_size(t->type, t->ne[0]);
 }
 
-/* Element i of a 1-D float tensor (norm weights and biases are f32, f16 is accepted too). */
-static float vec_at(const bark_tensor *t, int64_t i) {
-    if (t->type == BARK_TYPE_F16) return bark_f16_to_f32(((const uint16_t *)t->data)[i]);
-    return ((const float *)t->data)[i];
-}
+static int imin(int a, int b) { return a < b ? a : b; }
 
-static float dot(const float *a, const float *b, int n) {
-    float s = 0.0f;
-    for (int i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
+/* Floats the sgemm weight panel needs: the largest non-f32 Linear weight the stage runs over many rows
+ * (expanded whole: sgemm over narrower panels re-packs the activations per panel and measured slower). */
+static size_t panel_floats(const bark_gpt_weights *w, int causal) {
+    size_t n = 0;
+    for (int l = 0; l < w->hp.n_layer; l++) {
+        const bark_tensor *t[4] = {&w->layer[l].qkv_w, &w->layer[l].out_w, &w->layer[l].up_w, &w->layer[l].down_w};
+        for (int i = 0; i < 4; i++)
+            if (t[i]->type != BARK_TYPE_F32 && (size_t)(t[i]->ne[0] * t[i]->ne[1]) > n)
+                n = (size_t)(t[i]->ne[0] * t[i]->ne[1]);
+    }
+    if (!causal)
+        for (int j = 0; j < w->n_lm_head; j++)
+            if (w->lm_head[j].type != BARK_TYPE_F32 && (size_t)(w->lm_head[j].ne[0] * w->lm_head[j].ne[1]) > n)
+                n = (size_t)(w->lm_head[j].ne[0] * w->lm_head[j].ne[1]);
+    return n;
 }
 
 bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, bark_error *err) {
     memset(g, 0, sizeof *g);
     const bark_gpt_hparams *hp = &w->hp;
     if (hp->n_embd <= 0 || hp->n_head <= 0 || hp->n_embd % hp->n_head != 0 || hp->block_size <= 0 ||
-        hp->n_layer <= 0 || hp->n_layer > BARK_MAX_LAYERS)
+        hp->n_layer <= 0 || hp->n_layer > BARK_MAX_LAYERS || hp->n_head > hp->block_size || hp->n_embd % QK8_0)
         return bark_fail(err, BARK_ERR_FORMAT, "gpt: bad hyper-parameters (n_embd %d, n_head %d, n_layer %d)",
                          hp->n_embd, hp->n_head, hp->n_layer);
     g->w = w;
@@ -42,9 +65,13 @@ bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, ba
     g->xb = malloc(T * C * sizeof(float));
     g->qkv = malloc(T * 3 * C * sizeof(float));
     g->hb = malloc(T * 4 * C * sizeof(float));
-    g->att = malloc(T * sizeof(float));
+    g->att = malloc(T * T * sizeof(float));
     g->row = malloc(4 * C * sizeof(float));
-    int ok = g->x && g->xb && g->qkv && g->hb && g->att && g->row;
+    g->xq = malloc(T * 4 * C);
+    g->xd = malloc(T * 4 * C / QK8_0 * sizeof(float));
+    g->wbuf_len = panel_floats(w, causal);
+    g->wbuf = g->wbuf_len ? malloc(g->wbuf_len * sizeof(float)) : NULL;
+    int ok = g->x && g->xb && g->qkv && g->hb && g->att && g->row && g->xq && g->xd && (g->wbuf || !g->wbuf_len);
     if (ok && causal) {
         g->k_cache = malloc(L * T * C * sizeof(float));
         g->v_cache = malloc(L * T * C * sizeof(float));
@@ -65,6 +92,9 @@ void bark_gpt_free(bark_gpt *g) {
     free(g->hb);
     free(g->att);
     free(g->row);
+    free(g->xq);
+    free(g->xd);
+    free(g->wbuf);
     free(g->k_cache);
     free(g->v_cache);
     memset(g, 0, sizeof *g);
@@ -72,33 +102,165 @@ void bark_gpt_free(bark_gpt *g) {
 
 void bark_gpt_reset(bark_gpt *g) { g->n_past = 0; }
 
-/* y[t] = LayerNorm(x[t]) over C channels, eps 1e-5, biased variance; b may be absent. */
+/* ---- row-parallel element-wise steps ---- */
+
+typedef struct rows_job {
+    const bark_kernels *k;
+    float *y;
+    const float *x;
+    int T, C;
+    const bark_tensor *w, *b;
+} rows_job;
+
+/* Rows [i*T/n, (i+1)*T/n) of task i. */
+static void task_rows(int i, int n, int T, int *r0, int *r1) {
+    *r0 = (int)((int64_t)T * i / n);
+    *r1 = (int)((int64_t)T * (i + 1) / n);
+}
+
+static void layernorm_task(void *ctx, int i, int n) {
+    rows_job *j = ctx;
+    int r0, r1;
+    task_rows(i, n, j->T, &r0, &r1);
+    for (int t = r0; t < r1; t++)
+        j->k->layernorm_f32(j->y + (size_t)t * j->C, j->x + (size_t)t * j->C, j->w->data, j->b->data, j->C);
+}
+
+/* y[t] = LayerNorm(x[t]) over C channels, eps 1e-5, biased variance; b may be absent (data NULL). */
 static void layernorm(float *y, const float *x, int T, int C, const bark_tensor *w, const bark_tensor *b) {
-    for (int t = 0; t < T; t++) {
-        const float *xt = x + (size_t)t * C;
-        float *yt = y + (size_t)t * C;
-        float mean = 0.0f, var = 0.0f;
-        for (int i = 0; i < C; i++) mean += xt[i];
-        mean /= (float)C;
-        for (int i = 0; i < C; i++) var += (xt[i] - mean) * (xt[i] - mean);
-        var /= (float)C;
-        float rstd = 1.0f / sqrtf(var + 1e-5f);
-        for (int i = 0; i < C; i++) {
-            float v = (xt[i] - mean) * rstd * vec_at(w, i);
-            yt[i] = b->data ? v + vec_at(b, i) : v;
-        }
+    rows_job j = {bark_kernels_get(), y, x, T, C, w, b};
+    bark_pool_run(imin(T, bark_pool_threads()), layernorm_task, &j);
+}
+
+static void gelu_task(void *ctx, int i, int n) {
+    rows_job *j = ctx;
+    int r0, r1;
+    task_rows(i, n, j->T, &r0, &r1);
+    j->k->gelu_f32(j->y + (size_t)r0 * j->C, (r1 - r0) * j->C);
+}
+
+static void gelu_rows(float *y, int T, int C) {
+    rows_job j = {bark_kernels_get(), y, NULL, T, C, NULL, NULL};
+    bark_pool_run(imin(T, bark_pool_threads()), gelu_task, &j);
+}
+
+/* ---- Linear layers ---- */
+
+typedef struct linear_job {
+    const bark_kernels *k;
+    const bark_tensor *W, *b;
+    float *y;
+    int ystride;
+    const float *x;
+    int xstride;
+    int T, in, out;
+    int rows_per, t_per; /* tile sizes */
+    int8_t *xq;
+    float *xd, *panel;
+    int panel_row0, panel_rows; /* the weight rows panel holds (sgemm) */
+} linear_job;
+
+static void bias_rows(const linear_job *j, int o0, int o1, int t0, int t1) {
+    if (!j->b || !j->b->data) return;
+    const float *b = j->b->data;
+    for (int t = t0; t < t1; t++) {
+        float *yt = j->y + (size_t)t * j->ystride;
+        for (int o = o0; o < o1; o++) yt[o] += b[o];
     }
 }
 
-/* y[t][o] = W[o] . x[t] (+ b[o]) for T rows; W has ne {in, out}; each weight row is expanded once. */
-static void linear(bark_gpt *g, float *y, int ystride, const float *x, int xstride, int T, const bark_tensor *W,
-                   const bark_tensor *b) {
-    int in = (int)W->ne[0], out = (int)W->ne[1];
-    for (int o = 0; o < out; o++) {
-        bark_dequantize_row(W->type, tensor_row(W, o), g->row, in);
-        float bo = b && b->data ? vec_at(b, o) : 0.0f;
-        for (int t = 0; t < T; t++) y[(size_t)t * ystride + o] = dot(g->row, x + (size_t)t * xstride, in) + bo;
+/* Decode (and rows that must not depend on T): output rows split over tasks, each token by the GEMV kernels. */
+static void gemv_task(void *ctx, int i, int n) {
+    linear_job *j = ctx;
+    int o0 = i * j->rows_per, o1 = imin(j->out, o0 + j->rows_per);
+    const bark_tensor *W = j->W;
+    size_t rb = bark_type_row_size(W->type, W->ne[0]);
+    const void *w0 = (const uint8_t *)W->data + (size_t)o0 * rb;
+    for (int t = 0; t < j->T; t++) {
+        const float *x = j->x + (size_t)t * j->xstride;
+        float *y = j->y + (size_t)t * j->ystride + o0;
+        if (W->type == BARK_TYPE_Q8_0)
+            j->k->gemv_q8_0(w0, rb, o1 - o0, j->xq + (size_t)t * j->in, j->xd + (size_t)t * (j->in / QK8_0), j->in,
+                            y, 1);
+        else if (W->type == BARK_TYPE_F16) j->k->gemv_f16(w0, (size_t)j->in, o1 - o0, x, j->in, y, 1);
+        else j->k->gemv_f32(w0, (size_t)j->in, o1 - o0, x, j->in, y, 1);
     }
+    bias_rows(j, o0, o1, 0, j->T);
+}
+
+static void quantize_task(void *ctx, int i, int n) {
+    linear_job *j = ctx;
+    int r0, r1;
+    task_rows(i, n, j->T, &r0, &r1);
+    for (int t = r0; t < r1; t++)
+        j->k->quantize_q8(j->x + (size_t)t * j->xstride, j->xq + (size_t)t * j->in, j->xd + (size_t)t * (j->in / QK8_0),
+                          j->in);
+}
+
+/* Many tokens, int8: tiles of rows_per output rows x t_per tokens. */
+static void gemm_int8_task(void *ctx, int i, int n) {
+    linear_job *j = ctx;
+    int n_rt = (j->out + j->rows_per - 1) / j->rows_per;
+    int o0 = (i % n_rt) * j->rows_per, o1 = imin(j->out, o0 + j->rows_per);
+    int t0 = (i / n_rt) * j->t_per, t1 = imin(j->T, t0 + j->t_per);
+    size_t rb = bark_type_row_size(j->W->type, j->W->ne[0]);
+    j->k->gemm_q8_0((const uint8_t *)j->W->data + (size_t)o0 * rb, rb, o1 - o0, j->xq + (size_t)t0 * j->in,
+                    j->xd + (size_t)t0 * (j->in / QK8_0), j->in, t1 - t0, j->y + (size_t)t0 * j->ystride + o0,
+                    j->ystride);
+    bias_rows(j, o0, o1, t0, t1);
+}
+
+/* The panel's weight rows to f32. */
+static void dequant_task(void *ctx, int i, int n) {
+    linear_job *j = ctx;
+    int r0, r1;
+    task_rows(i, n, j->panel_rows, &r0, &r1);
+    for (int r = r0; r < r1; r++)
+        bark_dequantize_row(j->W->type, tensor_row(j->W, j->panel_row0 + r), j->panel + (size_t)r * j->in, j->in);
+}
+
+static void bias_task(void *ctx, int i, int n) {
+    linear_job *j = ctx;
+    int r0, r1;
+    task_rows(i, n, j->T, &r0, &r1);
+    bias_rows(j, 0, j->out, r0, r1);
+}
+
+/* y[t][o] = W[o] . x[t] (+ b[o]) for T rows; W has ne {in, out}. rowwise: each row's result must not depend
+ * on T (the GEMV kernels, or the int8 GEMM which equals them), else many rows may go to sgemm. */
+static void linear(bark_gpt *g, float *y, int ystride, const float *x, int xstride, int T, const bark_tensor *W,
+                   const bark_tensor *b, int rowwise) {
+    int nt = bark_pool_threads();
+    linear_job j = {bark_kernels_get(), W, b, y, ystride, x, xstride, T, (int)W->ne[0], (int)W->ne[1], 0, 0,
+                    g->xq, g->xd, NULL, 0, 0};
+    int q8 = W->type == BARK_TYPE_Q8_0, small = T == 1 || (rowwise && !q8);
+    if (q8 && (small || rowwise || current_gemm_mode() == BARK_GEMM_INT8))
+        bark_pool_run(imin(T, nt), quantize_task, &j);
+    if (small) {
+        /* ~4 tasks per thread, rows in multiples of 4 (the kernels' row blocking) */
+        int per = (j.out + 4 * nt - 1) / (4 * nt);
+        j.rows_per = per < 16 ? 16 : (per + 3) / 4 * 4;
+        bark_pool_run((j.out + j.rows_per - 1) / j.rows_per, gemv_task, &j);
+        return;
+    }
+    if (q8 && (rowwise || current_gemm_mode() == BARK_GEMM_INT8)) {
+        j.rows_per = 64;
+        j.t_per = 48;
+        int n_rt = (j.out + 63) / 64, n_tt = (T + 47) / 48;
+        bark_pool_run(n_rt * n_tt, gemm_int8_task, &j);
+        return;
+    }
+    if (W->type == BARK_TYPE_F32) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, j.out, j.in, 1.0f, x, xstride, W->data, j.in, 0.0f, y,
+                    ystride);
+    } else {
+        j.panel = g->wbuf;
+        j.panel_rows = j.out;
+        bark_pool_run(nt, dequant_task, &j);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, j.out, j.in, 1.0f, x, xstride, g->wbuf, j.in, 0.0f, y,
+                    ystride);
+    }
+    if (b && b->data) bark_pool_run(imin(T, nt), bias_task, &j);
 }
 
 /* Adds row `id` of the embedding table E into dst[C]. */
@@ -107,36 +269,79 @@ static void add_row(bark_gpt *g, float *dst, const bark_tensor *E, int64_t id) {
     for (int i = 0; i < g->n_embd; i++) dst[i] += g->row[i];
 }
 
-static float gelu(float x) { return 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2)); }
+/* ---- attention ---- */
+
+typedef struct att_job {
+    bark_gpt *g;
+    const bark_kernels *k;
+    int T;
+    const float *kk, *vv;
+    int ks;
+    float scale;
+} att_job;
+
+/* Keys query t of the current T sees. */
+static int keys_seen(const bark_gpt *g, int T, int t) { return g->causal ? g->n_past + t + 1 : T; }
+
+/* Few queries: head h of every query row, with its own score row. */
+static void att_head_task(void *ctx, int h, int n) {
+    att_job *j = ctx;
+    bark_gpt *g = j->g;
+    int C = g->n_embd, hd = g->head_dim;
+    float *att = g->att + (size_t)h * g->n_ctx;
+    for (int t = 0; t < j->T; t++) {
+        const float *q = g->qkv + (size_t)t * 3 * C + (size_t)h * hd;
+        int nk = keys_seen(g, j->T, t);
+        j->k->gemv_f32(j->kk + (size_t)h * hd, (size_t)j->ks, nk, q, hd, att, 1);
+        for (int s = 0; s < nk; s++) att[s] *= j->scale;
+        j->k->softmax_f32(att, nk);
+        j->k->wsum_f32(g->xb + (size_t)t * C + (size_t)h * hd, att, j->vv + (size_t)h * hd, (size_t)j->ks, nk, hd);
+    }
+}
+
+/* Many queries: softmax of the score rows [q0, q1) of one query block, [rows][nk_block] (masked keys get 0). */
+typedef struct softmax_job {
+    const bark_gpt *g;
+    const bark_kernels *k;
+    int T, q0, q1, nk_block;
+} softmax_job;
+
+static void att_softmax_task(void *ctx, int i, int n) {
+    softmax_job *j = ctx;
+    int r0, r1;
+    task_rows(i, n, j->q1 - j->q0, &r0, &r1);
+    for (int r = r0; r < r1; r++) {
+        float *row = j->g->att + (size_t)r * j->nk_block;
+        int nk = keys_seen(j->g, j->T, j->q0 + r);
+        j->k->softmax_f32(row, nk);
+        memset(row + nk, 0, (size_t)(j->nk_block - nk) * sizeof *row);
+    }
+}
+
+#define ATT_QBLOCKS 4 /* causal query blocks: block b only multiplies the keys its last query sees */
 
 /* Multi-head attention of T queries (qkv rows) against keys/values k, v with row strides ks;
  * query t sees keys 0..n_past+t when causal, all T keys otherwise. Heads go to xb[t][h*hd ..]. */
 static void attention(bark_gpt *g, int T, const float *k, const float *v, int ks) {
     int C = g->n_embd, hd = g->head_dim;
-    float scale = (float)(1.0 / sqrt((double)hd));
-    for (int h = 0; h < g->n_head; h++) {
-        for (int t = 0; t < T; t++) {
-            const float *q = g->qkv + (size_t)t * 3 * C + (size_t)h * hd;
-            int nk = g->causal ? g->n_past + t + 1 : T;
-            float mx = -INFINITY;
-            for (int s = 0; s < nk; s++) {
-                g->att[s] = dot(q, k + (size_t)s * ks + (size_t)h * hd, hd) * scale;
-                if (g->att[s] > mx) mx = g->att[s];
-            }
-            float sum = 0.0f;
-            for (int s = 0; s < nk; s++) {
-                g->att[s] = expf(g->att[s] - mx);
-                sum += g->att[s];
-            }
-            float *y = g->xb + (size_t)t * C + (size_t)h * hd;
-            for (int i = 0; i < hd; i++) y[i] = 0.0f;
-            for (int s = 0; s < nk; s++) {
-                float p = g->att[s] / sum;
-                const float *vs = v + (size_t)s * ks + (size_t)h * hd;
-                for (int i = 0; i < hd; i++) y[i] += p * vs[i];
-            }
-        }
+    att_job j = {g, bark_kernels_get(), T, k, v, ks, (float)(1.0 / sqrt((double)hd))};
+    if (T < 8) {
+        bark_pool_run(g->n_head, att_head_task, &j);
+        return;
     }
+    int nb = g->causal ? ATT_QBLOCKS : 1;
+    for (int h = 0; h < g->n_head; h++)
+        for (int b = 0; b < nb; b++) {
+            softmax_job s = {g, j.k, T, (int)((int64_t)T * b / nb), (int)((int64_t)T * (b + 1) / nb), 0};
+            int rows = s.q1 - s.q0;
+            s.nk_block = keys_seen(g, T, s.q1 - 1);
+            const float *q = g->qkv + (size_t)s.q0 * 3 * C + (size_t)h * hd;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, s.nk_block, hd, j.scale, q, 3 * C,
+                        k + (size_t)h * hd, ks, 0.0f, g->att, s.nk_block);
+            bark_pool_run(imin(rows, 4 * bark_pool_threads()), att_softmax_task, &s);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, s.nk_block, 1.0f, g->att, s.nk_block,
+                        v + (size_t)h * hd, ks, 0.0f, g->xb + (size_t)s.q0 * C + (size_t)h * hd, C);
+        }
 }
 
 /* Runs every block over the T rows of g->x (positions n_past.. for causal stages). */
@@ -147,7 +352,7 @@ static void blocks(bark_gpt *g, int T) {
     for (int l = 0; l < w->hp.n_layer; l++) {
         const bark_gpt_layer *ly = &w->layer[l];
         layernorm(g->xb, g->x, T, C, &ly->ln1_w, &ly->ln1_b);
-        linear(g, g->qkv, 3 * C, g->xb, C, T, &ly->qkv_w, &ly->qkv_b);
+        linear(g, g->qkv, 3 * C, g->xb, C, T, &ly->qkv_w, &ly->qkv_b, 0);
         if (g->causal) {
             float *kc = g->k_cache + (size_t)l * g->n_ctx * C, *vc = g->v_cache + (size_t)l * g->n_ctx * C;
             for (int t = 0; t < T; t++) {
@@ -159,12 +364,12 @@ static void blocks(bark_gpt *g, int T) {
         } else {
             attention(g, T, g->qkv + C, g->qkv + 2 * C, 3 * C);
         }
-        linear(g, g->hb, C, g->xb, C, T, &ly->out_w, &ly->out_b);
+        linear(g, g->hb, C, g->xb, C, T, &ly->out_w, &ly->out_b, 0);
         for (size_t i = 0; i < TC; i++) g->x[i] += g->hb[i];
         layernorm(g->xb, g->x, T, C, &ly->ln2_w, &ly->ln2_b);
-        linear(g, g->hb, 4 * C, g->xb, C, T, &ly->up_w, &ly->up_b);
-        for (size_t i = 0; i < TC * 4; i++) g->hb[i] = gelu(g->hb[i]);
-        linear(g, g->qkv, C, g->hb, 4 * C, T, &ly->down_w, &ly->down_b);
+        linear(g, g->hb, 4 * C, g->xb, C, T, &ly->up_w, &ly->up_b, 0);
+        gelu_rows(g->hb, T, 4 * C);
+        linear(g, g->qkv, C, g->hb, 4 * C, T, &ly->down_w, &ly->down_b, 0);
         for (size_t i = 0; i < TC; i++) g->x[i] += g->qkv[i];
     }
 }
@@ -194,7 +399,7 @@ bark_status bark_gpt_forward(bark_gpt *g, const int32_t *ids, const int32_t *ids
     g->n_past += T;
     const float *last = g->x + (size_t)(T - 1) * C;
     layernorm(g->xb, last, 1, C, &w->lnf_w, &w->lnf_b);
-    linear(g, logits, 0, g->xb, C, 1, &w->lm_head[0], NULL);
+    linear(g, logits, w->hp.output_vocab, g->xb, C, 1, &w->lm_head[0], NULL, 1);
     return BARK_OK;
 }
 
@@ -225,6 +430,6 @@ bark_status bark_gpt_forward_fine(bark_gpt *g, const int32_t *codes, int T, int 
     blocks(g, T);
     int n = T - t0;
     layernorm(g->xb, g->x + (size_t)t0 * C, n, C, &w->lnf_w, &w->lnf_b);
-    linear(g, logits, w->hp.output_vocab, g->xb, C, n, &w->lm_head[pred - ncg], NULL);
+    linear(g, logits, w->hp.output_vocab, g->xb, C, n, &w->lm_head[pred - ncg], NULL, 1);
     return BARK_OK;
 }

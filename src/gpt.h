@@ -5,7 +5,11 @@
 #include "model.h"
 
 /* Run state of one GPT stage: every buffer allocated once by bark_gpt_init, none in the forward pass.
- * T_max = block_size (1024 in Bark), C = n_embd. */
+ * T_max = block_size (1024 in Bark), C = n_embd. The kernels come from arch/kernels.h (chosen at run time)
+ * and the work is split over the threads of src/threadpool.h (bark_pool_set_threads). Results never depend
+ * on the kernel table nor on the pool's thread count (the rule in arch/kernels.h); prefills and the fine
+ * stage also call OpenBLAS sgemm (attention, and Linear layers in BARK_GEMM_SGEMM mode), whose rounding can
+ * change with OpenBLAS's own thread count: same seed + same thread count = same samples on every path. */
 typedef struct bark_gpt {
     const bark_gpt_weights *w;
     int causal;       /* 1: semantic / coarse (masked, cached); 0: fine (no mask, no cache) */
@@ -18,11 +22,25 @@ typedef struct bark_gpt {
     float *xb;        /* [T_max][C] LayerNorm output, then the concatenated attention heads */
     float *qkv;       /* [T_max][3C] q, k, v of the current tokens */
     float *hb;        /* [T_max][4C] MLP hidden layer */
-    float *att;       /* [T_max] attention scores of one query row */
-    float *row;       /* [max(4C, C)] one dequantized weight or embedding row */
+    float *att;       /* [T_max][T_max] attention scores (one head at a time; decode: one row per head) */
+    float *row;       /* [max(4C, C)] one dequantized embedding row */
+    int8_t *xq;       /* [T_max][4C] activations quantized per 32-block (q8_0 weights) */
+    float *xd;        /* [T_max][4C/32] their scales */
+    float *wbuf;      /* a weight matrix expanded to f32 for sgemm (f16 / q8_0 weights), or NULL */
+    size_t wbuf_len;  /* floats in wbuf */
     float *k_cache;   /* [n_layer][T_max][C] keys, head h in columns h*head_dim.. (causal only) */
     float *v_cache;   /* [n_layer][T_max][C] values, same layout (causal only) */
 } bark_gpt;
+
+/* How matrix products over many positions (prefills, the fine stage) run for q8_0 weights. */
+typedef enum bark_gemm_mode {
+    BARK_GEMM_AUTO = 0, /* the measured faster one on this build (see gpt.c) */
+    BARK_GEMM_INT8,     /* the q8_0 x int8 GEMM kernel (bit-identical to the decode GEMV) */
+    BARK_GEMM_SGEMM     /* dequantize a weight panel, then OpenBLAS sgemm */
+} bark_gemm_mode;
+
+/* Process-wide choice (benchmarks and tests); BARK_GEMM=int8|sgemm in the environment sets it too. */
+void bark_gpt_set_gemm_mode(bark_gemm_mode m);
 
 /* Allocates the run state for a stage's validated weights (from bark_model_gpt). */
 BARK_NODISCARD bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, bark_error *err);

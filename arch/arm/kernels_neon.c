@@ -1,0 +1,206 @@
+/* kernels_neon.c: the NEON kernel table for ARMv8-A without dotprod (same operations as arch/c/kernels_c.c). */
+#include <math.h>
+
+#include "neon_shared.h"
+#include "poly.h"
+
+void bark_neon_quantize_q8(const float *x, int8_t *q, float *d, int n) {
+    for (int b = 0; b < n / QK8_0; b++) {
+        const float *xb = x + b * QK8_0;
+        float32x4_t v[8], m = vdupq_n_f32(0.0f);
+        for (int k = 0; k < 8; k++) {
+            v[k] = vld1q_f32(xb + 4 * k);
+            m = vmaxq_f32(m, vabsq_f32(v[k]));
+        }
+        float dd = vmaxvq_f32(m) / 127.0f, id = dd != 0.0f ? 1.0f / dd : 0.0f;
+        for (int k = 0; k < 8; k += 2) {
+            int16x8_t h = vcombine_s16(vqmovn_s32(vcvtnq_s32_f32(vmulq_n_f32(v[k], id))),
+                                       vqmovn_s32(vcvtnq_s32_f32(vmulq_n_f32(v[k + 1], id))));
+            vst1_s8(q + b * QK8_0 + 4 * k, vqmovn_s16(h));
+        }
+        d[b] = dd;
+    }
+}
+
+/* Lanes of one block by widening multiplies and pairwise adds (exact int32 sums of 4 products). */
+static inline void lanes_mull(const int8_t *w, const int8_t *x, int32x4_t *l0, int32x4_t *l1) {
+    int8x16_t w0 = vld1q_s8(w), w1 = vld1q_s8(w + 16), x0 = vld1q_s8(x), x1 = vld1q_s8(x + 16);
+    int32x4_t a = vpaddlq_s16(vmull_s8(vget_low_s8(w0), vget_low_s8(x0)));
+    int32x4_t b = vpaddlq_s16(vmull_high_s8(w0, x0));
+    int32x4_t c = vpaddlq_s16(vmull_s8(vget_low_s8(w1), vget_low_s8(x1)));
+    int32x4_t e = vpaddlq_s16(vmull_high_s8(w1, x1));
+    *l0 = vpaddq_s32(a, b);
+    *l1 = vpaddq_s32(c, e);
+}
+
+BARK_NEON_Q8_GEMV(gemv_q8_0_neon, lanes_mull)
+
+static void gemm_q8_0_neon(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, int T,
+                           float *Y, int ldy) {
+    for (int t = 0; t < T; t++)
+        gemv_q8_0_neon(W, row_bytes, rows, xq + (size_t)t * n, xd + (size_t)t * (n / QK8_0), n, Y + (size_t)t * ldy, 1);
+}
+
+/* 8 lanes as two vectors; the tail goes to lanes 0.. in order. */
+float bark_neon_dot_f32(const float *a, const float *b, int n) {
+    float32x4_t lo = vdupq_n_f32(0.0f), hi = vdupq_n_f32(0.0f);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        lo = vaddq_f32(lo, vmulq_f32(vld1q_f32(a + i), vld1q_f32(b + i)));
+        hi = vaddq_f32(hi, vmulq_f32(vld1q_f32(a + i + 4), vld1q_f32(b + i + 4)));
+    }
+    float l[8];
+    vst1q_f32(l, lo);
+    vst1q_f32(l + 4, hi);
+    for (int j = 0; i < n; i++, j++) l[j] += a[i] * b[i];
+    return bark_reduce8(l);
+}
+
+void bark_neon_gemv_f32(const float *W, size_t ldw, int rows, const float *x, int n, float *y, int ystride) {
+    for (int o = 0; o < rows; o++) y[(size_t)o * ystride] = bark_neon_dot_f32(W + (size_t)o * ldw, x, n);
+}
+
+void bark_neon_gemv_f16(const uint16_t *W, size_t ldw, int rows, const float *x, int n, float *y, int ystride) {
+    for (int o = 0; o < rows; o++) {
+        const uint16_t *w = W + (size_t)o * ldw;
+        float32x4_t lo = vdupq_n_f32(0.0f), hi = vdupq_n_f32(0.0f);
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            float16x8_t h = vreinterpretq_f16_u16(vld1q_u16(w + i));
+            lo = vaddq_f32(lo, vmulq_f32(vcvt_f32_f16(vget_low_f16(h)), vld1q_f32(x + i)));
+            hi = vaddq_f32(hi, vmulq_f32(vcvt_high_f32_f16(h), vld1q_f32(x + i + 4)));
+        }
+        float l[8];
+        vst1q_f32(l, lo);
+        vst1q_f32(l + 4, hi);
+        for (int j = 0; i < n; i++, j++) l[j] += bark_f16_to_f32(w[i]) * x[i];
+        y[(size_t)o * ystride] = bark_reduce8(l);
+    }
+}
+
+void bark_neon_axpy_f32(float *y, float a, const float *x, int n) {
+    int i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vaddq_f32(vld1q_f32(y + i), vmulq_n_f32(vld1q_f32(x + i), a)));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+void bark_neon_wsum_f32(float *y, const float *p, const float *V, size_t ldv, int rows, int n) {
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
+        for (int r = 0; r < rows; r++) {
+            const float *v = V + (size_t)r * ldv + i;
+            a0 = vaddq_f32(a0, vmulq_n_f32(vld1q_f32(v), p[r]));
+            a1 = vaddq_f32(a1, vmulq_n_f32(vld1q_f32(v + 4), p[r]));
+            a2 = vaddq_f32(a2, vmulq_n_f32(vld1q_f32(v + 8), p[r]));
+            a3 = vaddq_f32(a3, vmulq_n_f32(vld1q_f32(v + 12), p[r]));
+        }
+        vst1q_f32(y + i, a0);
+        vst1q_f32(y + i + 4, a1);
+        vst1q_f32(y + i + 8, a2);
+        vst1q_f32(y + i + 12, a3);
+    }
+    for (; i < n; i++) {
+        float a = 0.0f;
+        for (int r = 0; r < rows; r++) a += p[r] * V[(size_t)r * ldv + i];
+        y[i] = a;
+    }
+}
+
+static float sum_neon(const float *x, int n) {
+    float32x4_t lo = vdupq_n_f32(0.0f), hi = vdupq_n_f32(0.0f);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        lo = vaddq_f32(lo, vld1q_f32(x + i));
+        hi = vaddq_f32(hi, vld1q_f32(x + i + 4));
+    }
+    float l[8];
+    vst1q_f32(l, lo);
+    vst1q_f32(l + 4, hi);
+    for (int j = 0; i < n; i++, j++) l[j] += x[i];
+    return bark_reduce8(l);
+}
+
+void bark_neon_layernorm_f32(float *y, const float *x, const float *w, const float *b, int n) {
+    float mean = sum_neon(x, n) / (float)n;
+    float32x4_t vm = vdupq_n_f32(mean), lo = vdupq_n_f32(0.0f), hi = vdupq_n_f32(0.0f);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        float32x4_t c0 = vsubq_f32(vld1q_f32(x + i), vm), c1 = vsubq_f32(vld1q_f32(x + i + 4), vm);
+        lo = vaddq_f32(lo, vmulq_f32(c0, c0));
+        hi = vaddq_f32(hi, vmulq_f32(c1, c1));
+    }
+    float l[8];
+    vst1q_f32(l, lo);
+    vst1q_f32(l + 4, hi);
+    for (int j = 0; i < n; i++, j++) {
+        float c = x[i] - mean;
+        l[j] += c * c;
+    }
+    float var = bark_reduce8(l) / (float)n;
+    float rstd = 1.0f / sqrtf(var + 1e-5f);
+    for (i = 0; i + 4 <= n; i += 4) {
+        float32x4_t v = vmulq_f32(vmulq_n_f32(vsubq_f32(vld1q_f32(x + i), vm), rstd), vld1q_f32(w + i));
+        vst1q_f32(y + i, b ? vaddq_f32(v, vld1q_f32(b + i)) : v);
+    }
+    for (; i < n; i++) {
+        float v = (x[i] - mean) * rstd * w[i];
+        y[i] = b ? v + b[i] : v;
+    }
+}
+
+static inline float32x4_t exp4(float32x4_t x) {
+    x = vminq_f32(vmaxq_f32(x, vdupq_n_f32(BARK_EXP_LO)), vdupq_n_f32(BARK_EXP_HI));
+    float32x4_t n = vrndnq_f32(vmulq_n_f32(x, BARK_LOG2E));
+    float32x4_t r = vsubq_f32(x, vmulq_n_f32(n, BARK_LN2_HI));
+    r = vsubq_f32(r, vmulq_n_f32(n, BARK_LN2_LO));
+    float32x4_t p = vaddq_f32(vmulq_n_f32(r, BARK_E6), vdupq_n_f32(BARK_E5));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(BARK_E4));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(BARK_E3));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(BARK_E2));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(BARK_E1));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(1.0f));
+    int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
+    return vmulq_f32(p, vreinterpretq_f32_s32(e));
+}
+
+void bark_neon_gelu_f32(float *x, int n) {
+    const float32x4_t one = vdupq_n_f32(1.0f);
+    const uint32x4_t sign = vdupq_n_u32(0x80000000u);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        float32x4_t v = vld1q_f32(x + i);
+        float32x4_t z = vmulq_n_f32(vabsq_f32(v), BARK_SQRT1_2);
+        float32x4_t t = vdivq_f32(one, vaddq_f32(one, vmulq_n_f32(z, BARK_ERF_P)));
+        float32x4_t p = vaddq_f32(vmulq_n_f32(t, BARK_ERF_A5), vdupq_n_f32(BARK_ERF_A4));
+        p = vaddq_f32(vmulq_f32(p, t), vdupq_n_f32(BARK_ERF_A3));
+        p = vaddq_f32(vmulq_f32(p, t), vdupq_n_f32(BARK_ERF_A2));
+        p = vaddq_f32(vmulq_f32(p, t), vdupq_n_f32(BARK_ERF_A1));
+        p = vmulq_f32(p, t);
+        float32x4_t e = vsubq_f32(one, vmulq_f32(p, exp4(vnegq_f32(vmulq_f32(z, z)))));
+        e = vbslq_f32(sign, v, e); /* copysign(e, v) */
+        vst1q_f32(x + i, vmulq_f32(vmulq_n_f32(v, 0.5f), vaddq_f32(one, e)));
+    }
+    for (; i < n; i++) x[i] = bark_gelu_poly(x[i]);
+}
+
+void bark_neon_softmax_f32(float *x, int n) {
+    float32x4_t m4 = vdupq_n_f32(-INFINITY);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) m4 = vmaxq_f32(m4, vld1q_f32(x + i));
+    float mx = vmaxvq_f32(m4); /* the maximum is exact in any order */
+    for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    float32x4_t vm = vdupq_n_f32(mx);
+    i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(x + i, exp4(vsubq_f32(vld1q_f32(x + i), vm)));
+    for (; i < n; i++) x[i] = bark_exp_poly(x[i] - mx);
+    float s = sum_neon(x, n);
+    float32x4_t vs = vdupq_n_f32(s);
+    for (i = 0; i + 4 <= n; i += 4) vst1q_f32(x + i, vdivq_f32(vld1q_f32(x + i), vs));
+    for (; i < n; i++) x[i] = x[i] / s;
+}
+
+const bark_kernels bark_kernels_neon = {
+    "neon", bark_neon_quantize_q8, gemv_q8_0_neon, gemm_q8_0_neon, bark_neon_gemv_f16, bark_neon_gemv_f32,
+    bark_neon_dot_f32, bark_neon_axpy_f32, bark_neon_wsum_f32, bark_neon_layernorm_f32, bark_neon_gelu_f32, bark_neon_softmax_f32,
+};

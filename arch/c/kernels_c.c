@@ -1,0 +1,111 @@
+/* kernels_c.c: the plain C kernel table, the reference every SIMD twin must match bit for bit. */
+#include <math.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "poly.h"
+
+static void quantize_q8_c(const float *x, int8_t *q, float *d, int n) {
+    for (int b = 0; b < n / QK8_0; b++) {
+        const float *xb = x + b * QK8_0;
+        float amax = 0.0f;
+        for (int i = 0; i < QK8_0; i++) amax = fmaxf(amax, fabsf(xb[i]));
+        float dd = amax / 127.0f, id = dd != 0.0f ? 1.0f / dd : 0.0f;
+        for (int i = 0; i < QK8_0; i++) q[b * QK8_0 + i] = (int8_t)nearbyintf(xb[i] * id);
+        d[b] = dd;
+    }
+}
+
+/* One q8_0 weight row against quantized activations, by the integer lane rule. */
+static float dot_q8_0_row(const block_q8_0 *w, const int8_t *xq, const float *xd, int nb) {
+    float acc[8] = {0};
+    for (int b = 0; b < nb; b++) {
+        float s = bark_f16_to_f32(w[b].d) * xd[b];
+        const int8_t *wq = w[b].qs, *aq = xq + b * QK8_0;
+        for (int j = 0; j < 8; j++) {
+            int32_t l = 0;
+            for (int i = 4 * j; i < 4 * j + 4; i++) l += (int32_t)wq[i] * aq[i];
+            acc[j] += (float)l * s;
+        }
+    }
+    return bark_reduce8(acc);
+}
+
+static void gemv_q8_0_c(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, float *y,
+                        int ystride) {
+    for (int o = 0; o < rows; o++)
+        y[(size_t)o * ystride] =
+            dot_q8_0_row((const block_q8_0 *)((const uint8_t *)W + (size_t)o * row_bytes), xq, xd, n / QK8_0);
+}
+
+static void gemm_q8_0_c(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, int T,
+                        float *Y, int ldy) {
+    for (int t = 0; t < T; t++)
+        gemv_q8_0_c(W, row_bytes, rows, xq + (size_t)t * n, xd + (size_t)t * (n / QK8_0), n, Y + (size_t)t * ldy, 1);
+}
+
+static float dot_f32_c(const float *a, const float *b, int n) {
+    float acc[8] = {0};
+    for (int i = 0; i < n; i++) acc[i % 8] += a[i] * b[i];
+    return bark_reduce8(acc);
+}
+
+static void gemv_f32_c(const float *W, size_t ldw, int rows, const float *x, int n, float *y, int ystride) {
+    for (int o = 0; o < rows; o++) y[(size_t)o * ystride] = dot_f32_c(W + (size_t)o * ldw, x, n);
+}
+
+static void gemv_f16_c(const uint16_t *W, size_t ldw, int rows, const float *x, int n, float *y, int ystride) {
+    for (int o = 0; o < rows; o++) {
+        const uint16_t *w = W + (size_t)o * ldw;
+        float acc[8] = {0};
+        for (int i = 0; i < n; i++) acc[i % 8] += bark_f16_to_f32(w[i]) * x[i];
+        y[(size_t)o * ystride] = bark_reduce8(acc);
+    }
+}
+
+static void axpy_f32_c(float *y, float a, const float *x, int n) {
+    for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+static void wsum_f32_c(float *y, const float *p, const float *V, size_t ldv, int rows, int n) {
+    for (int i = 0; i < n; i++) y[i] = 0.0f;
+    for (int r = 0; r < rows; r++) axpy_f32_c(y, p[r], V + (size_t)r * ldv, n);
+}
+
+static float sum_f32(const float *x, int n) {
+    float acc[8] = {0};
+    for (int i = 0; i < n; i++) acc[i % 8] += x[i];
+    return bark_reduce8(acc);
+}
+
+static void layernorm_f32_c(float *y, const float *x, const float *w, const float *b, int n) {
+    float mean = sum_f32(x, n) / (float)n;
+    float acc[8] = {0};
+    for (int i = 0; i < n; i++) {
+        float c = x[i] - mean;
+        acc[i % 8] += c * c;
+    }
+    float var = bark_reduce8(acc) / (float)n;
+    float rstd = 1.0f / sqrtf(var + 1e-5f);
+    for (int i = 0; i < n; i++) {
+        float v = (x[i] - mean) * rstd * w[i];
+        y[i] = b ? v + b[i] : v;
+    }
+}
+
+static void gelu_f32_c(float *x, int n) {
+    for (int i = 0; i < n; i++) x[i] = bark_gelu_poly(x[i]);
+}
+
+static void softmax_f32_c(float *x, int n) {
+    float mx = -INFINITY;
+    for (int i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    for (int i = 0; i < n; i++) x[i] = bark_exp_poly(x[i] - mx);
+    float s = sum_f32(x, n);
+    for (int i = 0; i < n; i++) x[i] = x[i] / s;
+}
+
+const bark_kernels bark_kernels_c = {
+    "c", quantize_q8_c, gemv_q8_0_c, gemm_q8_0_c, gemv_f16_c, gemv_f32_c, dot_f32_c, axpy_f32_c, wsum_f32_c,
+    layernorm_f32_c, gelu_f32_c, softmax_f32_c,
+};

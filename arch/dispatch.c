@@ -1,0 +1,65 @@
+/* dispatch.c: picks the kernel table once at run time (CPUID + XGETBV on x86, AT_HWCAP on Arm, BARK_ISA). */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+
+#if defined(BARK_HAVE_AVX2) && (defined(__x86_64__) || defined(__i386__))
+#include <cpuid.h>
+
+/* AVX2, FMA and F16C in CPUID, and the OS saving the YMM state (XCR0 bits 1 and 2). */
+static int cpu_has_avx2(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    int osxsave = (c >> 27) & 1, fma = (c >> 12) & 1, f16c = (c >> 29) & 1, avx = (c >> 28) & 1;
+    if (!osxsave || !fma || !f16c || !avx) return 0;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 6) != 6) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b >> 5) & 1;
+}
+#endif
+
+#if defined(BARK_HAVE_NEON) && defined(__aarch64__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+static int cpu_has_dotprod(void) { return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0; }
+#endif
+
+const bark_kernels *bark_kernels_by_name(const char *name) {
+    if (!strcmp(name, "c")) return &bark_kernels_c;
+#if defined(BARK_HAVE_AVX2) && (defined(__x86_64__) || defined(__i386__))
+    if (!strcmp(name, "avx2")) return cpu_has_avx2() ? &bark_kernels_avx2 : NULL;
+#endif
+#if defined(BARK_HAVE_NEON) && defined(__aarch64__)
+    if (!strcmp(name, "neon")) return cpu_has_dotprod() ? &bark_kernels_neon_dotprod : &bark_kernels_neon;
+#endif
+    return NULL;
+}
+
+static const bark_kernels *chosen;
+
+static void choose(void) {
+    const char *force = getenv("BARK_ISA");
+    if (force && *force && (chosen = bark_kernels_by_name(force))) return;
+    static const char *const order[] = {"avx2", "neon"};
+    for (size_t i = 0; i < sizeof order / sizeof order[0] && !chosen; i++) chosen = bark_kernels_by_name(order[i]);
+    if (!chosen) chosen = &bark_kernels_c;
+}
+
+const bark_kernels *bark_kernels_get(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, choose);
+    return chosen;
+}
+
+const bark_kernels *bark_kernels_use(const char *name) {
+    bark_kernels_get();
+    const bark_kernels *k = bark_kernels_by_name(name);
+    if (k) chosen = k;
+    return k;
+}

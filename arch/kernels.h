@@ -1,0 +1,64 @@
+/* kernels.h: the compute kernels of the GPT stages, one table per instruction set, chosen at run time. */
+#ifndef BARK_KERNELS_H
+#define BARK_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quant.h"
+
+/* Determinism rule (every ISA path gives the same bits, so the same seed gives the same samples):
+ * - q8_0 x activation dot products are integer: a block's 32 products are summed in 8 exact int32 lanes
+ *   (lane j holds elements 4j..4j+3); each lane is converted to float, multiplied by the block's scale
+ *   product (weight scale * activation scale, one float multiply) and added to float accumulator j.
+ * - f32/f16 dot products and reductions use 8 accumulators too (element i goes to lane i % 8).
+ * - Lanes are reduced by one fixed tree: h[j] = a[j] + a[j+4]; (h[0] + h[2]) + (h[1] + h[3]).
+ * - No fused multiply-add anywhere: each product is rounded, then added (the C twins do the same).
+ * - exp() and erf() are the same polynomials, evaluated in the same order, in every table.
+ * Each output element is computed by one call in one thread, so the thread count never changes a result. */
+
+/* Activations quantized per 32-block: n int8 values and n/32 float scales (amax / 127). */
+typedef struct bark_kernels {
+    const char *name; /* "c", "avx2", "neon", "neon-dotprod" */
+    /* q[i] = nearest-even(x[i] / d[b]) with d[b] = max|x| / 127 over the block; n a multiple of 32 */
+    void (*quantize_q8)(const float *x, int8_t *q, float *d, int n);
+    /* y[o * ystride] = W[o] . x for o in [0, rows): W rows of n/32 q8_0 blocks, row_bytes apart */
+    void (*gemv_q8_0)(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n,
+                      float *y, int ystride);
+    /* Y[t * ldy + o] = W[o] . X[t] for o < rows, t < T; X[t] is row t of the quantized activations
+     * (xq + t*n, xd + t*n/32); equal to gemv_q8_0 for every (o, t) */
+    void (*gemm_q8_0)(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, int T,
+                      float *Y, int ldy);
+    /* y[o * ystride] = W[o] . x for f16 and f32 weight rows of n elements */
+    void (*gemv_f16)(const uint16_t *W, size_t ldw, int rows, const float *x, int n, float *y, int ystride);
+    void (*gemv_f32)(const float *W, size_t ldw, int rows, const float *x, int n, float *y, int ystride);
+    float (*dot_f32)(const float *a, const float *b, int n);
+    void (*axpy_f32)(float *y, float a, const float *x, int n); /* y += a * x */
+    /* y[i] = sum over s = 0..rows-1, in that order from 0, of p[s] * V[s * ldv + i] (attention's P.V row) */
+    void (*wsum_f32)(float *y, const float *p, const float *V, size_t ldv, int rows, int n);
+    /* y = (x - mean) / sqrt(var + 1e-5) * w (+ b); b may be NULL */
+    void (*layernorm_f32)(float *y, const float *x, const float *w, const float *b, int n);
+    void (*gelu_f32)(float *x, int n); /* in place, exact-erf GELU (polynomial erf, |error| < 2e-7) */
+    /* x[i] = exp(x[i] - max) / sum over n values, in place */
+    void (*softmax_f32)(float *x, int n);
+} bark_kernels;
+
+/* The table for this CPU (or the one BARK_ISA=c|avx2|neon forces, if the CPU has it); chosen once.
+ * "neon" means the dotprod table when the CPU has SDOT. */
+const bark_kernels *bark_kernels_get(void);
+/* A named table if compiled in and supported by this CPU, else NULL (tests walk every path). */
+const bark_kernels *bark_kernels_by_name(const char *name);
+/* Makes a named table the one bark_kernels_get returns from now on (tests comparing paths); returns it, or
+ * NULL (and changes nothing) if it is not available. Call it while no forward pass is running. */
+const bark_kernels *bark_kernels_use(const char *name);
+
+extern const bark_kernels bark_kernels_c;
+#if defined(BARK_HAVE_AVX2)
+extern const bark_kernels bark_kernels_avx2;
+#endif
+#if defined(BARK_HAVE_NEON)
+extern const bark_kernels bark_kernels_neon;         /* NEON without the dot-product instructions */
+extern const bark_kernels bark_kernels_neon_dotprod; /* the same results with SDOT (ARMv8.2 dotprod) */
+#endif
+
+#endif

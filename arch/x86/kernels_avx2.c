@@ -1,0 +1,317 @@
+/* kernels_avx2.c: the AVX2 + F16C kernel table (same operations in the same order as arch/c/kernels_c.c). */
+#include <immintrin.h>
+#include <math.h>
+
+#include "kernels.h"
+#include "poly.h"
+
+/* The fixed lane reduction of poly.h on a vector. */
+static inline float hsum8(__m256 a) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1)); /* h0..h3 */
+    __m128 s = _mm_add_ps(h, _mm_movehl_ps(h, h));                                  /* h0+h2, h1+h3 */
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+/* Lanes j = 0..7 of one block: the exact int32 sums of products 4j..4j+3, as floats. */
+static inline __m256 block_lanes(__m256i w, __m256i x) {
+    __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+}
+
+static inline float f16(uint16_t h) { return _cvtsh_ss(h); }
+
+#define PREFETCH_BYTES 8192 /* how far ahead the GEMV streams its weight rows (DRAM-bound decode steps) */
+
+static void quantize_q8_avx2(const float *x, int8_t *q, float *d, int n) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (int b = 0; b < n / QK8_0; b++) {
+        const float *xb = x + b * QK8_0;
+        __m256 v[4], m = _mm256_setzero_ps();
+        for (int k = 0; k < 4; k++) {
+            v[k] = _mm256_loadu_ps(xb + 8 * k);
+            m = _mm256_max_ps(m, _mm256_and_ps(v[k], absmask));
+        }
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        float dd = _mm_cvtss_f32(m4) / 127.0f, id = dd != 0.0f ? 1.0f / dd : 0.0f;
+        __m256 vid = _mm256_set1_ps(id);
+        __m256i i32[4];
+        for (int k = 0; k < 4; k++)
+            i32[k] = _mm256_cvtps_epi32(
+                _mm256_round_ps(_mm256_mul_ps(v[k], vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        __m256i p16a = _mm256_packs_epi32(i32[0], i32[1]), p16b = _mm256_packs_epi32(i32[2], i32[3]);
+        __m256i p8 = _mm256_packs_epi16(p16a, p16b);
+        /* the packs interleave 128-bit halves: restore element order */
+        p8 = _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)(q + b * QK8_0), p8);
+        d[b] = dd;
+    }
+}
+
+static void gemv_q8_0_avx2(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n,
+                           float *y, int ystride) {
+    int nb = n / QK8_0, o = 0;
+    for (; o + 4 <= rows; o += 4) { /* four independent rows hide the add latency */
+        const block_q8_0 *w[4];
+        __m256 acc[4];
+        for (int r = 0; r < 4; r++) {
+            w[r] = (const block_q8_0 *)((const uint8_t *)W + (size_t)(o + r) * row_bytes);
+            acc[r] = _mm256_setzero_ps();
+        }
+        for (int b = 0; b < nb; b++) {
+            __m256i x = _mm256_loadu_si256((const __m256i *)(xq + b * QK8_0));
+            for (int r = 0; r < 4; r++) {
+                _mm_prefetch((const char *)&w[r][b] + PREFETCH_BYTES, _MM_HINT_T0);
+                __m256i wv = _mm256_loadu_si256((const __m256i *)w[r][b].qs);
+                __m256 s = _mm256_set1_ps(f16(w[r][b].d) * xd[b]);
+                acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(block_lanes(wv, x), s));
+            }
+        }
+        for (int r = 0; r < 4; r++) y[(size_t)(o + r) * ystride] = hsum8(acc[r]);
+    }
+    for (; o < rows; o++) {
+        const block_q8_0 *w = (const block_q8_0 *)((const uint8_t *)W + (size_t)o * row_bytes);
+        __m256 acc = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            __m256i x = _mm256_loadu_si256((const __m256i *)(xq + b * QK8_0));
+            __m256 s = _mm256_set1_ps(f16(w[b].d) * xd[b]);
+            acc = _mm256_add_ps(acc, _mm256_mul_ps(block_lanes(_mm256_loadu_si256((const __m256i *)w[b].qs), x), s));
+        }
+        y[(size_t)o * ystride] = hsum8(acc);
+    }
+}
+
+/* 4 weight rows x 3 activation rows per tile; edges fall back to gemv (the same operations per element). */
+static void gemm_q8_0_avx2(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, int T,
+                           float *Y, int ldy) {
+    int nb = n / QK8_0, t = 0;
+    for (; t + 3 <= T; t += 3) {
+        const int8_t *x0 = xq + (size_t)t * n;
+        const float *d0 = xd + (size_t)t * nb;
+        int o = 0;
+        for (; o + 4 <= rows; o += 4) {
+            const block_q8_0 *w[4];
+            __m256 acc[4][3];
+            for (int r = 0; r < 4; r++) {
+                w[r] = (const block_q8_0 *)((const uint8_t *)W + (size_t)(o + r) * row_bytes);
+                for (int c = 0; c < 3; c++) acc[r][c] = _mm256_setzero_ps();
+            }
+            for (int b = 0; b < nb; b++) {
+                __m256i x[3];
+                float dx[3];
+                for (int c = 0; c < 3; c++) {
+                    x[c] = _mm256_loadu_si256((const __m256i *)(x0 + (size_t)c * n + b * QK8_0));
+                    dx[c] = d0[(size_t)c * nb + b];
+                }
+                for (int r = 0; r < 4; r++) {
+                    __m256i wv = _mm256_loadu_si256((const __m256i *)w[r][b].qs);
+                    __m256i aw = _mm256_sign_epi8(wv, wv);
+                    float dw = f16(w[r][b].d);
+                    for (int c = 0; c < 3; c++) {
+                        __m256i p16 = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(x[c], wv));
+                        __m256 l = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+                        acc[r][c] = _mm256_add_ps(acc[r][c], _mm256_mul_ps(l, _mm256_set1_ps(dw * dx[c])));
+                    }
+                }
+            }
+            for (int r = 0; r < 4; r++)
+                for (int c = 0; c < 3; c++) Y[(size_t)(t + c) * ldy + o + r] = hsum8(acc[r][c]);
+        }
+        if (o < rows)
+            for (int c = 0; c < 3; c++)
+                gemv_q8_0_avx2((const uint8_t *)W + (size_t)o * row_bytes, row_bytes, rows - o, x0 + (size_t)c * n,
+                               d0 + (size_t)c * nb, n, Y + (size_t)(t + c) * ldy + o, 1);
+    }
+    for (; t < T; t++)
+        gemv_q8_0_avx2(W, row_bytes, rows, xq + (size_t)t * n, xd + (size_t)t * nb, n, Y + (size_t)t * ldy, 1);
+}
+
+/* 8-lane dot: main loop in vectors, the tail into lanes 0.. in order, then the fixed reduction. */
+static float dot_f32_avx2(const float *a, const float *b, int n) {
+    __m256 acc = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    float l[8];
+    _mm256_storeu_ps(l, acc);
+    for (int j = 0; i < n; i++, j++) l[j] += a[i] * b[i];
+    return bark_reduce8(l);
+}
+
+/* Four rows at a time (independent chains, each in the dot_f32 order). */
+static void gemv_f32_avx2(const float *W, size_t ldw, int rows, const float *x, int n, float *y, int ystride) {
+    int o = 0;
+    for (; o + 4 <= rows; o += 4) {
+        const float *w0 = W + (size_t)o * ldw;
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m256 xv = _mm256_loadu_ps(x + i);
+            for (int r = 0; r < 4; r++)
+                acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(_mm256_loadu_ps(w0 + (size_t)r * ldw + i), xv));
+        }
+        for (int r = 0; r < 4; r++) {
+            float l[8];
+            _mm256_storeu_ps(l, acc[r]);
+            for (int k = i, j = 0; k < n; k++, j++) l[j] += w0[(size_t)r * ldw + k] * x[k];
+            y[(size_t)(o + r) * ystride] = bark_reduce8(l);
+        }
+    }
+    for (; o < rows; o++) y[(size_t)o * ystride] = dot_f32_avx2(W + (size_t)o * ldw, x, n);
+}
+
+static void gemv_f16_avx2(const uint16_t *W, size_t ldw, int rows, const float *x, int n, float *y, int ystride) {
+    for (int o = 0; o < rows; o++) {
+        const uint16_t *w = W + (size_t)o * ldw;
+        __m256 acc = _mm256_setzero_ps();
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i)));
+            acc = _mm256_add_ps(acc, _mm256_mul_ps(wv, _mm256_loadu_ps(x + i)));
+        }
+        float l[8];
+        _mm256_storeu_ps(l, acc);
+        for (int j = 0; i < n; i++, j++) l[j] += f16(w[i]) * x[i];
+        y[(size_t)o * ystride] = bark_reduce8(l);
+    }
+}
+
+static void axpy_f32_avx2(float *y, float a, const float *x, int n) {
+    __m256 va = _mm256_set1_ps(a);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(va, _mm256_loadu_ps(x + i))));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+static void wsum_f32_avx2(float *y, const float *p, const float *V, size_t ldv, int rows, int n) {
+    int i = 0;
+    for (; i + 32 <= n; i += 32) { /* 32 columns in registers across all rows */
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int r = 0; r < rows; r++) {
+            const float *v = V + (size_t)r * ldv + i;
+            __m256 pr = _mm256_set1_ps(p[r]);
+            a0 = _mm256_add_ps(a0, _mm256_mul_ps(pr, _mm256_loadu_ps(v)));
+            a1 = _mm256_add_ps(a1, _mm256_mul_ps(pr, _mm256_loadu_ps(v + 8)));
+            a2 = _mm256_add_ps(a2, _mm256_mul_ps(pr, _mm256_loadu_ps(v + 16)));
+            a3 = _mm256_add_ps(a3, _mm256_mul_ps(pr, _mm256_loadu_ps(v + 24)));
+        }
+        _mm256_storeu_ps(y + i, a0);
+        _mm256_storeu_ps(y + i + 8, a1);
+        _mm256_storeu_ps(y + i + 16, a2);
+        _mm256_storeu_ps(y + i + 24, a3);
+    }
+    for (; i + 8 <= n; i += 8) {
+        __m256 a = _mm256_setzero_ps();
+        for (int r = 0; r < rows; r++)
+            a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_set1_ps(p[r]), _mm256_loadu_ps(V + (size_t)r * ldv + i)));
+        _mm256_storeu_ps(y + i, a);
+    }
+    for (; i < n; i++) {
+        float a = 0.0f;
+        for (int r = 0; r < rows; r++) a += p[r] * V[(size_t)r * ldv + i];
+        y[i] = a;
+    }
+}
+
+static float sum_f32_avx2(const float *x, int n) {
+    __m256 acc = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_add_ps(acc, _mm256_loadu_ps(x + i));
+    float l[8];
+    _mm256_storeu_ps(l, acc);
+    for (int j = 0; i < n; i++, j++) l[j] += x[i];
+    return bark_reduce8(l);
+}
+
+static void layernorm_f32_avx2(float *y, const float *x, const float *w, const float *b, int n) {
+    float mean = sum_f32_avx2(x, n) / (float)n;
+    __m256 vm = _mm256_set1_ps(mean), acc = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 c = _mm256_sub_ps(_mm256_loadu_ps(x + i), vm);
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(c, c));
+    }
+    float l[8];
+    _mm256_storeu_ps(l, acc);
+    for (int j = 0; i < n; i++, j++) {
+        float c = x[i] - mean;
+        l[j] += c * c;
+    }
+    float var = bark_reduce8(l) / (float)n;
+    float rstd = 1.0f / sqrtf(var + 1e-5f);
+    __m256 vr = _mm256_set1_ps(rstd);
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), vr), _mm256_loadu_ps(w + i));
+        _mm256_storeu_ps(y + i, b ? _mm256_add_ps(v, _mm256_loadu_ps(b + i)) : v);
+    }
+    for (; i < n; i++) {
+        float v = (x[i] - mean) * rstd * w[i];
+        y[i] = b ? v + b[i] : v;
+    }
+}
+
+static inline __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(BARK_EXP_LO)), _mm256_set1_ps(BARK_EXP_HI));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(BARK_LOG2E)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_sub_ps(x, _mm256_mul_ps(n, _mm256_set1_ps(BARK_LN2_HI)));
+    r = _mm256_sub_ps(r, _mm256_mul_ps(n, _mm256_set1_ps(BARK_LN2_LO)));
+    __m256 p = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(BARK_E6), r), _mm256_set1_ps(BARK_E5));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(BARK_E4));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(BARK_E3));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(BARK_E2));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(BARK_E1));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.0f));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+static void gelu_f32_avx2(float *x, int n) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256 z = _mm256_mul_ps(_mm256_andnot_ps(sign, v), _mm256_set1_ps(BARK_SQRT1_2));
+        __m256 t = _mm256_div_ps(one, _mm256_add_ps(one, _mm256_mul_ps(_mm256_set1_ps(BARK_ERF_P), z)));
+        __m256 p = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(BARK_ERF_A5), t), _mm256_set1_ps(BARK_ERF_A4));
+        p = _mm256_add_ps(_mm256_mul_ps(p, t), _mm256_set1_ps(BARK_ERF_A3));
+        p = _mm256_add_ps(_mm256_mul_ps(p, t), _mm256_set1_ps(BARK_ERF_A2));
+        p = _mm256_add_ps(_mm256_mul_ps(p, t), _mm256_set1_ps(BARK_ERF_A1));
+        p = _mm256_mul_ps(p, t);
+        __m256 e = _mm256_sub_ps(one, _mm256_mul_ps(p, exp8(_mm256_xor_ps(_mm256_mul_ps(z, z), sign))));
+        e = _mm256_or_ps(_mm256_andnot_ps(sign, e), _mm256_and_ps(sign, v));
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), _mm256_add_ps(one, e)));
+    }
+    for (; i < n; i++) x[i] = bark_gelu_poly(x[i]);
+}
+
+/* The maximum is exact in any order, so the vector max equals the C loop's. */
+static float max_f32_avx2(const float *x, int n) {
+    __m256 m = _mm256_set1_ps(-INFINITY);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    float mx = _mm_cvtss_f32(m4);
+    for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    return mx;
+}
+
+static void softmax_f32_avx2(float *x, int n) {
+    float mx = max_f32_avx2(x, n);
+    __m256 vm = _mm256_set1_ps(mx);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm)));
+    for (; i < n; i++) x[i] = bark_exp_poly(x[i] - mx);
+    float s = sum_f32_avx2(x, n);
+    __m256 vs = _mm256_set1_ps(s);
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_div_ps(_mm256_loadu_ps(x + i), vs));
+    for (; i < n; i++) x[i] = x[i] / s;
+}
+
+const bark_kernels bark_kernels_avx2 = {
+    "avx2", quantize_q8_avx2, gemv_q8_0_avx2, gemm_q8_0_avx2, gemv_f16_avx2, gemv_f32_avx2, dot_f32_avx2,
+    axpy_f32_avx2, wsum_f32_avx2, layernorm_f32_avx2, gelu_f32_avx2, softmax_f32_avx2,
+};

@@ -1,0 +1,3 @@
+# boards/rpi5.mk: Raspberry Pi 5 (Cortex-A76, ARMv8.2-A with dotprod), native or CC=aarch64-linux-gnu-gcc.
+BOARD_ARCH_SRC := $(wildcard arch/arm/*.c)
+BOARD_CFLAGS := -DBARK_HAVE_NEON -march=armv8.2-a+dotprod+fp16 -mtune=cortex-a76

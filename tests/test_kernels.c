@@ -1,0 +1,322 @@
+/* test_kernels.c: SIMD kernels against their C twins, q8_0 against f32 on the tiny goldens, and the same samples on every path. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <cblas.h>
+
+#include "bark.h"
+#include "bark_constants.h"
+#include "convert/source.h"
+#include "generate.h"
+#include "gpt.h"
+#include "kernel_checks.h"
+#include "kernels.h"
+#include "model.h"
+#include "threadpool.h"
+
+static const char *const simd_tables[] = {"avx2", "neon"};
+
+/* Every SIMD table this CPU runs, kernel by kernel, against the C table: 400 random shapes each. */
+static void test_simd_tables(void **state) {
+    (void)state;
+    int n = 0;
+    for (size_t i = 0; i < sizeof simd_tables / sizeof simd_tables[0]; i++) {
+        const bark_kernels *k = bark_kernels_by_name(simd_tables[i]);
+        if (!k) continue;
+        n++;
+        assert_int_equal(kc_check_table(k, 0xB4C4u + (unsigned)i, 400, stdout), 0);
+    }
+    if (!n) skip();
+}
+
+/* The check itself fails on a table that differs from C (a table whose GELU is plain C's erf). */
+static void erf_gelu(float *x, int n) {
+    for (int i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678f));
+}
+
+static void test_checks_can_fail(void **state) {
+    (void)state;
+    bark_kernels bad = bark_kernels_c;
+    bad.name = "c-with-libm-gelu";
+    bad.gelu_f32 = erf_gelu;
+    assert_int_equal(kc_check_table(&bad, 7, 20, NULL), 0); /* libm's erf is within 1e-5 ... */
+    bad.gelu_f32 = bark_kernels_c.softmax_f32;               /* ... a wrong kernel is not */
+    assert_int_equal(kc_check_table(&bad, 7, 20, NULL), 1);
+}
+
+static void test_polynomials(void **state) {
+    (void)state;
+    assert_int_equal(kc_check_polynomials(stdout), 0);
+}
+
+/* ---- the tiny model in f32 and q8_0 ---- */
+
+typedef struct fixture {
+    char path[2][64];
+    bark_model *m[2]; /* 0: f32, 1: q8_0 */
+    src_set gold;
+} fixture;
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    src_set_init(&f->gold);
+    bark_wtype types[2] = {BARK_WTYPE_F32, BARK_WTYPE_Q8_0};
+    for (int i = 0; i < 2; i++) {
+        snprintf(f->path[i], sizeof f->path[i], "/tmp/bark_test_kernels_XXXXXX");
+        int fd = mkstemp(f->path[i]);
+        if (fd < 0) return -1;
+        close(fd);
+        bark_convert_params p = bark_convert_default_params();
+        p.wtype = types[i];
+        const char *src[1] = {"tests/data/tiny/hf"};
+        bark_error err;
+        if (bark_convert(src, 1, f->path[i], &p, &err) || bark_model_open(f->path[i], &f->m[i], &err)) {
+            fprintf(stderr, "tiny model: %s\n", err.msg);
+            return -1;
+        }
+    }
+    const char *names[] = {"sem_prompt", "sem_steps", "coarse_prompt", "coarse_steps", "fine_codes"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char file[128];
+        bark_error err;
+        snprintf(file, sizeof file, "tests/data/gpt/%s.npy", names[i]);
+        if (src_read_npy(&f->gold, file, names[i], &err)) {
+            fprintf(stderr, "%s\n", err.msg);
+            return -1;
+        }
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    for (int i = 0; i < 2; i++) {
+        bark_model_close(f->m[i]);
+        unlink(f->path[i]);
+    }
+    src_set_free(&f->gold);
+    free(f);
+    if (!bark_kernels_use(simd_tables[0]) && !bark_kernels_use(simd_tables[1])) bark_kernels_use("c");
+    bark_pool_set_threads(0);
+    bark_gpt_set_gemm_mode(BARK_GEMM_AUTO);
+    return 0;
+}
+
+static const int32_t *ids_of(fixture *f, const char *name, int64_t *n) {
+    const src_tensor *t = src_set_find(&f->gold, name);
+    assert_non_null(t);
+    assert_int_equal(t->dtype, SRC_I32);
+    *n = t->shape[0];
+    return (const int32_t *)t->data;
+}
+
+/* Logit rows of one model: semantic prompt + 2 cached steps, coarse prompt + 3 steps, fine codebooks 2..7 at
+ * all 1024 positions. rows[] gets the row count per stage. Returns a malloc'd [rows][V] buffer per stage. */
+static void stage_logits(fixture *f, int which, float *out[3], int rows[3], int V[3]) {
+    bark_error err;
+    const bark_model *m = f->m[which];
+    const bark_gpt_weights *w;
+    bark_gpt g;
+    int64_t n;
+    /* semantic */
+    assert_int_equal(bark_model_gpt(m, BARK_STAGE_SEMANTIC, &w, &err), BARK_OK);
+    const int32_t *x = ids_of(f, "sem_prompt", &n), *steps;
+    int32_t ids[257], ids2[257];
+    for (int i = 0; i < 256; i++) ids[i] = x[i], ids2[i] = x[256 + i];
+    ids[256] = x[512], ids2[256] = -1;
+    int64_t ns;
+    steps = ids_of(f, "sem_steps", &ns);
+    V[0] = w->hp.output_vocab;
+    rows[0] = 1 + (int)ns;
+    out[0] = malloc((size_t)rows[0] * V[0] * sizeof(float));
+    assert_int_equal(bark_gpt_init(&g, w, 1, &err), BARK_OK);
+    assert_int_equal(bark_gpt_forward(&g, ids, ids2, 257, out[0], &err), BARK_OK);
+    for (int s = 0; s < ns; s++)
+        assert_int_equal(bark_gpt_forward(&g, steps + s, NULL, 1, out[0] + (size_t)(s + 1) * V[0], &err), BARK_OK);
+    bark_gpt_free(&g);
+    /* coarse */
+    assert_int_equal(bark_model_gpt(m, BARK_STAGE_COARSE, &w, &err), BARK_OK);
+    x = ids_of(f, "coarse_prompt", &n);
+    steps = ids_of(f, "coarse_steps", &ns);
+    V[1] = w->hp.output_vocab;
+    rows[1] = 1 + (int)ns;
+    out[1] = malloc((size_t)rows[1] * V[1] * sizeof(float));
+    assert_int_equal(bark_gpt_init(&g, w, 1, &err), BARK_OK);
+    assert_int_equal(bark_gpt_forward(&g, x, NULL, (int)n, out[1], &err), BARK_OK);
+    for (int s = 0; s < ns; s++)
+        assert_int_equal(bark_gpt_forward(&g, steps + s, NULL, 1, out[1] + (size_t)(s + 1) * V[1], &err), BARK_OK);
+    bark_gpt_free(&g);
+    /* fine */
+    assert_int_equal(bark_model_gpt(m, BARK_STAGE_FINE, &w, &err), BARK_OK);
+    x = ids_of(f, "fine_codes", &n);
+    V[2] = w->hp.output_vocab;
+    rows[2] = 6 * 1024;
+    out[2] = malloc((size_t)rows[2] * V[2] * sizeof(float));
+    assert_int_equal(bark_gpt_init(&g, w, 0, &err), BARK_OK);
+    for (int p = 2; p < 8; p++)
+        assert_int_equal(bark_gpt_forward_fine(&g, x, 1024, p, 0, out[2] + (size_t)(p - 2) * 1024 * V[2], &err), BARK_OK);
+    bark_gpt_free(&g);
+}
+
+/* KL(softmax(a) || softmax(b)) in double. */
+static double kl(const float *a, const float *b, int n) {
+    double ma = -INFINITY, mb = -INFINITY, sa = 0, sb = 0, k = 0;
+    for (int i = 0; i < n; i++) ma = fmax(ma, a[i]), mb = fmax(mb, b[i]);
+    for (int i = 0; i < n; i++) sa += exp(a[i] - ma), sb += exp(b[i] - mb);
+    for (int i = 0; i < n; i++) {
+        double p = exp(a[i] - ma) / sa, lp = a[i] - ma - log(sa), lq = b[i] - mb - log(sb);
+        k += p * (lp - lq);
+    }
+    return k;
+}
+
+/* q8_0 against f32 per stage: the stage's KL divergence (mean over its logit rows) <= 1e-3, no row above 5e-3
+ * (q8_0 weights alone, with f32 activations, reach 3e-3 on single fine rows of the tiny model), and the argmax
+ * agrees on every row whose f32 top-2 margin exceeds twice that row's largest q8_0 logit error (beyond it no
+ * error could swap the two). */
+static void q8_against_f32(fixture *f, bark_gemm_mode mode, const char *label) {
+    bark_gpt_set_gemm_mode(mode);
+    float *lf[3], *lq[3];
+    int rows[3], V[3];
+    stage_logits(f, 0, lf, rows, V);
+    stage_logits(f, 1, lq, rows, V);
+    const char *names[3] = {"semantic", "coarse", "fine"};
+    for (int s = 0; s < 3; s++) {
+        double worst_kl = 0, sum_kl = 0, worst_err = 0;
+        int checked = 0, agree = 0;
+        for (int r = 0; r < rows[s]; r++) {
+            const float *a = lf[s] + (size_t)r * V[s], *b = lq[s] + (size_t)r * V[s];
+            double k = kl(a, b, V[s]), e = 0;
+            worst_kl = fmax(worst_kl, k);
+            sum_kl += k;
+            int t1 = 0, t2 = -1, tq = 0;
+            for (int i = 0; i < V[s]; i++) {
+                e = fmax(e, fabs((double)a[i] - b[i]));
+                if (b[i] > b[tq]) tq = i;
+                if (a[i] > a[t1]) t2 = t1, t1 = i;
+                else if (i != t1 && (t2 < 0 || a[i] > a[t2])) t2 = i;
+            }
+            worst_err = fmax(worst_err, e);
+            if (a[t1] - a[t2] > 2.0 * e) {
+                checked++;
+                agree += tq == t1;
+            }
+        }
+        print_message("q8_0 vs f32 (%s) %s: %d rows, KL max %.3g mean %.3g, max logit error %.3g; argmax agrees on "
+                      "%d of %d rows with margin > 2x error\n",
+                      label, names[s], rows[s], worst_kl, sum_kl / rows[s], worst_err, agree, checked);
+        assert_true(sum_kl / rows[s] <= 1e-3);
+        assert_true(worst_kl <= 5e-3);
+        assert_int_equal(agree, checked);
+        assert_true(checked > 0 || rows[s] < 8);
+        free(lf[s]);
+        free(lq[s]);
+    }
+}
+
+static void test_q8_vs_f32(void **state) {
+    q8_against_f32(*state, BARK_GEMM_INT8, "int8 GEMM");
+    q8_against_f32(*state, BARK_GEMM_SGEMM, "sgemm");
+}
+
+/* ---- the same samples on every path ---- */
+
+typedef struct codes {
+    int32_t sem[64], coarse[2 * 96], fine[8 * 96];
+    float logits[10048];
+    size_t n_sem, n_frames;
+} codes;
+
+/* Sampled semantic (40 tokens, early stop off) -> coarse (2 windows) -> fine, seed 7, on the q8_0 model. */
+static void generate(const bark_model *m, codes *c) {
+    bark_error err;
+    bark_rng rng;
+    bark_rng_seed(&rng, 7);
+    int32_t text[256];
+    for (int i = 0; i < 256; i++) text[i] = i < 12 ? BARK_TEXT_ENCODING_OFFSET + 100 + 37 * i : BARK_TEXT_PAD_TOKEN;
+    bark_semantic_params sp = bark_semantic_default_params();
+    sp.allow_early_stop = 0;
+    sp.max_gen_duration_s = 39.5 / BARK_SEMANTIC_RATE_HZ;
+    assert_int_equal(bark_generate_semantic(m, text, NULL, &sp, &rng, c->sem, &c->n_sem, &err), BARK_OK);
+    assert_int_equal(c->n_sem, 40);
+    c->n_frames = bark_coarse_frames(c->n_sem);
+    bark_coarse_params cp = bark_coarse_default_params();
+    assert_int_equal(bark_generate_coarse(m, c->sem, c->n_sem, NULL, &cp, &rng, c->coarse, &err), BARK_OK);
+    bark_fine_params fp = bark_fine_default_params();
+    assert_int_equal(bark_generate_fine(m, c->coarse, 2, c->n_frames, NULL, &fp, &rng, c->fine, &err), BARK_OK);
+    /* and the raw logits of one prefill + one step */
+    const bark_gpt_weights *w;
+    bark_gpt g;
+    assert_int_equal(bark_model_gpt(m, BARK_STAGE_SEMANTIC, &w, &err), BARK_OK);
+    assert_int_equal(bark_gpt_init(&g, w, 1, &err), BARK_OK);
+    assert_int_equal(bark_gpt_forward(&g, text, NULL, 256, c->logits, &err), BARK_OK);
+    assert_int_equal(bark_gpt_forward(&g, c->sem, NULL, 1, c->logits, &err), BARK_OK);
+    bark_gpt_free(&g);
+}
+
+/* int8 GEMM: one result for every kernel table and every thread count (pool and OpenBLAS alike).
+ * sgemm: OpenBLAS's own thread count may change its rounding for some shapes, so every kernel table must give
+ * the same result at the same thread count, and the pool's thread count alone (OpenBLAS fixed) changes nothing. */
+static void test_same_samples_every_path(void **state) {
+    fixture *f = *state;
+    const char *isas[] = {"c", "avx2", "neon"};
+    codes *ref = calloc(1, sizeof *ref), *c = calloc(1, sizeof *c);
+    assert_non_null(ref);
+    assert_non_null(c);
+    /* mode, OpenBLAS threads (0: follow the pool), pool threads 1..3 */
+    struct { bark_gemm_mode mode; int blas; const char *what; } plans[] = {
+        {BARK_GEMM_INT8, 0, "int8 GEMM, pool and OpenBLAS threads 1..3"},
+        {BARK_GEMM_SGEMM, 1, "sgemm, OpenBLAS 1 thread, pool threads 1..3"},
+        {BARK_GEMM_SGEMM, 2, "sgemm, OpenBLAS 2 threads, pool threads 1..3"},
+    };
+    for (size_t pi = 0; pi < sizeof plans / sizeof plans[0]; pi++) {
+        bark_gpt_set_gemm_mode(plans[pi].mode);
+        int runs = 0;
+        for (int th = 1; th <= 3; th++)
+            for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
+                if (!bark_kernels_use(isas[i])) continue;
+                bark_pool_set_threads(th);
+                openblas_set_num_threads(plans[pi].blas ? plans[pi].blas : th);
+                codes *out = runs ? c : ref;
+                memset(out, 0, sizeof *out);
+                generate(f->m[1], out);
+                if (runs) {
+                    assert_memory_equal(ref->sem, c->sem, sizeof c->sem);
+                    assert_memory_equal(ref->coarse, c->coarse, sizeof c->coarse);
+                    assert_memory_equal(ref->fine, c->fine, sizeof c->fine);
+                    assert_memory_equal(ref->logits, c->logits, sizeof c->logits);
+                }
+                runs++;
+            }
+        print_message("%s: %d runs (every kernel table) gave the same %zu semantic tokens, %zu coarse and fine "
+                      "frames and bit-identical logits\n", plans[pi].what, runs, ref->n_sem, ref->n_frames);
+        assert_true(runs >= 3);
+    }
+    free(ref);
+    free(c);
+}
+
+int main(void) {
+    const struct CMUnitTest kernels[] = {
+        cmocka_unit_test(test_simd_tables),
+        cmocka_unit_test(test_checks_can_fail),
+        cmocka_unit_test(test_polynomials),
+    };
+    const struct CMUnitTest models[] = {
+        cmocka_unit_test(test_q8_vs_f32),
+        cmocka_unit_test(test_same_samples_every_path),
+    };
+    int fails = cmocka_run_group_tests_name("kernels", kernels, NULL, NULL);
+    fails += cmocka_run_group_tests_name("kernels_on_tiny_bark", models, setup, teardown);
+    return fails;
+}
