@@ -15,7 +15,9 @@
  * - Lanes are reduced by one fixed tree: h[j] = a[j] + a[j+4]; (h[0] + h[2]) + (h[1] + h[3]).
  * - No fused multiply-add anywhere: each product is rounded, then added (the C twins do the same).
  * - exp() and erf() are the same polynomials, evaluated in the same order, in every table.
- * Each output element is computed by one call in one thread, so the thread count never changes a result. */
+ * Each output element is computed by one call in one thread, so the thread count never changes a result.
+ * (OpenBLAS, which src/gpt.c also calls for prefill attention and sgemm-mode Linear layers, is the same code
+ * whatever table runs; its own thread count can change its rounding.) */
 
 /* Activations quantized per 32-block: n int8 values and n/32 float scales (amax / 127). */
 typedef struct bark_kernels {

@@ -332,9 +332,10 @@ int main(int argc, char **argv) {
                "%.2f GB/s = %.2f of copy bandwidth\n",
                x->sem_s, x->sem_prefill_s, x->sem_ms_tok, 1e3 / x->sem_ms_tok, decode_weight_bytes(ws) / 1e6,
                2.0 * ws->hp.n_layer * C * 4.0 * (257.0 + x->n_sem / 2.0) / 1e6, x->sem_gbs, x->sem_gbs / copy);
-        printf("coarse: %.2f s, decode %.2f ms/token (%.1f tokens/s), %.1f MB weights per step, %.2f GB/s = %.2f of "
-               "copy bandwidth; prefills %.2f s, %.1f GFLOP, %.1f GFLOP/s = %.2f of best GEMM\n",
-               x->coarse_s, x->coarse_ms_tok, 1e3 / x->coarse_ms_tok, decode_weight_bytes(wc) / 1e6, x->coarse_gbs,
+        printf("coarse: %.2f s, decode %.2f ms/token (%.1f tokens/s), %.1f MB weights + %.1f MB KV per step, %.2f GB/s "
+               "= %.2f of copy bandwidth; prefills %.2f s, %.1f GFLOP, %.1f GFLOP/s = %.2f of best GEMM\n",
+               x->coarse_s, x->coarse_ms_tok, 1e3 / x->coarse_ms_tok, decode_weight_bytes(wc) / 1e6,
+               2.0 * wc->hp.n_layer * C * 4.0 * (257.0 + 630.0 / 2.0 + 30.0) / 1e6, x->coarse_gbs,
                x->coarse_gbs / copy, x->coarse_prefill_s, x->coarse_prefill_gflop,
                x->coarse_prefill_gflop / x->coarse_prefill_s, x->coarse_prefill_gflop / x->coarse_prefill_s / peak);
         printf("fine: %.2f s, %.1f GFLOP, %.1f GFLOP/s = %.2f of best GEMM; first window final after %.2f s\n", x->fine_s,
