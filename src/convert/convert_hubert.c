@@ -452,17 +452,7 @@ bark_status convert_hubq_set(convert_ctx *c, const src_set *s, const char *label
 }
 
 bark_status convert_hubert_quantizer(convert_ctx *c, const char *path) {
-    torch_file *tf = NULL;
-    src_set s;
-    src_set_init(&s);
-    bark_status st = torch_open(path, &tf, c->err);
-    if (!st && pk_kind_of(torch_root(tf)) != PK_DICT)
-        st = bark_fail(c->err, BARK_ERR_FORMAT, "%s: not a state dict", path);
-    if (!st) st = torch_dict_tensors(tf, torch_root(tf), "", &s, c->err);
-    if (!st) st = convert_hubq_set(c, &s, path);
-    src_set_free(&s);
-    torch_close(tf);
-    return st;
+    return convert_torch_state_dict(c, path, convert_hubq_set);
 }
 
 /* ---- what a path holds ---- */

@@ -48,6 +48,9 @@ bark_status convert_voice(convert_ctx *c, const char *voice, const src_tensor *s
 bark_status convert_hf_folder(convert_ctx *c, const char *dir);
 bark_status convert_suno_pt(convert_ctx *c, const char *path);
 bark_status convert_encodec_th(convert_ctx *c, const char *path);
+/* Opens a torch.save file whose root is a state dict and hands its tensors to `use`. */
+bark_status convert_torch_state_dict(convert_ctx *c, const char *path,
+                                     bark_status (*use)(convert_ctx *c, const src_set *s, const char *label));
 bark_status convert_npz_voice(convert_ctx *c, const char *path, const char *voice);
 bark_status convert_voice_dir(convert_ctx *c, const char *dir);
 bark_status convert_vocab(convert_ctx *c, const char *path);

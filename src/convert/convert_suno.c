@@ -52,7 +52,8 @@ bark_status convert_suno_pt(convert_ctx *c, const char *path) {
     return st;
 }
 
-bark_status convert_encodec_th(convert_ctx *c, const char *path) {
+bark_status convert_torch_state_dict(convert_ctx *c, const char *path,
+                                     bark_status (*use)(convert_ctx *c, const src_set *s, const char *label)) {
     torch_file *tf = NULL;
     src_set s;
     src_set_init(&s);
@@ -60,8 +61,16 @@ bark_status convert_encodec_th(convert_ctx *c, const char *path) {
     if (!st && pk_kind_of(torch_root(tf)) != PK_DICT)
         st = bark_fail(c->err, BARK_ERR_FORMAT, "%s: not a state dict", path);
     if (!st) st = torch_dict_tensors(tf, torch_root(tf), "", &s, c->err);
-    if (!st) st = convert_codec(c, &s, "", path);
+    if (!st) st = use(c, &s, path);
     src_set_free(&s);
     torch_close(tf);
     return st;
+}
+
+static bark_status codec_from_set(convert_ctx *c, const src_set *s, const char *label) {
+    return convert_codec(c, s, "", label);
+}
+
+bark_status convert_encodec_th(convert_ctx *c, const char *path) {
+    return convert_torch_state_dict(c, path, codec_from_set);
 }
