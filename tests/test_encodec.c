@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "util/testutil.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -82,18 +84,6 @@ static double now(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* max |a - b| and SNR of b against a in dB */
-static double max_err(const float *a, const float *b, size_t n, double *snr) {
-    double m = 0, sig = 0, noise = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (d > m || d != d) m = d;
-        sig += (double)a[i] * a[i];
-        noise += d * d;
-    }
-    if (snr) *snr = noise > 0 ? 10 * log10(sig / noise) : INFINITY;
-    return m;
-}
 
 static uint64_t rng_state = 88172645463325252ull;
 static uint32_t rnd(void) {
@@ -187,7 +177,7 @@ static void decode_vs_golden(const char *codes_file, const char *audio_file, siz
     double t0 = now();
     assert_int_equal(encodec_decode(&g_model, codes, (int)nq, T_use, out, &err), BARK_OK);
     double dt = now() - t0, snr;
-    double e = max_err(a.data, out, a.n, &snr);
+    double e = tu_max_err(a.data, out, a.n, &snr);
     printf("[ INFO     ] decode %s (%zu x %zu): max |err| %.3g, SNR %.1f dB, %.3f s (%.1fx real time)\n", codes_file,
            nq, T_use, e, snr, dt, (double)a.n / 24000.0 / dt);
     assert_true(e <= 1e-4);
@@ -256,7 +246,7 @@ static double stream_diff(const int32_t *codes, size_t T, const float *whole, co
     total += got;
     *secs = now() - t0;
     assert_int_equal(total, 320 * T);
-    double d = max_err(whole, out, total, NULL);
+    double d = tu_max_err(whole, out, total, NULL);
     free(out);
     encodec_dec_stream_free(s);
     return d;
@@ -305,7 +295,7 @@ static void test_encode_golden(void **state) {
         double t0 = now();
         assert_int_equal(encodec_encode(&g_model, w.data, N, nqs[k], codes, z, &margin, &err), BARK_OK);
         double dt = now() - t0, snr;
-        double e = max_err(lat.data, z, 128 * T, &snr);
+        double e = tu_max_err(lat.data, z, 128 * T, &snr);
         size_t diff = 0;
         for (size_t i = 0; i < (size_t)nqs[k] * T; i++) diff += codes[i] != ((int32_t *)want[k]->data)[i];
         printf("[ INFO     ] encode %zu samples, %d codebooks: latent max |err| %.3g (SNR %.1f dB), %zu/%zu codes "
@@ -336,7 +326,7 @@ static void test_encode_short(void **state) {
         int32_t codes[8 * 16];
         bark_error err = {0};
         assert_int_equal(encodec_encode(&g_model, w.data, Ns[i], 8, codes, z, NULL, &err), BARK_OK);
-        double e = max_err(lat.data, z, 128 * T, NULL);
+        double e = tu_max_err(lat.data, z, 128 * T, NULL);
         printf("[ INFO     ] encode N=%zu -> %zu frames, latent max |err| %.3g\n", Ns[i], T, e);
         assert_true(e <= 1e-4);
         free(z);
@@ -378,7 +368,7 @@ static void test_encode_stream(void **state) {
         assert_int_equal(encodec_enc_stream_finish(s, c1 + frames, z1 + frames, T, T - frames, &got, &err), BARK_OK);
         frames += got;
         assert_int_equal(frames, T);
-        double d = max_err(z0, z1, 128 * T, NULL);
+        double d = tu_max_err(z0, z1, 128 * T, NULL);
         printf("[ INFO     ] encoder stream chunks %-7s: latent max |diff| vs whole %.3g (smallest RVQ gap %.3g)\n",
                pats[i].name, d, encodec_enc_stream_min_margin(s));
         assert_true(encodec_enc_stream_min_margin(s) > 0.0f);
@@ -592,7 +582,7 @@ static void test_load_decoder_only(void **state) {
     npy c = load_npy("codes_rand.npy"), a = load_npy("audio_rand.npy");
     float *out = malloc(a.n * sizeof *out), *ref = malloc(a.n * sizeof *ref);
     assert_int_equal(encodec_decode(&m, c.data, 8, c.dims[1], out, &err), BARK_OK);
-    double snr, e = max_err(a.data, out, a.n, &snr);
+    double snr, e = tu_max_err(a.data, out, a.n, &snr);
     printf("[ INFO     ] decoder-only f32 file: decode max |err| %.3g vs reference\n", e);
     assert_true(e <= 1e-4);
     int32_t codes9[9 * 2] = {0};
@@ -609,7 +599,7 @@ static void test_load_decoder_only(void **state) {
     st = write_and_load(w, &m, &err);
     if (st != BARK_OK) fail_msg("%s", err.msg);
     assert_int_equal(encodec_decode(&m, c.data, 8, c.dims[1], ref, &err), BARK_OK);
-    e = max_err(a.data, ref, a.n, &snr);
+    e = tu_max_err(a.data, ref, a.n, &snr);
     printf("[ INFO     ] decoder-only f16 file: decode max |err| %.3g, SNR %.1f dB vs f32 reference\n", e, snr);
     assert_true(snr > 30.0);
     encodec_free(&m);

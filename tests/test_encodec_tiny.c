@@ -82,18 +82,6 @@ static const void *gold(fixture *f, const char *name, src_dtype want, size_t dim
     return t->data;
 }
 
-/* max |a - b| and the SNR of b against a in dB */
-static double max_err(const float *a, const float *b, size_t n, double *snr) {
-    double m = 0, sig = 0, noise = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (d > m || d != d) m = d;
-        sig += (double)a[i] * a[i];
-        noise += d * d;
-    }
-    if (snr) *snr = noise > 0 ? 10 * log10(sig / noise) : INFINITY;
-    return m;
-}
 
 static void test_tiny_hparams(void **state) {
     fixture *f = *state;
@@ -120,7 +108,7 @@ static void decode_case(fixture *f, const char *codes_name, const char *audio_na
     float *out = malloc(320 * T * sizeof *out);
     bark_error err = {0};
     assert_int_equal(encodec_decode(&f->em, codes, (int)nq, T, out, &err), BARK_OK);
-    double snr, e = max_err(want, out, 320 * T, &snr);
+    double snr, e = tu_max_err(want, out, 320 * T, &snr);
     print_message("tiny decode %s (%zu x %zu): max |err| %.3g, SNR %.1f dB\n", codes_name, nq, T, e, snr);
     assert_true(e <= 1e-4);
     free(out);
@@ -185,7 +173,7 @@ static void test_tiny_encode(void **state) {
     for (int k = 0; k < 2; k++) {
         float margin = 0;
         assert_int_equal(encodec_encode(&f->em, wav, N, nqs[k], codes, z, &margin, &err), BARK_OK);
-        double snr, e = max_err(lat, z, 16 * T, &snr);
+        double snr, e = tu_max_err(lat, z, 16 * T, &snr);
         size_t diff = 0;
         for (size_t i = 0; i < (size_t)nqs[k] * T; i++) diff += codes[i] != want[k][i];
         print_message("tiny encode %zu samples, %d codebooks: latent max |err| %.3g (SNR %.1f dB), %zu/%zu codes "

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,4 +75,16 @@ int tu_lines(const char *s) {
     int n = 0;
     for (; *s; s++) n += *s == '\n';
     return n;
+}
+
+double tu_max_err(const float *a, const float *b, size_t n, double *snr) {
+    double m = 0, sig = 0, noise = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (d > m || d != d) m = d;
+        sig += (double)a[i] * a[i];
+        noise += d * d;
+    }
+    if (snr) *snr = noise > 0 ? 10 * log10(sig / noise) : INFINITY;
+    return m;
 }

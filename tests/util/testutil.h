@@ -16,6 +16,8 @@ int tu_exists(const char *path);
 int tu_run(const char *cmd, char *out, size_t cap);
 /* The `bark` binary of the build under test: $BUILD/bark (tests/run.sh sets BUILD), else build/bark. */
 const char *tu_bark(void);
+/* max |a - b| over n floats (NaN counts as infinite); *snr (if given) gets b's SNR against a in dB. */
+double tu_max_err(const float *a, const float *b, size_t n, double *snr);
 /* Counts the lines of s. */
 int tu_lines(const char *s);
 
