@@ -54,6 +54,7 @@ bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, ba
         hp->n_layer <= 0 || hp->n_layer > BARK_MAX_LAYERS || hp->n_head > hp->block_size || hp->n_embd % QK8_0)
         return bark_fail(err, BARK_ERR_FORMAT, "gpt: bad hyper-parameters (n_embd %d, n_head %d, n_layer %d)",
                          hp->n_embd, hp->n_head, hp->n_layer);
+    openblas_set_num_threads(1); /* every product runs in our pool, OpenBLAS single-threaded inside each task */
     g->w = w;
     g->causal = causal;
     g->n_embd = hp->n_embd;
@@ -156,8 +157,7 @@ typedef struct linear_job {
     int T, in, out;
     int rows_per, t_per; /* tile sizes */
     int8_t *xq;
-    float *xd, *panel;
-    int panel_row0, panel_rows; /* the weight rows panel holds (sgemm) */
+    float *xd, *panel; /* panel: the weight expanded to f32 (sgemm) */
 } linear_job;
 
 static void bias_rows(const linear_job *j, int o0, int o1, int t0, int t1) {
@@ -210,20 +210,27 @@ static void gemm_int8_task(void *ctx, int i, int n) {
     bias_rows(j, o0, o1, t0, t1);
 }
 
-/* The panel's weight rows to f32. */
-static void dequant_task(void *ctx, int i, int n) {
+/* Many tokens, sgemm: task i of n takes a 16-aligned share of the output columns, expands its own weight rows to
+ * f32 (q8_0 / f16) in the panel, seeds its columns with the bias and runs a single-threaded sgemm on them. */
+static void sgemm_task(void *ctx, int i, int n) {
     linear_job *j = ctx;
-    int r0, r1;
-    task_rows(i, n, j->panel_rows, &r0, &r1);
-    for (int r = r0; r < r1; r++)
-        bark_dequantize_row(j->W->type, tensor_row(j->W, j->panel_row0 + r), j->panel + (size_t)r * j->in, j->in);
-}
-
-static void bias_task(void *ctx, int i, int n) {
-    linear_job *j = ctx;
-    int r0, r1;
-    task_rows(i, n, j->T, &r0, &r1);
-    bias_rows(j, 0, j->out, r0, r1);
+    int units = (j->out + 15) / 16;
+    int o0 = imin(j->out, (int)((int64_t)units * i / n) * 16), o1 = imin(j->out, (int)((int64_t)units * (i + 1) / n) * 16);
+    if (o1 <= o0) return;
+    const float *wp = (const float *)j->W->data + (size_t)o0 * j->in;
+    if (j->W->type != BARK_TYPE_F32) {
+        float *p = j->panel + (size_t)o0 * j->in;
+        for (int r = o0; r < o1; r++) bark_dequantize_row(j->W->type, tensor_row(j->W, r), p + (size_t)(r - o0) * j->in, j->in);
+        wp = p;
+    }
+    float beta = 0.0f;
+    if (j->b && j->b->data) {
+        for (int t = 0; t < j->T; t++)
+            memcpy(j->y + (size_t)t * j->ystride + o0, (const float *)j->b->data + o0, (size_t)(o1 - o0) * sizeof(float));
+        beta = 1.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->T, o1 - o0, j->in, 1.0f, j->x, j->xstride, wp, j->in, beta,
+                j->y + o0, j->ystride);
 }
 
 /* y[t][o] = W[o] . x[t] (+ b[o]) for T rows; W has ne {in, out}. rowwise: each row's result must not depend
@@ -232,7 +239,7 @@ static void linear(bark_gpt *g, float *y, int ystride, const float *x, int xstri
                    const bark_tensor *b, int rowwise) {
     int nt = bark_pool_threads();
     linear_job j = {bark_kernels_get(), W, b, y, ystride, x, xstride, T, (int)W->ne[0], (int)W->ne[1], 0, 0,
-                    g->xq, g->xd, NULL, 0, 0};
+                    g->xq, g->xd, NULL};
     int q8 = W->type == BARK_TYPE_Q8_0, small = T == 1 || (rowwise && !q8);
     if (q8 && (small || rowwise || current_gemm_mode() == BARK_GEMM_INT8))
         bark_pool_run(imin(T, nt), quantize_task, &j);
@@ -250,17 +257,8 @@ static void linear(bark_gpt *g, float *y, int ystride, const float *x, int xstri
         bark_pool_run(n_rt * n_tt, gemm_int8_task, &j);
         return;
     }
-    if (W->type == BARK_TYPE_F32) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, j.out, j.in, 1.0f, x, xstride, W->data, j.in, 0.0f, y,
-                    ystride);
-    } else {
-        j.panel = g->wbuf;
-        j.panel_rows = j.out;
-        bark_pool_run(nt, dequant_task, &j);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, j.out, j.in, 1.0f, x, xstride, g->wbuf, j.in, 0.0f, y,
-                    ystride);
-    }
-    if (b && b->data) bark_pool_run(imin(T, nt), bias_task, &j);
+    j.panel = g->wbuf;
+    bark_pool_run(imin(nt, (j.out + 15) / 16), sgemm_task, &j);
 }
 
 /* Adds row `id` of the embedding table E into dst[C]. */
@@ -271,13 +269,16 @@ static void add_row(bark_gpt *g, float *dst, const bark_tensor *E, int64_t id) {
 
 /* ---- attention ---- */
 
+#define QBLOCK 64 /* queries per prefill attention item */
+
 typedef struct att_job {
     bark_gpt *g;
     const bark_kernels *k;
     int T;
-    const float *kk, *vv;
-    int ks;
+    const float *kk, *vv; /* head h's keys / values start at kk + h * hs, rows ld floats apart */
+    size_t ld, hs;
     float scale;
+    int qb, n_qblocks, n_items, n_slots;
 } att_job;
 
 /* Keys query t of the current T sees. */
@@ -289,54 +290,56 @@ static void att_head_task(void *ctx, int h, int n) {
     bark_gpt *g = j->g;
     int C = g->n_embd, hd = g->head_dim;
     float *att = g->att + (size_t)h * g->n_ctx;
+    const float *kh = j->kk + (size_t)h * j->hs, *vh = j->vv + (size_t)h * j->hs;
     for (int t = 0; t < j->T; t++) {
         const float *q = g->qkv + (size_t)t * 3 * C + (size_t)h * hd;
         int nk = keys_seen(g, j->T, t);
-        j->k->gemv_f32(j->kk + (size_t)h * hd, (size_t)j->ks, nk, q, hd, att, 1);
+        j->k->gemv_f32(kh, j->ld, nk, q, hd, att, 1);
         for (int s = 0; s < nk; s++) att[s] *= j->scale;
         j->k->softmax_f32(att, nk);
-        j->k->wsum_f32(g->xb + (size_t)t * C + (size_t)h * hd, att, j->vv + (size_t)h * hd, (size_t)j->ks, nk, hd);
+        j->k->wsum_f32(g->xb + (size_t)t * C + (size_t)h * hd, att, vh, j->ld, nk, hd);
     }
 }
 
-/* Many queries: softmax of the score rows [q0, q1), [rows][nk_block] (masked keys get probability 0). */
-typedef struct softmax_job {
-    const bark_gpt *g;
-    const bark_kernels *k;
-    int T, q0, q1, nk_block;
-} softmax_job;
-
-static void att_softmax_task(void *ctx, int i, int n) {
-    softmax_job *j = ctx;
-    int r0, r1;
-    task_rows(i, n, j->q1 - j->q0, &r0, &r1);
-    for (int r = r0; r < r1; r++) {
-        float *row = j->g->att + (size_t)r * j->nk_block;
-        int nk = keys_seen(j->g, j->T, j->q0 + r);
-        j->k->softmax_f32(row, nk);
-        memset(row + nk, 0, (size_t)(j->nk_block - nk) * sizeof *row);
-    }
-}
-
-/* Multi-head attention of T queries (qkv rows) against keys/values k, v with row strides ks;
- * query t sees keys 0..n_past+t when causal, all T keys otherwise. Heads go to xb[t][h*hd ..].
- * Many queries: per head, scores by sgemm, row softmax in the pool, then P.V by sgemm. (Splitting causal
- * queries into blocks that skip masked keys measured no faster here.) */
-static void attention(bark_gpt *g, int T, const float *k, const float *v, int ks) {
+/* Many queries: slot s takes items s, s + n_slots, ... (item = query block x head) with its own score rows
+ * att + s * qb * n_ctx: scores by sgemm, row softmax (masked keys get probability 0), then P.V by sgemm.
+ * Which thread runs a slot never changes a result. */
+static void att_block_task(void *ctx, int s, int n) {
+    att_job *j = ctx;
+    bark_gpt *g = j->g;
     int C = g->n_embd, hd = g->head_dim;
-    att_job j = {g, bark_kernels_get(), T, k, v, ks, (float)(1.0 / sqrt((double)hd))};
+    float *S = g->att + (size_t)s * j->qb * g->n_ctx;
+    for (int it = s; it < j->n_items; it += j->n_slots) {
+        int h = it % g->n_head, q0 = it / g->n_head * j->qb, q1 = imin(j->T, q0 + j->qb), rows = q1 - q0;
+        int nkb = keys_seen(g, j->T, q1 - 1);
+        const float *kh = j->kk + (size_t)h * j->hs, *vh = j->vv + (size_t)h * j->hs;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, nkb, hd, j->scale,
+                    g->qkv + (size_t)q0 * 3 * C + (size_t)h * hd, 3 * C, kh, (int)j->ld, 0.0f, S, nkb);
+        for (int r = 0; r < rows; r++) {
+            float *row = S + (size_t)r * nkb;
+            int nk = keys_seen(g, j->T, q0 + r);
+            j->k->softmax_f32(row, nk);
+            memset(row + nk, 0, (size_t)(nkb - nk) * sizeof *row);
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, nkb, 1.0f, S, nkb, vh, (int)j->ld, 0.0f,
+                    g->xb + (size_t)q0 * C + (size_t)h * hd, C);
+    }
+}
+
+/* Multi-head attention of T queries (qkv rows) against keys k and values v (head h at k + h * hs, rows ld
+ * floats apart); query t sees keys 0..n_past+t when causal, all T keys otherwise. Heads go to xb[t][h*hd ..].
+ * Few queries: one task per head. Many: query blocks x heads, each by single-threaded sgemm in the pool. */
+static void attention(bark_gpt *g, int T, const float *k, const float *v, size_t ld, size_t hs) {
+    att_job j = {g, bark_kernels_get(), T, k, v, ld, hs, (float)(1.0 / sqrt((double)g->head_dim)), 0, 0, 0, 0};
     if (T < 8) {
         bark_pool_run(g->n_head, att_head_task, &j);
         return;
     }
-    softmax_job s = {g, j.k, T, 0, T, keys_seen(g, T, T - 1)};
-    for (int h = 0; h < g->n_head; h++) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, s.nk_block, hd, j.scale, g->qkv + (size_t)h * hd,
-                    3 * C, k + (size_t)h * hd, ks, 0.0f, g->att, s.nk_block);
-        bark_pool_run(imin(T, 4 * bark_pool_threads()), att_softmax_task, &s);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, s.nk_block, 1.0f, g->att, s.nk_block,
-                    v + (size_t)h * hd, ks, 0.0f, g->xb + (size_t)h * hd, C);
-    }
+    j.qb = imin(QBLOCK, g->n_ctx);
+    j.n_qblocks = (T + j.qb - 1) / j.qb;
+    j.n_items = j.n_qblocks * g->n_head;
+    j.n_slots = imin(imin(bark_pool_threads(), g->n_ctx / j.qb), j.n_items);
+    bark_pool_run(j.n_slots, att_block_task, &j);
 }
 
 /* Runs every block over the T rows of g->x (positions n_past.. for causal stages). */
@@ -349,15 +352,19 @@ static void blocks(bark_gpt *g, int T) {
         layernorm(g->xb, g->x, T, C, &ly->ln1_w, &ly->ln1_b);
         linear(g, g->qkv, 3 * C, g->xb, C, T, &ly->qkv_w, &ly->qkv_b, 0);
         if (g->causal) {
+            size_t hd = (size_t)g->head_dim, hs = (size_t)g->n_ctx * hd;
             float *kc = g->k_cache + (size_t)l * g->n_ctx * C, *vc = g->v_cache + (size_t)l * g->n_ctx * C;
             for (int t = 0; t < T; t++) {
                 const float *r = g->qkv + (size_t)t * 3 * C;
-                memcpy(kc + (size_t)(g->n_past + t) * C, r + C, (size_t)C * sizeof(float));
-                memcpy(vc + (size_t)(g->n_past + t) * C, r + 2 * C, (size_t)C * sizeof(float));
+                size_t at = (size_t)(g->n_past + t) * hd;
+                for (int h = 0; h < g->n_head; h++) {
+                    memcpy(kc + h * hs + at, r + C + h * hd, hd * sizeof(float));
+                    memcpy(vc + h * hs + at, r + 2 * C + h * hd, hd * sizeof(float));
+                }
             }
-            attention(g, T, kc, vc, C);
+            attention(g, T, kc, vc, hd, hs);
         } else {
-            attention(g, T, g->qkv + C, g->qkv + 2 * C, 3 * C);
+            attention(g, T, g->qkv + C, g->qkv + 2 * C, 3 * (size_t)C, (size_t)g->head_dim);
         }
         linear(g, g->hb, C, g->xb, C, T, &ly->out_w, &ly->out_b, 0);
         for (size_t i = 0; i < TC; i++) g->x[i] += g->hb[i];

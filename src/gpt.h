@@ -8,8 +8,9 @@
  * T_max = block_size (1024 in Bark), C = n_embd. The kernels come from arch/kernels.h (chosen at run time)
  * and the work is split over the threads of src/threadpool.h (bark_pool_set_threads). Results never depend
  * on the kernel table nor on the pool's thread count (the rule in arch/kernels.h); prefills and the fine
- * stage also call OpenBLAS sgemm (attention, and Linear layers in BARK_GEMM_SGEMM mode), whose rounding can
- * change with OpenBLAS's own thread count: same seed + same thread count = same samples on every path. */
+ * stage also call OpenBLAS sgemm (attention, and Linear layers in BARK_GEMM_SGEMM mode) from the pool's tasks,
+ * single-threaded (bark_gpt_init sets OpenBLAS to one thread), split by the pool's thread count: same seed +
+ * same thread count = same samples on every path. */
 typedef struct bark_gpt {
     const bark_gpt_weights *w;
     int causal;       /* 1: semantic / coarse (masked, cached); 0: fine (no mask, no cache) */
@@ -22,14 +23,15 @@ typedef struct bark_gpt {
     float *xb;        /* [T_max][C] LayerNorm output, then the concatenated attention heads */
     float *qkv;       /* [T_max][3C] q, k, v of the current tokens */
     float *hb;        /* [T_max][4C] MLP hidden layer */
-    float *att;       /* [T_max][T_max] attention scores (one head at a time; decode: one row per head) */
+    float *att;       /* [T_max][T_max] attention scores: prefill slot s's 64 query rows from s*64*T_max;
+                         decode: one row per head */
     float *row;       /* [max(4C, C)] one dequantized embedding row */
     int8_t *xq;       /* [T_max][4C] activations quantized per 32-block (q8_0 weights) */
     float *xd;        /* [T_max][4C/32] their scales */
     float *wbuf;      /* a weight matrix expanded to f32 for sgemm (f16 / q8_0 weights), or NULL */
     size_t wbuf_len;  /* floats in wbuf */
-    float *k_cache;   /* [n_layer][T_max][C] keys, head h in columns h*head_dim.. (causal only) */
-    float *v_cache;   /* [n_layer][T_max][C] values, same layout (causal only) */
+    float *k_cache;   /* [n_layer][n_head][T_max][head_dim] keys: each head's rows contiguous (causal only) */
+    float *v_cache;   /* [n_layer][n_head][T_max][head_dim] values, same layout (causal only) */
 } bark_gpt;
 
 /* How matrix products over many positions (prefills, the fine stage) run for q8_0 weights. */
