@@ -43,6 +43,9 @@ typedef struct bark_kernels {
     void (*gelu_f32)(float *x, int n); /* in place, exact-erf GELU (polynomial erf, |error| < 2e-7) */
     /* x[i] = exp(x[i] - max) / sum over n values, in place */
     void (*softmax_f32)(float *x, int n);
+    /* wsum_f32 over f16 rows (the f16 KV cache's values) */
+    void (*wsum_f16)(float *y, const float *p, const uint16_t *V, size_t ldv, int rows, int n);
+    void (*f32_to_f16)(const float *x, uint16_t *y, int n); /* round to nearest even, as bark_f32_to_f16 */
 } bark_kernels;
 
 /* The table for this CPU (or the one BARK_ISA=c|avx2|neon forces, if the CPU has it); chosen once.

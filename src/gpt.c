@@ -74,8 +74,10 @@ bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, ba
     g->wbuf = g->wbuf_len ? malloc(g->wbuf_len * sizeof(float)) : NULL;
     int ok = g->x && g->xb && g->qkv && g->hb && g->att && g->row && g->xq && g->xd && (g->wbuf || !g->wbuf_len);
     if (ok && causal) {
-        g->k_cache = malloc(L * T * C * sizeof(float));
-        g->v_cache = malloc(L * T * C * sizeof(float));
+        g->kv_f16 = w->layer[0].qkv_w.type != BARK_TYPE_F32;
+        size_t es = g->kv_f16 ? sizeof(uint16_t) : sizeof(float);
+        g->k_cache = malloc(L * T * C * es);
+        g->v_cache = malloc(L * T * C * es);
         ok = g->k_cache && g->v_cache;
     }
     if (!ok) {
@@ -275,7 +277,8 @@ typedef struct att_job {
     bark_gpt *g;
     const bark_kernels *k;
     int T;
-    const float *kk, *vv; /* head h's keys / values start at kk + h * hs, rows ld floats apart */
+    const void *kk, *vv; /* head h's keys / values start at element h * hs, rows ld elements apart */
+    int f16;             /* kk, vv hold f16 (the decode path's f16 cache) rather than f32 */
     size_t ld, hs;
     float scale;
     int qb, n_qblocks, n_items, n_slots;
@@ -290,14 +293,17 @@ static void att_head_task(void *ctx, int h, int n) {
     bark_gpt *g = j->g;
     int C = g->n_embd, hd = g->head_dim;
     float *att = g->att + (size_t)h * g->n_ctx;
-    const float *kh = j->kk + (size_t)h * j->hs, *vh = j->vv + (size_t)h * j->hs;
+    size_t at = (size_t)h * j->hs;
     for (int t = 0; t < j->T; t++) {
         const float *q = g->qkv + (size_t)t * 3 * C + (size_t)h * hd;
+        float *out = g->xb + (size_t)t * C + (size_t)h * hd;
         int nk = keys_seen(g, j->T, t);
-        j->k->gemv_f32(kh, j->ld, nk, q, hd, att, 1);
+        if (j->f16) j->k->gemv_f16((const uint16_t *)j->kk + at, j->ld, nk, q, hd, att, 1);
+        else j->k->gemv_f32((const float *)j->kk + at, j->ld, nk, q, hd, att, 1);
         for (int s = 0; s < nk; s++) att[s] *= j->scale;
         j->k->softmax_f32(att, nk);
-        j->k->wsum_f32(g->xb + (size_t)t * C + (size_t)h * hd, att, vh, j->ld, nk, hd);
+        if (j->f16) j->k->wsum_f16(out, att, (const uint16_t *)j->vv + at, j->ld, nk, hd);
+        else j->k->wsum_f32(out, att, (const float *)j->vv + at, j->ld, nk, hd);
     }
 }
 
@@ -312,7 +318,7 @@ static void att_block_task(void *ctx, int s, int n) {
     for (int it = s; it < j->n_items; it += j->n_slots) {
         int h = it % g->n_head, q0 = it / g->n_head * j->qb, q1 = imin(j->T, q0 + j->qb), rows = q1 - q0;
         int nkb = keys_seen(g, j->T, q1 - 1);
-        const float *kh = j->kk + (size_t)h * j->hs, *vh = j->vv + (size_t)h * j->hs;
+        const float *kh = (const float *)j->kk + (size_t)h * j->hs, *vh = (const float *)j->vv + (size_t)h * j->hs;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, nkb, hd, j->scale,
                     g->qkv + (size_t)q0 * 3 * C + (size_t)h * hd, 3 * C, kh, (int)j->ld, 0.0f, S, nkb);
         for (int r = 0; r < rows; r++) {
@@ -328,9 +334,10 @@ static void att_block_task(void *ctx, int s, int n) {
 
 /* Multi-head attention of T queries (qkv rows) against keys k and values v (head h at k + h * hs, rows ld
  * floats apart); query t sees keys 0..n_past+t when causal, all T keys otherwise. Heads go to xb[t][h*hd ..].
- * Few queries: one task per head. Many: query blocks x heads, each by single-threaded sgemm in the pool. */
-static void attention(bark_gpt *g, int T, const float *k, const float *v, size_t ld, size_t hs) {
-    att_job j = {g, bark_kernels_get(), T, k, v, ld, hs, (float)(1.0 / sqrt((double)g->head_dim)), 0, 0, 0, 0};
+ * Few queries: one task per head (k, v may be f16). Many: query blocks x heads, each by single-threaded sgemm in
+ * the pool (f32 only). */
+static void attention(bark_gpt *g, int T, const void *k, const void *v, int f16, size_t ld, size_t hs) {
+    att_job j = {g, bark_kernels_get(), T, k, v, f16, ld, hs, (float)(1.0 / sqrt((double)g->head_dim)), 0, 0, 0, 0};
     if (T < 8) {
         bark_pool_run(g->n_head, att_head_task, &j);
         return;
@@ -342,6 +349,45 @@ static void attention(bark_gpt *g, int T, const float *k, const float *v, size_t
     bark_pool_run(j.n_slots, att_block_task, &j);
 }
 
+/* Appends the T new keys and values of layer l to the cache (f32, or f16 for f16 / q8_0 models: half the bytes each
+ * decode step reads), then attends. A prefill from position 0 attends over its own f32 keys and values; one after
+ * cached positions over the cache (an f16 cache expanded to f32 in hb, free until the MLP). */
+static void cache_and_attend(bark_gpt *g, int l, int T) {
+    const bark_kernels *k = bark_kernels_get();
+    int C = g->n_embd, H = g->n_head, n_keys = g->n_past + T;
+    size_t hd = (size_t)g->head_dim, hs = (size_t)g->n_ctx * hd, layer = (size_t)l * g->n_ctx * C;
+    for (int t = 0; t < T; t++) {
+        const float *r = g->qkv + (size_t)t * 3 * C;
+        size_t at = (size_t)(g->n_past + t) * hd;
+        for (int h = 0; h < H; h++) {
+            if (g->kv_f16) {
+                k->f32_to_f16(r + C + h * hd, (uint16_t *)g->k_cache + layer + h * hs + at, (int)hd);
+                k->f32_to_f16(r + 2 * C + h * hd, (uint16_t *)g->v_cache + layer + h * hs + at, (int)hd);
+            } else {
+                memcpy((float *)g->k_cache + layer + h * hs + at, r + C + h * hd, hd * sizeof(float));
+                memcpy((float *)g->v_cache + layer + h * hs + at, r + 2 * C + h * hd, hd * sizeof(float));
+            }
+        }
+    }
+    if (T < 8) {
+        size_t es = g->kv_f16 ? sizeof(uint16_t) : sizeof(float);
+        attention(g, T, (const uint8_t *)g->k_cache + layer * es, (const uint8_t *)g->v_cache + layer * es, g->kv_f16,
+                  hd, hs);
+    } else if (g->n_past == 0) {
+        attention(g, T, g->qkv + C, g->qkv + 2 * C, 0, 3 * (size_t)C, hd);
+    } else if (!g->kv_f16) {
+        attention(g, T, (const float *)g->k_cache + layer, (const float *)g->v_cache + layer, 0, hd, hs);
+    } else {
+        float *kf = g->hb, *vf = g->hb + (size_t)g->n_ctx * C;
+        for (int h = 0; h < H; h++)
+            for (size_t i = 0; i < (size_t)n_keys * hd; i++) {
+                kf[h * hs + i] = bark_f16_to_f32(((const uint16_t *)g->k_cache)[layer + h * hs + i]);
+                vf[h * hs + i] = bark_f16_to_f32(((const uint16_t *)g->v_cache)[layer + h * hs + i]);
+            }
+        attention(g, T, kf, vf, 0, hd, hs);
+    }
+}
+
 /* Runs every block over the T rows of g->x (positions n_past.. for causal stages). */
 static void blocks(bark_gpt *g, int T) {
     const bark_gpt_weights *w = g->w;
@@ -351,21 +397,8 @@ static void blocks(bark_gpt *g, int T) {
         const bark_gpt_layer *ly = &w->layer[l];
         layernorm(g->xb, g->x, T, C, &ly->ln1_w, &ly->ln1_b);
         linear(g, g->qkv, 3 * C, g->xb, C, T, &ly->qkv_w, &ly->qkv_b, 0);
-        if (g->causal) {
-            size_t hd = (size_t)g->head_dim, hs = (size_t)g->n_ctx * hd;
-            float *kc = g->k_cache + (size_t)l * g->n_ctx * C, *vc = g->v_cache + (size_t)l * g->n_ctx * C;
-            for (int t = 0; t < T; t++) {
-                const float *r = g->qkv + (size_t)t * 3 * C;
-                size_t at = (size_t)(g->n_past + t) * hd;
-                for (int h = 0; h < g->n_head; h++) {
-                    memcpy(kc + h * hs + at, r + C + h * hd, hd * sizeof(float));
-                    memcpy(vc + h * hs + at, r + 2 * C + h * hd, hd * sizeof(float));
-                }
-            }
-            attention(g, T, kc, vc, hd, hs);
-        } else {
-            attention(g, T, g->qkv + C, g->qkv + 2 * C, 3 * (size_t)C, (size_t)g->head_dim);
-        }
+        if (g->causal) cache_and_attend(g, l, T);
+        else attention(g, T, g->qkv + C, g->qkv + 2 * C, 0, 3 * (size_t)C, (size_t)g->head_dim);
         linear(g, g->hb, C, g->xb, C, T, &ly->out_w, &ly->out_b, 0);
         for (size_t i = 0; i < TC; i++) g->x[i] += g->hb[i];
         layernorm(g->xb, g->x, T, C, &ly->ln2_w, &ly->ln2_b);

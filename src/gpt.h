@@ -30,8 +30,9 @@ typedef struct bark_gpt {
     float *xd;        /* [T_max][4C/32] their scales */
     float *wbuf;      /* a weight matrix expanded to f32 for sgemm (f16 / q8_0 weights), or NULL */
     size_t wbuf_len;  /* floats in wbuf */
-    float *k_cache;   /* [n_layer][n_head][T_max][head_dim] keys: each head's rows contiguous (causal only) */
-    float *v_cache;   /* [n_layer][n_head][T_max][head_dim] values, same layout (causal only) */
+    void *k_cache;    /* [n_layer][n_head][T_max][head_dim] keys: each head's rows contiguous (causal only) */
+    void *v_cache;    /* [n_layer][n_head][T_max][head_dim] values, same layout (causal only) */
+    int kv_f16;       /* the cache holds f16 (models with f16 / q8_0 weights), else f32 (f32 models: exact) */
 } bark_gpt;
 
 /* How matrix products over many positions (prefills, the fine stage) run for q8_0 weights. */

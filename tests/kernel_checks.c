@@ -63,8 +63,9 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
     block_q8_0 *W = malloc((size_t)MAXR * MAXN / 32 * sizeof *W);
     float *Wf = malloc((size_t)MAXR * (MAXN + 5) * sizeof *Wf);
     uint16_t *Wh = malloc((size_t)MAXR * (MAXN + 5) * sizeof *Wh);
+    float *xa_f = malloc(MAXN * sizeof *xa_f), *xb_f = malloc(MAXN * sizeof *xb_f);
     int fails = 0;
-    if (!x || !x2 || !w || !ya || !yb || !da || !db || !qa || !qb || !W || !Wf || !Wh) {
+    if (!x || !x2 || !w || !ya || !yb || !da || !db || !qa || !qb || !W || !Wf || !Wh || !xa_f || !xb_f) {
         if (log) fprintf(log, "kernel checks: out of memory\n");
         fails = 1;
         goto done;
@@ -73,7 +74,7 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
     stat st_mv = {"gemm=gemv", 0, 0, 0};
     stat st_h = {"gemv_f16", 0, 0, 0}, st_f = {"gemv_f32", 0, 0, 0}, st_d = {"dot_f32", 0, 0, 0};
     stat st_w = {"wsum_f32", 0, 0, 0}, st_a = {"axpy_f32", 0, 0, 0}, st_l = {"layernorm_f32", 0, 0, 0}, st_g = {"gelu_f32", 0, 0, 0};
-    stat st_s = {"softmax_f32", 0, 0, 0};
+    stat st_s = {"softmax_f32", 0, 0, 0}, st_wh = {"wsum_f16", 0, 0, 0}, st_c = {"f32_to_f16", 0, 0, 0};
     for (int it = 0; it < cases; it++) {
         int nb = 1 + (int)(rnd(&s) % (MAXN / 32)), n = nb * 32;         /* block-multiple sizes */
         int m = 1 + (int)(rnd(&s) % (MAXN - 1));                         /* any size: odd tails */
@@ -130,6 +131,22 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
         k->wsum_f32(ya, x2, Wf, ldv, wr, wn);
         c->wsum_f32(yb, x2, Wf, ldv, wr, wn);
         compare(&st_w, ya, yb, (size_t)wn);
+        for (size_t i = 0; i < (size_t)wr * ldv; i++) Wh[i] = bark_f32_to_f16(Wf[i]);
+        k->wsum_f16(ya, x2, Wh, ldv, wr, wn);
+        c->wsum_f16(yb, x2, Wh, ldv, wr, wn);
+        compare(&st_wh, ya, yb, (size_t)wn);
+        /* f32 -> f16 over the whole range: subnormal results, ties, overflow to infinity */
+        for (int i = 0; i < m; i++) {
+            float e = ldexpf(1.0f, (int)(rnd(&s) % 48) - 30);
+            ya[i] = frand(&s, e);
+            if (rnd(&s) % 11 == 0) ya[i] = ldexpf((float)(2 * (rnd(&s) % 1024) + 2049), (int)(rnd(&s) % 40) - 36);
+        }
+        uint16_t *ha = (uint16_t *)yb, *hb = ha + m;
+        k->f32_to_f16(ya, ha, m);
+        c->f32_to_f16(ya, hb, m);
+        for (int i = 0; i < m; i++) xa_f[i] = bark_f16_to_f32(ha[i]), xb_f[i] = bark_f16_to_f32(hb[i]);
+        compare(&st_c, xa_f, xb_f, (size_t)m);
+        if (memcmp(ha, hb, (size_t)m * sizeof *ha)) st_c.inexact++, st_c.max_rel = INFINITY;
         int mm = m;
         for (int i = 0; i < mm; i++) w[i] = frand(&s, 2.0f), x2[i] = frand(&s, 1.0f);
         k->layernorm_f32(ya, x, w, it % 2 ? x2 : NULL, mm);
@@ -144,10 +161,10 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
         c->softmax_f32(yb, mm);
         compare(&st_s, ya, yb, (size_t)mm);
     }
-    const stat *all[] = {&st_q, &st_v, &st_m, &st_mv, &st_h, &st_f, &st_d, &st_w, &st_a, &st_l, &st_g, &st_s};
+    const stat *all[] = {&st_q, &st_v, &st_m, &st_mv, &st_h, &st_f, &st_d, &st_w, &st_wh, &st_a, &st_l, &st_g, &st_s, &st_c};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fails += report(all[i], k, log);
 done:
-    free(x), free(x2), free(w), free(ya), free(yb), free(da), free(db), free(qa), free(qb), free(W), free(Wf), free(Wh);
+    free(x), free(x2), free(w), free(ya), free(yb), free(da), free(db), free(qa), free(qb), free(W), free(Wf), free(Wh), free(xa_f), free(xb_f);
     return fails;
 }
 

@@ -84,6 +84,37 @@ void bark_neon_axpy_f32(float *y, float a, const float *x, int n) {
     for (; i < n; i++) y[i] += a * x[i];
 }
 
+static inline float32x4_t load_f16x4(const uint16_t *v) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(v))); }
+
+void bark_neon_wsum_f16(float *y, const float *p, const uint16_t *V, size_t ldv, int rows, int n) {
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
+        for (int r = 0; r < rows; r++) {
+            const uint16_t *v = V + (size_t)r * ldv + i;
+            a0 = vaddq_f32(a0, vmulq_n_f32(load_f16x4(v), p[r]));
+            a1 = vaddq_f32(a1, vmulq_n_f32(load_f16x4(v + 4), p[r]));
+            a2 = vaddq_f32(a2, vmulq_n_f32(load_f16x4(v + 8), p[r]));
+            a3 = vaddq_f32(a3, vmulq_n_f32(load_f16x4(v + 12), p[r]));
+        }
+        vst1q_f32(y + i, a0);
+        vst1q_f32(y + i + 4, a1);
+        vst1q_f32(y + i + 8, a2);
+        vst1q_f32(y + i + 12, a3);
+    }
+    for (; i < n; i++) {
+        float a = 0.0f;
+        for (int r = 0; r < rows; r++) a += p[r] * bark_f16_to_f32(V[(size_t)r * ldv + i]);
+        y[i] = a;
+    }
+}
+
+void bark_neon_f32_to_f16(const float *x, uint16_t *y, int n) {
+    int i = 0;
+    for (; i + 4 <= n; i += 4) vst1_u16(y + i, vreinterpret_u16_f16(vcvt_f16_f32(vld1q_f32(x + i))));
+    for (; i < n; i++) y[i] = bark_f32_to_f16(x[i]);
+}
+
 void bark_neon_wsum_f32(float *y, const float *p, const float *V, size_t ldv, int rows, int n) {
     int i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -203,4 +234,5 @@ void bark_neon_softmax_f32(float *x, int n) {
 const bark_kernels bark_kernels_neon = {
     "neon", bark_neon_quantize_q8, gemv_q8_0_neon, gemm_q8_0_neon, bark_neon_gemv_f16, bark_neon_gemv_f32,
     bark_neon_dot_f32, bark_neon_axpy_f32, bark_neon_wsum_f32, bark_neon_layernorm_f32, bark_neon_gelu_f32, bark_neon_softmax_f32,
+    bark_neon_wsum_f16, bark_neon_f32_to_f16,
 };

@@ -12,6 +12,8 @@ void bark_neon_gemv_f32(const float *W, size_t ldw, int rows, const float *x, in
 float bark_neon_dot_f32(const float *a, const float *b, int n);
 void bark_neon_axpy_f32(float *y, float a, const float *x, int n);
 void bark_neon_wsum_f32(float *y, const float *p, const float *V, size_t ldv, int rows, int n);
+void bark_neon_wsum_f16(float *y, const float *p, const uint16_t *V, size_t ldv, int rows, int n);
+void bark_neon_f32_to_f16(const float *x, uint16_t *y, int n);
 void bark_neon_layernorm_f32(float *y, const float *x, const float *w, const float *b, int n);
 void bark_neon_gelu_f32(float *x, int n);
 void bark_neon_softmax_f32(float *x, int n);

@@ -72,6 +72,16 @@ static void wsum_f32_c(float *y, const float *p, const float *V, size_t ldv, int
     for (int r = 0; r < rows; r++) axpy_f32_c(y, p[r], V + (size_t)r * ldv, n);
 }
 
+static void wsum_f16_c(float *y, const float *p, const uint16_t *V, size_t ldv, int rows, int n) {
+    for (int i = 0; i < n; i++) y[i] = 0.0f;
+    for (int r = 0; r < rows; r++)
+        for (int i = 0; i < n; i++) y[i] += p[r] * bark_f16_to_f32(V[(size_t)r * ldv + i]);
+}
+
+static void f32_to_f16_c(const float *x, uint16_t *y, int n) {
+    for (int i = 0; i < n; i++) y[i] = bark_f32_to_f16(x[i]);
+}
+
 static float sum_f32(const float *x, int n) {
     float acc[8] = {0};
     for (int i = 0; i < n; i++) acc[i % 8] += x[i];
@@ -107,5 +117,5 @@ static void softmax_f32_c(float *x, int n) {
 
 const bark_kernels bark_kernels_c = {
     "c", quantize_q8_c, gemv_q8_0_c, gemm_q8_0_c, gemv_f16_c, gemv_f32_c, dot_f32_c, axpy_f32_c, wsum_f32_c,
-    layernorm_f32_c, gelu_f32_c, softmax_f32_c,
+    layernorm_f32_c, gelu_f32_c, softmax_f32_c, wsum_f16_c, f32_to_f16_c,
 };

@@ -162,8 +162,28 @@ static void gemv_f32_avx2(const float *W, size_t ldw, int rows, const float *x, 
     for (; o < rows; o++) y[(size_t)o * ystride] = dot_f32_avx2(W + (size_t)o * ldw, x, n);
 }
 
+/* Four rows at a time, as gemv_f32_avx2 (each row in the dot_f32 order). */
 static void gemv_f16_avx2(const uint16_t *W, size_t ldw, int rows, const float *x, int n, float *y, int ystride) {
-    for (int o = 0; o < rows; o++) {
+    int o = 0;
+    for (; o + 4 <= rows; o += 4) {
+        const uint16_t *w0 = W + (size_t)o * ldw;
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m256 xv = _mm256_loadu_ps(x + i);
+            for (int r = 0; r < 4; r++) {
+                __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w0 + (size_t)r * ldw + i)));
+                acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(wv, xv));
+            }
+        }
+        for (int r = 0; r < 4; r++) {
+            float l[8];
+            _mm256_storeu_ps(l, acc[r]);
+            for (int k = i, j = 0; k < n; k++, j++) l[j] += f16(w0[(size_t)r * ldw + k]) * x[k];
+            y[(size_t)(o + r) * ystride] = bark_reduce8(l);
+        }
+    }
+    for (; o < rows; o++) {
         const uint16_t *w = W + (size_t)o * ldw;
         __m256 acc = _mm256_setzero_ps();
         int i = 0;
@@ -214,6 +234,45 @@ static void wsum_f32_avx2(float *y, const float *p, const float *V, size_t ldv, 
         for (int r = 0; r < rows; r++) a += p[r] * V[(size_t)r * ldv + i];
         y[i] = a;
     }
+}
+
+static inline __m256 load_f16x8(const uint16_t *v) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)v)); }
+
+static void wsum_f16_avx2(float *y, const float *p, const uint16_t *V, size_t ldv, int rows, int n) {
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int r = 0; r < rows; r++) {
+            const uint16_t *v = V + (size_t)r * ldv + i;
+            __m256 pr = _mm256_set1_ps(p[r]);
+            a0 = _mm256_add_ps(a0, _mm256_mul_ps(pr, load_f16x8(v)));
+            a1 = _mm256_add_ps(a1, _mm256_mul_ps(pr, load_f16x8(v + 8)));
+            a2 = _mm256_add_ps(a2, _mm256_mul_ps(pr, load_f16x8(v + 16)));
+            a3 = _mm256_add_ps(a3, _mm256_mul_ps(pr, load_f16x8(v + 24)));
+        }
+        _mm256_storeu_ps(y + i, a0);
+        _mm256_storeu_ps(y + i + 8, a1);
+        _mm256_storeu_ps(y + i + 16, a2);
+        _mm256_storeu_ps(y + i + 24, a3);
+    }
+    for (; i + 8 <= n; i += 8) {
+        __m256 a = _mm256_setzero_ps();
+        for (int r = 0; r < rows; r++)
+            a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_set1_ps(p[r]), load_f16x8(V + (size_t)r * ldv + i)));
+        _mm256_storeu_ps(y + i, a);
+    }
+    for (; i < n; i++) {
+        float a = 0.0f;
+        for (int r = 0; r < rows; r++) a += p[r] * f16(V[(size_t)r * ldv + i]);
+        y[i] = a;
+    }
+}
+
+static void f32_to_f16_avx2(const float *x, uint16_t *y, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) y[i] = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT);
 }
 
 static float sum_f32_avx2(const float *x, int n) {
@@ -315,5 +374,5 @@ static void softmax_f32_avx2(float *x, int n) {
 
 const bark_kernels bark_kernels_avx2 = {
     "avx2", quantize_q8_avx2, gemv_q8_0_avx2, gemm_q8_0_avx2, gemv_f16_avx2, gemv_f32_avx2, dot_f32_avx2,
-    axpy_f32_avx2, wsum_f32_avx2, layernorm_f32_avx2, gelu_f32_avx2, softmax_f32_avx2,
+    axpy_f32_avx2, wsum_f32_avx2, layernorm_f32_avx2, gelu_f32_avx2, softmax_f32_avx2, wsum_f16_avx2, f32_to_f16_avx2,
 };
