@@ -46,6 +46,8 @@ typedef struct bark_kernels {
     /* wsum_f32 over f16 rows (the f16 KV cache's values) */
     void (*wsum_f16)(float *y, const float *p, const uint16_t *V, size_t ldv, int rows, int n);
     void (*f32_to_f16)(const float *x, uint16_t *y, int n); /* round to nearest even, as bark_f32_to_f16 */
+    /* y[i] = d * q[i] for the n / 32 q8_0 blocks of one weight row (bark_dequantize_row's q8_0 case) */
+    void (*dequant_q8_0)(const void *row, float *y, int n);
 } bark_kernels;
 
 /* The table for this CPU (or the one BARK_ISA=c|avx2|neon forces, if the CPU has it); chosen once.

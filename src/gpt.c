@@ -222,7 +222,11 @@ static void sgemm_task(void *ctx, int i, int n) {
     const float *wp = (const float *)j->W->data + (size_t)o0 * j->in;
     if (j->W->type != BARK_TYPE_F32) {
         float *p = j->panel + (size_t)o0 * j->in;
-        for (int r = o0; r < o1; r++) bark_dequantize_row(j->W->type, tensor_row(j->W, r), p + (size_t)(r - o0) * j->in, j->in);
+        for (int r = o0; r < o1; r++) {
+            float *pr = p + (size_t)(r - o0) * j->in;
+            if (j->W->type == BARK_TYPE_Q8_0) j->k->dequant_q8_0(tensor_row(j->W, r), pr, j->in);
+            else bark_dequantize_row(j->W->type, tensor_row(j->W, r), pr, j->in);
+        }
         wp = p;
     }
     float beta = 0.0f;

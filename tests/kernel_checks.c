@@ -74,6 +74,7 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
     stat st_mv = {"gemm=gemv", 0, 0, 0};
     stat st_h = {"gemv_f16", 0, 0, 0}, st_f = {"gemv_f32", 0, 0, 0}, st_d = {"dot_f32", 0, 0, 0};
     stat st_w = {"wsum_f32", 0, 0, 0}, st_a = {"axpy_f32", 0, 0, 0}, st_l = {"layernorm_f32", 0, 0, 0}, st_g = {"gelu_f32", 0, 0, 0};
+    stat st_dq = {"dequant_q8_0", 0, 0, 0};
     stat st_s = {"softmax_f32", 0, 0, 0}, st_wh = {"wsum_f16", 0, 0, 0}, st_c = {"f32_to_f16", 0, 0, 0};
     for (int it = 0; it < cases; it++) {
         int nb = 1 + (int)(rnd(&s) % (MAXN / 32)), n = nb * 32;         /* block-multiple sizes */
@@ -103,6 +104,9 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
         compare(&st_m, ya, yb, (size_t)T * ldy);
         for (int t = 0; t < T; t++) k->gemv_q8_0(W, rb, rows, qb + (size_t)t * n, db + (size_t)t * nb, n, yb + (size_t)t * ldy, 1);
         compare(&st_mv, ya, yb, (size_t)T * ldy);
+        k->dequant_q8_0(W, ya, n);
+        c->dequant_q8_0(W, yb, n);
+        compare(&st_dq, ya, yb, (size_t)n);
         /* f16 / f32 rows of any length, leading dimension > length */
         size_t ldw = (size_t)m + rnd(&s) % 5;
         for (size_t i = 0; i < (size_t)rows * ldw; i++) {
@@ -161,7 +165,7 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
         c->softmax_f32(yb, mm);
         compare(&st_s, ya, yb, (size_t)mm);
     }
-    const stat *all[] = {&st_q, &st_v, &st_m, &st_mv, &st_h, &st_f, &st_d, &st_w, &st_wh, &st_a, &st_l, &st_g, &st_s, &st_c};
+    const stat *all[] = {&st_q, &st_v, &st_m, &st_mv, &st_h, &st_f, &st_d, &st_w, &st_wh, &st_a, &st_l, &st_g, &st_s, &st_c, &st_dq};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fails += report(all[i], k, log);
 done:
     free(x), free(x2), free(w), free(ya), free(yb), free(da), free(db), free(qa), free(qb), free(W), free(Wf), free(Wh), free(xa_f), free(xb_f);

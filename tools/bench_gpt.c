@@ -123,6 +123,9 @@ static size_t decode_weight_bytes(const bark_gpt_weights *w) {
     return b;
 }
 
+/* Bytes per cached key or value element: the forward pass keeps an f16 cache unless the weights are f32. */
+static double kv_bytes(const bark_gpt_weights *w) { return w->layer[0].qkv_w.type == BARK_TYPE_F32 ? 4.0 : 2.0; }
+
 /* Attention flops of T queries over keys: causal sees n_past + t + 1 keys, 4 C flops per (query, key). */
 static double attention_flop(const bark_gpt_weights *w, double T, double n_past, int causal) {
     double keys = causal ? T * n_past + T * (T + 1) / 2 : T * T;
@@ -149,7 +152,7 @@ static int on_window(void *user, const int32_t *out, size_t ld, size_t from, siz
 
 typedef struct figures {
     double sem_s, sem_prefill_s, sem_ms_tok, coarse_s, coarse_ms_tok, coarse_prefill_s, coarse_prefill_gflop;
-    double fine_s, fine_gflop, first_window_s, codec_s, codec_first_s, audio_s, sem_gbs, coarse_gbs;
+    double fine_s, fine_gflop, first_window_s, codec_s, codec_first_s, audio_s, sem_gbs, coarse_gbs, coarse_ctx;
     size_t n_sem, n_frames;
 } figures;
 
@@ -191,12 +194,14 @@ static int run_workload(const bark_model *m, const int32_t *text, int n_semantic
     t1 = now_s();
     f->coarse_s = t1 - t0;
     double dec_sum = 0.0, pre_sum = 0.0;
-    size_t n_dec = 0, n_pre = 0, wl = (size_t)cp.sliding_window_len;
+    size_t n_dec = 0, n_pre = 0, wl = (size_t)cp.sliding_window_len, hist = (size_t)cp.max_coarse_history;
+    double ctx_sum = 0.0; /* keys each decode step reads: 257 semantic + history (capped) + this window's steps */
     for (size_t i = 0; i < st.n; i++) {
         double dt = st.t[i] - (i ? st.t[i - 1] : t0);
         if (i % wl == 0) pre_sum += dt, n_pre++;
-        else dec_sum += dt, n_dec++;
+        else dec_sum += dt, n_dec++, ctx_sum += 257.0 + (double)(i / wl * wl < hist ? i / wl * wl : hist) + (double)(i % wl);
     }
+    f->coarse_ctx = n_dec ? ctx_sum / (double)n_dec : 0.0;
     f->coarse_ms_tok = n_dec ? dec_sum / (double)n_dec * 1e3 : 0.0;
     f->coarse_prefill_s = pre_sum - (double)n_pre * (n_dec ? dec_sum / (double)n_dec : 0.0);
     /* flops of the window prefills: 257 semantic positions + up to 630 coarse history */
@@ -239,9 +244,10 @@ static int run_workload(const bark_model *m, const int32_t *text, int n_semantic
     f->codec_first_s = now_s() - t0;
     encodec_free(&em);
     free(pcm), free(head), free(coarse), free(fine);
-    /* decode traffic: weights + the f32 KV cache read (average context) */
-    double sem_ctx = 257.0 + n_sem / 2.0, coarse_ctx = 257.0 + 630.0 / 2.0 + 30.0;
-    double kv_s = 2.0 * ws->hp.n_layer * ws->hp.n_embd * 4.0 * sem_ctx, kv_c = 2.0 * wc->hp.n_layer * wc->hp.n_embd * 4.0 * coarse_ctx;
+    /* decode traffic: weights + the KV cache read (average context) */
+    double sem_ctx = 257.0 + n_sem / 2.0, coarse_ctx = f->coarse_ctx;
+    double kv_s = 2.0 * ws->hp.n_layer * ws->hp.n_embd * kv_bytes(ws) * sem_ctx;
+    double kv_c = 2.0 * wc->hp.n_layer * wc->hp.n_embd * kv_bytes(wc) * coarse_ctx;
     f->sem_gbs = ((double)decode_weight_bytes(ws) + kv_s) / (f->sem_ms_tok / 1e3) / 1e9;
     f->coarse_gbs = ((double)decode_weight_bytes(wc) + kv_c) / (f->coarse_ms_tok / 1e3) / 1e9;
     return 0;
@@ -331,11 +337,11 @@ int main(int argc, char **argv) {
         printf("semantic: %.2f s, prefill %.3f s, %.2f ms/token (%.1f tokens/s), %.1f MB weights + %.1f MB KV per step, "
                "%.2f GB/s = %.2f of copy bandwidth\n",
                x->sem_s, x->sem_prefill_s, x->sem_ms_tok, 1e3 / x->sem_ms_tok, decode_weight_bytes(ws) / 1e6,
-               2.0 * ws->hp.n_layer * C * 4.0 * (257.0 + x->n_sem / 2.0) / 1e6, x->sem_gbs, x->sem_gbs / copy);
+               2.0 * ws->hp.n_layer * C * kv_bytes(ws) * (257.0 + x->n_sem / 2.0) / 1e6, x->sem_gbs, x->sem_gbs / copy);
         printf("coarse: %.2f s, decode %.2f ms/token (%.1f tokens/s), %.1f MB weights + %.1f MB KV per step, %.2f GB/s "
                "= %.2f of copy bandwidth; prefills %.2f s, %.1f GFLOP, %.1f GFLOP/s = %.2f of best GEMM\n",
                x->coarse_s, x->coarse_ms_tok, 1e3 / x->coarse_ms_tok, decode_weight_bytes(wc) / 1e6,
-               2.0 * wc->hp.n_layer * C * 4.0 * (257.0 + 630.0 / 2.0 + 30.0) / 1e6, x->coarse_gbs,
+               2.0 * wc->hp.n_layer * C * kv_bytes(wc) * x->coarse_ctx / 1e6, x->coarse_gbs,
                x->coarse_gbs / copy, x->coarse_prefill_s, x->coarse_prefill_gflop,
                x->coarse_prefill_gflop / x->coarse_prefill_s, x->coarse_prefill_gflop / x->coarse_prefill_s / peak);
         printf("fine: %.2f s, %.1f GFLOP, %.1f GFLOP/s = %.2f of best GEMM; first window final after %.2f s\n", x->fine_s,

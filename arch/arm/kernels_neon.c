@@ -115,6 +115,18 @@ void bark_neon_f32_to_f16(const float *x, uint16_t *y, int n) {
     for (; i < n; i++) y[i] = bark_f32_to_f16(x[i]);
 }
 
+void bark_neon_dequant_q8_0(const void *row, float *y, int n) {
+    const block_q8_0 *b = row;
+    for (int i = 0; i < n / QK8_0; i++) {
+        float d = bark_f16_to_f32(b[i].d);
+        for (int k = 0; k < 4; k++) {
+            int16x8_t q = vmovl_s8(vld1_s8(b[i].qs + 8 * k));
+            vst1q_f32(y + i * QK8_0 + 8 * k, vmulq_n_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(q))), d));
+            vst1q_f32(y + i * QK8_0 + 8 * k + 4, vmulq_n_f32(vcvtq_f32_s32(vmovl_high_s16(q)), d));
+        }
+    }
+}
+
 void bark_neon_wsum_f32(float *y, const float *p, const float *V, size_t ldv, int rows, int n) {
     int i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -234,5 +246,5 @@ void bark_neon_softmax_f32(float *x, int n) {
 const bark_kernels bark_kernels_neon = {
     "neon", bark_neon_quantize_q8, gemv_q8_0_neon, gemm_q8_0_neon, bark_neon_gemv_f16, bark_neon_gemv_f32,
     bark_neon_dot_f32, bark_neon_axpy_f32, bark_neon_wsum_f32, bark_neon_layernorm_f32, bark_neon_gelu_f32, bark_neon_softmax_f32,
-    bark_neon_wsum_f16, bark_neon_f32_to_f16,
+    bark_neon_wsum_f16, bark_neon_f32_to_f16, bark_neon_dequant_q8_0,
 };

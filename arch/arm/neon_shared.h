@@ -14,6 +14,7 @@ void bark_neon_axpy_f32(float *y, float a, const float *x, int n);
 void bark_neon_wsum_f32(float *y, const float *p, const float *V, size_t ldv, int rows, int n);
 void bark_neon_wsum_f16(float *y, const float *p, const uint16_t *V, size_t ldv, int rows, int n);
 void bark_neon_f32_to_f16(const float *x, uint16_t *y, int n);
+void bark_neon_dequant_q8_0(const void *row, float *y, int n);
 void bark_neon_layernorm_f32(float *y, const float *x, const float *w, const float *b, int n);
 void bark_neon_gelu_f32(float *x, int n);
 void bark_neon_softmax_f32(float *x, int n);

@@ -82,6 +82,8 @@ static void f32_to_f16_c(const float *x, uint16_t *y, int n) {
     for (int i = 0; i < n; i++) y[i] = bark_f32_to_f16(x[i]);
 }
 
+static void dequant_q8_0_c(const void *row, float *y, int n) { bark_dequantize_row(BARK_TYPE_Q8_0, row, y, n); }
+
 static float sum_f32(const float *x, int n) {
     float acc[8] = {0};
     for (int i = 0; i < n; i++) acc[i % 8] += x[i];
@@ -117,5 +119,5 @@ static void softmax_f32_c(float *x, int n) {
 
 const bark_kernels bark_kernels_c = {
     "c", quantize_q8_c, gemv_q8_0_c, gemm_q8_0_c, gemv_f16_c, gemv_f32_c, dot_f32_c, axpy_f32_c, wsum_f32_c,
-    layernorm_f32_c, gelu_f32_c, softmax_f32_c, wsum_f16_c, f32_to_f16_c,
+    layernorm_f32_c, gelu_f32_c, softmax_f32_c, wsum_f16_c, f32_to_f16_c, dequant_q8_0_c,
 };

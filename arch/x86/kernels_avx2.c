@@ -275,6 +275,17 @@ static void f32_to_f16_avx2(const float *x, uint16_t *y, int n) {
     for (; i < n; i++) y[i] = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT);
 }
 
+static void dequant_q8_0_avx2(const void *row, float *y, int n) {
+    const block_q8_0 *b = row;
+    for (int i = 0; i < n / QK8_0; i++) {
+        __m256 d = _mm256_set1_ps(f16(b[i].d));
+        for (int k = 0; k < 4; k++) {
+            __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b[i].qs + 8 * k)));
+            _mm256_storeu_ps(y + i * QK8_0 + 8 * k, _mm256_mul_ps(d, _mm256_cvtepi32_ps(q)));
+        }
+    }
+}
+
 static float sum_f32_avx2(const float *x, int n) {
     __m256 acc = _mm256_setzero_ps();
     int i = 0;
@@ -375,4 +386,5 @@ static void softmax_f32_avx2(float *x, int n) {
 const bark_kernels bark_kernels_avx2 = {
     "avx2", quantize_q8_avx2, gemv_q8_0_avx2, gemm_q8_0_avx2, gemv_f16_avx2, gemv_f32_avx2, dot_f32_avx2,
     axpy_f32_avx2, wsum_f32_avx2, layernorm_f32_avx2, gelu_f32_avx2, softmax_f32_avx2, wsum_f16_avx2, f32_to_f16_avx2,
+    dequant_q8_0_avx2,
 };
