@@ -48,6 +48,7 @@ $(BUILD)/%.o: %.c
 # into FMA in arch/: every kernel table must round exactly like its C twin (see arch/kernels.h).
 $(BUILD)/arch/%.o: CFLAGS += -ffp-contract=off
 $(BUILD)/arch/x86/%.o: CFLAGS += -mavx2 -mfma -mf16c
+$(BUILD)/arch/x86/%_avx512.o: CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni
 $(BUILD)/arch/arm/%_dotprod.o: CFLAGS += -march=armv8.2-a+dotprod
 
 # The kernel checks (tests/kernel_checks.c) inside the cmocka suite, and cross-built for arm64 where an

@@ -20,6 +20,31 @@ static int cpu_has_avx2(void) {
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
     return (b >> 5) & 1;
 }
+
+/* AVX2 plus AVX-512 F, BW, VL and VNNI, with the OS saving the opmask and ZMM state (XCR0 bits 5..7). */
+static int cpu_has_avx512vnni(void) {
+    unsigned a, b, c, d;
+    if (!cpu_has_avx2() || !__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    int f = (b >> 16) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1, vnni = (c >> 11) & 1;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return f && bw && vl && vnni && (lo & 0xe6) == 0xe6;
+}
+
+/* The AVX2 table with the VNNI int8 GEMM. */
+static bark_kernels avx512_table;
+static void build_avx512(void) {
+    avx512_table = bark_kernels_avx2;
+    avx512_table.name = "avx512";
+    avx512_table.gemm_q8_0 = bark_gemm_q8_0_avx512;
+}
+
+static const bark_kernels *avx512(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    if (!cpu_has_avx512vnni()) return NULL;
+    pthread_once(&once, build_avx512);
+    return &avx512_table;
+}
 #endif
 
 #if defined(BARK_HAVE_NEON) && defined(__aarch64__)
@@ -34,6 +59,7 @@ const bark_kernels *bark_kernels_by_name(const char *name) {
     if (!strcmp(name, "c")) return &bark_kernels_c;
 #if defined(BARK_HAVE_AVX2) && (defined(__x86_64__) || defined(__i386__))
     if (!strcmp(name, "avx2")) return cpu_has_avx2() ? &bark_kernels_avx2 : NULL;
+    if (!strcmp(name, "avx512")) return avx512();
 #endif
 #if defined(BARK_HAVE_NEON) && defined(__aarch64__)
     if (!strcmp(name, "neon")) return cpu_has_dotprod() ? &bark_kernels_neon_dotprod : &bark_kernels_neon;
@@ -46,9 +72,17 @@ static const bark_kernels *chosen;
 static void choose(void) {
     const char *force = getenv("BARK_ISA");
     if (force && *force && (chosen = bark_kernels_by_name(force))) return;
-    static const char *const order[] = {"avx2", "neon"};
+    static const char *const order[] = {"avx512", "avx2", "neon"};
     for (size_t i = 0; i < sizeof order / sizeof order[0] && !chosen; i++) chosen = bark_kernels_by_name(order[i]);
     if (!chosen) chosen = &bark_kernels_c;
+}
+
+int bark_cpu_prefers_int8_gemm(void) {
+#if defined(BARK_HAVE_AVX2) && (defined(__x86_64__) || defined(__i386__))
+    return cpu_has_avx512vnni();
+#else
+    return 0;
+#endif
 }
 
 const bark_kernels *bark_kernels_get(void) {

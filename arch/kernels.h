@@ -8,7 +8,7 @@
 #include "quant.h"
 
 /* Determinism rule (every ISA path gives the same bits, so the same seed gives the same samples):
- * - q8_0 x activation dot products are integer: a block's 32 products are summed in 8 exact int32 lanes
+ * - q8_0 x activation GEMV (decode) dot products are integer: a block's 32 products are summed in 8 exact int32 lanes
  *   (lane j holds elements 4j..4j+3); each lane is converted to float, multiplied by the block's scale
  *   product (weight scale * activation scale, one float multiply) and added to float accumulator j.
  * - f32/f16 dot products and reductions use 8 accumulators too (element i goes to lane i % 8).
@@ -21,16 +21,19 @@
 
 /* Activations quantized per 32-block: n int8 values and n/32 float scales (amax / 127). */
 typedef struct bark_kernels {
-    const char *name; /* "c", "avx2", "neon", "neon-dotprod" */
+    const char *name; /* "c", "avx2", "avx512" (avx2 + the VNNI int8 GEMM), "neon", "neon-dotprod" */
     /* q[i] = nearest-even(x[i] / d[b]) with d[b] = max|x| / 127 over the block; n a multiple of 32 */
     void (*quantize_q8)(const float *x, int8_t *q, float *d, int n);
     /* y[o * ystride] = W[o] . x for o in [0, rows): W rows of n/32 q8_0 blocks, row_bytes apart */
     void (*gemv_q8_0)(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n,
                       float *y, int ystride);
-    /* Y[t * ldy + o] = W[o] . X[t] for o < rows, t < T; X[t] is row t of the quantized activations
-     * (xq + t*n, xd + t*n/32); equal to gemv_q8_0 for every (o, t) */
-    void (*gemm_q8_0)(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, int T,
-                      float *Y, int ldy);
+    /* Y[t * ldy + o] = W[o] . X[t] for o < rows, t < T (prefills and the fine stage in int8 mode), by the block
+     * rule: block b's 32 products summed exactly in int32 (I), then acc += (float)I * (weight scale * activation
+     * scale), one float accumulator per output starting at 0, blocks in order. X[t] is row t of the quantized
+     * activations (xq + t*n, xd + t*n/32) and xs[t * n/32 + b] the int32 sum of its block b (kernels that bias the
+     * weights to unsigned bytes need it). No result depends on T, on the tiling or on the thread count. */
+    void (*gemm_q8_0)(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, const int32_t *xs,
+                      int n, int T, float *Y, int ldy);
     /* y[o * ystride] = W[o] . x for f16 and f32 weight rows of n elements */
     void (*gemv_f16)(const uint16_t *W, size_t ldw, int rows, const float *x, int n, float *y, int ystride);
     void (*gemv_f32)(const float *W, size_t ldw, int rows, const float *x, int n, float *y, int ystride);
@@ -50,6 +53,10 @@ typedef struct bark_kernels {
     void (*dequant_q8_0)(const void *row, float *y, int n);
 } bark_kernels;
 
+/* 1 when this CPU runs the int8 GEMM faster than OpenBLAS sgemm (x86 with AVX512-VNNI): gpt.c's default for
+ * prefills then. Decided by the CPU, not by the table in use, so BARK_ISA never changes which rule runs. */
+int bark_cpu_prefers_int8_gemm(void);
+
 /* The table for this CPU (or the one BARK_ISA=c|avx2|neon forces, if the CPU has it); chosen once.
  * "neon" means the dotprod table when the CPU has SDOT. */
 const bark_kernels *bark_kernels_get(void);
@@ -62,6 +69,9 @@ const bark_kernels *bark_kernels_use(const char *name);
 extern const bark_kernels bark_kernels_c;
 #if defined(BARK_HAVE_AVX2)
 extern const bark_kernels bark_kernels_avx2;
+/* The AVX-512 VNNI int8 GEMM; the "avx512" table is the AVX2 table with it (built in dispatch.c). */
+void bark_gemm_q8_0_avx512(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd,
+                           const int32_t *xs, int n, int T, float *Y, int ldy);
 #endif
 #if defined(BARK_HAVE_NEON)
 extern const bark_kernels bark_kernels_neon;         /* NEON without the dot-product instructions */

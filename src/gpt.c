@@ -14,13 +14,15 @@ static bark_gemm_mode gemm_mode = BARK_GEMM_AUTO;
 
 void bark_gpt_set_gemm_mode(bark_gemm_mode m) { gemm_mode = m; }
 
-/* AUTO is sgemm: OpenBLAS on this class of x86 CPU (AVX-512 sgemm) measured faster than the AVX2 int8 GEMM
- * (see `make bench`, gemm lines); BARK_GEMM=int8|sgemm overrides. */
+/* AUTO: the int8 GEMM on CPUs with AVX512-VNNI (measured faster than OpenBLAS sgemm there, `make bench` gemm
+ * line), else sgemm; chosen by the CPU, not the kernel table, so BARK_ISA never changes the samples.
+ * BARK_GEMM=int8|sgemm overrides. */
 static bark_gemm_mode current_gemm_mode(void) {
     if (gemm_mode != BARK_GEMM_AUTO) return gemm_mode;
     const char *e = getenv("BARK_GEMM");
     if (e && !strcmp(e, "int8")) return BARK_GEMM_INT8;
-    return BARK_GEMM_SGEMM;
+    if (e && !strcmp(e, "sgemm")) return BARK_GEMM_SGEMM;
+    return bark_cpu_prefers_int8_gemm() ? BARK_GEMM_INT8 : BARK_GEMM_SGEMM;
 }
 
 /* Start of row r of a 2-D tensor whose rows have ne[0] elements of its type. */
@@ -70,9 +72,10 @@ bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, ba
     g->row = malloc(4 * C * sizeof(float));
     g->xq = malloc(T * 4 * C);
     g->xd = malloc(T * 4 * C / QK8_0 * sizeof(float));
+    g->xs = malloc(T * 4 * C / QK8_0 * sizeof(int32_t));
     g->wbuf_len = panel_floats(w, causal);
     g->wbuf = g->wbuf_len ? malloc(g->wbuf_len * sizeof(float)) : NULL;
-    int ok = g->x && g->xb && g->qkv && g->hb && g->att && g->row && g->xq && g->xd && (g->wbuf || !g->wbuf_len);
+    int ok = g->x && g->xb && g->qkv && g->hb && g->att && g->row && g->xq && g->xd && g->xs && (g->wbuf || !g->wbuf_len);
     if (ok && causal) {
         g->kv_f16 = w->layer[0].qkv_w.type != BARK_TYPE_F32;
         size_t es = g->kv_f16 ? sizeof(uint16_t) : sizeof(float);
@@ -97,6 +100,7 @@ void bark_gpt_free(bark_gpt *g) {
     free(g->row);
     free(g->xq);
     free(g->xd);
+    free(g->xs);
     free(g->wbuf);
     free(g->k_cache);
     free(g->v_cache);
@@ -160,6 +164,7 @@ typedef struct linear_job {
     int rows_per, t_per; /* tile sizes */
     int8_t *xq;
     float *xd, *panel; /* panel: the weight expanded to f32 (sgemm) */
+    int32_t *xs;       /* block sums of xq (int8 GEMM) */
 } linear_job;
 
 static void bias_rows(const linear_job *j, int o0, int o1, int t0, int t1) {
@@ -194,9 +199,16 @@ static void quantize_task(void *ctx, int i, int n) {
     linear_job *j = ctx;
     int r0, r1;
     task_rows(i, n, j->T, &r0, &r1);
-    for (int t = r0; t < r1; t++)
-        j->k->quantize_q8(j->x + (size_t)t * j->xstride, j->xq + (size_t)t * j->in, j->xd + (size_t)t * (j->in / QK8_0),
-                          j->in);
+    int nb = j->in / QK8_0;
+    for (int t = r0; t < r1; t++) {
+        const int8_t *q = j->xq + (size_t)t * j->in;
+        j->k->quantize_q8(j->x + (size_t)t * j->xstride, j->xq + (size_t)t * j->in, j->xd + (size_t)t * nb, j->in);
+        for (int b = 0; b < nb; b++) {
+            int32_t sum = 0;
+            for (int e = 0; e < QK8_0; e++) sum += q[b * QK8_0 + e];
+            j->xs[(size_t)t * nb + b] = sum;
+        }
+    }
 }
 
 /* Many tokens, int8: tiles of rows_per output rows x t_per tokens. */
@@ -206,9 +218,10 @@ static void gemm_int8_task(void *ctx, int i, int n) {
     int o0 = (i % n_rt) * j->rows_per, o1 = imin(j->out, o0 + j->rows_per);
     int t0 = (i / n_rt) * j->t_per, t1 = imin(j->T, t0 + j->t_per);
     size_t rb = bark_type_row_size(j->W->type, j->W->ne[0]);
+    size_t nb = (size_t)(j->in / QK8_0);
     j->k->gemm_q8_0((const uint8_t *)j->W->data + (size_t)o0 * rb, rb, o1 - o0, j->xq + (size_t)t0 * j->in,
-                    j->xd + (size_t)t0 * (j->in / QK8_0), j->in, t1 - t0, j->y + (size_t)t0 * j->ystride + o0,
-                    j->ystride);
+                    j->xd + (size_t)t0 * nb, j->xs + (size_t)t0 * nb, j->in, t1 - t0,
+                    j->y + (size_t)t0 * j->ystride + o0, j->ystride);
     bias_rows(j, o0, o1, t0, t1);
 }
 
@@ -245,7 +258,7 @@ static void linear(bark_gpt *g, float *y, int ystride, const float *x, int xstri
                    const bark_tensor *b, int rowwise) {
     int nt = bark_pool_threads();
     linear_job j = {bark_kernels_get(), W, b, y, ystride, x, xstride, T, (int)W->ne[0], (int)W->ne[1], 0, 0,
-                    g->xq, g->xd, NULL};
+                    g->xq, g->xd, NULL, g->xs};
     int q8 = W->type == BARK_TYPE_Q8_0, small = T == 1 || (rowwise && !q8);
     if (q8 && (small || rowwise || current_gemm_mode() == BARK_GEMM_INT8))
         bark_pool_run(imin(T, nt), quantize_task, &j);

@@ -28,6 +28,7 @@ typedef struct bark_gpt {
     float *row;       /* [max(4C, C)] one dequantized embedding row */
     int8_t *xq;       /* [T_max][4C] activations quantized per 32-block (q8_0 weights) */
     float *xd;        /* [T_max][4C/32] their scales */
+    int32_t *xs;      /* [T_max][4C/32] their block sums (int8 GEMM) */
     float *wbuf;      /* a weight matrix expanded to f32 for sgemm (f16 / q8_0 weights), or NULL */
     size_t wbuf_len;  /* floats in wbuf */
     void *k_cache;    /* [n_layer][n_head][T_max][head_dim] keys: each head's rows contiguous (causal only) */
@@ -38,7 +39,7 @@ typedef struct bark_gpt {
 /* How matrix products over many positions (prefills, the fine stage) run for q8_0 weights. */
 typedef enum bark_gemm_mode {
     BARK_GEMM_AUTO = 0, /* the measured faster one on this build (see gpt.c) */
-    BARK_GEMM_INT8,     /* the q8_0 x int8 GEMM kernel (bit-identical to the decode GEMV) */
+    BARK_GEMM_INT8,     /* the q8_0 x int8 GEMM kernel (its block rule, arch/kernels.h) */
     BARK_GEMM_SGEMM     /* dequantize a weight panel, then OpenBLAS sgemm */
 } bark_gemm_mode;
 

@@ -22,7 +22,7 @@
 #include "model.h"
 #include "threadpool.h"
 
-static const char *const simd_tables[] = {"avx2", "neon"};
+static const char *const simd_tables[] = {"avx2", "avx512", "neon"};
 
 /* Every SIMD table this CPU runs, kernel by kernel, against the C table: 400 random shapes each. */
 static void test_simd_tables(void **state) {
@@ -270,7 +270,7 @@ static void generate(const bark_model *m, codes *c) {
  * the rule allows to matter, but on these shapes it does not. */
 static void test_same_samples_every_path(void **state) {
     fixture *f = *state;
-    const char *isas[] = {"c", "avx2", "neon"};
+    const char *isas[] = {"c", "avx2", "avx512", "neon"};
     codes *ref = calloc(1, sizeof *ref), *c = calloc(1, sizeof *c);
     assert_non_null(ref);
     assert_non_null(c);

@@ -35,11 +35,7 @@ static inline void lanes_mull(const int8_t *w, const int8_t *x, int32x4_t *l0, i
 
 BARK_NEON_Q8_GEMV(gemv_q8_0_neon, lanes_mull)
 
-static void gemm_q8_0_neon(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, int T,
-                           float *Y, int ldy) {
-    for (int t = 0; t < T; t++)
-        gemv_q8_0_neon(W, row_bytes, rows, xq + (size_t)t * n, xd + (size_t)t * (n / QK8_0), n, Y + (size_t)t * ldy, 1);
-}
+BARK_NEON_Q8_GEMM(gemm_q8_0_neon, lanes_mull)
 
 /* 8 lanes as two vectors; the tail goes to lanes 0.. in order. */
 float bark_neon_dot_f32(const float *a, const float *b, int n) {

@@ -9,12 +9,7 @@ static inline void lanes_sdot(const int8_t *w, const int8_t *x, int32x4_t *l0, i
 
 BARK_NEON_Q8_GEMV(gemv_q8_0_dotprod, lanes_sdot)
 
-static void gemm_q8_0_dotprod(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n,
-                              int T, float *Y, int ldy) {
-    for (int t = 0; t < T; t++)
-        gemv_q8_0_dotprod(W, row_bytes, rows, xq + (size_t)t * n, xd + (size_t)t * (n / QK8_0), n,
-                          Y + (size_t)t * ldy, 1);
-}
+BARK_NEON_Q8_GEMM(gemm_q8_0_dotprod, lanes_sdot)
 
 const bark_kernels bark_kernels_neon_dotprod = {
     "neon-dotprod", bark_neon_quantize_q8, gemv_q8_0_dotprod, gemm_q8_0_dotprod, bark_neon_gemv_f16,

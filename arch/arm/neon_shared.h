@@ -44,4 +44,24 @@ static inline float bark_neon_reduce(float32x4_t lo, float32x4_t hi) {
         }                                                                                                       \
     }
 
+/* The block rule of arch/kernels.h's gemm_q8_0, a row and a token at a time (the lanes summed exactly). */
+#define BARK_NEON_Q8_GEMM(NAME, LANES)                                                                           \
+    static void NAME(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd,              \
+                     const int32_t *xs, int n, int T, float *Y, int ldy) {                                      \
+        int nb = n / QK8_0;                                                                                     \
+        (void)xs;                                                                                               \
+        for (int t = 0; t < T; t++)                                                                             \
+            for (int o = 0; o < rows; o++) {                                                                    \
+                const block_q8_0 *w = (const block_q8_0 *)((const uint8_t *)W + (size_t)o * row_bytes);         \
+                const int8_t *x = xq + (size_t)t * n;                                                           \
+                float acc = 0.0f;                                                                               \
+                for (int b = 0; b < nb; b++) {                                                                  \
+                    int32x4_t l0, l1;                                                                           \
+                    LANES(w[b].qs, x + b * QK8_0, &l0, &l1);                                                    \
+                    acc += (float)vaddvq_s32(vaddq_s32(l0, l1)) * (bark_f16_to_f32(w[b].d) * xd[(size_t)t * nb + b]); \
+                }                                                                                               \
+                Y[(size_t)t * ldy + o] = acc;                                                                   \
+            }                                                                                                   \
+    }
+
 #endif

@@ -38,10 +38,22 @@ static void gemv_q8_0_c(const void *W, size_t row_bytes, int rows, const int8_t 
             dot_q8_0_row((const block_q8_0 *)((const uint8_t *)W + (size_t)o * row_bytes), xq, xd, n / QK8_0);
 }
 
-static void gemm_q8_0_c(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, int T,
-                        float *Y, int ldy) {
+/* The block rule: exact int32 block sums, one float accumulator per output. */
+static void gemm_q8_0_c(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, const int32_t *xs,
+                        int n, int T, float *Y, int ldy) {
+    int nb = n / QK8_0;
     for (int t = 0; t < T; t++)
-        gemv_q8_0_c(W, row_bytes, rows, xq + (size_t)t * n, xd + (size_t)t * (n / QK8_0), n, Y + (size_t)t * ldy, 1);
+        for (int o = 0; o < rows; o++) {
+            const block_q8_0 *w = (const block_q8_0 *)((const uint8_t *)W + (size_t)o * row_bytes);
+            const int8_t *x = xq + (size_t)t * n;
+            float acc = 0.0f;
+            for (int b = 0; b < nb; b++) {
+                int32_t I = 0;
+                for (int i = 0; i < QK8_0; i++) I += (int32_t)w[b].qs[i] * x[b * QK8_0 + i];
+                acc += (float)I * (bark_f16_to_f32(w[b].d) * xd[(size_t)t * nb + b]);
+            }
+            Y[(size_t)t * ldy + o] = acc;
+        }
 }
 
 static float dot_f32_c(const float *a, const float *b, int n) {

@@ -84,49 +84,27 @@ static void gemv_q8_0_avx2(const void *W, size_t row_bytes, int rows, const int8
     }
 }
 
-/* 4 weight rows x 3 activation rows per tile; edges fall back to gemv (the same operations per element). */
-static void gemm_q8_0_avx2(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, int T,
-                           float *Y, int ldy) {
-    int nb = n / QK8_0, t = 0;
-    for (; t + 3 <= T; t += 3) {
-        const int8_t *x0 = xq + (size_t)t * n;
-        const float *d0 = xd + (size_t)t * nb;
-        int o = 0;
-        for (; o + 4 <= rows; o += 4) {
-            const block_q8_0 *w[4];
-            __m256 acc[4][3];
-            for (int r = 0; r < 4; r++) {
-                w[r] = (const block_q8_0 *)((const uint8_t *)W + (size_t)(o + r) * row_bytes);
-                for (int c = 0; c < 3; c++) acc[r][c] = _mm256_setzero_ps();
-            }
+/* The block rule (arch/kernels.h), a row and a token at a time: the int32 lanes of a block summed exactly. */
+static void gemm_q8_0_avx2(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd,
+                           const int32_t *xs, int n, int T, float *Y, int ldy) {
+    int nb = n / QK8_0;
+    for (int t = 0; t < T; t++)
+        for (int o = 0; o < rows; o++) {
+            const block_q8_0 *w = (const block_q8_0 *)((const uint8_t *)W + (size_t)o * row_bytes);
+            const int8_t *x = xq + (size_t)t * n;
+            float acc = 0.0f;
             for (int b = 0; b < nb; b++) {
-                __m256i x[3];
-                float dx[3];
-                for (int c = 0; c < 3; c++) {
-                    x[c] = _mm256_loadu_si256((const __m256i *)(x0 + (size_t)c * n + b * QK8_0));
-                    dx[c] = d0[(size_t)c * nb + b];
-                }
-                for (int r = 0; r < 4; r++) {
-                    __m256i wv = _mm256_loadu_si256((const __m256i *)w[r][b].qs);
-                    __m256i aw = _mm256_sign_epi8(wv, wv);
-                    float dw = f16(w[r][b].d);
-                    for (int c = 0; c < 3; c++) {
-                        __m256i p16 = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(x[c], wv));
-                        __m256 l = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
-                        acc[r][c] = _mm256_add_ps(acc[r][c], _mm256_mul_ps(l, _mm256_set1_ps(dw * dx[c])));
-                    }
-                }
+                __m256i wv = _mm256_loadu_si256((const __m256i *)w[b].qs);
+                __m256i xv = _mm256_loadu_si256((const __m256i *)(x + b * QK8_0));
+                __m256i l = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(xv, wv)),
+                                              _mm256_set1_epi16(1));
+                __m128i h = _mm_add_epi32(_mm256_castsi256_si128(l), _mm256_extracti128_si256(l, 1));
+                h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+                h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+                acc += (float)_mm_cvtsi128_si32(h) * (f16(w[b].d) * xd[(size_t)t * nb + b]);
             }
-            for (int r = 0; r < 4; r++)
-                for (int c = 0; c < 3; c++) Y[(size_t)(t + c) * ldy + o + r] = hsum8(acc[r][c]);
+            Y[(size_t)t * ldy + o] = acc;
         }
-        if (o < rows)
-            for (int c = 0; c < 3; c++)
-                gemv_q8_0_avx2((const uint8_t *)W + (size_t)o * row_bytes, row_bytes, rows - o, x0 + (size_t)c * n,
-                               d0 + (size_t)c * nb, n, Y + (size_t)(t + c) * ldy + o, 1);
-    }
-    for (; t < T; t++)
-        gemv_q8_0_avx2(W, row_bytes, rows, xq + (size_t)t * n, xd + (size_t)t * nb, n, Y + (size_t)t * ldy, 1);
 }
 
 /* 8-lane dot: main loop in vectors, the tail into lanes 0.. in order, then the fixed reduction. */

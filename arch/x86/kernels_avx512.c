@@ -1,0 +1,83 @@
+/* kernels_avx512.c: the int8 GEMM with AVX-512 VNNI (vpdpbusd), 16 weight rows per vector, the block rule exactly. */
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels.h"
+
+#define PANEL_ROWS 16  /* one int32 lane per weight row */
+#define TILE_TOKENS 8  /* tokens whose accumulators stay in registers */
+#define MAX_K 4096     /* longest weight row the on-stack panel holds (Bark's widest is 4 x 1024) */
+
+/* 16 rows of q8_0 blocks rearranged for vpdpbusd: for block b and 4-byte group g, the 64 bytes
+ * panel[b][g][r][0..3] hold row r's weights 4g..4g+3 plus 128 (unsigned), and scale[b][r] its f16 scale as f32.
+ * Rows past `rows` get zero weights (bytes 128) and scale 0. */
+static void repack(const void *W, size_t row_bytes, int rows, int nb, uint8_t *panel, float *scale) {
+    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32((int)row_bytes));
+    const __mmask16 m = rows >= PANEL_ROWS ? (__mmask16)0xffff : (__mmask16)((1u << rows) - 1);
+    const __m512i bias = _mm512_set1_epi32((int)0x80808080u);
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *blk = (const uint8_t *)W + (size_t)b * sizeof(block_q8_0);
+        /* the 2-byte scale and the first 2 quants, as one dword per row; keep the scale */
+        __m512i d = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, blk, 1);
+        _mm512_store_ps(scale + b * PANEL_ROWS, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d)));
+        for (int g = 0; g < QK8_0 / 4; g++) {
+            __m512i q = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, blk + 2 + 4 * g, 1);
+            _mm512_store_si512(panel + ((size_t)b * 8 + g) * 64, _mm512_xor_si512(q, bias));
+        }
+    }
+}
+
+/* NT tokens from t0 against one panel: per block, exact int32 sums (sum of (w + 128) x, less 128 sum x), then
+ * acc += (float)I * (scale_w * scale_x), as the C twin does. */
+static inline __attribute__((always_inline)) void tile(const uint8_t *panel, const float *scale, const int8_t *xq,
+                                                       const float *xd, const int32_t *xs, int n, int nb, int t0,
+                                                       const int NT, float *Y, int ldy, __mmask16 m) {
+    /* the accumulators must live in registers: every loop over tokens is unrolled */
+    __m512 acc[TILE_TOKENS];
+#pragma GCC unroll 8
+    for (int i = 0; i < NT; i++) acc[i] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        __m512i I[TILE_TOKENS];
+#pragma GCC unroll 8
+        for (int i = 0; i < NT; i++) I[i] = _mm512_set1_epi32(-128 * xs[(size_t)(t0 + i) * nb + b]);
+        const uint8_t *pb = panel + (size_t)b * 512;
+#pragma GCC unroll 8
+        for (int g = 0; g < QK8_0 / 4; g++) {
+            __m512i w = _mm512_load_si512(pb + g * 64);
+#pragma GCC unroll 8
+            for (int i = 0; i < NT; i++) {
+                int32_t x4;
+                memcpy(&x4, xq + (size_t)(t0 + i) * n + b * QK8_0 + 4 * g, sizeof x4);
+                I[i] = _mm512_dpbusd_epi32(I[i], w, _mm512_set1_epi32(x4));
+            }
+        }
+        __m512 dw = _mm512_load_ps(scale + b * PANEL_ROWS);
+#pragma GCC unroll 8
+        for (int i = 0; i < NT; i++) {
+            __m512 s = _mm512_mul_ps(dw, _mm512_set1_ps(xd[(size_t)(t0 + i) * nb + b]));
+            acc[i] = _mm512_add_ps(acc[i], _mm512_mul_ps(_mm512_cvtepi32_ps(I[i]), s));
+        }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < NT; i++) _mm512_mask_storeu_ps(Y + (size_t)(t0 + i) * ldy, m, acc[i]);
+}
+
+void bark_gemm_q8_0_avx512(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd,
+                           const int32_t *xs, int n, int T, float *Y, int ldy) {
+    if (n > MAX_K) { /* wider than any Bark model: the C twin, same results */
+        bark_kernels_c.gemm_q8_0(W, row_bytes, rows, xq, xd, xs, n, T, Y, ldy);
+        return;
+    }
+    int nb = n / QK8_0;
+    _Alignas(64) uint8_t panel[MAX_K * PANEL_ROWS];
+    _Alignas(64) float scale[MAX_K / QK8_0 * PANEL_ROWS];
+    for (int o = 0; o < rows; o += PANEL_ROWS) {
+        int pr = rows - o < PANEL_ROWS ? rows - o : PANEL_ROWS;
+        __mmask16 m = pr == PANEL_ROWS ? (__mmask16)0xffff : (__mmask16)((1u << pr) - 1);
+        repack((const uint8_t *)W + (size_t)o * row_bytes, row_bytes, pr, nb, panel, scale);
+        int t = 0;
+        for (; t + TILE_TOKENS <= T; t += TILE_TOKENS) tile(panel, scale, xq, xd, xs, n, nb, t, TILE_TOKENS, Y + o, ldy, m);
+        for (; t < T; t++) tile(panel, scale, xq, xd, xs, n, nb, t, 1, Y + o, ldy, m);
+    }
+}
