@@ -270,10 +270,10 @@ static void linear(bark_gpt *g, float *y, int ystride, const float *x, int xstri
         return;
     }
     if (q8 && (rowwise || current_gemm_mode() == BARK_GEMM_INT8)) {
-        j.rows_per = 64;
-        j.t_per = 48;
-        int n_rt = (j.out + 63) / 64, n_tt = (T + 47) / 48;
-        bark_pool_run(n_rt * n_tt, gemm_int8_task, &j);
+        /* every task takes all tokens: kernels that repack their weight rows do it once per call */
+        j.rows_per = 32;
+        j.t_per = T;
+        bark_pool_run((j.out + 31) / 32, gemm_int8_task, &j);
         return;
     }
     j.panel = g->wbuf;
