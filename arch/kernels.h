@@ -57,7 +57,7 @@ typedef struct bark_kernels {
  * prefills then. Decided by the CPU, not by the table in use, so BARK_ISA never changes which rule runs. */
 int bark_cpu_prefers_int8_gemm(void);
 
-/* The table for this CPU (or the one BARK_ISA=c|avx2|neon forces, if the CPU has it); chosen once.
+/* The table for this CPU (or the one BARK_ISA=c|avx2|avx512|neon forces, if the CPU has it); chosen once.
  * "neon" means the dotprod table when the CPU has SDOT. */
 const bark_kernels *bark_kernels_get(void);
 /* A named table if compiled in and supported by this CPU, else NULL (tests walk every path). */
