@@ -75,7 +75,8 @@ bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, ba
     g->xs = malloc(T * 4 * C / QK8_0 * sizeof(int32_t));
     g->wbuf_len = panel_floats(w, causal);
     g->wbuf = g->wbuf_len ? malloc(g->wbuf_len * sizeof(float)) : NULL;
-    int ok = g->x && g->xb && g->qkv && g->hb && g->att && g->row && g->xq && g->xd && g->xs && (g->wbuf || !g->wbuf_len);
+    int ok = g->x && g->xb && g->qkv && g->hb && g->att && g->row && g->xq && g->xd && g->xs &&
+             (g->wbuf || !g->wbuf_len);
     if (ok && causal) {
         g->kv_f16 = w->layer[0].qkv_w.type != BARK_TYPE_F32;
         size_t es = g->kv_f16 ? sizeof(uint16_t) : sizeof(float);
@@ -230,7 +231,8 @@ static void gemm_int8_task(void *ctx, int i, int n) {
 static void sgemm_task(void *ctx, int i, int n) {
     linear_job *j = ctx;
     int units = (j->out + 15) / 16;
-    int o0 = imin(j->out, (int)((int64_t)units * i / n) * 16), o1 = imin(j->out, (int)((int64_t)units * (i + 1) / n) * 16);
+    int o0 = imin(j->out, (int)((int64_t)units * i / n) * 16);
+    int o1 = imin(j->out, (int)((int64_t)units * (i + 1) / n) * 16);
     if (o1 <= o0) return;
     const float *wp = (const float *)j->W->data + (size_t)o0 * j->in;
     if (j->W->type != BARK_TYPE_F32) {
@@ -245,7 +247,8 @@ static void sgemm_task(void *ctx, int i, int n) {
     float beta = 0.0f;
     if (j->b && j->b->data) {
         for (int t = 0; t < j->T; t++)
-            memcpy(j->y + (size_t)t * j->ystride + o0, (const float *)j->b->data + o0, (size_t)(o1 - o0) * sizeof(float));
+            memcpy(j->y + (size_t)t * j->ystride + o0, (const float *)j->b->data + o0,
+                   (size_t)(o1 - o0) * sizeof(float));
         beta = 1.0f;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->T, o1 - o0, j->in, 1.0f, j->x, j->xstride, wp, j->in, beta,

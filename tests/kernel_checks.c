@@ -175,10 +175,12 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
         c->softmax_f32(yb, mm);
         compare(&st_s, ya, yb, (size_t)mm);
     }
-    const stat *all[] = {&st_q, &st_v, &st_m, &st_mv, &st_h, &st_f, &st_d, &st_w, &st_wh, &st_a, &st_l, &st_g, &st_s, &st_c, &st_dq};
+    const stat *all[] = {&st_q, &st_v, &st_m, &st_mv, &st_h, &st_f, &st_d, &st_w,
+                         &st_wh, &st_a, &st_l, &st_g, &st_s, &st_c, &st_dq};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fails += report(all[i], k, log);
 done:
-    free(x), free(x2), free(w), free(ya), free(yb), free(da), free(db), free(qa), free(qb), free(W), free(Wf), free(Wh), free(xa_f), free(xb_f), free(xs);
+    free(x), free(x2), free(w), free(ya), free(yb), free(da), free(db), free(qa), free(qb), free(W), free(Wf), free(Wh);
+    free(xa_f), free(xb_f), free(xs);
     return fails;
 }
 

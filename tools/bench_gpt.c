@@ -89,8 +89,8 @@ static void sgemm_task(void *ctx, int i, int n) {
     int units = (j->N + 15) / 16, o0 = units * i / n * 16, o1 = units * (i + 1) / n * 16;
     o1 = o1 < j->N ? o1 : j->N;
     if (o1 > o0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->T, o1 - o0, j->K, 1.0f, j->A, j->K, j->B + (size_t)o0 * j->K,
-                    j->K, 0.0f, j->Y + o0, j->N);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->T, o1 - o0, j->K, 1.0f, j->A, j->K,
+                    j->B + (size_t)o0 * j->K, j->K, 0.0f, j->Y + o0, j->N);
 }
 
 /* GFLOP/s of the prefill's biggest product (T x 4C x C), best of 3: the int8 kernel, sgemm split over the pool as
@@ -237,7 +237,10 @@ static int run_workload(const bark_model *m, const int32_t *text, int n_semantic
     for (size_t i = 0; i < st.n; i++) {
         double dt = st.t[i] - (i ? st.t[i - 1] : t0);
         if (i % wl == 0) pre_sum += dt, n_pre++;
-        else dec_sum += dt, n_dec++, ctx_sum += 257.0 + (double)(i / wl * wl < hist ? i / wl * wl : hist) + (double)(i % wl);
+        else {
+            size_t h = i / wl * wl < hist ? i / wl * wl : hist;
+            dec_sum += dt, n_dec++, ctx_sum += 257.0 + (double)h + (double)(i % wl);
+        }
     }
     f->coarse_ctx = n_dec ? ctx_sum / (double)n_dec : 0.0;
     f->coarse_ms_tok = n_dec ? dec_sum / (double)n_dec * 1e3 : 0.0;

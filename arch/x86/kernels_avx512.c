@@ -77,7 +77,8 @@ void bark_gemm_q8_0_avx512(const void *W, size_t row_bytes, int rows, const int8
         __mmask16 m = pr == PANEL_ROWS ? (__mmask16)0xffff : (__mmask16)((1u << pr) - 1);
         repack((const uint8_t *)W + (size_t)o * row_bytes, row_bytes, pr, nb, panel, scale);
         int t = 0;
-        for (; t + TILE_TOKENS <= T; t += TILE_TOKENS) tile(panel, scale, xq, xd, xs, n, nb, t, TILE_TOKENS, Y + o, ldy, m);
+        for (; t + TILE_TOKENS <= T; t += TILE_TOKENS)
+            tile(panel, scale, xq, xd, xs, n, nb, t, TILE_TOKENS, Y + o, ldy, m);
         for (; t < T; t++) tile(panel, scale, xq, xd, xs, n, nb, t, 1, Y + o, ldy, m);
     }
 }
