@@ -80,31 +80,6 @@ void bark_neon_axpy_f32(float *y, float a, const float *x, int n) {
     for (; i < n; i++) y[i] += a * x[i];
 }
 
-static inline float32x4_t load_f16x4(const uint16_t *v) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(v))); }
-
-void bark_neon_wsum_f16(float *y, const float *p, const uint16_t *V, size_t ldv, int rows, int n) {
-    int i = 0;
-    for (; i + 16 <= n; i += 16) {
-        float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
-        for (int r = 0; r < rows; r++) {
-            const uint16_t *v = V + (size_t)r * ldv + i;
-            a0 = vaddq_f32(a0, vmulq_n_f32(load_f16x4(v), p[r]));
-            a1 = vaddq_f32(a1, vmulq_n_f32(load_f16x4(v + 4), p[r]));
-            a2 = vaddq_f32(a2, vmulq_n_f32(load_f16x4(v + 8), p[r]));
-            a3 = vaddq_f32(a3, vmulq_n_f32(load_f16x4(v + 12), p[r]));
-        }
-        vst1q_f32(y + i, a0);
-        vst1q_f32(y + i + 4, a1);
-        vst1q_f32(y + i + 8, a2);
-        vst1q_f32(y + i + 12, a3);
-    }
-    for (; i < n; i++) {
-        float a = 0.0f;
-        for (int r = 0; r < rows; r++) a += p[r] * bark_f16_to_f32(V[(size_t)r * ldv + i]);
-        y[i] = a;
-    }
-}
-
 void bark_neon_f32_to_f16(const float *x, uint16_t *y, int n) {
     int i = 0;
     for (; i + 4 <= n; i += 4) vst1_u16(y + i, vreinterpret_u16_f16(vcvt_f16_f32(vld1q_f32(x + i))));
@@ -123,28 +98,37 @@ void bark_neon_dequant_q8_0(const void *row, float *y, int n) {
     }
 }
 
-void bark_neon_wsum_f32(float *y, const float *p, const float *V, size_t ldv, int rows, int n) {
-    int i = 0;
-    for (; i + 16 <= n; i += 16) {
-        float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
-        for (int r = 0; r < rows; r++) {
-            const float *v = V + (size_t)r * ldv + i;
-            a0 = vaddq_f32(a0, vmulq_n_f32(vld1q_f32(v), p[r]));
-            a1 = vaddq_f32(a1, vmulq_n_f32(vld1q_f32(v + 4), p[r]));
-            a2 = vaddq_f32(a2, vmulq_n_f32(vld1q_f32(v + 8), p[r]));
-            a3 = vaddq_f32(a3, vmulq_n_f32(vld1q_f32(v + 12), p[r]));
-        }
-        vst1q_f32(y + i, a0);
-        vst1q_f32(y + i + 4, a1);
-        vst1q_f32(y + i + 8, a2);
-        vst1q_f32(y + i + 12, a3);
+static inline float32x4_t load_f32x4(const float *v) { return vld1q_f32(v); }
+static inline float32x4_t load_f16x4(const uint16_t *v) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(v))); }
+static inline float elem_f32(float v) { return v; }
+
+/* y[i] = sum over rows, in order, of p[r] * V[r][i] for V of element type T (loaded by LOAD4, one by ONE). */
+#define BARK_NEON_WSUM(NAME, T, LOAD4, ONE)                                                                     \
+    void NAME(float *y, const float *p, const T *V, size_t ldv, int rows, int n) {                              \
+        int i = 0;                                                                                              \
+        for (; i + 16 <= n; i += 16) {                                                                          \
+            float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;                                      \
+            for (int r = 0; r < rows; r++) {                                                                    \
+                const T *v = V + (size_t)r * ldv + i;                                                           \
+                a0 = vaddq_f32(a0, vmulq_n_f32(LOAD4(v), p[r]));                                                \
+                a1 = vaddq_f32(a1, vmulq_n_f32(LOAD4(v + 4), p[r]));                                            \
+                a2 = vaddq_f32(a2, vmulq_n_f32(LOAD4(v + 8), p[r]));                                            \
+                a3 = vaddq_f32(a3, vmulq_n_f32(LOAD4(v + 12), p[r]));                                           \
+            }                                                                                                   \
+            vst1q_f32(y + i, a0);                                                                               \
+            vst1q_f32(y + i + 4, a1);                                                                           \
+            vst1q_f32(y + i + 8, a2);                                                                           \
+            vst1q_f32(y + i + 12, a3);                                                                          \
+        }                                                                                                       \
+        for (; i < n; i++) {                                                                                    \
+            float a = 0.0f;                                                                                     \
+            for (int r = 0; r < rows; r++) a += p[r] * ONE(V[(size_t)r * ldv + i]);                            \
+            y[i] = a;                                                                                           \
+        }                                                                                                       \
     }
-    for (; i < n; i++) {
-        float a = 0.0f;
-        for (int r = 0; r < rows; r++) a += p[r] * V[(size_t)r * ldv + i];
-        y[i] = a;
-    }
-}
+
+BARK_NEON_WSUM(bark_neon_wsum_f32, float, load_f32x4, elem_f32)
+BARK_NEON_WSUM(bark_neon_wsum_f16, uint16_t, load_f16x4, bark_f16_to_f32)
 
 static float sum_neon(const float *x, int n) {
     float32x4_t lo = vdupq_n_f32(0.0f), hi = vdupq_n_f32(0.0f);

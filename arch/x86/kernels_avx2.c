@@ -184,67 +184,44 @@ static void axpy_f32_avx2(float *y, float a, const float *x, int n) {
     for (; i < n; i++) y[i] += a * x[i];
 }
 
-static void wsum_f32_avx2(float *y, const float *p, const float *V, size_t ldv, int rows, int n) {
-    int i = 0;
-    for (; i + 32 <= n; i += 32) { /* 32 columns in registers across all rows */
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (int r = 0; r < rows; r++) {
-            const float *v = V + (size_t)r * ldv + i;
-            __m256 pr = _mm256_set1_ps(p[r]);
-            a0 = _mm256_add_ps(a0, _mm256_mul_ps(pr, _mm256_loadu_ps(v)));
-            a1 = _mm256_add_ps(a1, _mm256_mul_ps(pr, _mm256_loadu_ps(v + 8)));
-            a2 = _mm256_add_ps(a2, _mm256_mul_ps(pr, _mm256_loadu_ps(v + 16)));
-            a3 = _mm256_add_ps(a3, _mm256_mul_ps(pr, _mm256_loadu_ps(v + 24)));
-        }
-        _mm256_storeu_ps(y + i, a0);
-        _mm256_storeu_ps(y + i + 8, a1);
-        _mm256_storeu_ps(y + i + 16, a2);
-        _mm256_storeu_ps(y + i + 24, a3);
-    }
-    for (; i + 8 <= n; i += 8) {
-        __m256 a = _mm256_setzero_ps();
-        for (int r = 0; r < rows; r++)
-            a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_set1_ps(p[r]), _mm256_loadu_ps(V + (size_t)r * ldv + i)));
-        _mm256_storeu_ps(y + i, a);
-    }
-    for (; i < n; i++) {
-        float a = 0.0f;
-        for (int r = 0; r < rows; r++) a += p[r] * V[(size_t)r * ldv + i];
-        y[i] = a;
-    }
-}
-
+static inline __m256 load_f32x8(const float *v) { return _mm256_loadu_ps(v); }
 static inline __m256 load_f16x8(const uint16_t *v) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)v)); }
+static inline float elem_f32(float v) { return v; }
 
-static void wsum_f16_avx2(float *y, const float *p, const uint16_t *V, size_t ldv, int rows, int n) {
-    int i = 0;
-    for (; i + 32 <= n; i += 32) {
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (int r = 0; r < rows; r++) {
-            const uint16_t *v = V + (size_t)r * ldv + i;
-            __m256 pr = _mm256_set1_ps(p[r]);
-            a0 = _mm256_add_ps(a0, _mm256_mul_ps(pr, load_f16x8(v)));
-            a1 = _mm256_add_ps(a1, _mm256_mul_ps(pr, load_f16x8(v + 8)));
-            a2 = _mm256_add_ps(a2, _mm256_mul_ps(pr, load_f16x8(v + 16)));
-            a3 = _mm256_add_ps(a3, _mm256_mul_ps(pr, load_f16x8(v + 24)));
-        }
-        _mm256_storeu_ps(y + i, a0);
-        _mm256_storeu_ps(y + i + 8, a1);
-        _mm256_storeu_ps(y + i + 16, a2);
-        _mm256_storeu_ps(y + i + 24, a3);
+/* y[i] = sum over rows, in order, of p[r] * V[r][i] for V of element type T (loaded by LOAD8, one by ONE). */
+#define BARK_AVX2_WSUM(NAME, T, LOAD8, ONE)                                                                     \
+    static void NAME(float *y, const float *p, const T *V, size_t ldv, int rows, int n) {                       \
+        int i = 0;                                                                                              \
+        for (; i + 32 <= n; i += 32) { /* 32 columns in registers across all rows */                            \
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                         \
+            for (int r = 0; r < rows; r++) {                                                                    \
+                const T *v = V + (size_t)r * ldv + i;                                                           \
+                __m256 pr = _mm256_set1_ps(p[r]);                                                               \
+                a0 = _mm256_add_ps(a0, _mm256_mul_ps(pr, LOAD8(v)));                                            \
+                a1 = _mm256_add_ps(a1, _mm256_mul_ps(pr, LOAD8(v + 8)));                                        \
+                a2 = _mm256_add_ps(a2, _mm256_mul_ps(pr, LOAD8(v + 16)));                                       \
+                a3 = _mm256_add_ps(a3, _mm256_mul_ps(pr, LOAD8(v + 24)));                                       \
+            }                                                                                                   \
+            _mm256_storeu_ps(y + i, a0);                                                                        \
+            _mm256_storeu_ps(y + i + 8, a1);                                                                    \
+            _mm256_storeu_ps(y + i + 16, a2);                                                                   \
+            _mm256_storeu_ps(y + i + 24, a3);                                                                   \
+        }                                                                                                       \
+        for (; i + 8 <= n; i += 8) {                                                                            \
+            __m256 a = _mm256_setzero_ps();                                                                     \
+            for (int r = 0; r < rows; r++)                                                                      \
+                a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_set1_ps(p[r]), LOAD8(V + (size_t)r * ldv + i)));     \
+            _mm256_storeu_ps(y + i, a);                                                                         \
+        }                                                                                                       \
+        for (; i < n; i++) {                                                                                    \
+            float a = 0.0f;                                                                                     \
+            for (int r = 0; r < rows; r++) a += p[r] * ONE(V[(size_t)r * ldv + i]);                            \
+            y[i] = a;                                                                                           \
+        }                                                                                                       \
     }
-    for (; i + 8 <= n; i += 8) {
-        __m256 a = _mm256_setzero_ps();
-        for (int r = 0; r < rows; r++)
-            a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_set1_ps(p[r]), load_f16x8(V + (size_t)r * ldv + i)));
-        _mm256_storeu_ps(y + i, a);
-    }
-    for (; i < n; i++) {
-        float a = 0.0f;
-        for (int r = 0; r < rows; r++) a += p[r] * f16(V[(size_t)r * ldv + i]);
-        y[i] = a;
-    }
-}
+
+BARK_AVX2_WSUM(wsum_f32_avx2, float, load_f32x8, elem_f32)
+BARK_AVX2_WSUM(wsum_f16_avx2, uint16_t, load_f16x8, f16)
 
 static void f32_to_f16_avx2(const float *x, uint16_t *y, int n) {
     int i = 0;
