@@ -255,14 +255,15 @@ static void sgemm_task(void *ctx, int i, int n) {
                 j->y + o0, j->ystride);
 }
 
-/* y[t][o] = W[o] . x[t] (+ b[o]) for T rows; W has ne {in, out}. rowwise: each row's result must not depend
- * on T (the GEMV kernels, or the int8 GEMM which equals them), else many rows may go to sgemm. */
+/* y[t][o] = W[o] . x[t] (+ b[o]) for T rows; W has ne {in, out}. One token goes to the GEMV kernels, many to
+ * sgemm or the int8 GEMM. rowwise: a row's result must not depend on T (the fine stage's heads, whatever the
+ * number of positions asked): q8_0 weights then always take the int8 GEMM, f16/f32 ones the GEMV kernels. */
 static void linear(bark_gpt *g, float *y, int ystride, const float *x, int xstride, int T, const bark_tensor *W,
                    const bark_tensor *b, int rowwise) {
     int nt = bark_pool_threads();
     linear_job j = {bark_kernels_get(), W, b, y, ystride, x, xstride, T, (int)W->ne[0], (int)W->ne[1], 0, 0,
                     g->xq, g->xd, NULL, g->xs};
-    int q8 = W->type == BARK_TYPE_Q8_0, small = T == 1 || (rowwise && !q8);
+    int q8 = W->type == BARK_TYPE_Q8_0, small = rowwise ? !q8 : T == 1;
     if (q8 && (small || rowwise || current_gemm_mode() == BARK_GEMM_INT8))
         bark_pool_run(imin(T, nt), quantize_task, &j);
     if (small) {
@@ -454,7 +455,7 @@ bark_status bark_gpt_forward(bark_gpt *g, const int32_t *ids, const int32_t *ids
     g->n_past += T;
     const float *last = g->x + (size_t)(T - 1) * C;
     layernorm(g->xb, last, 1, C, &w->lnf_w, &w->lnf_b);
-    linear(g, logits, w->hp.output_vocab, g->xb, C, 1, &w->lm_head[0], NULL, 1);
+    linear(g, logits, w->hp.output_vocab, g->xb, C, 1, &w->lm_head[0], NULL, 0);
     return BARK_OK;
 }
 

@@ -234,6 +234,9 @@ static void test_fine(void **state) {
     assert_int_equal(bark_gpt_forward_fine(&g, (const int32_t *)codes->data, 1024, 7, 1000, tail, &err), BARK_OK);
     assert_int_equal(bark_gpt_forward_fine(&g, (const int32_t *)codes->data, 1024, 7, 0, logits, &err), BARK_OK);
     assert_memory_equal(tail, logits + (size_t)1000 * V, (size_t)24 * V * sizeof(float));
+    /* and so does a single position (one row must not take another kernel's rounding) */
+    assert_int_equal(bark_gpt_forward_fine(&g, (const int32_t *)codes->data, 1024, 7, 1023, tail, &err), BARK_OK);
+    assert_memory_equal(tail, logits + (size_t)1023 * V, (size_t)V * sizeof(float));
     free(tail);
     free(logits);
     bark_gpt_free(&g);
