@@ -14,6 +14,8 @@ static bark_gemm_mode gemm_mode = BARK_GEMM_AUTO;
 
 void bark_gpt_set_gemm_mode(bark_gemm_mode m) { gemm_mode = m; }
 
+int bark_gpt_kv_f16(const bark_gpt_weights *w) { return w->layer[0].qkv_w.type != BARK_TYPE_F32; }
+
 /* AUTO: the int8 GEMM on CPUs with AVX512-VNNI (measured faster than OpenBLAS sgemm there, `make bench` gemm
  * line), else sgemm; chosen by the CPU, not the kernel table, so BARK_ISA never changes the samples.
  * BARK_GEMM=int8|sgemm overrides. */
@@ -78,7 +80,7 @@ bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, ba
     int ok = g->x && g->xb && g->qkv && g->hb && g->att && g->row && g->xq && g->xd && g->xs &&
              (g->wbuf || !g->wbuf_len);
     if (ok && causal) {
-        g->kv_f16 = w->layer[0].qkv_w.type != BARK_TYPE_F32;
+        g->kv_f16 = bark_gpt_kv_f16(w);
         size_t es = g->kv_f16 ? sizeof(uint16_t) : sizeof(float);
         g->k_cache = malloc(L * T * C * es);
         g->v_cache = malloc(L * T * C * es);
@@ -165,7 +167,7 @@ typedef struct linear_job {
     int rows_per, t_per; /* tile sizes */
     int8_t *xq;
     float *xd, *panel; /* panel: the weight expanded to f32 (sgemm) */
-    int32_t *xs;       /* block sums of xq (int8 GEMM) */
+    int32_t *xs;       /* block sums of xq, filled only for the int8 GEMM (else NULL) */
 } linear_job;
 
 static void bias_rows(const linear_job *j, int o0, int o1, int t0, int t1) {
@@ -202,13 +204,8 @@ static void quantize_task(void *ctx, int i, int n) {
     task_rows(i, n, j->T, &r0, &r1);
     int nb = j->in / QK8_0;
     for (int t = r0; t < r1; t++) {
-        const int8_t *q = j->xq + (size_t)t * j->in;
         j->k->quantize_q8(j->x + (size_t)t * j->xstride, j->xq + (size_t)t * j->in, j->xd + (size_t)t * nb, j->in);
-        for (int b = 0; b < nb; b++) {
-            int32_t sum = 0;
-            for (int e = 0; e < QK8_0; e++) sum += q[b * QK8_0 + e];
-            j->xs[(size_t)t * nb + b] = sum;
-        }
+        if (j->xs) bark_q8_block_sums(j->xq + (size_t)t * j->in, j->xs + (size_t)t * nb, nb);
     }
 }
 
@@ -262,10 +259,11 @@ static void linear(bark_gpt *g, float *y, int ystride, const float *x, int xstri
                    const bark_tensor *b, int rowwise) {
     int nt = bark_pool_threads();
     linear_job j = {bark_kernels_get(), W, b, y, ystride, x, xstride, T, (int)W->ne[0], (int)W->ne[1], 0, 0,
-                    g->xq, g->xd, NULL, g->xs};
+                    g->xq, g->xd, NULL, NULL};
     int q8 = W->type == BARK_TYPE_Q8_0, small = rowwise ? !q8 : T == 1;
-    if (q8 && (small || rowwise || current_gemm_mode() == BARK_GEMM_INT8))
-        bark_pool_run(imin(T, nt), quantize_task, &j);
+    int int8_gemm = q8 && !small && (rowwise || current_gemm_mode() == BARK_GEMM_INT8);
+    if (int8_gemm) j.xs = g->xs;
+    if (q8 && (small || int8_gemm)) bark_pool_run(imin(T, nt), quantize_task, &j);
     if (small) {
         /* ~4 tasks per thread, rows in multiples of 4 (the kernels' row blocking) */
         int per = (j.out + 4 * nt - 1) / (4 * nt);
@@ -273,7 +271,7 @@ static void linear(bark_gpt *g, float *y, int ystride, const float *x, int xstri
         bark_pool_run((j.out + j.rows_per - 1) / j.rows_per, gemv_task, &j);
         return;
     }
-    if (q8 && (rowwise || current_gemm_mode() == BARK_GEMM_INT8)) {
+    if (int8_gemm) {
         /* every task takes all tokens: kernels that repack their weight rows do it once per call */
         j.rows_per = 32;
         j.t_per = T;
@@ -302,7 +300,7 @@ typedef struct att_job {
     int f16;             /* kk, vv hold f16 (the decode path's f16 cache) rather than f32 */
     size_t ld, hs;
     float scale;
-    int qb, n_qblocks, n_items, n_slots;
+    int qb, n_items, n_slots;
 } att_job;
 
 /* Keys query t of the current T sees. */
@@ -358,14 +356,13 @@ static void att_block_task(void *ctx, int s, int n) {
  * Few queries: one task per head (k, v may be f16). Many: query blocks x heads, each by single-threaded sgemm in
  * the pool (f32 only). */
 static void attention(bark_gpt *g, int T, const void *k, const void *v, int f16, size_t ld, size_t hs) {
-    att_job j = {g, bark_kernels_get(), T, k, v, f16, ld, hs, (float)(1.0 / sqrt((double)g->head_dim)), 0, 0, 0, 0};
+    att_job j = {g, bark_kernels_get(), T, k, v, f16, ld, hs, (float)(1.0 / sqrt((double)g->head_dim)), 0, 0, 0};
     if (T < 8) {
         bark_pool_run(g->n_head, att_head_task, &j);
         return;
     }
     j.qb = imin(QBLOCK, g->n_ctx);
-    j.n_qblocks = (T + j.qb - 1) / j.qb;
-    j.n_items = j.n_qblocks * g->n_head;
+    j.n_items = (T + j.qb - 1) / j.qb * g->n_head;
     j.n_slots = imin(imin(bark_pool_threads(), g->n_ctx / j.qb), j.n_items);
     bark_pool_run(j.n_slots, att_block_task, &j);
 }
@@ -400,11 +397,11 @@ static void cache_and_attend(bark_gpt *g, int l, int T) {
         attention(g, T, (const float *)g->k_cache + layer, (const float *)g->v_cache + layer, 0, hd, hs);
     } else {
         float *kf = g->hb, *vf = g->hb + (size_t)g->n_ctx * C;
-        for (int h = 0; h < H; h++)
-            for (size_t i = 0; i < (size_t)n_keys * hd; i++) {
-                kf[h * hs + i] = bark_f16_to_f32(((const uint16_t *)g->k_cache)[layer + h * hs + i]);
-                vf[h * hs + i] = bark_f16_to_f32(((const uint16_t *)g->v_cache)[layer + h * hs + i]);
-            }
+        for (int h = 0; h < H; h++) {
+            int64_t n = (int64_t)n_keys * (int64_t)hd;
+            bark_dequantize_row(BARK_TYPE_F16, (const uint16_t *)g->k_cache + layer + h * hs, kf + h * hs, n);
+            bark_dequantize_row(BARK_TYPE_F16, (const uint16_t *)g->v_cache + layer + h * hs, vf + h * hs, n);
+        }
         attention(g, T, kf, vf, 0, hd, hs);
     }
 }

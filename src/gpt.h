@@ -46,6 +46,9 @@ typedef enum bark_gemm_mode {
 /* Process-wide choice (benchmarks and tests); BARK_GEMM=int8|sgemm in the environment sets it too. */
 void bark_gpt_set_gemm_mode(bark_gemm_mode m);
 
+/* 1 when a causal stage of these weights keeps its KV cache in f16 (f16 / q8_0 models), 0 for f32. */
+int bark_gpt_kv_f16(const bark_gpt_weights *w);
+
 /* Allocates the run state for a stage's validated weights (from bark_model_gpt). */
 BARK_NODISCARD bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, bark_error *err);
 void bark_gpt_free(bark_gpt *g); /* accepts NULL and zeroed states */

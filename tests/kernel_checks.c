@@ -91,12 +91,7 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
         if (memcmp(qa, qb, (size_t)n)) st_q.inexact++, st_q.max_rel = INFINITY;
         /* gemv / gemm q8_0 on the C-quantized activations of T rows */
         for (int t = 0; t < T; t++) c->quantize_q8(x + (size_t)t * n, qb + (size_t)t * n, db + (size_t)t * nb, n);
-        for (int t = 0; t < T; t++)
-            for (int b = 0; b < nb; b++) {
-                int32_t sum = 0;
-                for (int i = 0; i < QK8_0; i++) sum += qb[(size_t)t * n + b * QK8_0 + i];
-                xs[t * nb + b] = sum;
-            }
+        bark_q8_block_sums(qb, xs, (int64_t)T * nb);
         fill_q8(W, (size_t)rows * nb, &s);
         size_t rb = (size_t)nb * sizeof(block_q8_0);
         int ys = 1 + (int)(rnd(&s) % 3);

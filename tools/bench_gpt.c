@@ -109,11 +109,7 @@ static void gemm_peaks(int T, int N, int K, int threads, double *sgemm, double *
     for (int o = 0; o < N; o++) bark_quantize_row_q8_0(B + (size_t)o * K, W + (size_t)o * K / QK8_0, K);
     const bark_kernels *k = bark_kernels_get();
     for (int t = 0; t < T; t++) k->quantize_q8(A + (size_t)t * K, xq + (size_t)t * K, xd + (size_t)t * K / QK8_0, K);
-    for (size_t b = 0; b < (size_t)T * K / QK8_0; b++) {
-        int32_t sum = 0;
-        for (int i = 0; i < QK8_0; i++) sum += xq[b * QK8_0 + i];
-        xs[b] = sum;
-    }
+    bark_q8_block_sums(xq, xs, (int64_t)T * K / QK8_0);
     double flop = 2.0 * T * N * K, bi = 1e9, bp = 1e9, bo = 1e9;
     i8_job j = {k, W, xq, xd, xs, Y, N, K, T};
     sgemm_job sj = {A, B, Y, T, N, K};
@@ -161,8 +157,8 @@ static size_t decode_weight_bytes(const bark_gpt_weights *w) {
     return b;
 }
 
-/* Bytes per cached key or value element: the forward pass keeps an f16 cache unless the weights are f32. */
-static double kv_bytes(const bark_gpt_weights *w) { return w->layer[0].qkv_w.type == BARK_TYPE_F32 ? 4.0 : 2.0; }
+/* Bytes per cached key or value element, as the forward pass keeps them. */
+static double kv_bytes(const bark_gpt_weights *w) { return bark_gpt_kv_f16(w) ? 2.0 : 4.0; }
 
 /* Attention flops of T queries over keys: causal sees n_past + t + 1 keys, 4 C flops per (query, key). */
 static double attention_flop(const bark_gpt_weights *w, double T, double n_past, int causal) {
