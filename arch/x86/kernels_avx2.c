@@ -118,63 +118,45 @@ static float dot_f32_avx2(const float *a, const float *b, int n) {
     return bark_reduce8(l);
 }
 
-/* Four rows at a time (independent chains, each in the dot_f32 order). */
-static void gemv_f32_avx2(const float *W, size_t ldw, int rows, const float *x, int n, float *y, int ystride) {
-    int o = 0;
-    for (; o + 4 <= rows; o += 4) {
-        const float *w0 = W + (size_t)o * ldw;
-        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-        int i = 0;
-        for (; i + 8 <= n; i += 8) {
-            __m256 xv = _mm256_loadu_ps(x + i);
-            for (int r = 0; r < 4; r++)
-                acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(_mm256_loadu_ps(w0 + (size_t)r * ldw + i), xv));
-        }
-        for (int r = 0; r < 4; r++) {
-            float l[8];
-            _mm256_storeu_ps(l, acc[r]);
-            for (int k = i, j = 0; k < n; k++, j++) l[j] += w0[(size_t)r * ldw + k] * x[k];
-            y[(size_t)(o + r) * ystride] = bark_reduce8(l);
-        }
-    }
-    for (; o < rows; o++) y[(size_t)o * ystride] = dot_f32_avx2(W + (size_t)o * ldw, x, n);
-}
+static inline __m256 load_f32x8(const float *v) { return _mm256_loadu_ps(v); }
+static inline __m256 load_f16x8(const uint16_t *v) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)v)); }
+static inline float elem_f32(float v) { return v; }
 
-/* Four rows at a time, as gemv_f32_avx2 (each row in the dot_f32 order). */
-static void gemv_f16_avx2(const uint16_t *W, size_t ldw, int rows, const float *x, int n, float *y, int ystride) {
-    int o = 0;
-    for (; o + 4 <= rows; o += 4) {
-        const uint16_t *w0 = W + (size_t)o * ldw;
-        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-        int i = 0;
-        for (; i + 8 <= n; i += 8) {
-            __m256 xv = _mm256_loadu_ps(x + i);
-            for (int r = 0; r < 4; r++) {
-                __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w0 + (size_t)r * ldw + i)));
-                acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(wv, xv));
-            }
-        }
-        for (int r = 0; r < 4; r++) {
-            float l[8];
-            _mm256_storeu_ps(l, acc[r]);
-            for (int k = i, j = 0; k < n; k++, j++) l[j] += f16(w0[(size_t)r * ldw + k]) * x[k];
-            y[(size_t)(o + r) * ystride] = bark_reduce8(l);
-        }
+/* y[o * ystride] = W[o] . x for rows of element type T (loaded by LOAD8, one by ONE): four rows at a time
+ * (independent chains), each row in the dot_f32 order. */
+#define BARK_AVX2_GEMV(NAME, T, LOAD8, ONE)                                                                     \
+    static void NAME(const T *W, size_t ldw, int rows, const float *x, int n, float *y, int ystride) {          \
+        int o = 0;                                                                                              \
+        for (; o + 4 <= rows; o += 4) {                                                                         \
+            const T *w0 = W + (size_t)o * ldw;                                                                  \
+            __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
+            int i = 0;                                                                                          \
+            for (; i + 8 <= n; i += 8) {                                                                        \
+                __m256 xv = _mm256_loadu_ps(x + i);                                                             \
+                for (int r = 0; r < 4; r++)                                                                     \
+                    acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(LOAD8(w0 + (size_t)r * ldw + i), xv));         \
+            }                                                                                                   \
+            for (int r = 0; r < 4; r++) {                                                                       \
+                float l[8];                                                                                     \
+                _mm256_storeu_ps(l, acc[r]);                                                                    \
+                for (int k = i, j = 0; k < n; k++, j++) l[j] += ONE(w0[(size_t)r * ldw + k]) * x[k];           \
+                y[(size_t)(o + r) * ystride] = bark_reduce8(l);                                                 \
+            }                                                                                                   \
+        }                                                                                                       \
+        for (; o < rows; o++) {                                                                                 \
+            const T *w = W + (size_t)o * ldw;                                                                   \
+            __m256 acc = _mm256_setzero_ps();                                                                   \
+            int i = 0;                                                                                          \
+            for (; i + 8 <= n; i += 8) acc = _mm256_add_ps(acc, _mm256_mul_ps(LOAD8(w + i), _mm256_loadu_ps(x + i))); \
+            float l[8];                                                                                         \
+            _mm256_storeu_ps(l, acc);                                                                           \
+            for (int j = 0; i < n; i++, j++) l[j] += ONE(w[i]) * x[i];                                         \
+            y[(size_t)o * ystride] = bark_reduce8(l);                                                           \
+        }                                                                                                       \
     }
-    for (; o < rows; o++) {
-        const uint16_t *w = W + (size_t)o * ldw;
-        __m256 acc = _mm256_setzero_ps();
-        int i = 0;
-        for (; i + 8 <= n; i += 8) {
-            __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i)));
-            acc = _mm256_add_ps(acc, _mm256_mul_ps(wv, _mm256_loadu_ps(x + i)));
-        }
-        float l[8];
-        _mm256_storeu_ps(l, acc);
-        for (int j = 0; i < n; i++, j++) l[j] += f16(w[i]) * x[i];
-        y[(size_t)o * ystride] = bark_reduce8(l);
-    }
-}
+
+BARK_AVX2_GEMV(gemv_f32_avx2, float, load_f32x8, elem_f32)
+BARK_AVX2_GEMV(gemv_f16_avx2, uint16_t, load_f16x8, f16)
 
 static void axpy_f32_avx2(float *y, float a, const float *x, int n) {
     __m256 va = _mm256_set1_ps(a);
@@ -183,10 +165,6 @@ static void axpy_f32_avx2(float *y, float a, const float *x, int n) {
         _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(va, _mm256_loadu_ps(x + i))));
     for (; i < n; i++) y[i] += a * x[i];
 }
-
-static inline __m256 load_f32x8(const float *v) { return _mm256_loadu_ps(v); }
-static inline __m256 load_f16x8(const uint16_t *v) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)v)); }
-static inline float elem_f32(float v) { return v; }
 
 /* y[i] = sum over rows, in order, of p[r] * V[r][i] for V of element type T (loaded by LOAD8, one by ONE). */
 #define BARK_AVX2_WSUM(NAME, T, LOAD8, ONE)                                                                     \
