@@ -31,12 +31,13 @@ static int cpu_has_avx512vnni(void) {
     return f && bw && vl && vnni && (lo & 0xe6) == 0xe6;
 }
 
-/* The AVX2 table with the VNNI int8 GEMM. */
+/* The AVX2 table with the AVX-512 kernels. */
 static bark_kernels avx512_table;
 static void build_avx512(void) {
     avx512_table = bark_kernels_avx2;
     avx512_table.name = "avx512";
     avx512_table.gemm_q8_0 = bark_gemm_q8_0_avx512;
+    avx512_table.softmax_q8 = bark_softmax_q8_avx512;
 }
 
 static const bark_kernels *avx512(void) {

@@ -21,8 +21,9 @@
 
 /* Activations quantized per 32-block: n int8 values and n/32 float scales (amax / 127). */
 typedef struct bark_kernels {
-    const char *name; /* "c", "avx2", "avx512" (avx2 + the VNNI int8 GEMM), "neon", "neon-dotprod" */
-    /* q[i] = nearest-even(x[i] / d[b]) with d[b] = max|x| / 127 over the block; n a multiple of 32 */
+    const char *name; /* "c", "avx2", "avx512" (avx2 + the VNNI int8 GEMM, softmax_q8), "neon", "neon-dotprod" */
+    /* q[i] = nearest-even(x[i] * (1 / d[b])) with d[b] = max|x| / 127 over the block (0, and q = 0, when that is
+     * below FLT_MIN: its inverse would overflow); n a multiple of 32 */
     void (*quantize_q8)(const float *x, int8_t *q, float *d, int n);
     /* y[o * ystride] = W[o] . x for o in [0, rows): W rows of n/32 q8_0 blocks, row_bytes apart */
     void (*gemv_q8_0)(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n,
@@ -51,6 +52,10 @@ typedef struct bark_kernels {
     void (*f32_to_f16)(const float *x, uint16_t *y, int n); /* round to nearest even, as bark_f32_to_f16 */
     /* y[i] = d * q[i] for the n / 32 q8_0 blocks of one weight row (bark_dequantize_row's q8_0 case) */
     void (*dequant_q8_0)(const void *row, float *y, int n);
+    /* Attention weights for the int8 P.V product, unnormalized: e[i] = exp(x[i] - max of x[0..n)) for i < n and 0
+     * for n <= i < np (np a multiple of 32), quantized per 32-block as quantize_q8 does (q, d), with s[b] the int32
+     * sum of block b's q */
+    void (*softmax_q8)(const float *x, int n, int np, int8_t *q, float *d, int32_t *s);
 } bark_kernels;
 
 /* 1 when this CPU runs the int8 GEMM faster than OpenBLAS sgemm (x86 with AVX512-VNNI): gpt.c's default for
@@ -69,9 +74,10 @@ const bark_kernels *bark_kernels_use(const char *name);
 extern const bark_kernels bark_kernels_c;
 #if defined(BARK_HAVE_AVX2)
 extern const bark_kernels bark_kernels_avx2;
-/* The AVX-512 VNNI int8 GEMM; the "avx512" table is the AVX2 table with it (built in dispatch.c). */
+/* The AVX-512 kernels; the "avx512" table is the AVX2 table with them (built in dispatch.c). */
 void bark_gemm_q8_0_avx512(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd,
                            const int32_t *xs, int n, int T, float *Y, int ldy);
+void bark_softmax_q8_avx512(const float *x, int n, int np, int8_t *q, float *d, int32_t *s); /* its softmax_q8 */
 #endif
 #if defined(BARK_HAVE_NEON)
 extern const bark_kernels bark_kernels_neon;         /* NEON without the dot-product instructions */

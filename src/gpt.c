@@ -1,6 +1,7 @@
 /* gpt.c: the nanoGPT-style forward pass of Bark's GPTs (pre-LN blocks, exact GELU, f32 accumulation). */
 #include "gpt.h"
 
+#include "attention.h"
 #include "error.h"
 #include "kernels.h"
 #include "threadpool.h"
@@ -86,6 +87,7 @@ bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, ba
         g->v_cache = malloc(L * T * C * es);
         ok = g->k_cache && g->v_cache;
     }
+    if (ok && w->layer[0].qkv_w.type == BARK_TYPE_Q8_0) ok = bark_attention_q8_alloc(g) == 0;
     if (!ok) {
         bark_gpt_free(g);
         return bark_fail(err, BARK_ERR_NOMEM, "gpt: out of memory for the run state (%zu positions x %zu)", T, C);
@@ -107,6 +109,7 @@ void bark_gpt_free(bark_gpt *g) {
     free(g->wbuf);
     free(g->k_cache);
     free(g->v_cache);
+    bark_attention_q8_free(g);
     memset(g, 0, sizeof *g);
 }
 
@@ -288,83 +291,9 @@ static void add_row(bark_gpt *g, float *dst, const bark_tensor *E, int64_t id) {
     for (int i = 0; i < g->n_embd; i++) dst[i] += g->row[i];
 }
 
-/* ---- attention ---- */
-
-#define QBLOCK 64 /* queries per prefill attention item */
-
-typedef struct att_job {
-    bark_gpt *g;
-    const bark_kernels *k;
-    int T;
-    const void *kk, *vv; /* head h's keys / values start at element h * hs, rows ld elements apart */
-    int f16;             /* kk, vv hold f16 (the decode path's f16 cache) rather than f32 */
-    size_t ld, hs;
-    float scale;
-    int qb, n_items, n_slots;
-} att_job;
-
-/* Keys query t of the current T sees. */
-static int keys_seen(const bark_gpt *g, int T, int t) { return g->causal ? g->n_past + t + 1 : T; }
-
-/* Few queries: head h of every query row, with its own score row. */
-static void att_head_task(void *ctx, int h, int n) {
-    att_job *j = ctx;
-    bark_gpt *g = j->g;
-    int C = g->n_embd, hd = g->head_dim;
-    float *att = g->att + (size_t)h * g->n_ctx;
-    size_t at = (size_t)h * j->hs;
-    for (int t = 0; t < j->T; t++) {
-        const float *q = g->qkv + (size_t)t * 3 * C + (size_t)h * hd;
-        float *out = g->xb + (size_t)t * C + (size_t)h * hd;
-        int nk = keys_seen(g, j->T, t);
-        if (j->f16) j->k->gemv_f16((const uint16_t *)j->kk + at, j->ld, nk, q, hd, att, 1);
-        else j->k->gemv_f32((const float *)j->kk + at, j->ld, nk, q, hd, att, 1);
-        for (int s = 0; s < nk; s++) att[s] *= j->scale;
-        j->k->softmax_f32(att, nk);
-        if (j->f16) j->k->wsum_f16(out, att, (const uint16_t *)j->vv + at, j->ld, nk, hd);
-        else j->k->wsum_f32(out, att, (const float *)j->vv + at, j->ld, nk, hd);
-    }
-}
-
-/* Many queries: slot s takes items s, s + n_slots, ... (item = query block x head) with its own score rows
- * att + s * qb * n_ctx: scores by sgemm, row softmax (masked keys get probability 0), then P.V by sgemm.
- * Which thread runs a slot never changes a result. */
-static void att_block_task(void *ctx, int s, int n) {
-    att_job *j = ctx;
-    bark_gpt *g = j->g;
-    int C = g->n_embd, hd = g->head_dim;
-    float *S = g->att + (size_t)s * j->qb * g->n_ctx;
-    for (int it = s; it < j->n_items; it += j->n_slots) {
-        int h = it % g->n_head, q0 = it / g->n_head * j->qb, q1 = imin(j->T, q0 + j->qb), rows = q1 - q0;
-        int nkb = keys_seen(g, j->T, q1 - 1);
-        const float *kh = (const float *)j->kk + (size_t)h * j->hs, *vh = (const float *)j->vv + (size_t)h * j->hs;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, nkb, hd, j->scale,
-                    g->qkv + (size_t)q0 * 3 * C + (size_t)h * hd, 3 * C, kh, (int)j->ld, 0.0f, S, nkb);
-        for (int r = 0; r < rows; r++) {
-            float *row = S + (size_t)r * nkb;
-            int nk = keys_seen(g, j->T, q0 + r);
-            j->k->softmax_f32(row, nk);
-            memset(row + nk, 0, (size_t)(nkb - nk) * sizeof *row);
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, nkb, 1.0f, S, nkb, vh, (int)j->ld, 0.0f,
-                    g->xb + (size_t)q0 * C + (size_t)h * hd, C);
-    }
-}
-
-/* Multi-head attention of T queries (qkv rows) against keys k and values v (head h at k + h * hs, rows ld
- * floats apart); query t sees keys 0..n_past+t when causal, all T keys otherwise. Heads go to xb[t][h*hd ..].
- * Few queries: one task per head (k, v may be f16). Many: query blocks x heads, each by single-threaded sgemm in
- * the pool (f32 only). */
+/* Attention (src/attention.c), int8 in int8 GEMM mode for q8_0 models. */
 static void attention(bark_gpt *g, int T, const void *k, const void *v, int f16, size_t ld, size_t hs) {
-    att_job j = {g, bark_kernels_get(), T, k, v, f16, ld, hs, (float)(1.0 / sqrt((double)g->head_dim)), 0, 0, 0};
-    if (T < 8) {
-        bark_pool_run(g->n_head, att_head_task, &j);
-        return;
-    }
-    j.qb = imin(QBLOCK, g->n_ctx);
-    j.n_items = (T + j.qb - 1) / j.qb * g->n_head;
-    j.n_slots = imin(imin(bark_pool_threads(), g->n_ctx / j.qb), j.n_items);
-    bark_pool_run(j.n_slots, att_block_task, &j);
+    bark_attention(g, T, k, v, f16, current_gemm_mode() == BARK_GEMM_INT8, ld, hs);
 }
 
 /* Appends the T new keys and values of layer l to the cache (f32, or f16 for f16 / q8_0 models: half the bytes each

@@ -76,6 +76,7 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
     stat st_h = {"gemv_f16", 0, 0, 0}, st_f = {"gemv_f32", 0, 0, 0}, st_d = {"dot_f32", 0, 0, 0};
     stat st_w = {"wsum_f32", 0, 0, 0}, st_a = {"axpy_f32", 0, 0, 0}, st_l = {"layernorm_f32", 0, 0, 0}, st_g = {"gelu_f32", 0, 0, 0};
     stat st_dq = {"dequant_q8_0", 0, 0, 0};
+    stat st_sq = {"softmax_q8", 0, 0, 0};
     stat st_s = {"softmax_f32", 0, 0, 0}, st_wh = {"wsum_f16", 0, 0, 0}, st_c = {"f32_to_f16", 0, 0, 0};
     for (int it = 0; it < cases; it++) {
         int nb = 1 + (int)(rnd(&s) % (MAXN / 32)), n = nb * 32;         /* block-multiple sizes */
@@ -84,6 +85,8 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
         float scale = it % 3 == 0 ? 100.0f : it % 3 == 1 ? 1.0f : 0.01f;
         for (int i = 0; i < MAXT * MAXN; i++) x[i] = frand(&s, scale);
         if (it % 5 == 0) memset(x, 0, 32 * sizeof *x); /* an all-zero block */
+        if (it % 5 == 1) /* a block too small to scale: its inverse scale would overflow */
+            for (int i = 32; i < 64; i++) x[i] *= 1e-37f;
         /* quantize_q8 */
         k->quantize_q8(x, qa, da, n);
         c->quantize_q8(x, qb, db, n);
@@ -169,9 +172,19 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
         k->softmax_f32(ya, mm);
         c->softmax_f32(yb, mm);
         compare(&st_s, ya, yb, (size_t)mm);
+        /* softmax_q8: n values (any tail), np a multiple of 32 past them; q and the block sums must be identical */
+        int sn = 1 + (int)(rnd(&s) % (MAXN - 64)), np = (sn + 31) / 32 * 32 + (int)(rnd(&s) % 2) * 32;
+        for (int i = 0; i < sn; i++) x2[i] = frand(&s, scale);
+        if (it % 4 == 0) x2[rnd(&s) % sn] = 90.0f * scale; /* one dominant score: most weights underflow */
+        memset(qa, 0x55, (size_t)np), memset(qb, 0x66, (size_t)np);
+        k->softmax_q8(x2, sn, np, qa, da, xs);
+        c->softmax_q8(x2, sn, np, qb, db, xs + np / 32);
+        compare(&st_sq, da, db, (size_t)np / 32);
+        if (memcmp(qa, qb, (size_t)np) || memcmp(xs, xs + np / 32, (size_t)np / 32 * sizeof *xs))
+            st_sq.inexact++, st_sq.max_rel = INFINITY;
     }
     const stat *all[] = {&st_q, &st_v, &st_m, &st_mv, &st_h, &st_f, &st_d, &st_w,
-                         &st_wh, &st_a, &st_l, &st_g, &st_s, &st_c, &st_dq};
+                         &st_wh, &st_a, &st_l, &st_g, &st_s, &st_sq, &st_c, &st_dq};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fails += report(all[i], k, log);
 done:
     free(x), free(x2), free(w), free(ya), free(yb), free(da), free(db), free(qa), free(qb), free(W), free(Wf), free(Wh);
@@ -198,9 +211,30 @@ int kc_check_polynomials(FILE *log) {
         double ref = 1.0 / (1.0 + exp((double)d));
         ee = fmax(ee, fabs(pair[0] - ref) / fmax(ref, 1e-30) * (ref > 1e-30));
     }
-    int bad = !(eg <= 3e-7) + !(ee <= 1e-6);
+    /* softmax_q8: q * d within half a step (d / 2) of exp(x - max) by libm, zeros past n, block sums of q */
+    enum { SN = 1000, SP = 1056 };
+    static int8_t q[SP];
+    static float dq[SP / 32];
+    static int32_t sq[SP / 32];
+    double eq = 0.0;
+    int sums_ok = 1;
+    for (int i = 0; i < SN; i++) v[i] = 6.0f * sinf(0.37f * (float)i) - 0.01f * (float)i;
+    c->softmax_q8(v, SN, SP, q, dq, sq);
+    float mx = v[0];
+    for (int i = 1; i < SN; i++) mx = fmaxf(mx, v[i]);
+    for (int b = 0; b < SP / 32; b++) {
+        int32_t sum = 0;
+        for (int i = b * 32; i < b * 32 + 32; i++) {
+            double ref = i < SN ? exp((double)v[i] - mx) : 0.0;
+            eq = fmax(eq, fabs(q[i] * (double)dq[b] - ref) / dq[b]);
+            sum += q[i];
+        }
+        sums_ok &= sum == sq[b];
+    }
+    int bad = !(eg <= 3e-7) + !(ee <= 1e-6) + !(eq <= 0.5 + 1e-4) + !sums_ok;
     if (log)
         fprintf(log, "polynomials: GELU max error %.3g (abs, x max(1,|x|) scaled; limit 3e-7), softmax via exp max "
-                     "relative error %.3g (limit 1e-6)%s\n", eg, ee, bad ? "  FAILED" : "");
+                     "relative error %.3g (limit 1e-6), softmax_q8 max error %.4g steps (limit 0.5)%s%s\n", eg, ee, eq,
+                sums_ok ? "" : ", block sums wrong", bad ? "  FAILED" : "");
     return bad;
 }

@@ -1,24 +1,32 @@
 /* kernels_neon.c: the NEON kernel table for ARMv8-A without dotprod (same operations as arch/c/kernels_c.c). */
+#include <float.h>
 #include <math.h>
 
 #include "neon_shared.h"
 #include "poly.h"
 
+/* One 32-block held in v[8]: q = nearest-even(x / d), d = max|x| / 127; returns the sum of q. */
+static inline int32_t quantize_block_neon(const float32x4_t v[8], int8_t *q, float *d) {
+    float32x4_t m = vabsq_f32(v[0]);
+    for (int k = 1; k < 8; k++) m = vmaxq_f32(m, vabsq_f32(v[k]));
+    float dd = vmaxvq_f32(m) / 127.0f;
+    dd = dd >= FLT_MIN ? dd : 0.0f;
+    float id = dd != 0.0f ? 1.0f / dd : 0.0f;
+    int32x4_t sum = vdupq_n_s32(0);
+    for (int k = 0; k < 8; k += 2) {
+        int32x4_t a = vcvtnq_s32_f32(vmulq_n_f32(v[k], id)), b = vcvtnq_s32_f32(vmulq_n_f32(v[k + 1], id));
+        sum = vaddq_s32(sum, vaddq_s32(a, b));
+        vst1_s8(q + 4 * k, vqmovn_s16(vcombine_s16(vqmovn_s32(a), vqmovn_s32(b))));
+    }
+    *d = dd;
+    return vaddvq_s32(sum); /* |q| <= 127: exact */
+}
+
 void bark_neon_quantize_q8(const float *x, int8_t *q, float *d, int n) {
     for (int b = 0; b < n / QK8_0; b++) {
-        const float *xb = x + b * QK8_0;
-        float32x4_t v[8], m = vdupq_n_f32(0.0f);
-        for (int k = 0; k < 8; k++) {
-            v[k] = vld1q_f32(xb + 4 * k);
-            m = vmaxq_f32(m, vabsq_f32(v[k]));
-        }
-        float dd = vmaxvq_f32(m) / 127.0f, id = dd != 0.0f ? 1.0f / dd : 0.0f;
-        for (int k = 0; k < 8; k += 2) {
-            int16x8_t h = vcombine_s16(vqmovn_s32(vcvtnq_s32_f32(vmulq_n_f32(v[k], id))),
-                                       vqmovn_s32(vcvtnq_s32_f32(vmulq_n_f32(v[k + 1], id))));
-            vst1_s8(q + b * QK8_0 + 4 * k, vqmovn_s16(h));
-        }
-        d[b] = dd;
+        float32x4_t v[8];
+        for (int k = 0; k < 8; k++) v[k] = vld1q_f32(x + b * QK8_0 + 4 * k);
+        quantize_block_neon(v, q + b * QK8_0, d + b);
     }
 }
 
@@ -207,14 +215,20 @@ void bark_neon_gelu_f32(float *x, int n) {
     for (; i < n; i++) x[i] = bark_gelu_poly(x[i]);
 }
 
-void bark_neon_softmax_f32(float *x, int n) {
+/* The maximum is exact in any order. */
+static float max_neon(const float *x, int n) {
     float32x4_t m4 = vdupq_n_f32(-INFINITY);
     int i = 0;
     for (; i + 4 <= n; i += 4) m4 = vmaxq_f32(m4, vld1q_f32(x + i));
-    float mx = vmaxvq_f32(m4); /* the maximum is exact in any order */
+    float mx = vmaxvq_f32(m4);
     for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    return mx;
+}
+
+void bark_neon_softmax_f32(float *x, int n) {
+    float mx = max_neon(x, n);
     float32x4_t vm = vdupq_n_f32(mx);
-    i = 0;
+    int i = 0;
     for (; i + 4 <= n; i += 4) vst1q_f32(x + i, exp4(vsubq_f32(vld1q_f32(x + i), vm)));
     for (; i < n; i++) x[i] = bark_exp_poly(x[i] - mx);
     float s = sum_neon(x, n);
@@ -223,8 +237,26 @@ void bark_neon_softmax_f32(float *x, int n) {
     for (; i < n; i++) x[i] = x[i] / s;
 }
 
+void bark_neon_softmax_q8(const float *x, int n, int np, int8_t *q, float *d, int32_t *s) {
+    float mx = max_neon(x, n);
+    float32x4_t vm = vdupq_n_f32(mx);
+    int b = 0;
+    for (; (b + 1) * QK8_0 <= n; b++) {
+        float32x4_t v[8];
+        for (int k = 0; k < 8; k++) v[k] = exp4(vsubq_f32(vld1q_f32(x + b * QK8_0 + 4 * k), vm));
+        s[b] = quantize_block_neon(v, q + b * QK8_0, d + b);
+    }
+    for (; b < np / QK8_0; b++) { /* the block holding the n-th value, then zero blocks */
+        float e[QK8_0];
+        for (int i = 0, k = b * QK8_0; i < QK8_0; i++, k++) e[i] = k < n ? bark_exp_poly(x[k] - mx) : 0.0f;
+        float32x4_t v[8];
+        for (int k = 0; k < 8; k++) v[k] = vld1q_f32(e + 4 * k);
+        s[b] = quantize_block_neon(v, q + b * QK8_0, d + b);
+    }
+}
+
 const bark_kernels bark_kernels_neon = {
     "neon", bark_neon_quantize_q8, gemv_q8_0_neon, gemm_q8_0_neon, bark_neon_gemv_f16, bark_neon_gemv_f32,
     bark_neon_dot_f32, bark_neon_axpy_f32, bark_neon_wsum_f32, bark_neon_layernorm_f32, bark_neon_gelu_f32, bark_neon_softmax_f32,
-    bark_neon_wsum_f16, bark_neon_f32_to_f16, bark_neon_dequant_q8_0,
+    bark_neon_wsum_f16, bark_neon_f32_to_f16, bark_neon_dequant_q8_0, bark_neon_softmax_q8,
 };

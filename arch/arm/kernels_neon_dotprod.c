@@ -105,5 +105,5 @@ const bark_kernels bark_kernels_neon_dotprod = {
     "neon-dotprod", bark_neon_quantize_q8, gemv_q8_0_dotprod, gemm_q8_0_dotprod, bark_neon_gemv_f16,
     bark_neon_gemv_f32, bark_neon_dot_f32, bark_neon_axpy_f32, bark_neon_wsum_f32, bark_neon_layernorm_f32, bark_neon_gelu_f32,
     bark_neon_softmax_f32, bark_neon_wsum_f16, bark_neon_f32_to_f16,
-    bark_neon_dequant_q8_0,
+    bark_neon_dequant_q8_0, bark_neon_softmax_q8,
 };

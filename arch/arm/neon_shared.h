@@ -18,6 +18,7 @@ void bark_neon_dequant_q8_0(const void *row, float *y, int n);
 void bark_neon_layernorm_f32(float *y, const float *x, const float *w, const float *b, int n);
 void bark_neon_gelu_f32(float *x, int n);
 void bark_neon_softmax_f32(float *x, int n);
+void bark_neon_softmax_q8(const float *x, int n, int np, int8_t *q, float *d, int32_t *s);
 
 /* The fixed reduction of 8 lanes held as lo = lanes 0..3, hi = lanes 4..7. */
 static inline float bark_neon_reduce(float32x4_t lo, float32x4_t hi) {

@@ -1,19 +1,24 @@
 /* kernels_c.c: the plain C kernel table, the reference every SIMD twin must match bit for bit. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
 #include "kernels.h"
 #include "poly.h"
 
+/* One 32-block: q = nearest-even(x / d), d = max|x| / 127; returns the sum of q. */
+static int32_t quantize_block(const float *xb, int8_t *q, float *d) {
+    float amax = 0.0f;
+    for (int i = 0; i < QK8_0; i++) amax = fmaxf(amax, fabsf(xb[i]));
+    float dd = amax / 127.0f >= FLT_MIN ? amax / 127.0f : 0.0f, id = dd != 0.0f ? 1.0f / dd : 0.0f;
+    int32_t sum = 0;
+    for (int i = 0; i < QK8_0; i++) sum += q[i] = (int8_t)nearbyintf(xb[i] * id);
+    *d = dd;
+    return sum;
+}
+
 static void quantize_q8_c(const float *x, int8_t *q, float *d, int n) {
-    for (int b = 0; b < n / QK8_0; b++) {
-        const float *xb = x + b * QK8_0;
-        float amax = 0.0f;
-        for (int i = 0; i < QK8_0; i++) amax = fmaxf(amax, fabsf(xb[i]));
-        float dd = amax / 127.0f, id = dd != 0.0f ? 1.0f / dd : 0.0f;
-        for (int i = 0; i < QK8_0; i++) q[b * QK8_0 + i] = (int8_t)nearbyintf(xb[i] * id);
-        d[b] = dd;
-    }
+    for (int b = 0; b < n / QK8_0; b++) quantize_block(x + b * QK8_0, q + b * QK8_0, d + b);
 }
 
 /* One q8_0 weight row against quantized activations, by the integer lane rule. */
@@ -129,7 +134,17 @@ static void softmax_f32_c(float *x, int n) {
     for (int i = 0; i < n; i++) x[i] = x[i] / s;
 }
 
+static void softmax_q8_c(const float *x, int n, int np, int8_t *q, float *d, int32_t *s) {
+    float mx = -INFINITY;
+    for (int i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    for (int b = 0; b < np / QK8_0; b++) {
+        float e[QK8_0];
+        for (int i = 0, k = b * QK8_0; i < QK8_0; i++, k++) e[i] = k < n ? bark_exp_poly(x[k] - mx) : 0.0f;
+        s[b] = quantize_block(e, q + b * QK8_0, d + b);
+    }
+}
+
 const bark_kernels bark_kernels_c = {
     "c", quantize_q8_c, gemv_q8_0_c, gemm_q8_0_c, gemv_f16_c, gemv_f32_c, dot_f32_c, axpy_f32_c, wsum_f32_c,
-    layernorm_f32_c, gelu_f32_c, softmax_f32_c, wsum_f16_c, f32_to_f16_c, dequant_q8_0_c,
+    layernorm_f32_c, gelu_f32_c, softmax_f32_c, wsum_f16_c, f32_to_f16_c, dequant_q8_0_c, softmax_q8_c,
 };

@@ -1,5 +1,6 @@
 /* kernels_avx2.c: the AVX2 + F16C kernel table (same operations in the same order as arch/c/kernels_c.c). */
 #include <immintrin.h>
+#include <float.h>
 #include <math.h>
 
 #include "kernels.h"
@@ -24,30 +25,38 @@ static inline float f16(uint16_t h) { return _cvtsh_ss(h); }
  * threads, 32 KB ahead into L2 (T1) read ~30 GB/s where 8 KB into L1 (T0) read ~20. */
 #define PREFETCH_BYTES 32768
 
-static void quantize_q8_avx2(const float *x, int8_t *q, float *d, int n) {
+/* One 32-block in v0..v3: q = nearest-even(x * (1 / d)), d = max|x| / 127; returns the sum of q. */
+static inline int32_t quantize_block_avx2(__m256 v0, __m256 v1, __m256 v2, __m256 v3, int8_t *q, float *d) {
     const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v0, absmask), _mm256_and_ps(v1, absmask)),
+                             _mm256_max_ps(_mm256_and_ps(v2, absmask), _mm256_and_ps(v3, absmask)));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    float dd = _mm_cvtss_f32(m4) / 127.0f;
+    dd = dd >= FLT_MIN ? dd : 0.0f;
+    __m256 vid = _mm256_set1_ps(dd != 0.0f ? 1.0f / dd : 0.0f);
+#define BARK_Q8_ROUND(v) _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v, vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC))
+    __m256i i0 = BARK_Q8_ROUND(v0), i1 = BARK_Q8_ROUND(v1), i2 = BARK_Q8_ROUND(v2), i3 = BARK_Q8_ROUND(v3);
+#undef BARK_Q8_ROUND
+    __m256i p8 = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+    /* the packs interleave 128-bit halves: restore element order */
+    p8 = _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256((__m256i *)q, p8);
+    *d = dd;
+    /* |q| <= 127: the 32-bit lane sums are exact */
+    __m256i t = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+    __m128i t4 = _mm_add_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+    t4 = _mm_add_epi32(t4, _mm_shuffle_epi32(t4, _MM_SHUFFLE(1, 0, 3, 2)));
+    t4 = _mm_add_epi32(t4, _mm_shuffle_epi32(t4, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(t4);
+}
+
+static void quantize_q8_avx2(const float *x, int8_t *q, float *d, int n) {
     for (int b = 0; b < n / QK8_0; b++) {
         const float *xb = x + b * QK8_0;
-        __m256 v[4], m = _mm256_setzero_ps();
-        for (int k = 0; k < 4; k++) {
-            v[k] = _mm256_loadu_ps(xb + 8 * k);
-            m = _mm256_max_ps(m, _mm256_and_ps(v[k], absmask));
-        }
-        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-        float dd = _mm_cvtss_f32(m4) / 127.0f, id = dd != 0.0f ? 1.0f / dd : 0.0f;
-        __m256 vid = _mm256_set1_ps(id);
-        __m256i i32[4];
-        for (int k = 0; k < 4; k++)
-            i32[k] = _mm256_cvtps_epi32(
-                _mm256_round_ps(_mm256_mul_ps(v[k], vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-        __m256i p16a = _mm256_packs_epi32(i32[0], i32[1]), p16b = _mm256_packs_epi32(i32[2], i32[3]);
-        __m256i p8 = _mm256_packs_epi16(p16a, p16b);
-        /* the packs interleave 128-bit halves: restore element order */
-        p8 = _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-        _mm256_storeu_si256((__m256i *)(q + b * QK8_0), p8);
-        d[b] = dd;
+        quantize_block_avx2(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8), _mm256_loadu_ps(xb + 16),
+                            _mm256_loadu_ps(xb + 24), q + b * QK8_0, d + b);
     }
 }
 
@@ -316,8 +325,26 @@ static void softmax_f32_avx2(float *x, int n) {
     for (; i < n; i++) x[i] = x[i] / s;
 }
 
+static void softmax_q8_avx2(const float *x, int n, int np, int8_t *q, float *d, int32_t *s) {
+    __m256 vm = _mm256_set1_ps(max_f32_avx2(x, n));
+    int b = 0;
+    for (; (b + 1) * QK8_0 <= n; b++) {
+        const float *xb = x + b * QK8_0;
+        s[b] = quantize_block_avx2(exp8(_mm256_sub_ps(_mm256_loadu_ps(xb), vm)),
+                                   exp8(_mm256_sub_ps(_mm256_loadu_ps(xb + 8), vm)),
+                                   exp8(_mm256_sub_ps(_mm256_loadu_ps(xb + 16), vm)),
+                                   exp8(_mm256_sub_ps(_mm256_loadu_ps(xb + 24), vm)), q + b * QK8_0, d + b);
+    }
+    for (; b < np / QK8_0; b++) { /* the block holding the n-th value, then zero blocks */
+        float e[QK8_0];
+        for (int i = 0, k = b * QK8_0; i < QK8_0; i++, k++) e[i] = k < n ? bark_exp_poly(x[k] - _mm256_cvtss_f32(vm)) : 0.0f;
+        s[b] = quantize_block_avx2(_mm256_loadu_ps(e), _mm256_loadu_ps(e + 8), _mm256_loadu_ps(e + 16),
+                                   _mm256_loadu_ps(e + 24), q + b * QK8_0, d + b);
+    }
+}
+
 const bark_kernels bark_kernels_avx2 = {
     "avx2", quantize_q8_avx2, gemv_q8_0_avx2, gemm_q8_0_avx2, gemv_f16_avx2, gemv_f32_avx2, dot_f32_avx2,
     axpy_f32_avx2, wsum_f32_avx2, layernorm_f32_avx2, gelu_f32_avx2, softmax_f32_avx2, wsum_f16_avx2, f32_to_f16_avx2,
-    dequant_q8_0_avx2,
+    dequant_q8_0_avx2, softmax_q8_avx2,
 };

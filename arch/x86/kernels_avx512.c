@@ -1,8 +1,12 @@
-/* kernels_avx512.c: the int8 GEMM with AVX-512 VNNI (vpdpbusd), 16 weight rows per vector, the block rule exactly. */
+/* kernels_avx512.c: the AVX-512 kernels: the int8 GEMM with VNNI (vpdpbusd, 16 weight rows per vector, the block rule
+ * exactly) and softmax_q8 16 lanes wide. */
+#include <float.h>
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #include "kernels.h"
+#include "poly.h"
 
 #define PANEL_ROWS 16  /* one int32 lane per weight row */
 #define TILE_TOKENS 8  /* tokens whose accumulators stay in registers */
@@ -80,5 +84,51 @@ void bark_gemm_q8_0_avx512(const void *W, size_t row_bytes, int rows, const int8
         for (; t + TILE_TOKENS <= T; t += TILE_TOKENS)
             tile(panel, scale, xq, xd, xs, n, nb, t, TILE_TOKENS, Y + o, ldy, m);
         for (; t < T; t++) tile(panel, scale, xq, xd, xs, n, nb, t, 1, Y + o, ldy, m);
+    }
+}
+
+/* exp of 16 lanes: arch/poly.h's polynomial, operation for operation (no FMA), as the C twin rounds. */
+static inline __m512 exp16(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(BARK_EXP_LO)), _mm512_set1_ps(BARK_EXP_HI));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(BARK_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_sub_ps(x, _mm512_mul_ps(n, _mm512_set1_ps(BARK_LN2_HI)));
+    r = _mm512_sub_ps(r, _mm512_mul_ps(n, _mm512_set1_ps(BARK_LN2_LO)));
+    __m512 p = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(BARK_E6), r), _mm512_set1_ps(BARK_E5));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(BARK_E4));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(BARK_E3));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(BARK_E2));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(BARK_E1));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f));
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+/* One 32-block in v0, v1 (the e values, >= 0): quantize_q8's rule; returns the sum of q. */
+static inline int32_t quantize_block16(__m512 v0, __m512 v1, int8_t *q, float *d) {
+    float dd = _mm512_reduce_max_ps(_mm512_max_ps(v0, v1)) / 127.0f;
+    dd = dd >= FLT_MIN ? dd : 0.0f;
+    __m512 vid = _mm512_set1_ps(dd != 0.0f ? 1.0f / dd : 0.0f);
+    __m512i i0 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(v0, vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    __m512i i1 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(v1, vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    _mm_storeu_si128((__m128i *)q, _mm512_cvtsepi32_epi8(i0));
+    _mm_storeu_si128((__m128i *)(q + 16), _mm512_cvtsepi32_epi8(i1));
+    *d = dd;
+    return _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1)); /* |q| <= 127: exact */
+}
+
+void bark_softmax_q8_avx512(const float *x, int n, int np, int8_t *q, float *d, int32_t *s) {
+    __m512 m = _mm512_set1_ps(-INFINITY);
+    int i = 0;
+    for (; i + 16 <= n; i += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(x + i));
+    if (i < n) m = _mm512_max_ps(m, _mm512_mask_loadu_ps(m, (__mmask16)((1u << (n - i)) - 1), x + i));
+    __m512 vm = _mm512_set1_ps(_mm512_reduce_max_ps(m)); /* the maximum is exact in any order */
+    for (int b = 0; b < np / QK8_0; b++) {
+        int k = b * QK8_0;
+        /* lanes at or past n give e = 0 */
+        __mmask16 m0 = n - k >= 16 ? (__mmask16)0xffff : n - k <= 0 ? 0 : (__mmask16)((1u << (n - k)) - 1);
+        __mmask16 m1 = n - k >= 32 ? (__mmask16)0xffff : n - k <= 16 ? 0 : (__mmask16)((1u << (n - k - 16)) - 1);
+        __m512 e0 = _mm512_maskz_mov_ps(m0, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m0, x + k), vm)));
+        __m512 e1 = _mm512_maskz_mov_ps(m1, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m1, x + k + 16), vm)));
+        s[b] = quantize_block16(e0, e1, q + k, d + b);
     }
 }
