@@ -4,31 +4,31 @@
 
 #include "model.h"
 
-/* Run state of one GPT stage: every buffer allocated once by bark_gpt_init, none in the forward pass.
- * T_max = block_size (1024 in Bark), C = n_embd. The kernels come from arch/kernels.h (chosen at run time)
- * and the work is split over the threads of src/threadpool.h (bark_pool_set_threads). Results never depend
- * on the kernel table nor on the pool's thread count (the rule in arch/kernels.h); prefills and the fine
- * stage also call OpenBLAS sgemm (attention, and Linear layers in BARK_GEMM_SGEMM mode) from the pool's tasks,
- * single-threaded (bark_gpt_init sets OpenBLAS to one thread), split by the pool's thread count: same seed +
- * same thread count = same samples on every path. */
 /* Buffers of int8 attention (src/attention.c), allocated for q8_0 models only. hdp: head_dim rounded up to 32;
  * kb = hdp / 32 blocks per key, vb = T_max / 32 rounded up blocks per transposed value row. */
 typedef struct bark_att_q8 {
     int hdp, kb, vb;
-    block_q8_0 *k;  /* [n_head][T_max][kb] keys as q8_0 rows (zero-padded to hdp) */
-    block_q8_0 *vt; /* [n_head][head_dim][vb] values transposed: row i holds value element i of every key */
-    int8_t *q;      /* [n_head][T_max][hdp] queries quantized per 32 */
-    float *qd;      /* [n_head][T_max][kb] their scales, times 1 / sqrt(head_dim) */
-    int32_t *qs;    /* [n_head][T_max][kb] their block sums */
-    int8_t *p;      /* [T_max][vb * 32] attention weights of the query blocks in flight (per slot, like att) */
-    float *pd;      /* [T_max][vb] their scales */
-    int32_t *ps;    /* [T_max][vb] their block sums */
-    float *norm;    /* [T_max] each weight row's dequantized sum */
-    float *stage;   /* [n_head][32 * hdp] floats staged for quantization (32 keys or queries of a head) */
+    block_q8_0 *k;   /* [n_head][T_max][kb] keys as q8_0 rows (zero-padded to hdp) */
+    block_q8_0 *vt;  /* [n_head][head_dim][vb] values transposed: row i holds value element i of every key */
+    int8_t *q;       /* [n_head][T_max][hdp] queries quantized per 32 */
+    float *qd;       /* [n_head][T_max][kb] their scales, times 1 / sqrt(head_dim) */
+    int32_t *qs;     /* [n_head][T_max][kb] their block sums */
+    int8_t *p;       /* [T_max][vb * 32] attention weights of the query blocks in flight (per slot, like att) */
+    float *pd;       /* [T_max][vb] their scales */
+    int32_t *ps;     /* [T_max][vb] their block sums */
+    float *norm;     /* [T_max] each weight row's dequantized sum */
+    float *stage;    /* [n_head][32 * hdp] floats staged for quantization (32 keys or queries of a head) */
     int8_t *stage_q; /* [n_head][32 * hdp] their int8 values */
     float *stage_d;  /* [n_head][hdp] their scales */
 } bark_att_q8;
 
+/* Run state of one GPT stage: every buffer allocated once by bark_gpt_init, none in the forward pass.
+ * T_max = block_size (1024 in Bark), C = n_embd. The kernels come from arch/kernels.h (chosen at run time)
+ * and the work is split over the threads of src/threadpool.h (bark_pool_set_threads). Results never depend
+ * on the kernel table nor on the pool's thread count (the rule in arch/kernels.h); prefills and the fine
+ * stage also call OpenBLAS sgemm (attention, but for q8_0 models in BARK_GEMM_INT8 mode, and Linear layers in
+ * BARK_GEMM_SGEMM mode) from the pool's tasks, single-threaded (bark_gpt_init sets OpenBLAS to one thread), split
+ * by the pool's thread count: same seed + same thread count = same samples on every path. */
 typedef struct bark_gpt {
     const bark_gpt_weights *w;
     int causal;       /* 1: semantic / coarse (masked, cached); 0: fine (no mask, no cache) */
