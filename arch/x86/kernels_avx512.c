@@ -103,17 +103,49 @@ static inline __m512 exp16(__m512 x) {
     return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
 }
 
-/* One 32-block in v0, v1 (the e values, >= 0): quantize_q8's rule; returns the sum of q. */
-static inline int32_t quantize_block16(__m512 v0, __m512 v1, int8_t *q, float *d) {
-    float dd = _mm512_reduce_max_ps(_mm512_max_ps(v0, v1)) / 127.0f;
-    dd = dd >= FLT_MIN ? dd : 0.0f;
-    __m512 vid = _mm512_set1_ps(dd != 0.0f ? 1.0f / dd : 0.0f);
-    __m512i i0 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(v0, vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    __m512i i1 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(v1, vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    _mm_storeu_si128((__m128i *)q, _mm512_cvtsepi32_epi8(i0));
-    _mm_storeu_si128((__m128i *)(q + 16), _mm512_cvtsepi32_epi8(i1));
-    *d = dd;
-    return _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1)); /* |q| <= 127: exact */
+/* Four 16-lane vectors reduced by op (max or add) to one: 128-bit lane j, every element, holds vector j's total. */
+#define BARK_REDUCE4(T, op, shuf, perm, v0, v1, v2, v3)                                                               \
+    do {                                                                                                              \
+        T a_ = op(shuf(v0, v1, 0x44), shuf(v0, v1, 0xEE)), b_ = op(shuf(v2, v3, 0x44), shuf(v2, v3, 0xEE));           \
+        T c_ = op(shuf(a_, b_, 0x88), shuf(a_, b_, 0xDD));                                                            \
+        c_ = op(c_, perm(c_, 0x4E));                                                                                  \
+        v0 = op(c_, perm(c_, 0xB1));                                                                                  \
+    } while (0)
+
+/* Element 4j of each 128-bit lane j into the low 4 elements. */
+static inline __m128i lane_heads(__m512i v) {
+    return _mm512_castsi512_si128(_mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), v));
+}
+
+/* Attention weights of 4 blocks (128 scores from x, n_left of them valid, may be <= 0) against the row maximum vm:
+ * quantize_q8's rule per block, the 4 blocks' scales and int sums into d4, s4. */
+static inline void softmax_q8_group(const float *x, int n_left, __m512 vm, int8_t *q, float *d4, int32_t *s4) {
+    __m512 e[8];
+    for (int i = 0; i < 8; i++) {
+        int left = n_left - 16 * i;
+        __mmask16 m = left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+        e[i] = _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + 16 * i), vm)));
+    }
+    /* e >= 0: the largest |e| of block j is its largest e */
+    __m512 a0 = _mm512_max_ps(e[0], e[1]), a1 = _mm512_max_ps(e[2], e[3]), a2 = _mm512_max_ps(e[4], e[5]),
+           a3 = _mm512_max_ps(e[6], e[7]);
+    BARK_REDUCE4(__m512, _mm512_max_ps, _mm512_shuffle_f32x4, _mm512_permute_ps, a0, a1, a2, a3);
+    __m512 dd = _mm512_div_ps(a0, _mm512_set1_ps(127.0f));
+    dd = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(dd, _mm512_set1_ps(FLT_MIN), _CMP_GE_OQ), dd);
+    __mmask16 nz = _mm512_cmp_ps_mask(dd, _mm512_setzero_ps(), _CMP_NEQ_OQ);
+    __m512 id = _mm512_maskz_div_ps(nz, _mm512_set1_ps(1.0f), dd);
+    __m512i sum[4];
+    for (int j = 0; j < 4; j++) {
+        __m512 vid = _mm512_permutexvar_ps(_mm512_set1_epi32(4 * j), id);
+        __m512i i0 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(e[2 * j], vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        __m512i i1 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(e[2 * j + 1], vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        _mm_storeu_si128((__m128i *)(q + 32 * j), _mm512_cvtsepi32_epi8(i0));
+        _mm_storeu_si128((__m128i *)(q + 32 * j + 16), _mm512_cvtsepi32_epi8(i1));
+        sum[j] = _mm512_add_epi32(i0, i1);
+    }
+    BARK_REDUCE4(__m512i, _mm512_add_epi32, _mm512_shuffle_i32x4, _mm512_shuffle_epi32, sum[0], sum[1], sum[2], sum[3]);
+    _mm_storeu_si128((__m128i *)s4, lane_heads(sum[0]));
+    _mm_storeu_si128((__m128i *)d4, lane_heads(_mm512_castps_si512(dd)));
 }
 
 void bark_softmax_q8_avx512(const float *x, int n, int np, int8_t *q, float *d, int32_t *s) {
@@ -122,13 +154,15 @@ void bark_softmax_q8_avx512(const float *x, int n, int np, int8_t *q, float *d, 
     for (; i + 16 <= n; i += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(x + i));
     if (i < n) m = _mm512_max_ps(m, _mm512_mask_loadu_ps(m, (__mmask16)((1u << (n - i)) - 1), x + i));
     __m512 vm = _mm512_set1_ps(_mm512_reduce_max_ps(m)); /* the maximum is exact in any order */
-    for (int b = 0; b < np / QK8_0; b++) {
-        int k = b * QK8_0;
-        /* lanes at or past n give e = 0 */
-        __mmask16 m0 = n - k >= 16 ? (__mmask16)0xffff : n - k <= 0 ? 0 : (__mmask16)((1u << (n - k)) - 1);
-        __mmask16 m1 = n - k >= 32 ? (__mmask16)0xffff : n - k <= 16 ? 0 : (__mmask16)((1u << (n - k - 16)) - 1);
-        __m512 e0 = _mm512_maskz_mov_ps(m0, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m0, x + k), vm)));
-        __m512 e1 = _mm512_maskz_mov_ps(m1, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m1, x + k + 16), vm)));
-        s[b] = quantize_block16(e0, e1, q + k, d + b);
+    int nb = np / QK8_0, b = 0;
+    for (; b + 4 <= nb; b += 4) softmax_q8_group(x + b * QK8_0, n - b * QK8_0, vm, q + b * QK8_0, d + b, s + b);
+    if (b < nb) { /* the last 1..3 blocks through a scratch group */
+        _Alignas(64) int8_t q4[4 * QK8_0];
+        float d4[4];
+        int32_t s4[4];
+        softmax_q8_group(x + b * QK8_0, n - b * QK8_0, vm, q4, d4, s4);
+        memcpy(q + b * QK8_0, q4, (size_t)(nb - b) * QK8_0);
+        memcpy(d + b, d4, (size_t)(nb - b) * sizeof *d);
+        memcpy(s + b, s4, (size_t)(nb - b) * sizeof *s);
     }
 }
