@@ -78,9 +78,18 @@ static void choose(void) {
     if (!chosen) chosen = &bark_kernels_c;
 }
 
+#if defined(BARK_HAVE_AVX2) && (defined(__x86_64__) || defined(__i386__))
+static int prefers_int8;
+static void detect_int8(void) { prefers_int8 = cpu_has_avx512vnni(); }
+#endif
+
+/* Asked by every attention and Linear call: CPUID traps to the hypervisor in a VM (~9 us each on the bench machine,
+ * 36 calls = 0.3 ms of a 6 ms decode step), so the answer is computed once. */
 int bark_cpu_prefers_int8_gemm(void) {
 #if defined(BARK_HAVE_AVX2) && (defined(__x86_64__) || defined(__i386__))
-    return cpu_has_avx512vnni();
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, detect_int8);
+    return prefers_int8;
 #else
     return 0;
 #endif
