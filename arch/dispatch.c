@@ -37,7 +37,9 @@ static void build_avx512(void) {
     avx512_table = bark_kernels_avx2;
     avx512_table.name = "avx512";
     avx512_table.gemm_q8_0 = bark_gemm_q8_0_avx512;
+    avx512_table.quantize_q8 = bark_quantize_q8_avx512;
     avx512_table.softmax_q8 = bark_softmax_q8_avx512;
+    avx512_table.gelu_f32 = bark_gelu_f32_avx512;
 }
 
 static const bark_kernels *avx512(void) {

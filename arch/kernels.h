@@ -77,7 +77,9 @@ extern const bark_kernels bark_kernels_avx2;
 /* The AVX-512 kernels; the "avx512" table is the AVX2 table with them (built in dispatch.c). */
 void bark_gemm_q8_0_avx512(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd,
                            const int32_t *xs, int n, int T, float *Y, int ldy);
-void bark_softmax_q8_avx512(const float *x, int n, int np, int8_t *q, float *d, int32_t *s); /* its softmax_q8 */
+void bark_quantize_q8_avx512(const float *x, int8_t *q, float *d, int n);
+void bark_softmax_q8_avx512(const float *x, int n, int np, int8_t *q, float *d, int32_t *s);
+void bark_gelu_f32_avx512(float *x, int n);
 #endif
 #if defined(BARK_HAVE_NEON)
 extern const bark_kernels bark_kernels_neon;         /* NEON without the dot-product instructions */

@@ -1,5 +1,5 @@
 /* kernels_avx512.c: the AVX-512 kernels: the int8 GEMM with VNNI (vpdpbusd, 16 weight rows per vector, the block rule
- * exactly) and softmax_q8 16 lanes wide. */
+ * exactly); quantize_q8 and softmax_q8 four blocks at a time; GELU 16 lanes wide. */
 #include <float.h>
 #include <immintrin.h>
 #include <math.h>
@@ -103,6 +103,28 @@ static inline __m512 exp16(__m512 x) {
     return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
 }
 
+/* GELU of 16 lanes at a time, masked for the tail: arch/poly.h's bark_gelu_poly operation for operation. */
+void bark_gelu_f32_avx512(float *x, int n) {
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+        __m512 z = _mm512_mul_ps(_mm512_abs_ps(v), _mm512_set1_ps(BARK_SQRT1_2));
+        __m512 t = _mm512_div_ps(one, _mm512_add_ps(one, _mm512_mul_ps(_mm512_set1_ps(BARK_ERF_P), z)));
+        __m512 p = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(BARK_ERF_A5), t), _mm512_set1_ps(BARK_ERF_A4));
+        p = _mm512_add_ps(_mm512_mul_ps(p, t), _mm512_set1_ps(BARK_ERF_A3));
+        p = _mm512_add_ps(_mm512_mul_ps(p, t), _mm512_set1_ps(BARK_ERF_A2));
+        p = _mm512_add_ps(_mm512_mul_ps(p, t), _mm512_set1_ps(BARK_ERF_A1));
+        p = _mm512_mul_ps(p, t);
+        __m512 e = _mm512_sub_ps(one, _mm512_mul_ps(p, exp16(_mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(_mm512_mul_ps(z, z)), sign)))));
+        /* copysign(e, v) */
+        e = _mm512_castsi512_ps(_mm512_or_si512(_mm512_andnot_si512(sign, _mm512_castps_si512(e)),
+                                                _mm512_and_si512(sign, _mm512_castps_si512(v))));
+        _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(one, e)));
+    }
+}
+
 /* Four 16-lane vectors reduced by op (max or add) to one: 128-bit lane j, every element, holds vector j's total. */
 #define BARK_REDUCE4(T, op, shuf, perm, v0, v1, v2, v3)                                                               \
     do {                                                                                                              \
@@ -117,28 +139,22 @@ static inline __m128i lane_heads(__m512i v) {
     return _mm512_castsi512_si128(_mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), v));
 }
 
-/* Attention weights of 4 blocks (128 scores from x, n_left of them valid, may be <= 0) against the row maximum vm:
- * quantize_q8's rule per block, the 4 blocks' scales and int sums into d4, s4. */
-static inline void softmax_q8_group(const float *x, int n_left, __m512 vm, int8_t *q, float *d4, int32_t *s4) {
-    __m512 e[8];
-    for (int i = 0; i < 8; i++) {
-        int left = n_left - 16 * i;
-        __mmask16 m = left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
-        e[i] = _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + 16 * i), vm)));
-    }
-    /* e >= 0: the largest |e| of block j is its largest e */
-    __m512 a0 = _mm512_max_ps(e[0], e[1]), a1 = _mm512_max_ps(e[2], e[3]), a2 = _mm512_max_ps(e[4], e[5]),
-           a3 = _mm512_max_ps(e[6], e[7]);
-    BARK_REDUCE4(__m512, _mm512_max_ps, _mm512_shuffle_f32x4, _mm512_permute_ps, a0, a1, a2, a3);
-    __m512 dd = _mm512_div_ps(a0, _mm512_set1_ps(127.0f));
+/* Four 32-blocks in v[0..7] (block j in v[2j], v[2j+1]) by quantize_q8's rule: int8 values to q, the scales and the
+ * int sums of the 4 blocks to d4, s4. */
+static inline __attribute__((always_inline)) void quantize_group(const __m512 v[8], int8_t *q, float *d4, int32_t *s4) {
+    __m512 a[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) a[j] = _mm512_max_ps(_mm512_abs_ps(v[2 * j]), _mm512_abs_ps(v[2 * j + 1]));
+    BARK_REDUCE4(__m512, _mm512_max_ps, _mm512_shuffle_f32x4, _mm512_permute_ps, a[0], a[1], a[2], a[3]);
+    __m512 dd = _mm512_div_ps(a[0], _mm512_set1_ps(127.0f));
     dd = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(dd, _mm512_set1_ps(FLT_MIN), _CMP_GE_OQ), dd);
-    __mmask16 nz = _mm512_cmp_ps_mask(dd, _mm512_setzero_ps(), _CMP_NEQ_OQ);
-    __m512 id = _mm512_maskz_div_ps(nz, _mm512_set1_ps(1.0f), dd);
+    __m512 id = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(dd, _mm512_setzero_ps(), _CMP_NEQ_OQ), _mm512_set1_ps(1.0f), dd);
     __m512i sum[4];
+#pragma GCC unroll 4
     for (int j = 0; j < 4; j++) {
         __m512 vid = _mm512_permutexvar_ps(_mm512_set1_epi32(4 * j), id);
-        __m512i i0 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(e[2 * j], vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-        __m512i i1 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(e[2 * j + 1], vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        __m512i i0 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(v[2 * j], vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        __m512i i1 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(v[2 * j + 1], vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
         _mm_storeu_si128((__m128i *)(q + 32 * j), _mm512_cvtsepi32_epi8(i0));
         _mm_storeu_si128((__m128i *)(q + 32 * j + 16), _mm512_cvtsepi32_epi8(i1));
         sum[j] = _mm512_add_epi32(i0, i1);
@@ -148,21 +164,45 @@ static inline void softmax_q8_group(const float *x, int n_left, __m512 vm, int8_
     _mm_storeu_si128((__m128i *)d4, lane_heads(_mm512_castps_si512(dd)));
 }
 
+/* Lanes of vector i of a 4-block group that hold one of the first n_left values. */
+static inline __mmask16 group_mask(int n_left, int i) {
+    int left = n_left - 16 * i;
+    return left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+}
+
+/* Blocks 0..nb-1 of x, 4 at a time, by quantize_q8's rule: the values themselves, or exp(value - *vm) when vm is
+ * given; values from the n-th on are taken as 0. s (block sums) may be NULL. */
+static inline __attribute__((always_inline)) void quantize_blocks(const float *x, int n, int nb, const __m512 *vm, int8_t *q, float *d, int32_t *s) {
+    for (int b = 0; b < nb; b += 4) {
+        __m512 v[8]; /* in registers: the loops over them are unrolled */
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) {
+            __mmask16 m = group_mask(n - b * QK8_0, i);
+            v[i] = _mm512_maskz_loadu_ps(m, x + b * QK8_0 + 16 * i);
+            if (vm) v[i] = _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(v[i], *vm)));
+        }
+        _Alignas(64) int8_t q4[4 * QK8_0];
+        float d4[4];
+        int32_t s4[4];
+        int full = b + 4 <= nb, k = full ? 4 : nb - b;
+        quantize_group(v, full ? q + b * QK8_0 : q4, full ? d + b : d4, s4);
+        if (!full) { /* the last 1..3 blocks */
+            memcpy(q + b * QK8_0, q4, (size_t)k * QK8_0);
+            memcpy(d + b, d4, (size_t)k * sizeof *d);
+        }
+        if (s) memcpy(s + b, s4, (size_t)k * sizeof *s);
+    }
+}
+
+void bark_quantize_q8_avx512(const float *x, int8_t *q, float *d, int n) {
+    quantize_blocks(x, n, n / QK8_0, NULL, q, d, NULL);
+}
+
 void bark_softmax_q8_avx512(const float *x, int n, int np, int8_t *q, float *d, int32_t *s) {
     __m512 m = _mm512_set1_ps(-INFINITY);
     int i = 0;
     for (; i + 16 <= n; i += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(x + i));
     if (i < n) m = _mm512_max_ps(m, _mm512_mask_loadu_ps(m, (__mmask16)((1u << (n - i)) - 1), x + i));
     __m512 vm = _mm512_set1_ps(_mm512_reduce_max_ps(m)); /* the maximum is exact in any order */
-    int nb = np / QK8_0, b = 0;
-    for (; b + 4 <= nb; b += 4) softmax_q8_group(x + b * QK8_0, n - b * QK8_0, vm, q + b * QK8_0, d + b, s + b);
-    if (b < nb) { /* the last 1..3 blocks through a scratch group */
-        _Alignas(64) int8_t q4[4 * QK8_0];
-        float d4[4];
-        int32_t s4[4];
-        softmax_q8_group(x + b * QK8_0, n - b * QK8_0, vm, q4, d4, s4);
-        memcpy(q + b * QK8_0, q4, (size_t)(nb - b) * QK8_0);
-        memcpy(d + b, d4, (size_t)(nb - b) * sizeof *d);
-        memcpy(s + b, s4, (size_t)(nb - b) * sizeof *s);
-    }
+    quantize_blocks(x, n, np / QK8_0, &vm, q, d, s);
 }
