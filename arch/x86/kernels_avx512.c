@@ -149,16 +149,20 @@ static inline __attribute__((always_inline)) void quantize_group(const __m512 v[
     __m512 dd = _mm512_div_ps(a[0], _mm512_set1_ps(127.0f));
     dd = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(dd, _mm512_set1_ps(FLT_MIN), _CMP_GE_OQ), dd);
     __m512 id = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(dd, _mm512_setzero_ps(), _CMP_NEQ_OQ), _mm512_set1_ps(1.0f), dd);
-    __m512i sum[4];
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; j++) {
-        __m512 vid = _mm512_permutexvar_ps(_mm512_set1_epi32(4 * j), id);
-        __m512i i0 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(v[2 * j], vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-        __m512i i1 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(v[2 * j + 1], vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-        _mm_storeu_si128((__m128i *)(q + 32 * j), _mm512_cvtsepi32_epi8(i0));
-        _mm_storeu_si128((__m128i *)(q + 32 * j + 16), _mm512_cvtsepi32_epi8(i1));
-        sum[j] = _mm512_add_epi32(i0, i1);
+    __m512i qi[8], sum[4];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) /* nearest-even, as the C twin's nearbyintf */
+        qi[i] = _mm512_cvt_roundps_epi32(_mm512_mul_ps(v[i], _mm512_permutexvar_ps(_mm512_set1_epi32(4 * (i / 2)), id)),
+                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    /* |q| <= 127: two saturating packs, then undo their 128-bit interleave */
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        __m512i p16a = _mm512_packs_epi32(qi[4 * h], qi[4 * h + 1]), p16b = _mm512_packs_epi32(qi[4 * h + 2], qi[4 * h + 3]);
+        _mm512_storeu_si512(q + 64 * h, _mm512_permutexvar_epi32(order, _mm512_packs_epi16(p16a, p16b)));
     }
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) sum[j] = _mm512_add_epi32(qi[2 * j], qi[2 * j + 1]);
     BARK_REDUCE4(__m512i, _mm512_add_epi32, _mm512_shuffle_i32x4, _mm512_shuffle_epi32, sum[0], sum[1], sum[2], sum[3]);
     _mm_storeu_si128((__m128i *)s4, lane_heads(sum[0]));
     _mm_storeu_si128((__m128i *)d4, lane_heads(_mm512_castps_si512(dd)));
@@ -175,11 +179,19 @@ static inline __mmask16 group_mask(int n_left, int i) {
 static inline __attribute__((always_inline)) void quantize_blocks(const float *x, int n, int nb, const __m512 *vm, int8_t *q, float *d, int32_t *s) {
     for (int b = 0; b < nb; b += 4) {
         __m512 v[8]; /* in registers: the loops over them are unrolled */
+        if (n - b * QK8_0 >= 4 * QK8_0) {
 #pragma GCC unroll 8
-        for (int i = 0; i < 8; i++) {
-            __mmask16 m = group_mask(n - b * QK8_0, i);
-            v[i] = _mm512_maskz_loadu_ps(m, x + b * QK8_0 + 16 * i);
-            if (vm) v[i] = _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(v[i], *vm)));
+            for (int i = 0; i < 8; i++) {
+                v[i] = _mm512_loadu_ps(x + b * QK8_0 + 16 * i);
+                if (vm) v[i] = exp16(_mm512_sub_ps(v[i], *vm));
+            }
+        } else { /* the group holding the n-th value, or past it */
+#pragma GCC unroll 8
+            for (int i = 0; i < 8; i++) {
+                __mmask16 m = group_mask(n - b * QK8_0, i);
+                v[i] = _mm512_maskz_loadu_ps(m, x + b * QK8_0 + 16 * i);
+                if (vm) v[i] = _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(v[i], *vm)));
+            }
         }
         _Alignas(64) int8_t q4[4 * QK8_0];
         float d4[4];
