@@ -23,8 +23,9 @@
 typedef struct bark_kernels {
     const char *name; /* "c", "avx2", "avx512" (avx2 + the VNNI int8 GEMM, softmax_q8), "neon", "neon-dotprod" */
     /* q[i] = nearest-even(x[i] * (1 / d[b])) with d[b] = max|x| / 127 over the block (0, and q = 0, when that is
-     * below FLT_MIN: its inverse would overflow); n a multiple of 32 */
-    void (*quantize_q8)(const float *x, int8_t *q, float *d, int n);
+     * below FLT_MIN: its inverse would overflow), and s[b] the block's int32 sum of q unless s is NULL (the int8
+     * GEMM's kernels that bias weights to unsigned bytes need it); n a multiple of 32 */
+    void (*quantize_q8)(const float *x, int8_t *q, float *d, int32_t *s, int n);
     /* y[o * ystride] = W[o] . x for o in [0, rows): W rows of n/32 q8_0 blocks, row_bytes apart */
     void (*gemv_q8_0)(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n,
                       float *y, int ystride);
@@ -77,7 +78,7 @@ extern const bark_kernels bark_kernels_avx2;
 /* The AVX-512 kernels; the "avx512" table is the AVX2 table with them (built in dispatch.c). */
 void bark_gemm_q8_0_avx512(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd,
                            const int32_t *xs, int n, int T, float *Y, int ldy);
-void bark_quantize_q8_avx512(const float *x, int8_t *q, float *d, int n);
+void bark_quantize_q8_avx512(const float *x, int8_t *q, float *d, int32_t *s, int n);
 void bark_softmax_q8_avx512(const float *x, int n, int np, int8_t *q, float *d, int32_t *s);
 void bark_gelu_f32_avx512(float *x, int n);
 #endif

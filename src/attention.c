@@ -143,16 +143,15 @@ static void prep_head_task(void *ctx, int h, int n) {
     for (int t0 = 0; t0 < N; t0 += QK8_0) {
         int m = imin(QK8_0, N - t0);
         stage_rows(st, kh + (size_t)t0 * j->ld, j->ld, m, hd, hdp);
-        k->quantize_q8(st, sq, sd, m * hdp);
+        k->quantize_q8(st, sq, sd, NULL, m * hdp);
         for (int i = 0; i < m * kb; i++) put_block(kq + (size_t)t0 * kb + i, sd[i], sq + (size_t)i * QK8_0);
     }
     for (int t0 = 0; t0 < j->T; t0 += QK8_0) {
         int m = imin(QK8_0, j->T - t0);
         size_t at = (size_t)h * g->n_ctx + (size_t)t0;
         stage_rows(st, g->qkv + (size_t)t0 * 3 * C + (size_t)h * hd, 3 * (size_t)C, m, hd, hdp);
-        k->quantize_q8(st, a->q + at * hdp, a->qd + at * kb, m * hdp);
+        k->quantize_q8(st, a->q + at * hdp, a->qd + at * kb, a->qs + at * kb, m * hdp);
         for (int i = 0; i < m * kb; i++) a->qd[at * kb + (size_t)i] *= j->scale;
-        bark_q8_block_sums(a->q + at * hdp, a->qs + at * kb, (int64_t)m * kb);
     }
     for (int b = 0; b * QK8_0 < N; b++) {
         int m = imin(QK8_0, N - b * QK8_0);
@@ -160,7 +159,7 @@ static void prep_head_task(void *ctx, int h, int n) {
             const float *vr = vh + (size_t)(b * QK8_0 + r) * j->ld;
             for (int i = 0; i < hd; i++) st[i * QK8_0 + r] = r < m ? vr[i] : 0.0f;
         }
-        k->quantize_q8(st, sq, sd, hd * QK8_0);
+        k->quantize_q8(st, sq, sd, NULL, hd * QK8_0);
         for (int i = 0; i < hd; i++) put_block(vt + (size_t)i * a->vb + b, sd[i], sq + (size_t)i * QK8_0);
     }
 }

@@ -207,8 +207,8 @@ static void quantize_task(void *ctx, int i, int n) {
     task_rows(i, n, j->T, &r0, &r1);
     int nb = j->in / QK8_0;
     for (int t = r0; t < r1; t++) {
-        j->k->quantize_q8(j->x + (size_t)t * j->xstride, j->xq + (size_t)t * j->in, j->xd + (size_t)t * nb, j->in);
-        if (j->xs) bark_q8_block_sums(j->xq + (size_t)t * j->in, j->xs + (size_t)t * nb, nb);
+        j->k->quantize_q8(j->x + (size_t)t * j->xstride, j->xq + (size_t)t * j->in, j->xd + (size_t)t * nb,
+                          j->xs ? j->xs + (size_t)t * nb : NULL, j->in);
     }
 }
 

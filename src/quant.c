@@ -89,14 +89,6 @@ void bark_quantize_row_q8_0(const float *x, block_q8_0 *y, int64_t n) {
     }
 }
 
-void bark_q8_block_sums(const int8_t *q, int32_t *s, int64_t nb) {
-    for (int64_t b = 0; b < nb; b++) {
-        int32_t sum = 0;
-        for (int i = 0; i < QK8_0; i++) sum += q[b * QK8_0 + i];
-        s[b] = sum;
-    }
-}
-
 void bark_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n) {
     switch (type) {
     case BARK_TYPE_F32:

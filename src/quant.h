@@ -33,7 +33,5 @@ uint16_t bark_f32_to_f16(float f); /* round to nearest even, like numpy and torc
 void bark_quantize_row_q8_0(const float *x, block_q8_0 *y, int64_t n);
 /* Expands n elements of any float type (f32, f16, q8_0) to f32. */
 void bark_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n);
-/* s[b] = the int32 sum of the 32 int8 values q[32b .. 32b+31], for nb blocks (the int8 GEMM's xs). */
-void bark_q8_block_sums(const int8_t *q, int32_t *s, int64_t nb);
 
 #endif

@@ -108,8 +108,8 @@ static void gemm_peaks(int T, int N, int K, int threads, double *sgemm, double *
     for (size_t i = 0; i < (size_t)N * K; i++) B[i] = (float)((i * 40503u >> 5) % 1000) / 500.0f - 1.0f;
     for (int o = 0; o < N; o++) bark_quantize_row_q8_0(B + (size_t)o * K, W + (size_t)o * K / QK8_0, K);
     const bark_kernels *k = bark_kernels_get();
-    for (int t = 0; t < T; t++) k->quantize_q8(A + (size_t)t * K, xq + (size_t)t * K, xd + (size_t)t * K / QK8_0, K);
-    bark_q8_block_sums(xq, xs, (int64_t)T * K / QK8_0);
+    for (int t = 0; t < T; t++)
+        k->quantize_q8(A + (size_t)t * K, xq + (size_t)t * K, xd + (size_t)t * K / QK8_0, xs + (size_t)t * K / QK8_0, K);
     double flop = 2.0 * T * N * K, bi = 1e9, bp = 1e9, bo = 1e9;
     i8_job j = {k, W, xq, xd, xs, Y, N, K, T};
     sgemm_job sj = {A, B, Y, T, N, K};

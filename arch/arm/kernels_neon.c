@@ -22,11 +22,12 @@ static inline int32_t quantize_block_neon(const float32x4_t v[8], int8_t *q, flo
     return vaddvq_s32(sum); /* |q| <= 127: exact */
 }
 
-void bark_neon_quantize_q8(const float *x, int8_t *q, float *d, int n) {
+void bark_neon_quantize_q8(const float *x, int8_t *q, float *d, int32_t *s, int n) {
     for (int b = 0; b < n / QK8_0; b++) {
         float32x4_t v[8];
         for (int k = 0; k < 8; k++) v[k] = vld1q_f32(x + b * QK8_0 + 4 * k);
-        quantize_block_neon(v, q + b * QK8_0, d + b);
+        int32_t sum = quantize_block_neon(v, q + b * QK8_0, d + b);
+        if (s) s[b] = sum;
     }
 }
 

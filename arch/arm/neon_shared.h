@@ -6,7 +6,7 @@
 
 #include "kernels.h"
 
-void bark_neon_quantize_q8(const float *x, int8_t *q, float *d, int n);
+void bark_neon_quantize_q8(const float *x, int8_t *q, float *d, int32_t *s, int n);
 void bark_neon_gemv_f16(const uint16_t *W, size_t ldw, int rows, const float *x, int n, float *y, int ystride);
 void bark_neon_gemv_f32(const float *W, size_t ldw, int rows, const float *x, int n, float *y, int ystride);
 float bark_neon_dot_f32(const float *a, const float *b, int n);

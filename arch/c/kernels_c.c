@@ -17,8 +17,11 @@ static int32_t quantize_block(const float *xb, int8_t *q, float *d) {
     return sum;
 }
 
-static void quantize_q8_c(const float *x, int8_t *q, float *d, int n) {
-    for (int b = 0; b < n / QK8_0; b++) quantize_block(x + b * QK8_0, q + b * QK8_0, d + b);
+static void quantize_q8_c(const float *x, int8_t *q, float *d, int32_t *s, int n) {
+    for (int b = 0; b < n / QK8_0; b++) {
+        int32_t sum = quantize_block(x + b * QK8_0, q + b * QK8_0, d + b);
+        if (s) s[b] = sum;
+    }
 }
 
 /* One q8_0 weight row against quantized activations, by the integer lane rule. */

@@ -52,11 +52,12 @@ static inline int32_t quantize_block_avx2(__m256 v0, __m256 v1, __m256 v2, __m25
     return _mm_cvtsi128_si32(t4);
 }
 
-static void quantize_q8_avx2(const float *x, int8_t *q, float *d, int n) {
+static void quantize_q8_avx2(const float *x, int8_t *q, float *d, int32_t *s, int n) {
     for (int b = 0; b < n / QK8_0; b++) {
         const float *xb = x + b * QK8_0;
-        quantize_block_avx2(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8), _mm256_loadu_ps(xb + 16),
-                            _mm256_loadu_ps(xb + 24), q + b * QK8_0, d + b);
+        int32_t sum = quantize_block_avx2(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8), _mm256_loadu_ps(xb + 16),
+                                          _mm256_loadu_ps(xb + 24), q + b * QK8_0, d + b);
+        if (s) s[b] = sum;
     }
 }
 

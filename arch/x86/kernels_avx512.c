@@ -206,8 +206,8 @@ static inline __attribute__((always_inline)) void quantize_blocks(const float *x
     }
 }
 
-void bark_quantize_q8_avx512(const float *x, int8_t *q, float *d, int n) {
-    quantize_blocks(x, n, n / QK8_0, NULL, q, d, NULL);
+void bark_quantize_q8_avx512(const float *x, int8_t *q, float *d, int32_t *s, int n) {
+    quantize_blocks(x, n, n / QK8_0, NULL, q, d, s);
 }
 
 void bark_softmax_q8_avx512(const float *x, int n, int np, int8_t *q, float *d, int32_t *s) {
