@@ -157,6 +157,19 @@ static void gelu_rows(float *y, int T, int C) {
     bark_pool_run(imin(T, bark_pool_threads()), gelu_task, &j);
 }
 
+static void residual_task(void *ctx, int i, int n) {
+    rows_job *j = ctx;
+    int r0, r1;
+    task_rows(i, n, j->T, &r0, &r1);
+    for (size_t e = (size_t)r0 * j->C; e < (size_t)r1 * j->C; e++) j->y[e] += j->x[e];
+}
+
+/* y[t] += x[t] for T rows of C (the residual stream). */
+static void residual_rows(float *y, const float *x, int T, int C) {
+    rows_job j = {NULL, y, x, T, C, NULL, NULL};
+    bark_pool_run(imin(T, bark_pool_threads()), residual_task, &j);
+}
+
 /* ---- Linear layers ---- */
 
 typedef struct linear_job {
@@ -339,7 +352,6 @@ static void cache_and_attend(bark_gpt *g, int l, int T) {
 static void blocks(bark_gpt *g, int T) {
     const bark_gpt_weights *w = g->w;
     int C = g->n_embd;
-    size_t TC = (size_t)T * C;
     for (int l = 0; l < w->hp.n_layer; l++) {
         const bark_gpt_layer *ly = &w->layer[l];
         layernorm(g->xb, g->x, T, C, &ly->ln1_w, &ly->ln1_b);
@@ -347,12 +359,12 @@ static void blocks(bark_gpt *g, int T) {
         if (g->causal) cache_and_attend(g, l, T);
         else attention(g, T, g->qkv + C, g->qkv + 2 * C, 0, 3 * (size_t)C, (size_t)g->head_dim);
         linear(g, g->hb, C, g->xb, C, T, &ly->out_w, &ly->out_b, 0);
-        for (size_t i = 0; i < TC; i++) g->x[i] += g->hb[i];
+        residual_rows(g->x, g->hb, T, C);
         layernorm(g->xb, g->x, T, C, &ly->ln2_w, &ly->ln2_b);
         linear(g, g->hb, 4 * C, g->xb, C, T, &ly->up_w, &ly->up_b, 0);
         gelu_rows(g->hb, T, 4 * C);
         linear(g, g->qkv, C, g->hb, 4 * C, T, &ly->down_w, &ly->down_b, 0);
-        for (size_t i = 0; i < TC; i++) g->x[i] += g->qkv[i];
+        residual_rows(g->x, g->qkv, T, C);
     }
 }
 
