@@ -139,6 +139,8 @@ static inline float elem_f32(float v) { return v; }
         int o = 0;                                                                                              \
         for (; o + 4 <= rows; o += 4) {                                                                         \
             const T *w0 = W + (size_t)o * ldw;                                                                  \
+            for (size_t pb = 0; pb < 4 * ldw * sizeof(T); pb += 64)                                             \
+                _mm_prefetch((const char *)w0 + PREFETCH_BYTES + pb, _MM_HINT_T1);                              \
             __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
             int i = 0;                                                                                          \
             for (; i + 8 <= n; i += 8) {                                                                        \
