@@ -7,7 +7,6 @@
 #include "threadpool.h"
 
 #include <cblas.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -309,26 +308,44 @@ static void attention(bark_gpt *g, int T, const void *k, const void *v, int f16,
     bark_attention(g, T, k, v, f16, current_gemm_mode() == BARK_GEMM_INT8, ld, hs);
 }
 
-/* Appends the T new keys and values of layer l to the cache (f32, or f16 for f16 / q8_0 models: half the bytes each
- * decode step reads), then attends. A prefill from position 0 attends over its own f32 keys and values; one after
- * cached positions over the cache (an f16 cache expanded to f32 in hb, free until the MLP). */
-static void cache_and_attend(bark_gpt *g, int l, int T) {
-    const bark_kernels *k = bark_kernels_get();
-    int C = g->n_embd, H = g->n_head, n_keys = g->n_past + T;
-    size_t hd = (size_t)g->head_dim, hs = (size_t)g->n_ctx * hd, layer = (size_t)l * g->n_ctx * C;
-    for (int t = 0; t < T; t++) {
+typedef struct append_job {
+    bark_gpt *g;
+    const bark_kernels *k;
+    int T;
+    size_t layer; /* elements before layer l's cache */
+} append_job;
+
+/* The new keys and values of heads [i*H/n, (i+1)*H/n) into the cache. */
+static void append_task(void *ctx, int i, int n) {
+    append_job *j = ctx;
+    bark_gpt *g = j->g;
+    int C = g->n_embd, h0, h1;
+    size_t hd = (size_t)g->head_dim, hs = (size_t)g->n_ctx * hd;
+    task_rows(i, n, g->n_head, &h0, &h1);
+    for (int t = 0; t < j->T; t++) {
         const float *r = g->qkv + (size_t)t * 3 * C;
-        size_t at = (size_t)(g->n_past + t) * hd;
-        for (int h = 0; h < H; h++) {
+        size_t at = j->layer + (size_t)(g->n_past + t) * hd;
+        for (int h = h0; h < h1; h++) {
             if (g->kv_f16) {
-                k->f32_to_f16(r + C + h * hd, (uint16_t *)g->k_cache + layer + h * hs + at, (int)hd);
-                k->f32_to_f16(r + 2 * C + h * hd, (uint16_t *)g->v_cache + layer + h * hs + at, (int)hd);
+                j->k->f32_to_f16(r + C + h * hd, (uint16_t *)g->k_cache + at + h * hs, (int)hd);
+                j->k->f32_to_f16(r + 2 * C + h * hd, (uint16_t *)g->v_cache + at + h * hs, (int)hd);
             } else {
-                memcpy((float *)g->k_cache + layer + h * hs + at, r + C + h * hd, hd * sizeof(float));
-                memcpy((float *)g->v_cache + layer + h * hs + at, r + 2 * C + h * hd, hd * sizeof(float));
+                memcpy((float *)g->k_cache + at + h * hs, r + C + h * hd, hd * sizeof(float));
+                memcpy((float *)g->v_cache + at + h * hs, r + 2 * C + h * hd, hd * sizeof(float));
             }
         }
     }
+}
+
+/* Appends the T new keys and values of layer l to the cache (f32, or f16 for f16 / q8_0 models: half the bytes each
+ * decode step reads; split over the pool by heads for prefills), then attends. A prefill from position 0 attends over
+ * its own f32 keys and values; one after cached positions over the cache (an f16 cache expanded to f32 in hb, free
+ * until the MLP). */
+static void cache_and_attend(bark_gpt *g, int l, int T) {
+    int C = g->n_embd, H = g->n_head, n_keys = g->n_past + T;
+    size_t hd = (size_t)g->head_dim, hs = (size_t)g->n_ctx * hd, layer = (size_t)l * g->n_ctx * C;
+    append_job aj = {g, bark_kernels_get(), T, layer};
+    bark_pool_run(T < 8 ? 1 : imin(H, bark_pool_threads()), append_task, &aj);
     if (T < 8) {
         size_t es = g->kv_f16 ? sizeof(uint16_t) : sizeof(float);
         attention(g, T, (const uint8_t *)g->k_cache + layer * es, (const uint8_t *)g->v_cache + layer * es, g->kv_f16,
