@@ -16,8 +16,9 @@
  * - No fused multiply-add anywhere: each product is rounded, then added (the C twins do the same).
  * - exp() and erf() are the same polynomials, evaluated in the same order, in every table.
  * Each output element is computed by one call in one thread, so the thread count never changes a result.
- * (OpenBLAS, which src/gpt.c also calls for prefill attention and sgemm-mode Linear layers, is the same code
- * whatever table runs; gpt.c runs it single-threaded inside the pool's tasks, split by the pool's thread count.) */
+ * (OpenBLAS, which src/gpt.c and src/attention.c also call for sgemm-mode Linear layers and f32 prefill attention, is
+ * the same code whatever table runs; they run it single-threaded inside the pool's tasks, split by the pool's thread
+ * count.) */
 
 /* Activations quantized per 32-block: n int8 values and n/32 float scales (amax / 127). */
 typedef struct bark_kernels {
