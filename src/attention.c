@@ -165,7 +165,7 @@ static void prep_head_task(void *ctx, int h, int n) {
 }
 
 /* Many queries, int8: as att_block_task, with scores and P.V by the q8_0 GEMM. The weights exp(s - max) are
- * quantized per 32 keys (softmax_q8); each output row is then divided by its weights' dequantized sum
+ * quantized per 32 keys (softmax_q8); each output row is then scaled by 1 / its weights' dequantized sum
  * (sum over blocks, in order, of block sum x scale). */
 static void att_q8_task(void *ctx, int s, int n) {
     att_job *j = ctx;
@@ -194,8 +194,10 @@ static void att_q8_task(void *ctx, int s, int n) {
         float *out = g->xb + (size_t)q0 * C + (size_t)h * hd;
         j->k->gemm_q8_0(a->vt + (size_t)h * hd * a->vb, (size_t)a->vb * sizeof(block_q8_0), hd, P, Pd, Ps, np, rows,
                         out, C);
-        for (int r = 0; r < rows; r++)
-            for (int i = 0; i < hd; i++) out[(size_t)r * C + i] /= norm[r];
+        for (int r = 0; r < rows; r++) {
+            float inv = 1.0f / norm[r];
+            for (int i = 0; i < hd; i++) out[(size_t)r * C + i] *= inv;
+        }
     }
 }
 

@@ -15,7 +15,7 @@ void bark_attention_q8_free(bark_gpt *g);
  * - Many: (query block x head) items over the pool, k and v f32. By OpenBLAS sgemm (single-threaded in each task),
  *   or, with int8 != 0 (g->aq allocated), by the int8 GEMM: keys and queries quantized per 32 along the head
  *   dimension (zero-padded to a multiple of 32), values per 32 keys, and the attention weights exp(s - max) per 32
- *   keys by softmax_q8; each output row is divided by the sum of its dequantized weights. */
+ *   keys by softmax_q8; each output row is scaled by 1 / the sum of its dequantized weights. */
 void bark_attention(bark_gpt *g, int T, const void *k, const void *v, int f16, int int8, size_t ld, size_t hs);
 
 #endif
