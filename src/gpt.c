@@ -280,8 +280,9 @@ static void linear(bark_gpt *g, float *y, int ystride, const float *x, int xstri
     if (int8_gemm) j.xs = g->xs;
     if (q8 && (small || int8_gemm)) bark_pool_run(imin(T, nt), quantize_task, &j);
     if (small) {
-        /* ~4 tasks per thread, rows in multiples of 4 (the kernels' row blocking) */
-        int per = (j.out + 4 * nt - 1) / (4 * nt);
+        /* one task per thread, rows in multiples of 4 (the kernels' row blocking): one long stream each reads
+         * faster than several short ones (coarse decode 6.04 -> 5.91 ms/step against 4 tasks per thread) */
+        int per = (j.out + nt - 1) / nt;
         j.rows_per = per < 16 ? 16 : (per + 3) / 4 * 4;
         bark_pool_run((j.out + j.rows_per - 1) / j.rows_per, gemv_task, &j);
         return;
