@@ -190,6 +190,19 @@ static void axpy_f32_avx2(float *y, float a, const float *x, int n) {
 #define BARK_AVX2_WSUM(NAME, T, LOAD8, ONE)                                                                     \
     static void NAME(float *y, const float *p, const T *V, size_t ldv, int rows, int n) {                       \
         int i = 0;                                                                                              \
+        warm_prefetch(V, (size_t)rows * ldv * sizeof(T));                                                       \
+        for (; i + 64 <= n; i += 64) { /* 64 columns (a head) in registers: one prefetched pass over the rows */ \
+            __m256 a[8];                                                                                        \
+            for (int k = 0; k < 8; k++) a[k] = _mm256_setzero_ps();                                             \
+            for (int r = 0; r < rows; r++) {                                                                    \
+                const T *v = V + (size_t)r * ldv + i;                                                           \
+                for (size_t pb = 0; pb < 64 * sizeof(T); pb += 64)                                              \
+                    _mm_prefetch((const char *)v + PREFETCH_BYTES + pb, _MM_HINT_T1);                           \
+                __m256 pr = _mm256_set1_ps(p[r]);                                                               \
+                for (int k = 0; k < 8; k++) a[k] = _mm256_add_ps(a[k], _mm256_mul_ps(pr, LOAD8(v + 8 * k)));    \
+            }                                                                                                   \
+            for (int k = 0; k < 8; k++) _mm256_storeu_ps(y + i + 8 * k, a[k]);                                  \
+        }                                                                                                       \
         for (; i + 32 <= n; i += 32) { /* 32 columns in registers across all rows */                            \
             __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                         \
             for (int r = 0; r < rows; r++) {                                                                    \
