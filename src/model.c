@@ -366,10 +366,11 @@ static bark_status map_file(bark_model *m, bark_error *err) {
         return bark_fail(err, BARK_ERR_FORMAT, "%s: %lld bytes is too small for a GGUF model file", m->path,
                          (long long)sb.st_size);
     }
+    /* the kernel's default readahead: the forward passes read weight matrices front to back (MADV_RANDOM, used
+     * before, faulted a cold file in page by page: the first prefill took 1.1 s instead of 0.28 s) */
     void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (p == MAP_FAILED) return bark_fail(err, BARK_ERR_IO, "%s: cannot map: %s", m->path, strerror(errno));
-    madvise(p, (size_t)sb.st_size, MADV_RANDOM);
     m->map = p;
     m->size = (size_t)sb.st_size;
     m->mapped = 1;
