@@ -22,7 +22,7 @@
 
 /* Activations quantized per 32-block: n int8 values and n/32 float scales (amax / 127). */
 typedef struct bark_kernels {
-    const char *name; /* "c", "avx2", "avx512" (avx2 + the VNNI int8 GEMM, softmax_q8), "neon", "neon-dotprod" */
+    const char *name; /* "c", "avx2", "avx512" (avx2 with the AVX-512 kernels below), "neon", "neon-dotprod" */
     /* q[i] = nearest-even(x[i] * (1 / d[b])) with d[b] = max|x| / 127 over the block (0, and q = 0, when that is
      * below FLT_MIN: its inverse would overflow), and s[b] the block's int32 sum of q unless s is NULL (the int8
      * GEMM's kernels that bias weights to unsigned bytes need it); n a multiple of 32 */

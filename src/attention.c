@@ -122,7 +122,7 @@ static void stage_rows(float *stage, const float *x, size_t ld, int m, int n, in
     }
 }
 
-/* The 32-block b of a q8_0 row: scale d (stored as f16) and 32 quantized values. */
+/* One q8_0 block: scale d (stored as f16; q was rounded against the f32 d) and 32 quantized values. */
 static void put_block(block_q8_0 *blk, float d, const int8_t *q) {
     blk->d = bark_f32_to_f16(d);
     memcpy(blk->qs, q, QK8_0);

@@ -5,7 +5,7 @@
 #include "neon_shared.h"
 #include "poly.h"
 
-/* One 32-block held in v[8]: q = nearest-even(x / d), d = max|x| / 127; returns the sum of q. */
+/* One 32-block held in v[8]: q = nearest-even(x * (1 / d)), d = max|x| / 127; returns the sum of q. */
 static inline int32_t quantize_block_neon(const float32x4_t v[8], int8_t *q, float *d) {
     float32x4_t m = vabsq_f32(v[0]);
     for (int k = 1; k < 8; k++) m = vmaxq_f32(m, vabsq_f32(v[k]));

@@ -6,11 +6,14 @@
 #include "kernels.h"
 #include "poly.h"
 
-/* One 32-block: q = nearest-even(x / d), d = max|x| / 127; returns the sum of q. */
+/* One 32-block by quantize_q8's rule (arch/kernels.h): q = nearest-even(x * (1 / d)), d = max|x| / 127; returns
+ * the sum of q. */
 static int32_t quantize_block(const float *xb, int8_t *q, float *d) {
     float amax = 0.0f;
     for (int i = 0; i < QK8_0; i++) amax = fmaxf(amax, fabsf(xb[i]));
-    float dd = amax / 127.0f >= FLT_MIN ? amax / 127.0f : 0.0f, id = dd != 0.0f ? 1.0f / dd : 0.0f;
+    float dd = amax / 127.0f;
+    dd = dd >= FLT_MIN ? dd : 0.0f;
+    float id = dd != 0.0f ? 1.0f / dd : 0.0f;
     int32_t sum = 0;
     for (int i = 0; i < QK8_0; i++) sum += q[i] = (int8_t)nearbyintf(xb[i] * id);
     *d = dd;

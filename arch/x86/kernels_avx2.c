@@ -350,7 +350,8 @@ static void softmax_f32_avx2(float *x, int n) {
 }
 
 static void softmax_q8_avx2(const float *x, int n, int np, int8_t *q, float *d, int32_t *s) {
-    __m256 vm = _mm256_set1_ps(max_f32_avx2(x, n));
+    float mx = max_f32_avx2(x, n);
+    __m256 vm = _mm256_set1_ps(mx);
     int b = 0;
     for (; (b + 1) * QK8_0 <= n; b++) {
         const float *xb = x + b * QK8_0;
@@ -361,7 +362,7 @@ static void softmax_q8_avx2(const float *x, int n, int np, int8_t *q, float *d, 
     }
     for (; b < np / QK8_0; b++) { /* the block holding the n-th value, then zero blocks */
         float e[QK8_0];
-        for (int i = 0, k = b * QK8_0; i < QK8_0; i++, k++) e[i] = k < n ? bark_exp_poly(x[k] - _mm256_cvtss_f32(vm)) : 0.0f;
+        for (int i = 0, k = b * QK8_0; i < QK8_0; i++, k++) e[i] = k < n ? bark_exp_poly(x[k] - mx) : 0.0f;
         s[b] = quantize_block_avx2(_mm256_loadu_ps(e), _mm256_loadu_ps(e + 8), _mm256_loadu_ps(e + 16),
                                    _mm256_loadu_ps(e + 24), q + b * QK8_0, d + b);
     }

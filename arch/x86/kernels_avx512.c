@@ -103,12 +103,17 @@ static inline __m512 exp16(__m512 x) {
     return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
 }
 
+/* The lanes of a 16-lane vector that hold one of the `left` values still to do (none when left <= 0). */
+static inline __mmask16 tail_mask(int left) {
+    return left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+}
+
 /* GELU of 16 lanes at a time, masked for the tail: arch/poly.h's bark_gelu_poly operation for operation. */
 void bark_gelu_f32_avx512(float *x, int n) {
     const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
     const __m512 one = _mm512_set1_ps(1.0f);
     for (int i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 m = tail_mask(n - i);
         __m512 v = _mm512_maskz_loadu_ps(m, x + i);
         __m512 z = _mm512_mul_ps(_mm512_abs_ps(v), _mm512_set1_ps(BARK_SQRT1_2));
         __m512 t = _mm512_div_ps(one, _mm512_add_ps(one, _mm512_mul_ps(_mm512_set1_ps(BARK_ERF_P), z)));
@@ -168,12 +173,6 @@ static inline __attribute__((always_inline)) void quantize_group(const __m512 v[
     _mm_storeu_si128((__m128i *)d4, lane_heads(_mm512_castps_si512(dd)));
 }
 
-/* Lanes of vector i of a 4-block group that hold one of the first n_left values. */
-static inline __mmask16 group_mask(int n_left, int i) {
-    int left = n_left - 16 * i;
-    return left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
-}
-
 /* Blocks 0..nb-1 of x, 4 at a time, by quantize_q8's rule: the values themselves, or exp(value - *vm) when vm is
  * given; values from the n-th on are taken as 0. s (block sums) may be NULL. */
 static inline __attribute__((always_inline)) void quantize_blocks(const float *x, int n, int nb, const __m512 *vm, int8_t *q, float *d, int32_t *s) {
@@ -188,7 +187,7 @@ static inline __attribute__((always_inline)) void quantize_blocks(const float *x
         } else { /* the group holding the n-th value, or past it */
 #pragma GCC unroll 8
             for (int i = 0; i < 8; i++) {
-                __mmask16 m = group_mask(n - b * QK8_0, i);
+                __mmask16 m = tail_mask(n - b * QK8_0 - 16 * i);
                 v[i] = _mm512_maskz_loadu_ps(m, x + b * QK8_0 + 16 * i);
                 if (vm) v[i] = _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(v[i], *vm)));
             }
@@ -214,7 +213,7 @@ void bark_softmax_q8_avx512(const float *x, int n, int np, int8_t *q, float *d, 
     __m512 m = _mm512_set1_ps(-INFINITY);
     int i = 0;
     for (; i + 16 <= n; i += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(x + i));
-    if (i < n) m = _mm512_max_ps(m, _mm512_mask_loadu_ps(m, (__mmask16)((1u << (n - i)) - 1), x + i));
+    if (i < n) m = _mm512_max_ps(m, _mm512_mask_loadu_ps(m, tail_mask(n - i), x + i));
     __m512 vm = _mm512_set1_ps(_mm512_reduce_max_ps(m)); /* the maximum is exact in any order */
     quantize_blocks(x, n, np / QK8_0, &vm, q, d, s);
 }
