@@ -9,7 +9,7 @@ PKGS    := sndfile alsa samplerate zlib openblas
 CSTD    := -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 OPT     ?= -O2 -g
-CFLAGS  += $(CSTD) $(WARN) $(OPT) $(BOARD_CFLAGS) -Isrc -Iarch $(shell pkg-config --cflags $(PKGS))
+CFLAGS  += $(CSTD) $(WARN) $(OPT) $(BOARD_CFLAGS) -Iinclude -Isrc -Iarch $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
 ifeq ($(WERROR),1)
@@ -22,7 +22,8 @@ CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omi
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC  := $(wildcard src/*.c src/convert/*.c arch/*.c arch/c/*.c) $(BOARD_ARCH_SRC)
+LIB_DIRS := core text gpt generate codec clone model formats audio synth convert
+LIB_SRC  := $(wildcard $(LIB_DIRS:%=src/%/*.c) arch/*.c arch/c/*.c) $(BOARD_ARCH_SRC)
 CLI_SRC  := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 TUTIL_SRC:= $(wildcard tests/util/*.c)
@@ -55,7 +56,7 @@ $(BUILD)/arch/arm/%_dotprod.o: CFLAGS += -march=armv8.2-a+dotprod
 # aarch64 compiler exists: $(BUILD)/tests/arm64_kernels runs them under qemu-aarch64 as part of `make test`.
 $(BUILD)/tests/test_kernels: $(BUILD)/tests/kernel_checks.o
 CROSS_CC ?= aarch64-linux-gnu-gcc
-ARM64_KSRC := $(wildcard arch/*.c arch/c/*.c arch/arm/*.c) src/quant.c src/threadpool.c tests/kernel_checks.c \
+ARM64_KSRC := $(wildcard arch/*.c arch/c/*.c arch/arm/*.c) src/model/quant.c src/core/threadpool.c tests/kernel_checks.c \
               tests/kernels_arm64_main.c
 ifneq ($(shell uname -m),aarch64)
 ifneq ($(shell command -v $(CROSS_CC) 2>/dev/null),)
@@ -66,9 +67,9 @@ endif
 endif
 $(BUILD)/arm64/kernels_check: $(ARM64_KSRC) $(wildcard arch/*.h arch/arm/*.h tests/kernel_checks.h)
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(CSTD) $(WARN) -O2 -ffp-contract=off -DBARK_HAVE_NEON -Isrc -Iarch -Itests -c arch/arm/kernels_neon_dotprod.c \
+	$(CROSS_CC) $(CSTD) $(WARN) -O2 -ffp-contract=off -DBARK_HAVE_NEON -Iinclude -Isrc -Iarch -Itests -c arch/arm/kernels_neon_dotprod.c \
 	    -march=armv8.2-a+dotprod -o $(BUILD)/arm64/dotprod.o
-	$(CROSS_CC) $(CSTD) $(WARN) -O2 -ffp-contract=off -DBARK_HAVE_NEON -Isrc -Iarch -Itests \
+	$(CROSS_CC) $(CSTD) $(WARN) -O2 -ffp-contract=off -DBARK_HAVE_NEON -Iinclude -Isrc -Iarch -Itests \
 	    $(filter-out arch/arm/kernels_neon_dotprod.c,$(ARM64_KSRC)) $(BUILD)/arm64/dotprod.o -lm -lpthread -static -o $@
 $(BUILD)/tests/arm64_kernels: $(BUILD)/arm64/kernels_check
 	@mkdir -p $(dir $@)
@@ -79,13 +80,19 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/bark: $(CLI_OBJ) $(LIB)
+# The program's own parts (sinks, progress line, option parsing) in an archive the tests link too.
+CLI_LIB  := $(BUILD)/libbark_cli.a
+$(CLI_LIB): $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/bark: $(BUILD)/src/cli/main.o $(CLI_LIB) $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TUTIL_OBJ) $(LIB)
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TUTIL_OBJ) $(CLI_LIB) $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(shell pkg-config --libs cmocka) -o $@
 
 # Installs the Debian packages the build, the tests and the cross build need (root or sudo).
@@ -109,9 +116,9 @@ test-valgrind: all $(VALGRIND_TESTS:%=$(BUILD)/tests/%)
 	        && echo "valgrind $$t: clean" || { cat $(BUILD)/valgrind-$$t.log; echo "valgrind $$t: FAILED"; exit 1; }; \
 	done
 
-FUZZ_CFLAGS := $(CSTD) -g -O1 -Isrc -Iarch $(shell pkg-config --cflags $(PKGS))
+FUZZ_CFLAGS := $(CSTD) -g -O1 -Iinclude -Isrc -Iarch $(shell pkg-config --cflags $(PKGS))
 FUZZ_SAN    := address,undefined
-FUZZ_OBJ    := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(wildcard src/*.c src/convert/*.c arch/*.c arch/c/*.c))
+FUZZ_OBJ    := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(wildcard $(LIB_DIRS:%=src/%/*.c) arch/*.c arch/c/*.c))
 $(BUILD)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c $< -o $@

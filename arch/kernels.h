@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quant.h"
+#include "model/quant.h"
 
 /* Determinism rule (every ISA path gives the same bits, so the same seed gives the same samples):
  * - q8_0 x activation GEMV (decode) dot products are integer: a block's 32 products are summed in 8 exact int32 lanes

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quant.h"
+#include "model/quant.h"
 
 static unsigned rnd(unsigned *s) {
     *s ^= *s << 13;

@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "attention.h"
+#include "gpt/attention.h"
 #include "kernels.h"
-#include "threadpool.h"
+#include "core/threadpool.h"
 
 /* One attention problem: T queries at positions n_past.. over n_past + T keys (causal) or T keys (not). */
 typedef struct shape {

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "audio_file.h"
-#include "convert/source.h"
+#include "audio/audio_file.h"
+#include "formats/source.h"
 
 static char tmp_path[128];
 

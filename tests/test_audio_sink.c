@@ -13,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "audio_sink.h"
-#include "ring_buffer.h"
+#include "cli/sink.h"
+#include "core/ring_buffer.h"
 #include "util/testutil.h"
-#include "wav_stream.h"
+#include "audio/wav_stream.h"
 
 /* ---- ring buffer ---- */
 

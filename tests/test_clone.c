@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audio_file.h"
-#include "clone.h"
+#include "audio/audio_file.h"
+#include "clone/clone.h"
 #include "convert/convert_hubert.h"
-#include "convert/source.h"
-#include "npz_write.h"
+#include "formats/source.h"
+#include "formats/npz_write.h"
 #include "util/testutil.h"
 
 static char *g_dir;

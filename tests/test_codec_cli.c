@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "convert/source.h"
+#include "formats/source.h"
 #include "util/testutil.h"
 
 typedef struct fixture {

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "model.h"
+#include "model/model.h"
 #include "util/testutil.h"
 
 #define TINY "tests/data/tiny/"

@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "encodec.h"
-#include "encodec_ops.h"
-#include "gguf.h"
-#include "quant.h"
+#include "codec/encodec.h"
+#include "codec/encodec_ops.h"
+#include "model/gguf.h"
+#include "model/quant.h"
 
 #define DATA "tests/data/encodec/"
 #define SEED 0x0EC0DECull /* the same seed as tools/make_encodec_goldens.py */

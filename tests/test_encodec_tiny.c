@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audio_file.h"
-#include "convert/source.h"
-#include "encodec.h"
+#include "audio/audio_file.h"
+#include "formats/source.h"
+#include "codec/encodec.h"
 #include "util/testutil.h"
 
 #define DATA "tests/data/encodec/"

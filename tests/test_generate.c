@@ -12,9 +12,9 @@
 #include <cmocka.h>
 
 #include "bark.h"
-#include "convert/source.h"
-#include "generate.h"
-#include "tokenizer.h"
+#include "formats/source.h"
+#include "generate/generate.h"
+#include "text/tokenizer.h"
 
 #define VOICE_NPZ "models/voices/v2/en_speaker_0.npz"
 #define VOCAB "models/bert-base-multilingual-cased/vocab.txt"

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "gguf.h"
-#include "model.h"
+#include "model/gguf.h"
+#include "model/model.h"
 #include "util/testutil.h"
 
 /* ---- a hand-made GGUF: two metadata entries, two tensors; every field can be overridden ---- */

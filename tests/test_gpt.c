@@ -12,9 +12,9 @@
 #include <cmocka.h>
 
 #include "bark.h"
-#include "convert/source.h"
-#include "gpt.h"
-#include "model.h"
+#include "formats/source.h"
+#include "gpt/gpt.h"
+#include "model/model.h"
 
 /* The tiny model converted from tests/data/tiny/hf; the goldens come from the same weights in
  * tests/data/tiny/suno run through Suno's bark/model.py and bark/model_fine.py. */

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "convert/convert_hubert.h"
-#include "convert/source.h"
-#include "hubert.h"
+#include "formats/source.h"
+#include "clone/hubert.h"
 #include "util/testutil.h"
 
 #define DATA "tests/data/hubert/"

@@ -13,14 +13,14 @@
 #include <cblas.h>
 
 #include "bark.h"
-#include "bark_constants.h"
-#include "convert/source.h"
-#include "generate.h"
-#include "gpt.h"
+#include "core/bark_constants.h"
+#include "formats/source.h"
+#include "generate/generate.h"
+#include "gpt/gpt.h"
 #include "kernel_checks.h"
 #include "kernels.h"
-#include "model.h"
-#include "threadpool.h"
+#include "model/model.h"
+#include "core/threadpool.h"
 
 static const char *const simd_tables[] = {"avx2", "avx512", "neon"};
 

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "quant.h"
+#include "model/quant.h"
 
 /* Every finite f16 survives f16 -> f32 -> f16, and f32 -> f16 rounds each midpoint to the even neighbour. */
 static void test_f16_exhaustive(void **state) {

@@ -10,10 +10,10 @@
 
 #include <cmocka.h>
 
-#include "convert/json.h"
-#include "convert/pickle.h"
-#include "convert/source.h"
-#include "convert/zip.h"
+#include "formats/json.h"
+#include "formats/pickle.h"
+#include "formats/source.h"
+#include "formats/zip.h"
 
 #define DIR "tests/data/readers/"
 

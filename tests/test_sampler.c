@@ -8,9 +8,9 @@
 
 #include <cmocka.h>
 
-#include "convert/source.h"
-#include "rng.h"
-#include "sampler.h"
+#include "formats/source.h"
+#include "core/rng.h"
+#include "gpt/sampler.h"
 
 #define N 1024
 

@@ -15,11 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audio_sink.h"
-#include "encodec.h"
-#include "generate.h"
-#include "model.h"
-#include "tokenizer.h"
+#include "cli/sink.h"
+#include "codec/encodec.h"
+#include "generate/generate.h"
+#include "model/model.h"
+#include "text/tokenizer.h"
 #include "util/testutil.h"
 
 #define THREE "The quick brown fox jumps over the dog. A second sentence follows here now. And the third one ends the text."

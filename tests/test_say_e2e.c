@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "convert/source.h"
+#include "formats/source.h"
 #include "util/testutil.h"
 
 /* The text and settings of tools/make_gpt_goldens.py's greedy run without a voice. */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "text_split.h"
+#include "text/text_split.h"
 
 /* Splits t with the limit and returns the pieces as one string "a|b|c" (static buffer). */
 static const char *split(const char *t, size_t max, size_t *n) {

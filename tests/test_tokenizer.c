@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "bark_constants.h"
-#include "tokenizer.h"
+#include "core/bark_constants.h"
+#include "text/tokenizer.h"
 #include "util/testutil.h"
 
 #define VOCAB "models/bert-base-multilingual-cased/vocab.txt"

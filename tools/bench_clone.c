@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clone.h"
+#include "clone/clone.h"
 #include "convert/convert_hubert.h"
 
 static double now_s(void) {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "encodec.h"
+#include "codec/encodec.h"
 
 #define SECONDS 10
 #define RATE 24000

@@ -7,13 +7,13 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "encodec.h"
-#include "generate.h"
-#include "gpt.h"
+#include "codec/encodec.h"
+#include "generate/generate.h"
+#include "gpt/gpt.h"
 #include "kernels.h"
-#include "model.h"
-#include "threadpool.h"
-#include "tokenizer.h"
+#include "model/model.h"
+#include "core/threadpool.h"
+#include "text/tokenizer.h"
 
 #define TEXT "Hello, my name is Suno. And, uh, I like pizza. [laughs] But I also have other interests."
 #define MAX_STEPS 4096

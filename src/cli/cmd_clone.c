@@ -4,13 +4,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "clone.h"
-#include "cli.h"
-#include "error.h"
-#include "generate.h"
-#include "npz_write.h"
-#include "rng.h"
-#include "tokenizer.h"
+#include "clone/clone.h"
+#include "cli/cli.h"
+#include "core/error.h"
+#include "generate/generate.h"
+#include "formats/npz_write.h"
+#include "core/rng.h"
+#include "text/tokenizer.h"
 
 typedef struct clone_opts {
     const char *in, *out, *name, *model, *hubert, *text;

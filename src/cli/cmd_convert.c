@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 static void help(FILE *f) {
     fputs("usage: bark convert SRC... -o OUT.gguf [--type f32|f16|q8_0] [--vocab vocab.txt]\n\n"

@@ -5,11 +5,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "audio_file.h"
-#include "cli.h"
-#include "convert/source.h"
-#include "encodec.h"
-#include "error.h"
+#include "audio/audio_file.h"
+#include "cli/cli.h"
+#include "formats/source.h"
+#include "codec/encodec.h"
+#include "core/error.h"
 
 #define CHUNK 75 /* frames per decoder push (one second) */
 

@@ -4,10 +4,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "audio_file.h"
-#include "cli.h"
-#include "encodec.h"
-#include "error.h"
+#include "audio/audio_file.h"
+#include "cli/cli.h"
+#include "codec/encodec.h"
+#include "core/error.h"
 
 #define BLOCK 4096 /* samples per read */
 

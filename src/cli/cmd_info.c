@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 static void print_stage(const bark_model *m, bark_stage s) {
     bark_gpt_hparams hp;

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "random_model.h"
+#include "cli/cli.h"
+#include "convert/random_model.h"
 
 int cmd_random_model(int argc, char **argv) {
     const char *out = NULL, *shape = "bark-small", *vocab = NULL, *voices = NULL;

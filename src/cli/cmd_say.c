@@ -9,11 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audio_file.h"
-#include "cli.h"
-#include "error.h"
-#include "say_stream.h"
-#include "threadpool.h"
+#include "audio/audio_file.h"
+#include "cli/cli.h"
+#include "core/error.h"
+#include "synth/stream.h"
+#include "core/threadpool.h"
 
 #define MAX_TEXT_BYTES (16u << 20) /* text read from stdin */
 

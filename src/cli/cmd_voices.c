@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "model.h"
+#include "cli/cli.h"
+#include "model/model.h"
 
 int cmd_voices(int argc, char **argv);
 

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../bark_constants.h"
-#include "convert_hubert.h"
+#include "core/bark_constants.h"
+#include "convert/convert_hubert.h"
 
 bark_convert_params bark_convert_default_params(void) {
     bark_convert_params p = {BARK_WTYPE_Q8_0, NULL, 0};

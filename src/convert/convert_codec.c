@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "convert_int.h"
-#include "names.h"
+#include "convert/convert_int.h"
+#include "convert/names.h"
 
 #define MAX_WN 64
 

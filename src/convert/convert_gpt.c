@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "convert_int.h"
-#include "names.h"
+#include "convert/convert_int.h"
+#include "convert/names.h"
 
 static const char *const stage_key[3] = {"semantic", "coarse", "fine"};
 

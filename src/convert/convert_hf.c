@@ -5,9 +5,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "convert_int.h"
-#include "json.h"
-#include "pickle.h"
+#include "convert/convert_int.h"
+#include "formats/json.h"
+#include "formats/pickle.h"
 
 static int exists(const char *dir, const char *name, char *path, size_t cap) {
     struct stat sb;

@@ -5,10 +5,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../hubert.h"
-#include "convert_hubert.h"
-#include "json.h"
-#include "pickle.h"
+#include "clone/hubert.h"
+#include "convert/convert_hubert.h"
+#include "formats/json.h"
+#include "formats/pickle.h"
 
 hubert_src_config hubert_src_config_base(void) {
     hubert_src_config g = {768, 12, 12, 3072, 7, 512, 128, 16, 0, {10, 3, 3, 3, 3, 2, 2}, {5, 2, 2, 2, 2, 2, 2}};

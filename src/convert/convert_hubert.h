@@ -2,7 +2,7 @@
 #ifndef BARK_CONVERT_HUBERT_H
 #define BARK_CONVERT_HUBERT_H
 
-#include "convert_int.h"
+#include "convert/convert_int.h"
 
 #define HUBERT_SRC_MAX_CONV 8
 

@@ -2,9 +2,9 @@
 #ifndef BARK_CONVERT_INT_H
 #define BARK_CONVERT_INT_H
 
-#include "../bark.h"
-#include "../gguf.h"
-#include "source.h"
+#include "bark.h"
+#include "model/gguf.h"
+#include "formats/source.h"
 
 /* What a tensor is, which decides its stored type. */
 typedef enum emit_role {

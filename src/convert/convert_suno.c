@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "convert_int.h"
-#include "pickle.h"
+#include "convert/convert_int.h"
+#include "formats/pickle.h"
 
 /* model_args integer (bools count as 0/1); def when absent, -1 when present but not a number. */
 static int arg_int(const pk_obj *args, const char *key, int def) {

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../quant.h"
-#include "convert_int.h"
+#include "model/quant.h"
+#include "convert/convert_int.h"
 
 /* Reads integer element i of t as int64; returns 0 for non-integer dtypes (checked by the caller). */
 static int64_t int_at(const src_tensor *t, size_t i) {

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../quant.h"
-#include "convert_int.h"
+#include "model/quant.h"
+#include "convert/convert_int.h"
 
 float *convert_to_f32(convert_ctx *c, const src_tensor *t, const char *label) {
     size_t n = t->nbytes / (src_dtype_size(t->dtype) ? src_dtype_size(t->dtype) : 1);

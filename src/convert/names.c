@@ -1,5 +1,5 @@
 /* names.c: rename tables from the Hugging Face, Suno and EnCodec checkpoint spellings to GGUF names. */
-#include "names.h"
+#include "convert/names.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../random_model.h"
-#include "convert_int.h"
+#include "convert/random_model.h"
+#include "convert/convert_int.h"
 
 typedef struct gen {
     convert_ctx *c;

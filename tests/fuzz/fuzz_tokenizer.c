@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tokenizer.h"
+#include "text/tokenizer.h"
 
 #define VOCAB "models/bert-base-multilingual-cased/vocab.txt"
 

@@ -1,0 +1,307 @@
+/* bark.h: the one public header of libbark (Bark text-to-speech on the CPU). */
+#ifndef BARK_H
+#define BARK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BARK_VERSION "0.2.0"
+#define BARK_VERSION_MAJOR 0 /* the shared library's soname: libbark.so.0 */
+
+#if defined(__GNUC__)
+#define BARK_NODISCARD __attribute__((warn_unused_result))
+#else
+#define BARK_NODISCARD
+#endif
+
+/* Threads: a bark_model and a bark_context are read-only once opened: any number of threads may use one at once.
+ * Each call runs on the caller's thread with a pool of worker threads of its own. Environment: nothing in libbark
+ * reads it; the `bark` command maps BARK_MODEL, BARK_THREADS, BARK_ISA and BARK_GEMM onto the parameters below. */
+
+/* Every fallible call returns a status; BARK_OK is zero, failures are negative. */
+typedef enum bark_status {
+    BARK_OK = 0,
+    BARK_ERR_ARG = -1,         /* a bad argument from the caller */
+    BARK_ERR_IO = -2,          /* open, read, write or map failed */
+    BARK_ERR_FORMAT = -3,      /* the input is malformed */
+    BARK_ERR_UNSUPPORTED = -4, /* well formed, but not something bark handles */
+    BARK_ERR_NOMEM = -5,       /* an allocation failed */
+    BARK_ERR_MISSING = -6,     /* a required tensor, key, stage or voice is absent */
+    BARK_ERR_INTERRUPTED = -7  /* stopped by the caller */
+} bark_status;
+
+/* The message that goes with a failed status: one line, naming the file and the problem. */
+typedef struct bark_error {
+    bark_status status;
+    char msg[512];
+} bark_error;
+
+const char *bark_status_str(bark_status s);
+
+/* ---- model files (one mmap'd GGUF holding every stage, the vocab and the voices) ---- */
+
+typedef struct bark_model bark_model;
+
+/* Maps `path` read-only and validates every header field and tensor before returning. */
+BARK_NODISCARD bark_status bark_model_open(const char *path, bark_model **out, bark_error *err);
+void bark_model_close(bark_model *m); /* accepts NULL */
+
+typedef enum bark_stage {
+    BARK_STAGE_SEMANTIC = 0,
+    BARK_STAGE_COARSE = 1,
+    BARK_STAGE_FINE = 2,
+    BARK_STAGE_CODEC = 3,
+    BARK_STAGE_COUNT = 4
+} bark_stage;
+
+const char *bark_stage_name(bark_stage s);
+int bark_model_has_stage(const bark_model *m, bark_stage s);
+
+/* Hyper-parameters of one GPT stage, as recorded in the file. */
+typedef struct bark_gpt_hparams {
+    int n_layer, n_head, n_embd, block_size;
+    int input_vocab, output_vocab;
+    int n_codes_total, n_codes_given; /* fine stage only; 0 elsewhere */
+    int has_bias;                     /* Linear layers carry biases */
+    int ln_bias;                      /* LayerNorms carry biases */
+} bark_gpt_hparams;
+
+BARK_NODISCARD bark_status bark_model_gpt_hparams(const bark_model *m, bark_stage s,
+                                                  bark_gpt_hparams *out, bark_error *err);
+
+/* The tensor table, for `bark info` and tools. */
+typedef struct bark_tensor_info {
+    const char *name; /* NUL-terminated copy owned by the model */
+    const char *type; /* "f32", "f16", "q8_0", "i32", ... */
+    int n_dims;
+    int64_t ne[4];    /* GGUF order: ne[0] varies fastest */
+    size_t nbytes;
+} bark_tensor_info;
+
+size_t bark_model_tensor_count(const bark_model *m);
+BARK_NODISCARD bark_status bark_model_tensor_info(const bark_model *m, size_t i, bark_tensor_info *out);
+size_t bark_model_file_size(const bark_model *m);
+
+/* Named voices embedded in the model file ("v2/en_speaker_6", ...). */
+size_t bark_model_voice_count(const bark_model *m);
+const char *bark_model_voice_name(const bark_model *m, size_t i);
+
+/* A voice prompt: semantic tokens and coarse/fine EnCodec codes (row-major, codebook-major). */
+typedef struct bark_voice {
+    int32_t *semantic;     /* [n_semantic] */
+    int32_t *coarse;       /* [2][n_coarse] */
+    int32_t *fine;         /* [8][n_fine] */
+    size_t n_semantic, n_coarse, n_fine;
+} bark_voice;
+
+/* Copies the named voice out of the model file (free with bark_voice_free). */
+BARK_NODISCARD bark_status bark_model_voice(const bark_model *m, const char *name, bark_voice *out,
+                                            bark_error *err);
+/* Reads a Suno .npz voice preset (semantic_prompt, coarse_prompt, fine_prompt). */
+BARK_NODISCARD bark_status bark_voice_load_npz(const char *path, bark_voice *out, bark_error *err);
+void bark_voice_free(bark_voice *v); /* accepts NULL and zeroed voices */
+
+/* ---- conversion of real checkpoints to one GGUF (apart from the runtime) ---- */
+
+typedef enum bark_wtype { BARK_WTYPE_F32 = 0, BARK_WTYPE_F16 = 1, BARK_WTYPE_Q8_0 = 8 } bark_wtype;
+
+typedef struct bark_convert_params {
+    bark_wtype wtype;        /* default BARK_WTYPE_Q8_0 */
+    const char *vocab_path;  /* vocab.txt when no source folder carries one; may be NULL */
+    int verbose;
+} bark_convert_params;
+
+bark_convert_params bark_convert_default_params(void);
+
+/* Reads every source (HF folder, Suno .pt, EnCodec .th, .npz voice or folder of them) and
+ * writes one GGUF to out_path (via a temporary file, so a failure leaves nothing behind). */
+BARK_NODISCARD bark_status bark_convert(const char *const *sources, size_t n_sources, const char *out_path,
+                                        const bark_convert_params *p, bark_error *err);
+
+
+/* ---- synthesis: text -> 24 kHz mono PCM, delivered as it is made ---- */
+
+#define BARK_SAMPLE_RATE_HZ 24000
+
+/* A model file opened with everything speaking needs: the model, its tokenizer and the EnCodec decoder. Read-only
+ * once open (share it between threads). The stages a call needs are checked by that call, so a file holding only
+ * EnCodec opens too (for bark_codes_to_audio / bark_audio_to_codes). */
+typedef struct bark_context bark_context;
+
+BARK_NODISCARD bark_status bark_context_open(const char *model_path, bark_context **out, bark_error *err);
+void bark_context_free(bark_context *ctx); /* accepts NULL */
+const bark_model *bark_context_model(const bark_context *ctx);
+
+/* The CPUs this process may run on: its affinity mask, capped by a cgroup CPU quota where one is set (>= 1). The
+ * default thread count, and the most a call uses (more is clamped to it; see bark_synth_result.n_threads). */
+int bark_cpu_count(void);
+
+/* Samples ready to play: n values in [-1, 1] (rarely beyond; sinks clip). A nonzero return stops the synthesis
+ * (BARK_ERR_INTERRUPTED). Called from a thread of the synthesis, never two at once, in order. */
+typedef int (*bark_audio_fn)(void *user, const float *pcm, size_t n);
+
+/* Where a synthesis is. The semantic stage's total is an estimate from the text's length (it ends when the model
+ * says so); coarse and fine totals are exact. */
+typedef struct bark_progress_info {
+    size_t piece, n_pieces;   /* the piece being generated (0-based) of the text's pieces */
+    bark_stage stage;         /* BARK_STAGE_SEMANTIC, _COARSE or _FINE */
+    size_t done, total;       /* tokens (semantic, coarse) or codebook passes (fine) of this piece and stage */
+    double audio_seconds;     /* audio generated so far, all pieces */
+    double elapsed_seconds;   /* since the call began */
+} bark_progress_info;
+/* Called on the caller's thread after every token and fine pass; a nonzero return stops the synthesis. */
+typedef int (*bark_progress_fn)(void *user, const bark_progress_info *info);
+/* Polled on the caller's thread between steps; nonzero stops the synthesis (e.g. a flag a signal handler sets). */
+typedef int (*bark_abort_fn)(void *user);
+
+/* How a matrix product over many positions runs with q8_0 weights (prefills, the fine stage). */
+typedef enum bark_gemm {
+    BARK_GEMM_AUTO = 0, /* the faster one on this CPU: int8 with AVX512-VNNI, else sgemm */
+    BARK_GEMM_INT8,     /* q8_0 x int8 kernels: the same bits on every CPU and thread count */
+    BARK_GEMM_SGEMM     /* dequantized weights and OpenBLAS sgemm: the same bits for every thread count */
+} bark_gemm;
+
+/* When on_audio hears of a piece, for a sink that plays in real time (a sound card). */
+typedef enum bark_pacing {
+    BARK_PACE_NONE = 0, /* as soon as it is decoded (files, pipes, callers that buffer) */
+    BARK_PACE_PIECE,    /* hold each piece back until the rest of it will be ready before playback gets there */
+    BARK_PACE_NO_GAPS   /* hold the start back until all of the text can play without a break */
+} bark_pacing;
+
+typedef struct bark_synth_params {
+    const char *voice;              /* a voice stored in the model ("v2/en_speaker_6") or a Suno .npz path; NULL */
+    const bark_voice *voice_prompt; /* an in-memory prompt (bark_clone_file, bark_voice_load_npz); wins over voice */
+    uint64_t seed;                  /* same model, text, voice, seed and parameters: the same samples */
+    float text_temp;                /* semantic temperature, 0.7 */
+    float waveform_temp;            /* coarse temperature, 0.7 */
+    float fine_temp;                /* fine temperature, 0.5 */
+    int top_k;                      /* semantic and coarse top-k; 0: off */
+    float top_p;                    /* semantic and coarse top-p in (0, 1]; negative: off */
+    float min_eos_p;                /* stop once the end-of-speech probability reaches it (0.2); negative: off */
+    double max_seconds;             /* stop the semantic stage after this much speech; <= 0: off */
+    int greedy;                     /* 1: the most likely token everywhere instead of sampling */
+    size_t max_piece;               /* texts longer than this many bytes are said piece by piece (200); 0: one piece */
+    int n_threads;                  /* 0: bark_cpu_count(); more than that is clamped to it */
+    const char *isa;                /* kernels: NULL or "auto" for the best this CPU has, or "c", "avx2", "avx512",
+                                       "neon" (BARK_ERR_UNSUPPORTED if this CPU lacks it) */
+    bark_gemm gemm;                 /* BARK_GEMM_AUTO */
+    bark_pacing pacing;             /* BARK_PACE_NONE */
+    bark_audio_fn on_audio;         /* NULL: the audio is made and dropped (timing runs) */
+    void *audio_user;
+    bark_progress_fn on_progress;   /* NULL: no reports */
+    void *progress_user;
+    bark_abort_fn should_abort;     /* NULL: never */
+    void *abort_user;
+} bark_synth_params;
+
+/* Suno's defaults (bark.api.generate_audio), seed 0, every CPU. */
+bark_synth_params bark_synth_default_params(void);
+
+typedef struct bark_synth_result {
+    size_t n_pieces;        /* pieces the text was said in */
+    size_t frames;          /* EnCodec frames generated (75 per second) */
+    uint64_t samples;       /* samples handed to on_audio */
+    int n_threads;          /* threads used (after clamping) */
+    const char *isa;        /* the kernel table used ("avx512", ...) */
+    double audio_seconds;
+    double first_audio_seconds; /* from the call to the first on_audio; < 0 if there was none */
+    double generation_seconds;  /* until the last code was generated */
+    double total_seconds;       /* until the call returned */
+    double real_time_factor;    /* generation_seconds / audio_seconds */
+} bark_synth_result;
+
+/* Says text (UTF-8) through p->on_audio as each fine window is decoded. A text longer than max_piece is cut at
+ * sentence or clause ends; with no voice, each piece after the first speaks in the voice of the one before. result
+ * may be NULL. Returns BARK_ERR_INTERRUPTED when a callback stopped it (the audio delivered so far is whole). */
+BARK_NODISCARD bark_status bark_synthesize(const bark_context *ctx, const char *text, const bark_synth_params *p,
+                                           bark_synth_result *result, bark_error *err);
+
+/* ---- codes in and out (bark tokens, bark decode, bark encode) ---- */
+
+/* Codes of one generation, row-major; free with bark_codes_free. */
+typedef struct bark_codes {
+    int32_t *semantic; /* [n_semantic], values 0..9999 */
+    int32_t *coarse;   /* [2][n_frames] or NULL, values 0..1023 */
+    int32_t *fine;     /* [8][n_frames] or NULL */
+    size_t n_semantic, n_frames;
+} bark_codes;
+void bark_codes_free(bark_codes *c); /* accepts NULL and zeroed codes */
+
+/* The whole text as one generation (as Suno's generate_audio, no pieces), up to stage `last` (SEMANTIC, COARSE or
+ * FINE). Uses p's voice, seed, sampling, threads, kernels and progress/abort callbacks; on_audio is not called. */
+BARK_NODISCARD bark_status bark_text_to_codes(const bark_context *ctx, const char *text, const bark_synth_params *p,
+                                              bark_stage last, bark_codes *out, bark_error *err);
+
+/* EnCodec codes codes[q * ld + t] (q < n_q: 2, 4, 8, 16 or 32 codebooks as the bandwidths use; t < n_frames, each
+ * value below the codebook size) to 24 kHz PCM through fn, in chunks. Every code is checked before any audio is
+ * made. n_q above 8 reads the extra codebooks from the model file for this call. */
+BARK_NODISCARD bark_status bark_codes_to_audio(const bark_context *ctx, const int32_t *codes, int n_q, size_t ld,
+                                               size_t n_frames, bark_audio_fn fn, void *user, bark_error *err);
+
+/* The EnCodec encoder as a stream (bounded memory for any length): 24 kHz mono samples in, codes out. */
+typedef struct bark_encoder bark_encoder;
+/* kbps: 1.5, 3, 6, 12 or 24 (2, 4, 8, 16 or 32 codebooks); needs the encoder weights in the model file. */
+BARK_NODISCARD bark_status bark_encoder_create(const bark_context *ctx, double kbps, bark_encoder **out,
+                                               bark_error *err);
+int bark_encoder_n_q(const bark_encoder *e);
+/* Feeds n samples (n = 0 and last = 1 ends the stream); writes up to cap frames to codes[q * ld + j], *n_frames
+ * of them. cap >= bark_encoder_max_frames(e, n) always suffices. */
+size_t bark_encoder_max_frames(const bark_encoder *e, size_t n);
+BARK_NODISCARD bark_status bark_encoder_push(bark_encoder *e, const float *pcm, size_t n, int last, int32_t *codes,
+                                             size_t ld, size_t cap, size_t *n_frames, bark_error *err);
+void bark_encoder_free(bark_encoder *e); /* accepts NULL */
+
+/* ---- voices a user makes ---- */
+
+typedef struct bark_clone_params {
+    double max_seconds;  /* 15: only the last max_seconds of the trimmed recording are kept */
+    double silence_dbfs; /* -50: quieter 10 ms windows are trimmed at both ends */
+    int n_threads;       /* 0: bark_cpu_count() */
+} bark_clone_params;
+bark_clone_params bark_clone_default_params(void);
+
+/* What the recording was and what was kept. */
+typedef struct bark_clone_info {
+    int file_rate, file_channels;
+    double file_seconds, kept_seconds, lead_trimmed, tail_trimmed;
+    int cut;                  /* longer than max_seconds: its start was dropped */
+    double clipped_fraction;  /* samples at |x| >= 0.999 */
+    int has_semantic;         /* 0: the model file has no HuBERT, the prompt holds codes only */
+} bark_clone_info;
+
+/* A voice prompt from a recording (any format libsndfile reads): EnCodec codes at 6 kbps and, when the model file
+ * holds HuBERT and its quantizer, semantic tokens. info may be NULL. Free out with bark_voice_free. */
+BARK_NODISCARD bark_status bark_clone_file(const bark_context *ctx, const char *path, const bark_clone_params *p,
+                                           bark_voice *out, bark_clone_info *info, bark_error *err);
+/* Writes a voice as Suno's presets are stored (semantic_prompt <i8 [n], coarse_prompt <i8 [2][T], fine_prompt
+ * <i4 [8][T]); through a temporary file, so a failure leaves nothing. */
+BARK_NODISCARD bark_status bark_voice_save_npz(const bark_voice *v, const char *path, bark_error *err);
+
+/* ---- audio files (libsndfile) ---- */
+
+/* A mono 16-bit file at `rate`, the format from the extension: .wav, .flac, .ogg (Vorbis), or .npy (float32); "-"
+ * is WAV on stdout. Files carry the software name and a comment marking the audio as synthetic speech. */
+typedef struct bark_audio_writer bark_audio_writer;
+BARK_NODISCARD bark_status bark_audio_writer_open(const char *path, int rate, bark_audio_writer **out,
+                                                  bark_error *err);
+BARK_NODISCARD bark_status bark_audio_writer_write(bark_audio_writer *w, const float *pcm, size_t n, bark_error *err);
+/* keep = 1 finishes the file with a valid header (after a stop too); keep = 0 removes it. Frees w (NULL ok). */
+BARK_NODISCARD bark_status bark_audio_writer_close(bark_audio_writer *w, int keep, bark_error *err);
+
+/* Any file libsndfile reads, mixed down to mono and resampled to `rate`, in bounded blocks. */
+typedef struct bark_audio_reader bark_audio_reader;
+BARK_NODISCARD bark_status bark_audio_reader_open(const char *path, int rate, bark_audio_reader **out,
+                                                  bark_error *err);
+/* Up to cap samples; *n = 0 only at the end. */
+BARK_NODISCARD bark_status bark_audio_reader_read(bark_audio_reader *r, float *pcm, size_t cap, size_t *n,
+                                                  bark_error *err);
+void bark_audio_reader_close(bark_audio_reader *r); /* accepts NULL */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,398 @@
+/* audio_file.c: audio in (libsndfile, mono mixdown, libsamplerate) and out (WAV/FLAC/OGG, float32 .npy). */
+#include "audio/audio_file.h"
+
+#include <errno.h>
+#include <samplerate.h>
+#include <stdint.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/error.h"
+
+#define AUDIO_BLOCK 4096
+#define AUDIO_MAX_CHANNELS 64
+
+/* A file held in memory, read through libsndfile's virtual I/O. */
+typedef struct mem_file {
+    const uint8_t *buf;
+    sf_count_t len, pos;
+} mem_file;
+
+struct audio_reader {
+    SNDFILE *f;
+    SF_INFO info;
+    SRC_STATE *src; /* NULL when the file is already at the asked rate */
+    double ratio;
+    float *inter;   /* [AUDIO_BLOCK * channels] */
+    float *mono;    /* [AUDIO_BLOCK] */
+    long mono_len, mono_pos;
+    int eof;
+    mem_file mem;
+    char path[256];
+};
+
+/* Checks the format the file announced and sets up the buffers and the resampler; frees r on failure. */
+static bark_status finish_open(audio_reader *r, int rate, audio_reader **out, bark_error *err) {
+    const char *path = r->path;
+    if (r->info.channels < 1 || r->info.channels > AUDIO_MAX_CHANNELS || r->info.samplerate <= 0) {
+        bark_fail(err, BARK_ERR_UNSUPPORTED, "%s: %d channels at %d Hz is not supported", path, r->info.channels,
+                  r->info.samplerate);
+        audio_reader_close(r);
+        return BARK_ERR_UNSUPPORTED;
+    }
+    r->inter = malloc((size_t)AUDIO_BLOCK * r->info.channels * sizeof *r->inter);
+    r->mono = malloc(AUDIO_BLOCK * sizeof *r->mono);
+    if (!r->inter || !r->mono) {
+        audio_reader_close(r);
+        return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", path);
+    }
+    if (r->info.samplerate != rate) {
+        int e = 0;
+        r->src = src_new(SRC_SINC_MEDIUM_QUALITY, 1, &e);
+        r->ratio = (double)rate / r->info.samplerate;
+        if (!r->src || src_is_valid_ratio(r->ratio) == 0) {
+            bark_fail(err, BARK_ERR_UNSUPPORTED, "%s: cannot resample %d Hz to %d Hz: %s", path, r->info.samplerate,
+                      rate, r->src ? "ratio out of range" : src_strerror(e));
+            audio_reader_close(r);
+            return BARK_ERR_UNSUPPORTED;
+        }
+    }
+    *out = r;
+    return BARK_OK;
+}
+
+static bark_status new_reader(const char *label, int rate, audio_reader **out, bark_error *err) {
+    if (rate <= 0) return bark_fail(err, BARK_ERR_ARG, "%s: invalid target sample rate %d", label, rate);
+    audio_reader *r = calloc(1, sizeof *r);
+    if (!r) return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", label);
+    snprintf(r->path, sizeof r->path, "%s", label);
+    *out = r;
+    return BARK_OK;
+}
+
+bark_status audio_reader_open(const char *path, int rate, audio_reader **out, bark_error *err) {
+    *out = NULL;
+    audio_reader *r = NULL;
+    bark_status st = new_reader(path, rate, &r, err);
+    if (st != BARK_OK) return st;
+    r->f = sf_open(path, SFM_READ, &r->info);
+    if (!r->f) {
+        bark_fail(err, BARK_ERR_IO, "%s: cannot read audio: %s", path, sf_strerror(NULL));
+        free(r);
+        return BARK_ERR_IO;
+    }
+    return finish_open(r, rate, out, err);
+}
+
+static sf_count_t mem_size(void *user) { return ((mem_file *)user)->len; }
+
+static sf_count_t mem_seek(sf_count_t off, int whence, void *user) {
+    mem_file *m = user;
+    sf_count_t base = whence == SEEK_CUR ? m->pos : whence == SEEK_END ? m->len : 0;
+    if ((off > 0 && base > m->len - off) || base + off < 0) return -1;
+    m->pos = base + off;
+    return m->pos;
+}
+
+static sf_count_t mem_read(void *ptr, sf_count_t n, void *user) {
+    mem_file *m = user;
+    if (n <= 0 || m->pos >= m->len) return 0;
+    if (n > m->len - m->pos) n = m->len - m->pos;
+    memcpy(ptr, m->buf + m->pos, (size_t)n);
+    m->pos += n;
+    return n;
+}
+
+static sf_count_t mem_write(const void *ptr, sf_count_t n, void *user) { return 0; }
+
+static sf_count_t mem_tell(void *user) { return ((mem_file *)user)->pos; }
+
+bark_status audio_reader_open_mem(const void *buf, size_t len, const char *label, int rate, audio_reader **out,
+                                  bark_error *err) {
+    *out = NULL;
+    audio_reader *r = NULL;
+    bark_status st = new_reader(label, rate, &r, err);
+    if (st != BARK_OK) return st;
+    static SF_VIRTUAL_IO io = {mem_size, mem_seek, mem_read, mem_write, mem_tell};
+    r->mem.buf = buf;
+    r->mem.len = (sf_count_t)len;
+    r->f = len > 0 ? sf_open_virtual(&io, SFM_READ, &r->info, &r->mem) : NULL;
+    if (!r->f) {
+        bark_fail(err, BARK_ERR_IO, "%s: cannot read audio: %s", label, len ? sf_strerror(NULL) : "empty input");
+        free(r);
+        return BARK_ERR_IO;
+    }
+    return finish_open(r, rate, out, err);
+}
+
+void audio_reader_format(const audio_reader *r, int *rate, int *channels) {
+    *rate = r->info.samplerate;
+    *channels = r->info.channels;
+}
+
+/* Reads up to cap (<= AUDIO_BLOCK) frames from the file and mixes them to mono; returns the count. */
+static long read_mono(audio_reader *r, float *out, long cap) {
+    const int ch = r->info.channels;
+    sf_count_t got = sf_readf_float(r->f, r->inter, cap);
+    if (got <= 0) return 0;
+    for (sf_count_t i = 0; i < got; i++) {
+        float s = 0.0f;
+        for (int c = 0; c < ch; c++) s += r->inter[i * ch + c];
+        out[i] = ch == 1 ? s : s / (float)ch;
+    }
+    return (long)got;
+}
+
+bark_status audio_reader_read(audio_reader *r, float *out, size_t cap, size_t *n, bark_error *err) {
+    *n = 0;
+    if (cap == 0) return BARK_OK;
+    const long want = cap > AUDIO_BLOCK ? AUDIO_BLOCK : (long)cap;
+    if (!r->src) {
+        *n = (size_t)read_mono(r, out, want);
+        if (*n == 0 && sf_error(r->f))
+            return bark_fail(err, BARK_ERR_IO, "%s: read failed: %s", r->path, sf_strerror(r->f));
+        return BARK_OK;
+    }
+    for (;;) {
+        if (r->mono_pos == r->mono_len && !r->eof) {
+            r->mono_len = read_mono(r, r->mono, AUDIO_BLOCK);
+            r->mono_pos = 0;
+            if (r->mono_len == 0) {
+                if (sf_error(r->f)) return bark_fail(err, BARK_ERR_IO, "%s: read failed: %s", r->path, sf_strerror(r->f));
+                r->eof = 1;
+            }
+        }
+        SRC_DATA d;
+        memset(&d, 0, sizeof d);
+        d.data_in = r->mono + r->mono_pos;
+        d.input_frames = r->mono_len - r->mono_pos;
+        d.data_out = out;
+        d.output_frames = want;
+        d.end_of_input = r->eof;
+        d.src_ratio = r->ratio;
+        int e = src_process(r->src, &d);
+        if (e) return bark_fail(err, BARK_ERR_IO, "%s: resampling failed: %s", r->path, src_strerror(e));
+        r->mono_pos += d.input_frames_used;
+        if (d.output_frames_gen > 0) {
+            *n = (size_t)d.output_frames_gen;
+            return BARK_OK;
+        }
+        if (r->eof) return BARK_OK; /* flushed completely */
+    }
+}
+
+void audio_reader_close(audio_reader *r) {
+    if (!r) return;
+    if (r->f) sf_close(r->f);
+    if (r->src) src_delete(r->src);
+    free(r->inter);
+    free(r->mono);
+    free(r);
+}
+
+/* ---- writing ---- */
+
+struct audio_writer {
+    SNDFILE *f;
+    FILE *npy;
+    size_t n_total, written;
+    bark_status st;
+    char path[256];
+};
+
+static int ends_with(const char *s, const char *ext) {
+    size_t a = strlen(s), b = strlen(ext);
+    return a >= b && !strcasecmp(s + a - b, ext);
+}
+
+/* The .npy header of an array (C or Fortran order), padded with spaces so the data starts at a multiple of
+ * 64 bytes and at least at byte `min_total` (room for a later rewrite with a longer shape). */
+static int npy_header(FILE *f, int is_int, int fortran, const size_t *shape, int n_dims, int min_total) {
+    char dict[256], dims[128] = "";
+    int o = 0;
+    for (int i = 0; i < n_dims; i++)
+        o += snprintf(dims + o, sizeof dims - (size_t)o, "%zu%s", shape[i], n_dims == 1 ? "," : i + 1 < n_dims ? ", " : "");
+    int len = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': %s, 'shape': (%s), }",
+                       is_int ? "<i4" : "<f4", fortran ? "True" : "False", dims);
+    int total = 10 + len + 1, pad = (64 - total % 64) % 64;
+    while (total + pad < min_total) pad += 64;
+    unsigned hl = (unsigned)(len + pad + 1);
+    unsigned char head[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 0xff), (unsigned char)(hl >> 8)};
+    if (fwrite(head, 1, 10, f) != 10 || fwrite(dict, 1, (size_t)len, f) != (size_t)len) return -1;
+    for (int i = 0; i < pad; i++)
+        if (fputc(' ', f) == EOF) return -1;
+    return fputc('\n', f) == EOF ? -1 : 0;
+}
+
+/* Writes n 32-bit values little-endian regardless of the host. */
+static int write_le32(FILE *f, const void *data, size_t n) {
+    const uint32_t *v = data;
+    unsigned char buf[1024];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = v[i];
+        buf[k++] = (unsigned char)u;
+        buf[k++] = (unsigned char)(u >> 8);
+        buf[k++] = (unsigned char)(u >> 16);
+        buf[k++] = (unsigned char)(u >> 24);
+        if (k == sizeof buf || i + 1 == n) {
+            if (fwrite(buf, 1, k, f) != k) return -1;
+            k = 0;
+        }
+    }
+    return 0;
+}
+
+bark_status npy_write(const char *path, int is_int, const size_t *shape, int n_dims, const void *data, bark_error *err) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return bark_fail(err, BARK_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    size_t n = 1;
+    for (int i = 0; i < n_dims; i++) n *= shape[i];
+    int bad = npy_header(f, is_int, 0, shape, n_dims, 0) || write_le32(f, data, n);
+    bad |= fclose(f) != 0;
+    if (bad) {
+        remove(path);
+        return bark_fail(err, BARK_ERR_IO, "%s: write failed", path);
+    }
+    return BARK_OK;
+}
+
+/* ---- codes written frame by frame ---- */
+
+#define NPY_COLS_HEADER 128 /* fits any [rows][cols] shape, so the final header overwrites the first exactly */
+
+struct npy_cols_writer {
+    FILE *f;
+    size_t rows, cols;
+    char path[256];
+};
+
+bark_status npy_cols_open(const char *path, size_t rows, npy_cols_writer **out, bark_error *err) {
+    *out = NULL;
+    npy_cols_writer *w = calloc(1, sizeof *w);
+    if (!w) return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", path);
+    snprintf(w->path, sizeof w->path, "%s", path);
+    w->rows = rows;
+    const size_t shape[2] = {rows, 0};
+    w->f = fopen(path, "wb");
+    if (!w->f) {
+        free(w);
+        return bark_fail(err, BARK_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    }
+    if (npy_header(w->f, 1, 1, shape, 2, NPY_COLS_HEADER) || ftell(w->f) != NPY_COLS_HEADER) {
+        fclose(w->f);
+        remove(path);
+        free(w);
+        return bark_fail(err, BARK_ERR_IO, "%s: write failed", path);
+    }
+    *out = w;
+    return BARK_OK;
+}
+
+bark_status npy_cols_write(npy_cols_writer *w, const int32_t *v, size_t n, bark_error *err) {
+    const size_t lim = SIZE_MAX / 4 / (w->rows ? w->rows : 1); /* columns a size_t byte count can hold */
+    if (n > lim - w->cols)
+        return bark_fail(err, BARK_ERR_ARG, "%s: too many columns", w->path);
+    if (write_le32(w->f, v, n * w->rows)) return bark_fail(err, BARK_ERR_IO, "%s: write failed", w->path);
+    w->cols += n;
+    return BARK_OK;
+}
+
+bark_status npy_cols_close(npy_cols_writer *w, int keep, bark_error *err) {
+    if (!w) return BARK_OK;
+    const size_t shape[2] = {w->rows, w->cols};
+    int bad = !keep;
+    if (!bad) bad = fseek(w->f, 0, SEEK_SET) != 0 || npy_header(w->f, 1, 1, shape, 2, NPY_COLS_HEADER) ||
+                    ftell(w->f) != NPY_COLS_HEADER;
+    bad |= fclose(w->f) != 0;
+    bark_status st = BARK_OK;
+    if (bad) {
+        remove(w->path);
+        if (keep) st = bark_fail(err, BARK_ERR_IO, "%s: write failed", w->path);
+    }
+    free(w);
+    return st;
+}
+
+bark_status audio_writer_open(const char *path, int rate, size_t n_total, audio_writer **out, bark_error *err) {
+    *out = NULL;
+    audio_writer *w = calloc(1, sizeof *w);
+    if (!w) return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", path);
+    snprintf(w->path, sizeof w->path, "%s", path);
+    w->n_total = n_total;
+    if (ends_with(path, ".npy")) {
+        w->npy = fopen(path, "wb");
+        if (!w->npy) {
+            free(w);
+            return bark_fail(err, BARK_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+        }
+        if (npy_header(w->npy, 0, 0, &n_total, 1, 0)) {
+            fclose(w->npy);
+            remove(path);
+            free(w);
+            return bark_fail(err, BARK_ERR_IO, "%s: write failed", path);
+        }
+        *out = w;
+        return BARK_OK;
+    }
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    info.samplerate = rate;
+    info.channels = 1;
+    if (ends_with(path, ".wav"))
+        info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+    else if (ends_with(path, ".flac"))
+        info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
+    else if (ends_with(path, ".ogg"))
+        info.format = SF_FORMAT_OGG | SF_FORMAT_VORBIS;
+    else {
+        free(w);
+        return bark_fail(err, BARK_ERR_ARG, "%s: unknown output format (use .wav, .flac, .ogg or .npy)", path);
+    }
+    w->f = sf_open(path, SFM_WRITE, &info);
+    if (!w->f) {
+        free(w);
+        return bark_fail(err, BARK_ERR_IO, "%s: cannot create: %s", path, sf_strerror(NULL));
+    }
+    sf_command(w->f, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    *out = w;
+    return BARK_OK;
+}
+
+bark_status audio_writer_write(audio_writer *w, const float *x, size_t n, bark_error *err) {
+    if (w->st != BARK_OK) return bark_fail(err, w->st, "%s: an earlier write failed", w->path);
+    if (w->npy) {
+        if (n > w->n_total - w->written) {
+            w->st = BARK_ERR_ARG;
+            return bark_fail(err, BARK_ERR_ARG, "%s: more samples than the %zu announced", w->path, w->n_total);
+        }
+        if (write_le32(w->npy, x, n)) {
+            w->st = BARK_ERR_IO;
+            return bark_fail(err, BARK_ERR_IO, "%s: write failed", w->path);
+        }
+    } else if (sf_writef_float(w->f, x, (sf_count_t)n) != (sf_count_t)n) {
+        w->st = BARK_ERR_IO;
+        return bark_fail(err, BARK_ERR_IO, "%s: write failed: %s", w->path, sf_strerror(w->f));
+    }
+    w->written += n;
+    return BARK_OK;
+}
+
+bark_status audio_writer_close(audio_writer *w, bark_error *err) {
+    if (!w) return BARK_OK;
+    bark_status st = w->st;
+    if (w->npy) {
+        if (fclose(w->npy) != 0 && st == BARK_OK) st = bark_fail(err, BARK_ERR_IO, "%s: write failed", w->path);
+        if (st == BARK_OK && w->written != w->n_total)
+            st = bark_fail(err, BARK_ERR_ARG, "%s: %zu samples written, %zu announced", w->path, w->written, w->n_total);
+    } else if (sf_close(w->f) != 0 && st == BARK_OK) {
+        st = bark_fail(err, BARK_ERR_IO, "%s: closing failed", w->path);
+    }
+    if (st != BARK_OK && w->st != BARK_OK) bark_fail(err, st, "%s: the file is incomplete", w->path);
+    if (st != BARK_OK) remove(w->path);
+    free(w);
+    return st;
+}

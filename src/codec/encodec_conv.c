@@ -1,0 +1,207 @@
+/* encodec_conv.c: EnCodec's causal conv, transposed conv, residual unit and reflect padding, all streamable. */
+#include "codec/encodec_ops.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "core/error.h"
+
+/* expf(v) - 1 is as accurate in absolute terms as expm1f below -1/8 and twice as fast. */
+float encodec_elu(float v) { return v > 0.0f ? v : v < -0.125f ? expf(v) - 1.0f : expm1f(v); }
+
+void encodec_elu_inplace(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = encodec_elu(x[i]);
+}
+
+void encodec_pad_reflect(float *buf, int L, int C, int pl, int pr) {
+    const int m = pl > pr ? pl : pr;
+    const int z = L <= m ? m - L + 1 : 0; /* temporary zero extension of a too short input */
+    const size_t cb = (size_t)C * sizeof *buf;
+    memmove(buf + (size_t)pl * C, buf, (size_t)L * cb);
+    const float *x = buf + (size_t)pl * C;
+    for (int j = 0; j < pl; j++) {
+        const int src = pl - j;
+        if (src < L)
+            memcpy(buf + (size_t)j * C, x + (size_t)src * C, cb);
+        else
+            memset(buf + (size_t)j * C, 0, cb);
+    }
+    float *right = buf + (size_t)(pl + L) * C;
+    for (int j = 0; j < pr; j++) {
+        const int src = L + z - 2 - (j - z);
+        if (j < z || src >= L)
+            memset(right + (size_t)j * C, 0, cb);
+        else
+            memcpy(right + (size_t)j * C, x + (size_t)src * C, cb);
+    }
+}
+
+/* y[m][n] = bias + a[m][k] (row stride lda) * w[k][n]. */
+static void gemm_bias(int m, int n, int k, const float *a, int lda, const float *w, const float *bias, float *y) {
+    if (m <= 0) return;
+    for (int i = 0; i < m; i++) memcpy(y + (size_t)i * n, bias, (size_t)n * sizeof *y);
+    if (m == 1) /* no packing of w for a single row */
+        cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.0f, w, n, a, 1, 1.0f, y, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, lda, w, n, 1.0f, y, n);
+}
+
+void encodec_conv1x1(const encodec_conv *c, const float *x, int m, float *y) {
+    gemm_bias(m, c->cout, c->cin, x, c->cin, c->w, c->b, y);
+}
+
+/* ---- causal conv ---- */
+
+static int conv_cap(const encodec_conv *c, int max_in) { return max_in + 2 * c->k + 2; }
+
+size_t encodec_conv_state_floats(const encodec_conv *c, int max_in) {
+    return (size_t)conv_cap(c, max_in) * c->cin;
+}
+
+int encodec_conv_max_out(const encodec_conv *c, int max_in) { return conv_cap(c, max_in) / c->stride + 1; }
+
+void encodec_conv_state_init(encodec_conv_state *s, const encodec_conv *c, int max_in, float *mem) {
+    s->c = c;
+    s->pad = c->k - c->stride;
+    s->started = 0;
+    s->len = 0;
+    s->cap = conv_cap(c, max_in);
+    s->buf = mem;
+}
+
+bark_status encodec_conv_push(encodec_conv_state *s, const float *x, int n, int final, float *y, int *m,
+                              float *col, bark_error *err) {
+    const encodec_conv *c = s->c;
+    const int K = c->k, S = c->stride, C = c->cin;
+    *m = 0;
+    if (n < 0 || s->len + n + s->pad + S > s->cap)
+        return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: %d columns overflow a stream buffer of %d", n, s->cap);
+    if (n > 0) memcpy(s->buf + (size_t)s->len * C, x, (size_t)n * C * sizeof *x);
+    s->len += n;
+    int short_input = 0;
+    if (!s->started) {
+        if (s->len >= s->pad + 1) {
+            encodec_pad_reflect(s->buf, s->len, C, s->pad, 0);
+            s->len += s->pad;
+        } else if (final && s->len > 0) { /* the whole stream is shorter than the left padding */
+            const int extra = (S - s->len % S) % S;
+            encodec_pad_reflect(s->buf, s->len, C, s->pad, extra);
+            s->len += s->pad + extra;
+            short_input = 1;
+        } else {
+            return BARK_OK;
+        }
+        s->started = 1;
+    }
+    if (final && !short_input) {
+        /* right reflect padding so that the real columns not yet used fill whole strides */
+        const int extra = (S - (s->len - s->pad) % S) % S;
+        for (int j = 0; j < extra; j++)
+            memcpy(s->buf + (size_t)(s->len + j) * C, s->buf + (size_t)(s->len - 2 - j) * C, (size_t)C * sizeof *x);
+        s->len += extra;
+    }
+    const int nw = s->len >= K ? (s->len - K) / S + 1 : 0;
+    if (nw > 0) {
+        const float *a = s->buf;
+        int lda = C;
+        if (K > 1 || S > 1) {
+            for (int j = 0; j < nw; j++)
+                memcpy(col + (size_t)j * K * C, s->buf + (size_t)j * S * C, (size_t)K * C * sizeof *col);
+            a = col;
+            lda = K * C;
+        }
+        gemm_bias(nw, c->cout, K * C, a, lda, c->w, c->b, y);
+        const int used = nw * S;
+        memmove(s->buf, s->buf + (size_t)used * C, (size_t)(s->len - used) * C * sizeof *x);
+        s->len -= used;
+    }
+    *m = nw;
+    return BARK_OK;
+}
+
+/* ---- transposed conv ---- */
+
+void encodec_convtr_state_init(encodec_convtr_state *s, const encodec_conv *c, float *mem) {
+    s->c = c;
+    s->has_tail = 0;
+    s->tail = mem;
+}
+
+void encodec_convtr_push(encodec_convtr_state *s, const float *x, int n, float *y, float *raw) {
+    const encodec_conv *c = s->c;
+    const int S = c->stride, K = c->k, N = c->cout, row = K * N;
+    if (n <= 0) return;
+    if (n == 1)
+        cblas_sgemv(CblasRowMajor, CblasTrans, c->cin, row, 1.0f, c->w, row, x, 1, 0.0f, raw, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, row, c->cin, 1.0f, x, c->cin, c->w, row, 0.0f, raw,
+                    row);
+    for (int t = 0; t < n; t++) {
+        const float *cur = raw + (size_t)t * row;
+        const float *prev = t > 0 ? raw + (size_t)(t - 1) * row + (size_t)S * N : s->has_tail ? s->tail : NULL;
+        for (int r = 0; r < S; r++) {
+            float *out = y + ((size_t)t * S + r) * N;
+            for (int o = 0; o < N; o++) {
+                const float p = prev ? prev[r * N + o] : 0.0f;
+                out[o] = (p + cur[r * N + o]) + c->b[o];
+            }
+        }
+    }
+    memcpy(s->tail, raw + (size_t)(n - 1) * row + (size_t)S * N, (size_t)S * N * sizeof *raw);
+    s->has_tail = 1;
+}
+
+/* ---- residual unit ---- */
+
+static int res_pend_cap(const encodec_resunit *u, int max_in) { return max_in + u->block1.k; }
+
+size_t encodec_res_state_floats(const encodec_resunit *u, int max_in) {
+    const size_t C = (size_t)u->block1.cin, H = (size_t)u->block1.cout;
+    const size_t pc = (size_t)res_pend_cap(u, max_in);
+    return encodec_conv_state_floats(&u->block1, max_in) + pc * C + (size_t)max_in * C + pc * H + pc * C;
+}
+
+void encodec_res_state_init(encodec_res_state *s, const encodec_resunit *u, int max_in, float *mem) {
+    const size_t C = (size_t)u->block1.cin, H = (size_t)u->block1.cout;
+    const size_t pc = (size_t)res_pend_cap(u, max_in);
+    s->u = u;
+    encodec_conv_state_init(&s->conv1, &u->block1, max_in, mem);
+    mem += encodec_conv_state_floats(&u->block1, max_in);
+    s->pend_len = 0;
+    s->pend_cap = (int)pc;
+    s->pend = mem;
+    mem += pc * C;
+    s->act = mem;
+    mem += (size_t)max_in * C;
+    s->mid = mem;
+    mem += pc * H;
+    s->sc = mem;
+}
+
+bark_status encodec_res_push(encodec_res_state *s, const float *x, int n, int final, float *y, int *m,
+                             float *col, bark_error *err) {
+    const encodec_resunit *u = s->u;
+    const int C = u->block1.cin;
+    const int pc = s->pend_cap;
+    *m = 0;
+    if (s->pend_len + n > pc)
+        return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: %d columns overflow a residual unit buffer", n);
+    memcpy(s->pend + (size_t)s->pend_len * C, x, (size_t)n * C * sizeof *x);
+    s->pend_len += n;
+    memcpy(s->act, x, (size_t)n * C * sizeof *x);
+    encodec_elu_inplace(s->act, (size_t)n * C);
+    int m1 = 0;
+    bark_status st = encodec_conv_push(&s->conv1, s->act, n, final, s->mid, &m1, col, err);
+    if (st != BARK_OK) return st;
+    if (m1 > s->pend_len) return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: residual unit out of step");
+    if (m1 == 0) return BARK_OK;
+    encodec_elu_inplace(s->mid, (size_t)m1 * u->block1.cout);
+    encodec_conv1x1(&u->block3, s->mid, m1, y);
+    encodec_conv1x1(&u->shortcut, s->pend, m1, s->sc);
+    for (size_t i = 0; i < (size_t)m1 * C; i++) y[i] = s->sc[i] + y[i];
+    memmove(s->pend, s->pend + (size_t)m1 * C, (size_t)(s->pend_len - m1) * C * sizeof *x);
+    s->pend_len -= m1;
+    *m = m1;
+    return BARK_OK;
+}

@@ -1,0 +1,210 @@
+/* encodec_decoder.c: EnCodec decoder (codes -> 24 kHz samples), streaming frame by frame and whole-sequence. */
+#include "codec/encodec_ops.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+
+struct encodec_dec_stream {
+    const encodec_model *m;
+    int n_q;
+    int finished;
+    size_t frames_in;
+    encodec_conv_state in;
+    encodec_lstm_state lstm;
+    encodec_convtr_state up[ENCODEC_MAX_RATIOS];
+    encodec_res_state res[ENCODEC_MAX_RATIOS];
+    encodec_conv_state out;
+    float *lat;  /* [dimension] one latent frame */
+    float *rows; /* dec.0 output [in max out][C] */
+    float *lo;   /* LSTM output [C] */
+    float *a, *b; /* ping-pong activations [act] */
+    float *col, *raw;
+    float *mem;
+};
+
+/* Floats a decoder stream needs: per-stage state and the scratch of one frame's pass. */
+typedef struct dec_sizes {
+    size_t state, act, col, raw, rows;
+} dec_sizes;
+
+static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
+
+static dec_sizes sizes(const encodec_model *m) {
+    dec_sizes z = {0, 0, 0, 0, 0};
+    const encodec_conv *in = &m->dec_in;
+    z.state += encodec_conv_state_floats(in, 1);
+    z.col = (size_t)encodec_conv_max_out(in, 1) * in->k * in->cin;
+    z.rows = (size_t)encodec_conv_max_out(in, 1) * in->cout;
+    z.state += encodec_lstm_state_floats(&m->dec_lstm);
+    int rows = 1;
+    for (int i = 0; i < m->hp.n_ratios; i++) {
+        const encodec_conv *up = &m->dec_up[i];
+        z.raw = max_sz(z.raw, (size_t)rows * up->k * up->cout);
+        z.state += (size_t)up->stride * up->cout;
+        rows *= up->stride;
+        z.act = max_sz(z.act, (size_t)rows * up->cout);
+        const encodec_resunit *u = &m->dec_res[i];
+        z.state += encodec_res_state_floats(u, rows);
+        z.col = max_sz(z.col, (size_t)encodec_conv_max_out(&u->block1, rows) * u->block1.k * u->block1.cin);
+    }
+    z.state += encodec_conv_state_floats(&m->dec_out, rows);
+    z.col = max_sz(z.col, (size_t)encodec_conv_max_out(&m->dec_out, rows) * m->dec_out.k * m->dec_out.cin);
+    return z;
+}
+
+bark_status encodec_dec_stream_create(const encodec_model *m, int n_q, encodec_dec_stream **out, bark_error *err) {
+    *out = NULL;
+    if (n_q < 1 || n_q > m->hp.n_q)
+        return bark_fail(err, BARK_ERR_ARG, "encodec: %d codebooks asked, the model has 1..%d", n_q, m->hp.n_q);
+    const dec_sizes z = sizes(m);
+    const size_t total = z.state + (size_t)m->hp.dimension + z.rows + (size_t)m->dec_lstm.dim + 2 * z.act + z.col + z.raw;
+    encodec_dec_stream *s = calloc(1, sizeof *s);
+    float *mem = calloc(total, sizeof *mem);
+    if (!s || !mem) {
+        free(s);
+        free(mem);
+        return bark_fail(err, BARK_ERR_NOMEM, "encodec: cannot allocate a decoder stream (%zu floats)", total);
+    }
+    s->m = m;
+    s->n_q = n_q;
+    s->mem = mem;
+    encodec_conv_state_init(&s->in, &m->dec_in, 1, mem);
+    mem += encodec_conv_state_floats(&m->dec_in, 1);
+    encodec_lstm_state_init(&s->lstm, &m->dec_lstm, mem);
+    mem += encodec_lstm_state_floats(&m->dec_lstm);
+    int rows = 1;
+    for (int i = 0; i < m->hp.n_ratios; i++) {
+        encodec_convtr_state_init(&s->up[i], &m->dec_up[i], mem);
+        mem += (size_t)m->dec_up[i].stride * m->dec_up[i].cout;
+        rows *= m->dec_up[i].stride;
+        encodec_res_state_init(&s->res[i], &m->dec_res[i], rows, mem);
+        mem += encodec_res_state_floats(&m->dec_res[i], rows);
+    }
+    encodec_conv_state_init(&s->out, &m->dec_out, rows, mem);
+    mem += encodec_conv_state_floats(&m->dec_out, rows);
+    s->lat = mem;
+    mem += m->hp.dimension;
+    s->rows = mem;
+    mem += z.rows;
+    s->lo = mem;
+    mem += m->dec_lstm.dim;
+    s->a = mem;
+    mem += z.act;
+    s->b = mem;
+    mem += z.act;
+    s->col = mem;
+    mem += z.col;
+    s->raw = mem;
+    *out = s;
+    return BARK_OK;
+}
+
+void encodec_dec_stream_free(encodec_dec_stream *s) {
+    if (!s) return;
+    free(s->mem);
+    free(s);
+}
+
+size_t encodec_dec_stream_out_size(const encodec_dec_stream *s, size_t n) {
+    const size_t hop = (size_t)s->m->hop;
+    if (s->in.started) return n * hop;
+    const size_t seen = s->frames_in + n;
+    return seen >= (size_t)s->in.pad + 1 ? seen * hop : 0;
+}
+
+/* One dec.0 output frame x[C] through the rest of the decoder into y[hop]. */
+static bark_status dec_frame(encodec_dec_stream *s, const float *x, float *y, bark_error *err) {
+    const encodec_model *m = s->m;
+    encodec_lstm_push(&s->lstm, x, 1, s->lo);
+    float *cur = s->lo; /* convtr writes s->a, the residual unit s->b */
+    int rows = 1;
+    for (int i = 0; i < m->hp.n_ratios; i++) {
+        encodec_elu_inplace(cur, (size_t)rows * m->dec_up[i].cin);
+        encodec_convtr_push(&s->up[i], cur, rows, s->a, s->raw);
+        rows *= m->dec_up[i].stride;
+        int got = 0;
+        bark_status st = encodec_res_push(&s->res[i], s->a, rows, 0, s->b, &got, s->col, err);
+        if (st != BARK_OK) return st;
+        if (got != rows) return bark_fail(err, BARK_ERR_ARG, "encodec_decoder.c: residual stage %d out of step", i);
+        cur = s->b;
+    }
+    encodec_elu_inplace(cur, (size_t)rows * m->dec_out.cin);
+    int got = 0;
+    bark_status st = encodec_conv_push(&s->out, cur, rows, 0, y, &got, s->col, err);
+    if (st != BARK_OK) return st;
+    if (got != m->hop) return bark_fail(err, BARK_ERR_ARG, "encodec_decoder.c: output stage out of step");
+    return BARK_OK;
+}
+
+static bark_status run_rows(encodec_dec_stream *s, int n, float *out, bark_error *err) {
+    const int C = s->m->dec_in.cout;
+    for (int r = 0; r < n; r++) {
+        bark_status st = dec_frame(s, s->rows + (size_t)r * C, out + (size_t)r * s->m->hop, err);
+        if (st != BARK_OK) return st;
+    }
+    return BARK_OK;
+}
+
+bark_status encodec_dec_stream_push(encodec_dec_stream *s, const int32_t *codes, size_t ld, size_t n, float *out,
+                                    size_t cap, size_t *n_out, bark_error *err) {
+    *n_out = 0;
+    if (s->finished) return bark_fail(err, BARK_ERR_ARG, "encodec: push after the decoder stream finished");
+    if (n < 1) return bark_fail(err, BARK_ERR_ARG, "encodec: a decoder push needs at least one frame");
+    if (n > SIZE_MAX / (size_t)s->m->hop - 16)
+        return bark_fail(err, BARK_ERR_ARG, "encodec: %zu frames is too many for one push", n);
+    bark_status st = encodec_check_codes(s->m, codes, s->n_q, ld, n, err);
+    if (st != BARK_OK) return st;
+    const size_t need = encodec_dec_stream_out_size(s, n);
+    if (cap < need)
+        return bark_fail(err, BARK_ERR_ARG, "encodec: output buffer of %zu samples, this push needs %zu", cap, need);
+    for (size_t t = 0; t < n; t++) {
+        encodec_rvq_decode_frame(s->m, codes + t, s->n_q, ld, s->lat);
+        int m = 0;
+        st = encodec_conv_push(&s->in, s->lat, 1, 0, s->rows, &m, s->col, err);
+        if (st != BARK_OK) return st;
+        s->frames_in++;
+        st = run_rows(s, m, out + *n_out, err);
+        if (st != BARK_OK) return st;
+        *n_out += (size_t)m * s->m->hop;
+    }
+    return BARK_OK;
+}
+
+bark_status encodec_dec_stream_finish(encodec_dec_stream *s, float *out, size_t cap, size_t *n_out,
+                                      bark_error *err) {
+    *n_out = 0;
+    if (s->finished) return BARK_OK;
+    s->finished = 1;
+    if (s->in.started || s->frames_in == 0) return BARK_OK;
+    const size_t need = s->frames_in * (size_t)s->m->hop;
+    if (cap < need)
+        return bark_fail(err, BARK_ERR_ARG, "encodec: output buffer of %zu samples, finish needs %zu", cap, need);
+    int m = 0;
+    bark_status st = encodec_conv_push(&s->in, NULL, 0, 1, s->rows, &m, s->col, err);
+    if (st != BARK_OK) return st;
+    st = run_rows(s, m, out, err);
+    if (st != BARK_OK) return st;
+    *n_out = (size_t)m * s->m->hop;
+    return BARK_OK;
+}
+
+bark_status encodec_decode(const encodec_model *m, const int32_t *codes, int n_q, size_t T, float *out,
+                           bark_error *err) {
+    if (T < 1) return bark_fail(err, BARK_ERR_ARG, "encodec: nothing to decode (0 frames)");
+    bark_status st = encodec_check_codes(m, codes, n_q, T, T, err);
+    if (st != BARK_OK) return st;
+    encodec_dec_stream *s = NULL;
+    st = encodec_dec_stream_create(m, n_q, &s, err);
+    if (st != BARK_OK) return st;
+    size_t n1 = 0, n2 = 0;
+    const size_t total = T * (size_t)m->hop;
+    st = encodec_dec_stream_push(s, codes, T, T, out, total, &n1, err);
+    if (st == BARK_OK) st = encodec_dec_stream_finish(s, out + n1, total - n1, &n2, err);
+    if (st == BARK_OK && n1 + n2 != total)
+        st = bark_fail(err, BARK_ERR_ARG, "encodec_decoder.c: decoded %zu samples, expected %zu", n1 + n2, total);
+    encodec_dec_stream_free(s);
+    return st;
+}

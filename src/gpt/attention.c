@@ -1,0 +1,219 @@
+/* attention.c: multi-head attention of the GPT stages: per-head GEMV for decode steps, query blocks x heads in the
+ * pool for prefills and the fine stage (f32 by OpenBLAS sgemm, or int8 by the q8_0 GEMM). */
+#include "gpt/attention.h"
+
+#include "kernels.h"
+#include "core/threadpool.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QBLOCK 64 /* queries per prefill attention item */
+
+static int imin(int a, int b) { return a < b ? a : b; }
+
+int bark_attention_q8_alloc(bark_gpt *g) {
+    bark_att_q8 *a = &g->aq;
+    size_t H = (size_t)g->n_head, T = (size_t)g->n_ctx;
+    a->hdp = (g->head_dim + QK8_0 - 1) / QK8_0 * QK8_0;
+    a->kb = a->hdp / QK8_0;
+    a->vb = (g->n_ctx + QK8_0 - 1) / QK8_0;
+    size_t hdp = (size_t)a->hdp, kb = (size_t)a->kb, vb = (size_t)a->vb;
+    a->k = malloc(H * T * kb * sizeof *a->k);
+    a->vt = malloc(H * (size_t)g->head_dim * vb * sizeof *a->vt);
+    a->q = malloc(H * T * hdp);
+    a->qd = malloc(H * T * kb * sizeof *a->qd);
+    a->qs = malloc(H * T * kb * sizeof *a->qs);
+    a->p = malloc(T * vb * QK8_0);
+    a->pd = malloc(T * vb * sizeof *a->pd);
+    a->ps = malloc(T * vb * sizeof *a->ps);
+    a->norm = malloc(T * sizeof *a->norm);
+    a->stage = malloc(H * QK8_0 * hdp * sizeof *a->stage);
+    a->stage_q = malloc(H * QK8_0 * hdp);
+    a->stage_d = malloc(H * hdp * sizeof *a->stage_d);
+    if (a->k && a->vt && a->q && a->qd && a->qs && a->p && a->pd && a->ps && a->norm && a->stage && a->stage_q &&
+        a->stage_d)
+        return 0;
+    bark_attention_q8_free(g);
+    return -1;
+}
+
+void bark_attention_q8_free(bark_gpt *g) {
+    bark_att_q8 *a = &g->aq;
+    free(a->k), free(a->vt), free(a->q), free(a->qd), free(a->qs), free(a->p), free(a->pd), free(a->ps);
+    free(a->norm), free(a->stage), free(a->stage_q), free(a->stage_d);
+    memset(a, 0, sizeof *a);
+}
+
+typedef struct att_job {
+    bark_gpt *g;
+    const bark_kernels *k;
+    int T;
+    const void *kk, *vv; /* head h's keys / values start at element h * hs, rows ld elements apart */
+    int f16;             /* kk, vv hold f16 (the decode path's f16 cache) rather than f32 */
+    size_t ld, hs;
+    float scale;
+    int qb, n_items, n_slots;
+} att_job;
+
+/* Keys query t of the current T sees. */
+static int keys_seen(const bark_gpt *g, int T, int t) { return g->causal ? g->n_past + t + 1 : T; }
+
+/* Few queries: head h of every query row, with its own score row. */
+static void att_head_task(void *ctx, int h, int n) {
+    att_job *j = ctx;
+    bark_gpt *g = j->g;
+    int C = g->n_embd, hd = g->head_dim;
+    float *att = g->att + (size_t)h * g->n_ctx;
+    size_t at = (size_t)h * j->hs;
+    for (int t = 0; t < j->T; t++) {
+        const float *q = g->qkv + (size_t)t * 3 * C + (size_t)h * hd;
+        float *out = g->xb + (size_t)t * C + (size_t)h * hd;
+        int nk = keys_seen(g, j->T, t);
+        if (j->f16) j->k->gemv_f16((const uint16_t *)j->kk + at, j->ld, nk, q, hd, att, 1);
+        else j->k->gemv_f32((const float *)j->kk + at, j->ld, nk, q, hd, att, 1);
+        for (int s = 0; s < nk; s++) att[s] *= j->scale;
+        j->k->softmax_f32(att, nk);
+        if (j->f16) j->k->wsum_f16(out, att, (const uint16_t *)j->vv + at, j->ld, nk, hd);
+        else j->k->wsum_f32(out, att, (const float *)j->vv + at, j->ld, nk, hd);
+    }
+}
+
+/* Item it of a block run: head and query rows [q0, q1). */
+static void item_rows(const att_job *j, int it, int *h, int *q0, int *q1) {
+    *h = it % j->g->n_head;
+    *q0 = it / j->g->n_head * j->qb;
+    *q1 = imin(j->T, *q0 + j->qb);
+}
+
+/* Many queries, f32: slot s takes items s, s + n_slots, ... with its own score rows att + s * qb * n_ctx: scores by
+ * sgemm, row softmax (masked keys get probability 0), then P.V by sgemm. Which thread runs a slot changes nothing. */
+static void att_block_task(void *ctx, int s, int n) {
+    att_job *j = ctx;
+    bark_gpt *g = j->g;
+    int C = g->n_embd, hd = g->head_dim, h, q0, q1;
+    float *S = g->att + (size_t)s * j->qb * g->n_ctx;
+    for (int it = s; it < j->n_items; it += j->n_slots) {
+        item_rows(j, it, &h, &q0, &q1);
+        int rows = q1 - q0, nkb = keys_seen(g, j->T, q1 - 1);
+        const float *kh = (const float *)j->kk + (size_t)h * j->hs, *vh = (const float *)j->vv + (size_t)h * j->hs;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, nkb, hd, j->scale,
+                    g->qkv + (size_t)q0 * 3 * C + (size_t)h * hd, 3 * C, kh, (int)j->ld, 0.0f, S, nkb);
+        for (int r = 0; r < rows; r++) {
+            float *row = S + (size_t)r * nkb;
+            int nk = keys_seen(g, j->T, q0 + r);
+            j->k->softmax_f32(row, nk);
+            memset(row + nk, 0, (size_t)(nkb - nk) * sizeof *row);
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, nkb, 1.0f, S, nkb, vh, (int)j->ld, 0.0f,
+                    g->xb + (size_t)q0 * C + (size_t)h * hd, C);
+    }
+}
+
+/* Copies m rows of n floats (ld apart) to stage rows of np floats, zero past n and past row m up to 32 rows. */
+static void stage_rows(float *stage, const float *x, size_t ld, int m, int n, int np) {
+    for (int r = 0; r < QK8_0; r++) {
+        float *d = stage + (size_t)r * np;
+        int have = r < m ? n : 0;
+        if (have) memcpy(d, x + (size_t)r * ld, (size_t)n * sizeof *d);
+        memset(d + have, 0, (size_t)(np - have) * sizeof *d);
+    }
+}
+
+/* One q8_0 block: scale d (stored as f16; q was rounded against the f32 d) and 32 quantized values. */
+static void put_block(block_q8_0 *blk, float d, const int8_t *q) {
+    blk->d = bark_f32_to_f16(d);
+    memcpy(blk->qs, q, QK8_0);
+}
+
+/* int8 preparation of head h: its keys as q8_0 rows, its queries quantized (scales times 1/sqrt(head_dim)) with
+ * block sums, its values transposed into q8_0 rows over the keys; 32 keys or queries at a time through the stage. */
+static void prep_head_task(void *ctx, int h, int n) {
+    att_job *j = ctx;
+    bark_gpt *g = j->g;
+    bark_att_q8 *a = &g->aq;
+    const bark_kernels *k = j->k;
+    int C = g->n_embd, hd = g->head_dim, hdp = a->hdp, kb = a->kb, N = keys_seen(g, j->T, j->T - 1);
+    float *st = a->stage + (size_t)h * QK8_0 * hdp, *sd = a->stage_d + (size_t)h * hdp;
+    int8_t *sq = a->stage_q + (size_t)h * QK8_0 * hdp;
+    const float *kh = (const float *)j->kk + (size_t)h * j->hs, *vh = (const float *)j->vv + (size_t)h * j->hs;
+    block_q8_0 *kq = a->k + (size_t)h * g->n_ctx * kb, *vt = a->vt + (size_t)h * hd * a->vb;
+    for (int t0 = 0; t0 < N; t0 += QK8_0) {
+        int m = imin(QK8_0, N - t0);
+        stage_rows(st, kh + (size_t)t0 * j->ld, j->ld, m, hd, hdp);
+        k->quantize_q8(st, sq, sd, NULL, m * hdp);
+        for (int i = 0; i < m * kb; i++) put_block(kq + (size_t)t0 * kb + i, sd[i], sq + (size_t)i * QK8_0);
+    }
+    for (int t0 = 0; t0 < j->T; t0 += QK8_0) {
+        int m = imin(QK8_0, j->T - t0);
+        size_t at = (size_t)h * g->n_ctx + (size_t)t0;
+        stage_rows(st, g->qkv + (size_t)t0 * 3 * C + (size_t)h * hd, 3 * (size_t)C, m, hd, hdp);
+        k->quantize_q8(st, a->q + at * hdp, a->qd + at * kb, a->qs + at * kb, m * hdp);
+        for (int i = 0; i < m * kb; i++) a->qd[at * kb + (size_t)i] *= j->scale;
+    }
+    for (int b = 0; b * QK8_0 < N; b++) {
+        int m = imin(QK8_0, N - b * QK8_0);
+        for (int r = 0; r < QK8_0; r++) {
+            const float *vr = vh + (size_t)(b * QK8_0 + r) * j->ld;
+            for (int i = 0; i < hd; i++) st[i * QK8_0 + r] = r < m ? vr[i] : 0.0f;
+        }
+        k->quantize_q8(st, sq, sd, NULL, hd * QK8_0);
+        for (int i = 0; i < hd; i++) put_block(vt + (size_t)i * a->vb + b, sd[i], sq + (size_t)i * QK8_0);
+    }
+}
+
+/* Many queries, int8: as att_block_task, with scores and P.V by the q8_0 GEMM. The weights exp(s - max) are
+ * quantized per 32 keys (softmax_q8); each output row is then scaled by 1 / its weights' dequantized sum
+ * (sum over blocks, in order, of block sum x scale). */
+static void att_q8_task(void *ctx, int s, int n) {
+    att_job *j = ctx;
+    bark_gpt *g = j->g;
+    bark_att_q8 *a = &g->aq;
+    int C = g->n_embd, hd = g->head_dim, kb = a->kb, h, q0, q1;
+    size_t first = (size_t)s * j->qb;
+    float *S = g->att + first * g->n_ctx, *norm = a->norm + first;
+    int8_t *P = a->p + first * a->vb * QK8_0;
+    float *Pd = a->pd + first * a->vb;
+    int32_t *Ps = a->ps + first * a->vb;
+    for (int it = s; it < j->n_items; it += j->n_slots) {
+        item_rows(j, it, &h, &q0, &q1);
+        int rows = q1 - q0, nkb = keys_seen(g, j->T, q1 - 1), np = (nkb + QK8_0 - 1) / QK8_0 * QK8_0,
+            nb = np / QK8_0;
+        size_t hq = (size_t)h * g->n_ctx + (size_t)q0;
+        j->k->gemm_q8_0(a->k + (size_t)h * g->n_ctx * kb, (size_t)kb * sizeof(block_q8_0), nkb, a->q + hq * a->hdp,
+                        a->qd + hq * kb, a->qs + hq * kb, a->hdp, rows, S, nkb);
+        for (int r = 0; r < rows; r++) {
+            size_t o = (size_t)r * nb;
+            j->k->softmax_q8(S + (size_t)r * nkb, keys_seen(g, j->T, q0 + r), np, P + o * QK8_0, Pd + o, Ps + o);
+            float sum = 0.0f;
+            for (int b = 0; b < nb; b++) sum += (float)Ps[o + b] * Pd[o + b];
+            norm[r] = sum;
+        }
+        float *out = g->xb + (size_t)q0 * C + (size_t)h * hd;
+        j->k->gemm_q8_0(a->vt + (size_t)h * hd * a->vb, (size_t)a->vb * sizeof(block_q8_0), hd, P, Pd, Ps, np, rows,
+                        out, C);
+        for (int r = 0; r < rows; r++) {
+            float inv = 1.0f / norm[r];
+            for (int i = 0; i < hd; i++) out[(size_t)r * C + i] *= inv;
+        }
+    }
+}
+
+void bark_attention(bark_gpt *g, int T, const void *k, const void *v, int f16, int int8, size_t ld, size_t hs) {
+    att_job j = {g, bark_kernels_get(), T, k, v, f16, ld, hs, (float)(1.0 / sqrt((double)g->head_dim)), 0, 0, 0};
+    if (T < 8) {
+        bark_pool_run(g->n_head, att_head_task, &j);
+        return;
+    }
+    j.qb = imin(QBLOCK, g->n_ctx);
+    j.n_items = (T + j.qb - 1) / j.qb * g->n_head;
+    j.n_slots = imin(imin(bark_pool_threads(), g->n_ctx / j.qb), j.n_items);
+    if (int8 && g->aq.k) {
+        bark_pool_run(g->n_head, prep_head_task, &j);
+        bark_pool_run(j.n_slots, att_q8_task, &j);
+    } else {
+        bark_pool_run(j.n_slots, att_block_task, &j);
+    }
+}

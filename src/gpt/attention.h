@@ -1,0 +1,21 @@
+/* attention.h: multi-head attention of the GPT stages, f32 (OpenBLAS sgemm) or int8 (the q8_0 GEMM's block rule). */
+#ifndef BARK_ATTENTION_H
+#define BARK_ATTENTION_H
+
+#include "gpt/gpt.h"
+
+/* Allocates g->aq for int8 attention (n_head, head_dim, n_ctx set); 0, or -1 out of memory. */
+int bark_attention_q8_alloc(bark_gpt *g);
+void bark_attention_q8_free(bark_gpt *g);
+
+/* Multi-head attention of T queries (rows of g->qkv) against keys k and values v: head h's keys at k + h * hs, rows
+ * ld elements apart; query t sees keys 0..n_past+t when causal, all T keys otherwise. Head h goes to
+ * g->xb[t][h * head_dim ..].
+ * - Few queries (T < 8): one task per head; k and v hold f32, or f16 when f16 != 0.
+ * - Many: (query block x head) items over the pool, k and v f32. By OpenBLAS sgemm (single-threaded in each task),
+ *   or, with int8 != 0 (g->aq allocated), by the int8 GEMM: keys and queries quantized per 32 along the head
+ *   dimension (zero-padded to a multiple of 32), values per 32 keys, and the attention weights exp(s - max) per 32
+ *   keys by softmax_q8; each output row is scaled by 1 / the sum of its dequantized weights. */
+void bark_attention(bark_gpt *g, int T, const void *k, const void *v, int f16, int int8, size_t ld, size_t hs);
+
+#endif

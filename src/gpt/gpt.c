@@ -1,0 +1,447 @@
+/* gpt.c: the nanoGPT-style forward pass of Bark's GPTs (pre-LN blocks, exact GELU, f32 accumulation). */
+#include "gpt/gpt.h"
+
+#include "gpt/attention.h"
+#include "core/error.h"
+#include "kernels.h"
+#include "core/threadpool.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bark_gemm_mode gemm_mode = BARK_GEMM_AUTO;
+
+void bark_gpt_set_gemm_mode(bark_gemm_mode m) { gemm_mode = m; }
+
+int bark_gpt_kv_f16(const bark_gpt_weights *w) { return w->layer[0].qkv_w.type != BARK_TYPE_F32; }
+
+/* AUTO: the int8 GEMM on CPUs with AVX512-VNNI (measured faster than OpenBLAS sgemm there, `make bench` gemm
+ * line), else sgemm; chosen by the CPU, not the kernel table, so BARK_ISA never changes the samples.
+ * BARK_GEMM=int8|sgemm overrides. */
+static bark_gemm_mode current_gemm_mode(void) {
+    if (gemm_mode != BARK_GEMM_AUTO) return gemm_mode;
+    const char *e = getenv("BARK_GEMM");
+    if (e && !strcmp(e, "int8")) return BARK_GEMM_INT8;
+    if (e && !strcmp(e, "sgemm")) return BARK_GEMM_SGEMM;
+    return bark_cpu_prefers_int8_gemm() ? BARK_GEMM_INT8 : BARK_GEMM_SGEMM;
+}
+
+/* Start of row r of a 2-D tensor whose rows have ne[0] elements of its type. */
+static const void *tensor_row(const bark_tensor *t, int64_t r) {
+    return (const uint8_t *)t->data + (size_t)r * bark_type_row_size(t->type, t->ne[0]);
+}
+
+static int imin(int a, int b) { return a < b ? a : b; }
+
+/* Floats the sgemm weight panel needs: the largest non-f32 Linear weight the stage runs over many rows
+ * (expanded whole: sgemm over narrower panels re-packs the activations per panel and measured slower). */
+static size_t panel_floats(const bark_gpt_weights *w, int causal) {
+    size_t n = 0;
+    for (int l = 0; l < w->hp.n_layer; l++) {
+        const bark_tensor *t[4] = {&w->layer[l].qkv_w, &w->layer[l].out_w, &w->layer[l].up_w, &w->layer[l].down_w};
+        for (int i = 0; i < 4; i++)
+            if (t[i]->type != BARK_TYPE_F32 && (size_t)(t[i]->ne[0] * t[i]->ne[1]) > n)
+                n = (size_t)(t[i]->ne[0] * t[i]->ne[1]);
+    }
+    if (!causal)
+        for (int j = 0; j < w->n_lm_head; j++)
+            if (w->lm_head[j].type != BARK_TYPE_F32 && (size_t)(w->lm_head[j].ne[0] * w->lm_head[j].ne[1]) > n)
+                n = (size_t)(w->lm_head[j].ne[0] * w->lm_head[j].ne[1]);
+    return n;
+}
+
+bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, bark_error *err) {
+    memset(g, 0, sizeof *g);
+    const bark_gpt_hparams *hp = &w->hp;
+    if (hp->n_embd <= 0 || hp->n_head <= 0 || hp->n_embd % hp->n_head != 0 || hp->block_size <= 0 ||
+        hp->n_layer <= 0 || hp->n_layer > BARK_MAX_LAYERS || hp->n_head > hp->block_size || hp->n_embd % QK8_0)
+        return bark_fail(err, BARK_ERR_FORMAT, "gpt: bad hyper-parameters (n_embd %d, n_head %d, n_layer %d)",
+                         hp->n_embd, hp->n_head, hp->n_layer);
+    openblas_set_num_threads(1); /* every product runs in our pool, OpenBLAS single-threaded inside each task */
+    g->w = w;
+    g->causal = causal;
+    g->n_embd = hp->n_embd;
+    g->n_head = hp->n_head;
+    g->head_dim = hp->n_embd / hp->n_head;
+    g->n_ctx = hp->block_size;
+    size_t C = (size_t)hp->n_embd, T = (size_t)hp->block_size, L = (size_t)hp->n_layer;
+    g->x = malloc(T * C * sizeof(float));
+    g->xb = malloc(T * C * sizeof(float));
+    g->qkv = malloc(T * 3 * C * sizeof(float));
+    g->hb = malloc(T * 4 * C * sizeof(float));
+    g->att = malloc(T * T * sizeof(float));
+    g->row = malloc(4 * C * sizeof(float));
+    g->xq = malloc(T * 4 * C);
+    g->xd = malloc(T * 4 * C / QK8_0 * sizeof(float));
+    g->xs = malloc(T * 4 * C / QK8_0 * sizeof(int32_t));
+    g->wbuf_len = panel_floats(w, causal);
+    g->wbuf = g->wbuf_len ? malloc(g->wbuf_len * sizeof(float)) : NULL;
+    int ok = g->x && g->xb && g->qkv && g->hb && g->att && g->row && g->xq && g->xd && g->xs &&
+             (g->wbuf || !g->wbuf_len);
+    if (ok && causal) {
+        g->kv_f16 = bark_gpt_kv_f16(w);
+        size_t es = g->kv_f16 ? sizeof(uint16_t) : sizeof(float);
+        g->k_cache = malloc(L * T * C * es);
+        g->v_cache = malloc(L * T * C * es);
+        ok = g->k_cache && g->v_cache;
+    }
+    if (ok && w->layer[0].qkv_w.type == BARK_TYPE_Q8_0) ok = bark_attention_q8_alloc(g) == 0;
+    if (!ok) {
+        bark_gpt_free(g);
+        return bark_fail(err, BARK_ERR_NOMEM, "gpt: out of memory for the run state (%zu positions x %zu)", T, C);
+    }
+    return BARK_OK;
+}
+
+void bark_gpt_free(bark_gpt *g) {
+    if (!g) return;
+    free(g->x);
+    free(g->xb);
+    free(g->qkv);
+    free(g->hb);
+    free(g->att);
+    free(g->row);
+    free(g->xq);
+    free(g->xd);
+    free(g->xs);
+    free(g->wbuf);
+    free(g->k_cache);
+    free(g->v_cache);
+    bark_attention_q8_free(g);
+    memset(g, 0, sizeof *g);
+}
+
+void bark_gpt_reset(bark_gpt *g) { g->n_past = 0; }
+
+/* ---- row-parallel element-wise steps ---- */
+
+typedef struct rows_job {
+    const bark_kernels *k;
+    float *y;
+    const float *x;
+    int T, C;
+    const bark_tensor *w, *b;
+} rows_job;
+
+/* Rows [i*T/n, (i+1)*T/n) of task i. */
+static void task_rows(int i, int n, int T, int *r0, int *r1) {
+    *r0 = (int)((int64_t)T * i / n);
+    *r1 = (int)((int64_t)T * (i + 1) / n);
+}
+
+static void layernorm_task(void *ctx, int i, int n) {
+    rows_job *j = ctx;
+    int r0, r1;
+    task_rows(i, n, j->T, &r0, &r1);
+    for (int t = r0; t < r1; t++)
+        j->k->layernorm_f32(j->y + (size_t)t * j->C, j->x + (size_t)t * j->C, j->w->data, j->b->data, j->C);
+}
+
+/* y[t] = LayerNorm(x[t]) over C channels, eps 1e-5, biased variance; b may be absent (data NULL). */
+static void layernorm(float *y, const float *x, int T, int C, const bark_tensor *w, const bark_tensor *b) {
+    rows_job j = {bark_kernels_get(), y, x, T, C, w, b};
+    bark_pool_run(imin(T, bark_pool_threads()), layernorm_task, &j);
+}
+
+static void gelu_task(void *ctx, int i, int n) {
+    rows_job *j = ctx;
+    int r0, r1;
+    task_rows(i, n, j->T, &r0, &r1);
+    j->k->gelu_f32(j->y + (size_t)r0 * j->C, (r1 - r0) * j->C);
+}
+
+static void gelu_rows(float *y, int T, int C) {
+    rows_job j = {bark_kernels_get(), y, NULL, T, C, NULL, NULL};
+    bark_pool_run(imin(T, bark_pool_threads()), gelu_task, &j);
+}
+
+static void residual_task(void *ctx, int i, int n) {
+    rows_job *j = ctx;
+    int r0, r1;
+    task_rows(i, n, j->T, &r0, &r1);
+    for (size_t e = (size_t)r0 * j->C; e < (size_t)r1 * j->C; e++) j->y[e] += j->x[e];
+}
+
+/* y[t] += x[t] for T rows of C (the residual stream). */
+static void residual_rows(float *y, const float *x, int T, int C) {
+    rows_job j = {NULL, y, x, T, C, NULL, NULL};
+    bark_pool_run(imin(T, bark_pool_threads()), residual_task, &j);
+}
+
+/* ---- Linear layers ---- */
+
+typedef struct linear_job {
+    const bark_kernels *k;
+    const bark_tensor *W, *b;
+    float *y;
+    int ystride;
+    const float *x;
+    int xstride;
+    int T, in, out;
+    int rows_per, t_per; /* tile sizes */
+    int8_t *xq;
+    float *xd, *panel; /* panel: the weight expanded to f32 (sgemm) */
+    int32_t *xs;       /* block sums of xq, filled only for the int8 GEMM (else NULL) */
+} linear_job;
+
+static void bias_rows(const linear_job *j, int o0, int o1, int t0, int t1) {
+    if (!j->b || !j->b->data) return;
+    const float *b = j->b->data;
+    for (int t = t0; t < t1; t++) {
+        float *yt = j->y + (size_t)t * j->ystride;
+        for (int o = o0; o < o1; o++) yt[o] += b[o];
+    }
+}
+
+/* Decode (and rows that must not depend on T): output rows split over tasks, each token by the GEMV kernels. */
+static void gemv_task(void *ctx, int i, int n) {
+    linear_job *j = ctx;
+    int o0 = i * j->rows_per, o1 = imin(j->out, o0 + j->rows_per);
+    const bark_tensor *W = j->W;
+    size_t rb = bark_type_row_size(W->type, W->ne[0]);
+    const void *w0 = (const uint8_t *)W->data + (size_t)o0 * rb;
+    for (int t = 0; t < j->T; t++) {
+        const float *x = j->x + (size_t)t * j->xstride;
+        float *y = j->y + (size_t)t * j->ystride + o0;
+        if (W->type == BARK_TYPE_Q8_0)
+            j->k->gemv_q8_0(w0, rb, o1 - o0, j->xq + (size_t)t * j->in, j->xd + (size_t)t * (j->in / QK8_0), j->in,
+                            y, 1);
+        else if (W->type == BARK_TYPE_F16) j->k->gemv_f16(w0, (size_t)j->in, o1 - o0, x, j->in, y, 1);
+        else j->k->gemv_f32(w0, (size_t)j->in, o1 - o0, x, j->in, y, 1);
+    }
+    bias_rows(j, o0, o1, 0, j->T);
+}
+
+static void quantize_task(void *ctx, int i, int n) {
+    linear_job *j = ctx;
+    int r0, r1;
+    task_rows(i, n, j->T, &r0, &r1);
+    int nb = j->in / QK8_0;
+    for (int t = r0; t < r1; t++) {
+        j->k->quantize_q8(j->x + (size_t)t * j->xstride, j->xq + (size_t)t * j->in, j->xd + (size_t)t * nb,
+                          j->xs ? j->xs + (size_t)t * nb : NULL, j->in);
+    }
+}
+
+/* Many tokens, int8: tiles of rows_per output rows x t_per tokens. */
+static void gemm_int8_task(void *ctx, int i, int n) {
+    linear_job *j = ctx;
+    int n_rt = (j->out + j->rows_per - 1) / j->rows_per;
+    int o0 = (i % n_rt) * j->rows_per, o1 = imin(j->out, o0 + j->rows_per);
+    int t0 = (i / n_rt) * j->t_per, t1 = imin(j->T, t0 + j->t_per);
+    size_t rb = bark_type_row_size(j->W->type, j->W->ne[0]);
+    size_t nb = (size_t)(j->in / QK8_0);
+    j->k->gemm_q8_0((const uint8_t *)j->W->data + (size_t)o0 * rb, rb, o1 - o0, j->xq + (size_t)t0 * j->in,
+                    j->xd + (size_t)t0 * nb, j->xs + (size_t)t0 * nb, j->in, t1 - t0,
+                    j->y + (size_t)t0 * j->ystride + o0, j->ystride);
+    bias_rows(j, o0, o1, t0, t1);
+}
+
+/* Many tokens, sgemm: task i of n takes a 16-aligned share of the output columns, expands its own weight rows to
+ * f32 (q8_0 / f16) in the panel, seeds its columns with the bias and runs a single-threaded sgemm on them. */
+static void sgemm_task(void *ctx, int i, int n) {
+    linear_job *j = ctx;
+    int units = (j->out + 15) / 16;
+    int o0 = imin(j->out, (int)((int64_t)units * i / n) * 16);
+    int o1 = imin(j->out, (int)((int64_t)units * (i + 1) / n) * 16);
+    if (o1 <= o0) return;
+    const float *wp = (const float *)j->W->data + (size_t)o0 * j->in;
+    if (j->W->type != BARK_TYPE_F32) {
+        float *p = j->panel + (size_t)o0 * j->in;
+        for (int r = o0; r < o1; r++) {
+            float *pr = p + (size_t)(r - o0) * j->in;
+            if (j->W->type == BARK_TYPE_Q8_0) j->k->dequant_q8_0(tensor_row(j->W, r), pr, j->in);
+            else bark_dequantize_row(j->W->type, tensor_row(j->W, r), pr, j->in);
+        }
+        wp = p;
+    }
+    float beta = 0.0f;
+    if (j->b && j->b->data) {
+        for (int t = 0; t < j->T; t++)
+            memcpy(j->y + (size_t)t * j->ystride + o0, (const float *)j->b->data + o0,
+                   (size_t)(o1 - o0) * sizeof(float));
+        beta = 1.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->T, o1 - o0, j->in, 1.0f, j->x, j->xstride, wp, j->in, beta,
+                j->y + o0, j->ystride);
+}
+
+/* y[t][o] = W[o] . x[t] (+ b[o]) for T rows; W has ne {in, out}. One token goes to the GEMV kernels, many to
+ * sgemm or the int8 GEMM. rowwise: a row's result must not depend on T (the fine stage's heads, whatever the
+ * number of positions asked): q8_0 weights then always take the int8 GEMM, f16/f32 ones the GEMV kernels. */
+static void linear(bark_gpt *g, float *y, int ystride, const float *x, int xstride, int T, const bark_tensor *W,
+                   const bark_tensor *b, int rowwise) {
+    int nt = bark_pool_threads();
+    linear_job j = {bark_kernels_get(), W, b, y, ystride, x, xstride, T, (int)W->ne[0], (int)W->ne[1], 0, 0,
+                    g->xq, g->xd, NULL, NULL};
+    int q8 = W->type == BARK_TYPE_Q8_0, small = rowwise ? !q8 : T == 1;
+    int int8_gemm = q8 && !small && (rowwise || current_gemm_mode() == BARK_GEMM_INT8);
+    if (int8_gemm) j.xs = g->xs;
+    if (q8 && (small || int8_gemm)) bark_pool_run(imin(T, nt), quantize_task, &j);
+    if (small) {
+        /* one task per thread, rows in multiples of 4 (the kernels' row blocking): one long stream each reads
+         * faster than several short ones (coarse decode 6.04 -> 5.91 ms/step against 4 tasks per thread) */
+        int per = (j.out + nt - 1) / nt;
+        j.rows_per = per < 16 ? 16 : (per + 3) / 4 * 4;
+        bark_pool_run((j.out + j.rows_per - 1) / j.rows_per, gemv_task, &j);
+        return;
+    }
+    if (int8_gemm) {
+        /* every task takes all tokens: kernels that repack their weight rows do it once per call */
+        j.rows_per = 32;
+        j.t_per = T;
+        bark_pool_run((j.out + 31) / 32, gemm_int8_task, &j);
+        return;
+    }
+    j.panel = g->wbuf;
+    bark_pool_run(imin(nt, (j.out + 15) / 16), sgemm_task, &j);
+}
+
+/* Adds row `id` of the embedding table E into dst[C]. */
+static void add_row(bark_gpt *g, float *dst, const bark_tensor *E, int64_t id) {
+    bark_dequantize_row(E->type, tensor_row(E, id), g->row, g->n_embd);
+    for (int i = 0; i < g->n_embd; i++) dst[i] += g->row[i];
+}
+
+/* Attention (src/attention.c), int8 in int8 GEMM mode for q8_0 models. */
+static void attention(bark_gpt *g, int T, const void *k, const void *v, int f16, size_t ld, size_t hs) {
+    bark_attention(g, T, k, v, f16, current_gemm_mode() == BARK_GEMM_INT8, ld, hs);
+}
+
+typedef struct append_job {
+    bark_gpt *g;
+    const bark_kernels *k;
+    int T;
+    size_t layer; /* elements before layer l's cache */
+} append_job;
+
+/* The new keys and values of heads [i*H/n, (i+1)*H/n) into the cache. */
+static void append_task(void *ctx, int i, int n) {
+    append_job *j = ctx;
+    bark_gpt *g = j->g;
+    int C = g->n_embd, h0, h1;
+    size_t hd = (size_t)g->head_dim, hs = (size_t)g->n_ctx * hd;
+    task_rows(i, n, g->n_head, &h0, &h1);
+    for (int t = 0; t < j->T; t++) {
+        const float *r = g->qkv + (size_t)t * 3 * C;
+        size_t at = j->layer + (size_t)(g->n_past + t) * hd;
+        for (int h = h0; h < h1; h++) {
+            if (g->kv_f16) {
+                j->k->f32_to_f16(r + C + h * hd, (uint16_t *)g->k_cache + at + h * hs, (int)hd);
+                j->k->f32_to_f16(r + 2 * C + h * hd, (uint16_t *)g->v_cache + at + h * hs, (int)hd);
+            } else {
+                memcpy((float *)g->k_cache + at + h * hs, r + C + h * hd, hd * sizeof(float));
+                memcpy((float *)g->v_cache + at + h * hs, r + 2 * C + h * hd, hd * sizeof(float));
+            }
+        }
+    }
+}
+
+/* Appends the T new keys and values of layer l to the cache (f32, or f16 for f16 / q8_0 models: half the bytes each
+ * decode step reads; split over the pool by heads for prefills), then attends. A prefill from position 0 attends over
+ * its own f32 keys and values; one after cached positions over the cache (an f16 cache expanded to f32 in hb, free
+ * until the MLP). */
+static void cache_and_attend(bark_gpt *g, int l, int T) {
+    int C = g->n_embd, H = g->n_head, n_keys = g->n_past + T;
+    size_t hd = (size_t)g->head_dim, hs = (size_t)g->n_ctx * hd, layer = (size_t)l * g->n_ctx * C;
+    append_job aj = {g, bark_kernels_get(), T, layer};
+    bark_pool_run(T < 8 ? 1 : imin(H, bark_pool_threads()), append_task, &aj);
+    if (T < 8) {
+        size_t es = g->kv_f16 ? sizeof(uint16_t) : sizeof(float);
+        attention(g, T, (const uint8_t *)g->k_cache + layer * es, (const uint8_t *)g->v_cache + layer * es, g->kv_f16,
+                  hd, hs);
+    } else if (g->n_past == 0) {
+        attention(g, T, g->qkv + C, g->qkv + 2 * C, 0, 3 * (size_t)C, hd);
+    } else if (!g->kv_f16) {
+        attention(g, T, (const float *)g->k_cache + layer, (const float *)g->v_cache + layer, 0, hd, hs);
+    } else {
+        float *kf = g->hb, *vf = g->hb + (size_t)g->n_ctx * C;
+        for (int h = 0; h < H; h++) {
+            int64_t n = (int64_t)n_keys * (int64_t)hd;
+            bark_dequantize_row(BARK_TYPE_F16, (const uint16_t *)g->k_cache + layer + h * hs, kf + h * hs, n);
+            bark_dequantize_row(BARK_TYPE_F16, (const uint16_t *)g->v_cache + layer + h * hs, vf + h * hs, n);
+        }
+        attention(g, T, kf, vf, 0, hd, hs);
+    }
+}
+
+/* Runs every block over the T rows of g->x (positions n_past.. for causal stages). */
+static void blocks(bark_gpt *g, int T) {
+    const bark_gpt_weights *w = g->w;
+    int C = g->n_embd;
+    for (int l = 0; l < w->hp.n_layer; l++) {
+        const bark_gpt_layer *ly = &w->layer[l];
+        layernorm(g->xb, g->x, T, C, &ly->ln1_w, &ly->ln1_b);
+        linear(g, g->qkv, 3 * C, g->xb, C, T, &ly->qkv_w, &ly->qkv_b, 0);
+        if (g->causal) cache_and_attend(g, l, T);
+        else attention(g, T, g->qkv + C, g->qkv + 2 * C, 0, 3 * (size_t)C, (size_t)g->head_dim);
+        linear(g, g->hb, C, g->xb, C, T, &ly->out_w, &ly->out_b, 0);
+        residual_rows(g->x, g->hb, T, C);
+        layernorm(g->xb, g->x, T, C, &ly->ln2_w, &ly->ln2_b);
+        linear(g, g->hb, 4 * C, g->xb, C, T, &ly->up_w, &ly->up_b, 0);
+        gelu_rows(g->hb, T, 4 * C);
+        linear(g, g->qkv, C, g->hb, 4 * C, T, &ly->down_w, &ly->down_b, 0);
+        residual_rows(g->x, g->qkv, T, C);
+    }
+}
+
+bark_status bark_gpt_forward(bark_gpt *g, const int32_t *ids, const int32_t *ids2, int T, float *logits,
+                             bark_error *err) {
+    const bark_gpt_weights *w = g->w;
+    if (!g->causal) return bark_fail(err, BARK_ERR_ARG, "gpt: the fine stage has no causal forward");
+    if (T <= 0 || T > g->n_ctx - g->n_past)
+        return bark_fail(err, BARK_ERR_ARG, "gpt: %d new tokens after %d do not fit the context of %d", T,
+                         g->n_past, g->n_ctx);
+    int C = g->n_embd, V = w->hp.input_vocab;
+    for (int t = 0; t < T; t++) {
+        int32_t bad = ids[t] < 0 || ids[t] >= V ? ids[t] : ids2 && ids2[t] >= V ? ids2[t] : 0;
+        if (bad != 0)
+            return bark_fail(err, BARK_ERR_ARG, "gpt: token id %d at position %d is outside 0..%d", (int)bad,
+                             g->n_past + t, V - 1);
+    }
+    for (int t = 0; t < T; t++) {
+        float *xt = g->x + (size_t)t * C;
+        memset(xt, 0, (size_t)C * sizeof(float));
+        add_row(g, xt, &w->wte[0], ids[t]);
+        if (ids2 && ids2[t] >= 0) add_row(g, xt, &w->wte[0], ids2[t]);
+        add_row(g, xt, &w->wpe, g->n_past + t);
+    }
+    blocks(g, T);
+    g->n_past += T;
+    const float *last = g->x + (size_t)(T - 1) * C;
+    layernorm(g->xb, last, 1, C, &w->lnf_w, &w->lnf_b);
+    linear(g, logits, w->hp.output_vocab, g->xb, C, 1, &w->lm_head[0], NULL, 0);
+    return BARK_OK;
+}
+
+bark_status bark_gpt_forward_fine(bark_gpt *g, const int32_t *codes, int T, int pred, int t0, float *logits,
+                                  bark_error *err) {
+    const bark_gpt_weights *w = g->w;
+    int nct = w->hp.n_codes_total, ncg = w->hp.n_codes_given;
+    if (g->causal) return bark_fail(err, BARK_ERR_ARG, "gpt: a causal stage has no fine forward");
+    if (T <= 0 || T > g->n_ctx || t0 < 0 || t0 >= T)
+        return bark_fail(err, BARK_ERR_ARG, "gpt: fine window of %d positions from %d (context %d)", T, t0, g->n_ctx);
+    if (pred < ncg || pred >= nct || pred - ncg >= w->n_lm_head || pred >= w->n_wte)
+        return bark_fail(err, BARK_ERR_ARG, "gpt: fine codebook %d is not predicted (heads %d..%d)", pred, ncg,
+                         nct - 1);
+    int C = g->n_embd, V = w->hp.input_vocab;
+    for (int t = 0; t < T; t++)
+        for (int k = 0; k <= pred; k++) {
+            int32_t id = codes[(size_t)t * nct + k];
+            if (id < 0 || id >= V)
+                return bark_fail(err, BARK_ERR_ARG, "gpt: fine code %d at position %d, codebook %d is outside 0..%d",
+                                 (int)id, t, k, V - 1);
+        }
+    for (int t = 0; t < T; t++) {
+        float *xt = g->x + (size_t)t * C;
+        memset(xt, 0, (size_t)C * sizeof(float));
+        for (int k = 0; k <= pred; k++) add_row(g, xt, &w->wte[k], codes[(size_t)t * nct + k]);
+        add_row(g, xt, &w->wpe, t);
+    }
+    blocks(g, T);
+    int n = T - t0;
+    layernorm(g->xb, g->x + (size_t)t0 * C, n, C, &w->lnf_w, &w->lnf_b);
+    linear(g, logits, w->hp.output_vocab, g->xb, C, n, &w->lm_head[pred - ncg], NULL, 1);
+    return BARK_OK;
+}

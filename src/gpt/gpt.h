@@ -1,0 +1,91 @@
+/* gpt.h: forward pass of Bark's GPT stages: causal with a KV cache (semantic, coarse), non-causal (fine). */
+#ifndef BARK_GPT_H
+#define BARK_GPT_H
+
+#include "model/model.h"
+
+/* Buffers of int8 attention (src/attention.c), allocated for q8_0 models only. hdp: head_dim rounded up to 32;
+ * kb = hdp / 32 blocks per key, vb = T_max / 32 rounded up blocks per transposed value row. */
+typedef struct bark_att_q8 {
+    int hdp, kb, vb;
+    block_q8_0 *k;   /* [n_head][T_max][kb] keys as q8_0 rows (zero-padded to hdp) */
+    block_q8_0 *vt;  /* [n_head][head_dim][vb] values transposed: row i holds value element i of every key */
+    int8_t *q;       /* [n_head][T_max][hdp] queries quantized per 32 */
+    float *qd;       /* [n_head][T_max][kb] their scales, times 1 / sqrt(head_dim) */
+    int32_t *qs;     /* [n_head][T_max][kb] their block sums */
+    int8_t *p;       /* [T_max][vb * 32] attention weights of the query blocks in flight (per slot, like att) */
+    float *pd;       /* [T_max][vb] their scales */
+    int32_t *ps;     /* [T_max][vb] their block sums */
+    float *norm;     /* [T_max] each weight row's dequantized sum */
+    float *stage;    /* [n_head][32 * hdp] floats staged for quantization (32 keys or queries of a head) */
+    int8_t *stage_q; /* [n_head][32 * hdp] their int8 values */
+    float *stage_d;  /* [n_head][hdp] their scales */
+} bark_att_q8;
+
+/* Run state of one GPT stage: every buffer allocated once by bark_gpt_init, none in the forward pass.
+ * T_max = block_size (1024 in Bark), C = n_embd. The kernels come from arch/kernels.h (chosen at run time)
+ * and the work is split over the threads of src/threadpool.h (bark_pool_set_threads). Results never depend
+ * on the kernel table nor on the pool's thread count (the rule in arch/kernels.h); prefills and the fine
+ * stage also call OpenBLAS sgemm (attention, but for q8_0 models in BARK_GEMM_INT8 mode, and Linear layers in
+ * BARK_GEMM_SGEMM mode) from the pool's tasks, single-threaded (bark_gpt_init sets OpenBLAS to one thread), split
+ * by the pool's thread count: same seed + same thread count = same samples on every path. */
+typedef struct bark_gpt {
+    const bark_gpt_weights *w;
+    int causal;       /* 1: semantic / coarse (masked, cached); 0: fine (no mask, no cache) */
+    int n_embd;       /* C */
+    int n_head;
+    int head_dim;     /* C / n_head */
+    int n_ctx;        /* T_max: positions the buffers hold (the stage's block size) */
+    int n_past;       /* positions already in the KV cache (causal stages) */
+    float *x;         /* [T_max][C] residual stream */
+    float *xb;        /* [T_max][C] LayerNorm output, then the concatenated attention heads */
+    float *qkv;       /* [T_max][3C] q, k, v of the current tokens */
+    float *hb;        /* [T_max][4C] MLP hidden layer */
+    float *att;       /* [T_max][T_max] attention scores: prefill slot s's 64 query rows from s*64*T_max;
+                         decode: one row per head */
+    float *row;       /* [max(4C, C)] one dequantized embedding row */
+    int8_t *xq;       /* [T_max][4C] activations quantized per 32-block (q8_0 weights) */
+    float *xd;        /* [T_max][4C/32] their scales */
+    int32_t *xs;      /* [T_max][4C/32] their block sums (int8 GEMM) */
+    float *wbuf;      /* a weight matrix expanded to f32 for sgemm (f16 / q8_0 weights), or NULL */
+    size_t wbuf_len;  /* floats in wbuf */
+    void *k_cache;    /* [n_layer][n_head][T_max][head_dim] keys: each head's rows contiguous (causal only) */
+    void *v_cache;    /* [n_layer][n_head][T_max][head_dim] values, same layout (causal only) */
+    int kv_f16;       /* the cache holds f16 (models with f16 / q8_0 weights), else f32 (f32 models: exact) */
+    bark_att_q8 aq;   /* int8 attention (q8_0 models; used in BARK_GEMM_INT8 mode), zeroed otherwise */
+} bark_gpt;
+
+/* How matrix products over many positions (prefills, the fine stage) run for q8_0 weights. */
+typedef enum bark_gemm_mode {
+    BARK_GEMM_AUTO = 0, /* the measured faster one on this build (see gpt.c) */
+    BARK_GEMM_INT8,     /* the q8_0 x int8 GEMM kernel (its block rule, arch/kernels.h) */
+    BARK_GEMM_SGEMM     /* dequantize a weight panel, then OpenBLAS sgemm */
+} bark_gemm_mode;
+
+/* Process-wide choice (benchmarks and tests); BARK_GEMM=int8|sgemm in the environment sets it too. */
+void bark_gpt_set_gemm_mode(bark_gemm_mode m);
+
+/* 1 when a causal stage of these weights keeps its KV cache in f16 (f16 / q8_0 models), 0 for f32. */
+int bark_gpt_kv_f16(const bark_gpt_weights *w);
+
+/* Allocates the run state for a stage's validated weights (from bark_model_gpt). */
+BARK_NODISCARD bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, bark_error *err);
+void bark_gpt_free(bark_gpt *g); /* accepts NULL and zeroed states */
+
+/* Forgets the KV cache (the next forward starts at position 0). */
+void bark_gpt_reset(bark_gpt *g);
+
+/* Causal stages: runs T new tokens at positions n_past .. n_past+T-1, appends their keys and values
+ * to the cache and writes the logits of the last position to logits[output_vocab].
+ * Token t's embedding is wte[ids[t]], plus wte[ids2[t]] when ids2 != NULL and ids2[t] >= 0
+ * (the semantic stage's merged context). Fails on an id outside the table or a full context. */
+BARK_NODISCARD bark_status bark_gpt_forward(bark_gpt *g, const int32_t *ids, const int32_t *ids2, int T,
+                                            float *logits, bark_error *err);
+
+/* Fine stage: codes[t*n_codes_total + k] (t < T, row-major [T][n_codes_total]) are the input codes;
+ * the embedding of position t sums tables 0..pred. Writes the logits of head pred (pred in
+ * n_codes_given .. n_codes_total-1) for positions t0..T-1 to logits[(t - t0) * output_vocab + v]. */
+BARK_NODISCARD bark_status bark_gpt_forward_fine(bark_gpt *g, const int32_t *codes, int T, int pred, int t0,
+                                                 float *logits, bark_error *err);
+
+#endif

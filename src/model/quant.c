@@ -1,0 +1,113 @@
+/* quant.c: f16 and q8_0 encoding of weights, and expansion of any stored float type to f32. */
+#include "model/quant.h"
+
+#include <math.h>
+#include <string.h>
+
+int bark_type_known(uint32_t type) {
+    switch (type) {
+    case BARK_TYPE_F32: case BARK_TYPE_F16: case BARK_TYPE_Q8_0:
+    case BARK_TYPE_I8: case BARK_TYPE_I16: case BARK_TYPE_I32:
+        return 1;
+    }
+    return 0;
+}
+
+const char *bark_type_name(uint32_t type) {
+    switch (type) {
+    case BARK_TYPE_F32: return "f32";
+    case BARK_TYPE_F16: return "f16";
+    case BARK_TYPE_Q8_0: return "q8_0";
+    case BARK_TYPE_I8: return "i8";
+    case BARK_TYPE_I16: return "i16";
+    case BARK_TYPE_I32: return "i32";
+    }
+    return "unknown";
+}
+
+size_t bark_type_row_size(uint32_t type, int64_t n) {
+    if (n < 0) return 0;
+    size_t un = (size_t)n;
+    switch (type) {
+    case BARK_TYPE_F32: case BARK_TYPE_I32: return un * 4;
+    case BARK_TYPE_F16: case BARK_TYPE_I16: return un * 2;
+    case BARK_TYPE_I8: return un;
+    case BARK_TYPE_Q8_0: return (n % QK8_0) ? 0 : un / QK8_0 * sizeof(block_q8_0);
+    }
+    return 0;
+}
+
+float bark_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0) {
+        if (man == 0) {
+            bits = sign;
+        } else { /* subnormal: renormalise */
+            int e = -1;
+            do { e++; man <<= 1; } while (!(man & 0x400));
+            bits = sign | (uint32_t)(127 - 15 - e) << 23 | (man & 0x3ff) << 13;
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | man << 13;
+    } else {
+        bits = sign | (exp + 127 - 15) << 23 | man << 13;
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+uint16_t bark_f32_to_f16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000;
+    uint32_t ax = x & 0x7fffffffu;
+    if (ax > 0x7f800000u) return (uint16_t)(sign | 0x7e00); /* NaN */
+    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00); /* overflows to inf after rounding */
+    if (ax < 0x38800000u) { /* result is subnormal or zero: align to 2^-24 units, round to even */
+        if (ax < 0x33000000u) return (uint16_t)sign; /* below half the smallest subnormal */
+        uint32_t e = ax >> 23, m = (ax & 0x7fffff) | 0x800000;
+        uint32_t shift = 126 - e; /* value = m * 2^(e-150); units of 2^-24 -> shift by (126-e) */
+        uint32_t q = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (q & 1))) q++;
+        return (uint16_t)(sign | q);
+    }
+    uint32_t r = ax + 0xfffu + ((ax >> 13) & 1); /* round mantissa to 10 bits, ties to even */
+    return (uint16_t)(sign | ((r - 0x38000000u) >> 13));
+}
+
+void bark_quantize_row_q8_0(const float *x, block_q8_0 *y, int64_t n) {
+    for (int64_t b = 0; b < n / QK8_0; b++) {
+        const float *xb = x + b * QK8_0;
+        float amax = 0.0f;
+        for (int j = 0; j < QK8_0; j++) amax = fmaxf(amax, fabsf(xb[j]));
+        const float d = amax / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[b].d = bark_f32_to_f16(d);
+        for (int j = 0; j < QK8_0; j++) y[b].qs[j] = (int8_t)roundf(xb[j] * id);
+    }
+}
+
+void bark_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n) {
+    switch (type) {
+    case BARK_TYPE_F32:
+        memcpy(dst, src, (size_t)n * sizeof(float));
+        break;
+    case BARK_TYPE_F16: {
+        const uint16_t *h = src;
+        for (int64_t i = 0; i < n; i++) dst[i] = bark_f16_to_f32(h[i]);
+        break;
+    }
+    case BARK_TYPE_Q8_0: {
+        const block_q8_0 *b = src;
+        for (int64_t i = 0; i < n / QK8_0; i++) {
+            const float d = bark_f16_to_f32(b[i].d);
+            for (int j = 0; j < QK8_0; j++) dst[i * QK8_0 + j] = d * (float)b[i].qs[j];
+        }
+        break;
+    }
+    default:
+        memset(dst, 0, (size_t)n * sizeof(float));
+    }
+}
