@@ -1,4 +1,4 @@
-/* dispatch.c: picks the kernel table once at run time (CPUID + XGETBV on x86, AT_HWCAP on Arm, BARK_ISA). */
+/* dispatch.c: finds the kernel tables this CPU runs (CPUID + XGETBV on x86, AT_HWCAP on Arm) and the best of them. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,14 +70,12 @@ const bark_kernels *bark_kernels_by_name(const char *name) {
     return NULL;
 }
 
-static const bark_kernels *chosen;
+static const bark_kernels *best;
 
 static void choose(void) {
-    const char *force = getenv("BARK_ISA");
-    if (force && *force && (chosen = bark_kernels_by_name(force))) return;
     static const char *const order[] = {"avx512", "avx2", "neon"};
-    for (size_t i = 0; i < sizeof order / sizeof order[0] && !chosen; i++) chosen = bark_kernels_by_name(order[i]);
-    if (!chosen) chosen = &bark_kernels_c;
+    for (size_t i = 0; i < sizeof order / sizeof order[0] && !best; i++) best = bark_kernels_by_name(order[i]);
+    if (!best) best = &bark_kernels_c;
 }
 
 #if defined(BARK_HAVE_AVX2) && (defined(__x86_64__) || defined(__i386__))
@@ -100,12 +98,5 @@ int bark_cpu_prefers_int8_gemm(void) {
 const bark_kernels *bark_kernels_get(void) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, choose);
-    return chosen;
-}
-
-const bark_kernels *bark_kernels_use(const char *name) {
-    bark_kernels_get();
-    const bark_kernels *k = bark_kernels_by_name(name);
-    if (k) chosen = k;
-    return k;
+    return best;
 }

@@ -64,14 +64,11 @@ typedef struct bark_kernels {
  * prefills then. Decided by the CPU, not by the table in use, so BARK_ISA never changes which rule runs. */
 int bark_cpu_prefers_int8_gemm(void);
 
-/* The table for this CPU (or the one BARK_ISA=c|avx2|avx512|neon forces, if the CPU has it); chosen once.
- * "neon" means the dotprod table when the CPU has SDOT. */
+/* The best table this CPU runs (found once). A synthesis takes it unless its parameters name another. */
 const bark_kernels *bark_kernels_get(void);
-/* A named table if compiled in and supported by this CPU, else NULL (tests walk every path). */
+/* A named table ("c", "avx2", "avx512", "neon": the dotprod table when the CPU has SDOT) if compiled in and
+ * supported by this CPU, else NULL. */
 const bark_kernels *bark_kernels_by_name(const char *name);
-/* Makes a named table the one bark_kernels_get returns from now on (tests comparing paths); returns it, or
- * NULL (and changes nothing) if it is not available. Call it while no forward pass is running. */
-const bark_kernels *bark_kernels_use(const char *name);
 
 extern const bark_kernels bark_kernels_c;
 #if defined(BARK_HAVE_AVX2)

@@ -117,6 +117,13 @@ typedef struct bark_convert_params {
 
 bark_convert_params bark_convert_default_params(void);
 
+/* A random-weight model at Bark's real shapes, for benchmarks and load tests: shape "bark-small" (12 layers, width
+ * 768) or "bark" (24 layers, width 1024), the real vocab sizes and EnCodec 24 kHz; vocab_path (mBERT vocab.txt) and
+ * voices_dir (Suno .npz presets) may be NULL, but `say` needs the vocab. */
+BARK_NODISCARD bark_status bark_write_random_model(const char *out_path, const char *shape, bark_wtype wtype,
+                                                   uint64_t seed, const char *vocab_path, const char *voices_dir,
+                                                   bark_error *err);
+
 /* Reads every source (HF folder, Suno .pt, EnCodec .th, .npz voice or folder of them) and
  * writes one GGUF to out_path (via a temporary file, so a failure leaves nothing behind). */
 BARK_NODISCARD bark_status bark_convert(const char *const *sources, size_t n_sources, const char *out_path,
@@ -254,6 +261,14 @@ size_t bark_encoder_max_frames(const bark_encoder *e, size_t n);
 BARK_NODISCARD bark_status bark_encoder_push(bark_encoder *e, const float *pcm, size_t n, int last, int32_t *codes,
                                              size_t ld, size_t cap, size_t *n_frames, bark_error *err);
 void bark_encoder_free(bark_encoder *e); /* accepts NULL */
+
+/* Integer .npy arrays of codes [rows][cols] (any integer dtype on reading, C or Fortran order; int32 written).
+ * *codes is freed with bark_free. */
+BARK_NODISCARD bark_status bark_codes_load_npy(const char *path, int32_t **codes, size_t *rows, size_t *cols,
+                                               bark_error *err);
+BARK_NODISCARD bark_status bark_codes_save_npy(const char *path, const int32_t *codes, size_t rows, size_t cols,
+                                               bark_error *err);
+void bark_free(void *p); /* memory libbark handed out (accepts NULL) */
 
 /* ---- voices a user makes ---- */
 

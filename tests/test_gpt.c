@@ -117,7 +117,7 @@ static void test_semantic(void **state) {
     for (int i = 0; i < 256; i++) ids[i] = x[i], ids2[i] = x[256 + i];
     ids[256] = x[512], ids2[256] = -1;
     bark_gpt g;
-    assert_int_equal(bark_gpt_init(&g, w, 1, &err), BARK_OK);
+    assert_int_equal(bark_gpt_init(&g, w, 1, NULL, &err), BARK_OK);
     float *logits = malloc((size_t)w->hp.output_vocab * sizeof *logits);
     int n_ref = (int)lg->shape[1], agree;
     double tol = tolerance(f->m);
@@ -144,7 +144,7 @@ static void test_coarse(void **state) {
     const src_tensor *pr = gold(f, "coarse_prompt", SRC_I32), *st = gold(f, "coarse_steps", SRC_I32);
     const src_tensor *lg = gold(f, "coarse_logits", SRC_F32);
     bark_gpt g;
-    assert_int_equal(bark_gpt_init(&g, w, 1, &err), BARK_OK);
+    assert_int_equal(bark_gpt_init(&g, w, 1, NULL, &err), BARK_OK);
     float *logits = malloc((size_t)w->hp.output_vocab * sizeof *logits);
     int n_ref = (int)lg->shape[1], agree;
     double tol = tolerance(f->m);
@@ -177,7 +177,7 @@ static void test_prefill_after_cache(void **state) {
     int n = (int)pr->shape[0], n_ref = (int)lg->shape[1], agree;
     assert_true(n > 500 + 8);
     bark_gpt g;
-    assert_int_equal(bark_gpt_init(&g, w, 1, &err), BARK_OK);
+    assert_int_equal(bark_gpt_init(&g, w, 1, NULL, &err), BARK_OK);
     float *logits = malloc((size_t)w->hp.output_vocab * sizeof *logits);
     assert_non_null(logits);
     assert_int_equal(bark_gpt_forward(&g, ids, NULL, 300, logits, &err), BARK_OK);
@@ -213,7 +213,7 @@ static void test_fine(void **state) {
     assert_int_equal(codes->shape[0], 1024);
     assert_int_equal(codes->shape[1], 8);
     bark_gpt g;
-    assert_int_equal(bark_gpt_init(&g, w, 0, &err), BARK_OK);
+    assert_int_equal(bark_gpt_init(&g, w, 0, NULL, &err), BARK_OK);
     int V = w->hp.output_vocab, np_ = (int)pos->shape[0], agree;
     float *logits = malloc((size_t)1024 * V * sizeof *logits);
     double tol = tolerance(f->m);
@@ -250,8 +250,8 @@ static void test_bad_input(void **state) {
     assert_int_equal(bark_model_gpt(f->m, BARK_STAGE_COARSE, &w, &err), BARK_OK);
     assert_int_equal(bark_model_gpt(f->m, BARK_STAGE_FINE, &wf, &err), BARK_OK);
     bark_gpt g, gf;
-    assert_int_equal(bark_gpt_init(&g, w, 1, &err), BARK_OK);
-    assert_int_equal(bark_gpt_init(&gf, wf, 0, &err), BARK_OK);
+    assert_int_equal(bark_gpt_init(&g, w, 1, NULL, &err), BARK_OK);
+    assert_int_equal(bark_gpt_init(&gf, wf, 0, NULL, &err), BARK_OK);
     float *logits = malloc((size_t)1024 * 1056 * sizeof *logits);
     int32_t bad[2] = {5, 12096}, neg = -1, two[2] = {1, 2}, ok = 3;
     assert_int_equal(bark_gpt_forward(&g, bad, NULL, 2, logits, &err), BARK_ERR_ARG);

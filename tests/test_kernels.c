@@ -139,7 +139,7 @@ static void stage_logits(fixture *f, int which, float *out[3], int rows[3], int 
     V[0] = w->hp.output_vocab;
     rows[0] = 1 + (int)ns;
     out[0] = malloc((size_t)rows[0] * V[0] * sizeof(float));
-    assert_int_equal(bark_gpt_init(&g, w, 1, &err), BARK_OK);
+    assert_int_equal(bark_gpt_init(&g, w, 1, NULL, &err), BARK_OK);
     assert_int_equal(bark_gpt_forward(&g, ids, ids2, 257, out[0], &err), BARK_OK);
     for (int s = 0; s < ns; s++)
         assert_int_equal(bark_gpt_forward(&g, steps + s, NULL, 1, out[0] + (size_t)(s + 1) * V[0], &err), BARK_OK);
@@ -151,7 +151,7 @@ static void stage_logits(fixture *f, int which, float *out[3], int rows[3], int 
     V[1] = w->hp.output_vocab;
     rows[1] = 1 + (int)ns;
     out[1] = malloc((size_t)rows[1] * V[1] * sizeof(float));
-    assert_int_equal(bark_gpt_init(&g, w, 1, &err), BARK_OK);
+    assert_int_equal(bark_gpt_init(&g, w, 1, NULL, &err), BARK_OK);
     assert_int_equal(bark_gpt_forward(&g, x, NULL, (int)n, out[1], &err), BARK_OK);
     for (int s = 0; s < ns; s++)
         assert_int_equal(bark_gpt_forward(&g, steps + s, NULL, 1, out[1] + (size_t)(s + 1) * V[1], &err), BARK_OK);
@@ -162,7 +162,7 @@ static void stage_logits(fixture *f, int which, float *out[3], int rows[3], int 
     V[2] = w->hp.output_vocab;
     rows[2] = 6 * 1024;
     out[2] = malloc((size_t)rows[2] * V[2] * sizeof(float));
-    assert_int_equal(bark_gpt_init(&g, w, 0, &err), BARK_OK);
+    assert_int_equal(bark_gpt_init(&g, w, 0, NULL, &err), BARK_OK);
     for (int p = 2; p < 8; p++)
         assert_int_equal(bark_gpt_forward_fine(&g, x, 1024, p, 0, out[2] + (size_t)(p - 2) * 1024 * V[2], &err), BARK_OK);
     bark_gpt_free(&g);
@@ -258,7 +258,7 @@ static void generate(const bark_model *m, codes *c) {
     const bark_gpt_weights *w;
     bark_gpt g;
     assert_int_equal(bark_model_gpt(m, BARK_STAGE_SEMANTIC, &w, &err), BARK_OK);
-    assert_int_equal(bark_gpt_init(&g, w, 1, &err), BARK_OK);
+    assert_int_equal(bark_gpt_init(&g, w, 1, NULL, &err), BARK_OK);
     assert_int_equal(bark_gpt_forward(&g, text, NULL, 256, c->logits, &err), BARK_OK);
     assert_int_equal(bark_gpt_forward(&g, c->sem, NULL, 1, c->logits, &err), BARK_OK);
     bark_gpt_free(&g);

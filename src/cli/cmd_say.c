@@ -222,7 +222,6 @@ static int parse(int argc, char **argv, const char *cmd, int audio, say_opts *o,
     }
     o->gen.semantic.sample.greedy = o->gen.coarse.sample.greedy = o->gen.fine.sample.greedy = o->greedy;
     if (!o->have_seed) o->seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
-    bark_pool_set_threads(o->threads); /* 0: the pool's default */
     return 0;
 }
 

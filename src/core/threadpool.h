@@ -1,19 +1,27 @@
-/* threadpool.h: one process-wide pool of worker threads (pthreads) that runs numbered tasks in parallel. */
+/* threadpool.h: a pool of worker threads (pthreads) that runs numbered tasks in parallel; one per synthesis. */
 #ifndef BARK_THREADPOOL_H
 #define BARK_THREADPOOL_H
 
 /* Task i of n (0 <= i < n). Tasks must write disjoint outputs; which thread runs a task never matters. */
 typedef void (*bark_task_fn)(void *ctx, int i, int n);
 
-/* Sets the number of threads (1..64) the pool uses from the next bark_pool_run on; 0 = BARK_THREADS from
- * the environment, else the number of online CPUs. Call it while no run is in progress. Returns the count. */
-int bark_pool_set_threads(int n);
-/* The number of threads runs use (the pool is created on first use, once per thread count). */
-int bark_pool_threads(void);
+typedef struct bark_pool bark_pool;
 
-/* Runs fn(ctx, i, n_tasks) for every i, the caller's thread taking part, and returns when all are done.
- * If the worker threads cannot be created the tasks run in the caller's thread (same results). Runs from
- * several threads take turns; a task must not start a run of its own. */
-void bark_pool_run(int n_tasks, bark_task_fn fn, void *ctx);
+/* A pool of n_threads (1..BARK_POOL_MAX_THREADS, the caller's thread counted): n_threads - 1 workers. Workers
+ * that cannot be started are done without (the tasks still all run). NULL only when out of memory. */
+#define BARK_POOL_MAX_THREADS 64
+bark_pool *bark_pool_create(int n_threads);
+void bark_pool_free(bark_pool *p); /* accepts NULL */
+
+/* The thread count it was created with (tasks are split by it, so results may depend on it only where a rule
+ * says they may not). */
+int bark_pool_threads(const bark_pool *p);
+
+/* Runs fn(ctx, i, n_tasks) for every i, the caller's thread taking part, and returns when all are done. One run
+ * at a time per pool (a pool belongs to one synthesis); a task must not start a run of its own. */
+void bark_pool_run(bark_pool *p, int n_tasks, bark_task_fn fn, void *ctx);
+
+/* The CPUs this process may run on (bark_cpu_count in bark.h). */
+int bark_pool_cpu_count(void);
 
 #endif

@@ -16,7 +16,7 @@ static double coarse_ratio(void) {
 }
 
 bark_coarse_params bark_coarse_default_params(void) {
-    bark_coarse_params p = {{0.7f, 0, -1.0f, 0}, 630, 60, {NULL, NULL}};
+    bark_coarse_params p = {.sample = {0.7f, 0, -1.0f, 0}, .max_coarse_history = 630, .sliding_window_len = 60};
     return p;
 }
 
@@ -103,7 +103,7 @@ bark_status bark_generate_coarse(const bark_model *m, const int32_t *semantic, s
     if (n_hs) memcpy(S, hs, n_hs * sizeof *S);
     memcpy(S + n_hs, semantic, n_semantic * sizeof *S);
     size_t n_S = n_hs + n_semantic, n_C = n_hc;
-    if ((st = bark_gpt_init(&g, w, 1, err)) || (st = bark_sampler_init(&s, BARK_CODEBOOK_SIZE, err))) goto done;
+    if ((st = bark_gpt_init(&g, w, 1, p->exec, err)) || (st = bark_sampler_init(&s, BARK_CODEBOOK_SIZE, err))) goto done;
 
     size_t n_step = 0, wl = (size_t)p->sliding_window_len;
     size_t n_windows = (n_steps + wl - 1) / wl;

@@ -10,7 +10,7 @@
 #define NQ BARK_N_FINE_CODEBOOKS
 
 bark_fine_params bark_fine_default_params(void) {
-    bark_fine_params p = {{0.5f, 0, -1.0f, 0}, {NULL, NULL}, NULL, NULL};
+    bark_fine_params p = {.sample = {0.5f, 0, -1.0f, 0}};
     return p;
 }
 
@@ -57,7 +57,7 @@ bark_status bark_generate_fine(const bark_model *m, const int32_t *coarse, int n
             else if (t < H + n_frames && k < n_coarse) v = coarse[(size_t)k * n_frames + (t - H)];
             B[t * NQ + k] = v;
         }
-    if ((st = bark_gpt_init(&g, w, 0, err)) || (st = bark_sampler_init(&s, BARK_CODEBOOK_SIZE, err))) goto done;
+    if ((st = bark_gpt_init(&g, w, 0, p->exec, err)) || (st = bark_sampler_init(&s, BARK_CODEBOOK_SIZE, err))) goto done;
 
     /* n_loops = max(0, ceil((T - (1024 - H)) / 512)) + 1 */
     long over = (long)n_frames - (long)(BARK_FINE_WINDOW - H);

@@ -4,6 +4,7 @@
 
 #include "bark.h"
 #include "core/bark_constants.h"
+#include "core/exec.h"
 #include "gpt/sampler.h"
 
 #define BARK_SEMANTIC_MAX_TOKENS 768 /* generate_text_semantic's n_tot_steps */
@@ -13,12 +14,12 @@
 /* Progress report: called after every semantic or coarse token and after every fine codebook pass with
  * done <= total (the semantic total is the 768-token maximum). A nonzero return stops the stage with
  * BARK_ERR_INTERRUPTED. */
-typedef int (*bark_progress_fn)(void *user, bark_stage stage, size_t done, size_t total);
+typedef int (*bark_step_fn)(void *user, bark_stage stage, size_t done, size_t total);
 
-typedef struct bark_progress {
-    bark_progress_fn fn; /* NULL: no reports */
+typedef struct bark_steps {
+    bark_step_fn fn; /* NULL: no reports */
     void *user;
-} bark_progress;
+} bark_steps;
 
 /* generate_text_semantic's options (Suno defaults from bark_semantic_default_params). */
 typedef struct bark_semantic_params {
@@ -26,7 +27,8 @@ typedef struct bark_semantic_params {
     float min_eos_p;           /* 0.2: stop once the tempered EOS probability reaches it; < 0: off */
     double max_gen_duration_s; /* <= 0: off; else stop after the token that passes it (1/49.9 s each) */
     int allow_early_stop;      /* 1: the EOS logit (id 10000) joins the softmax and can stop generation */
-    bark_progress progress;
+    bark_steps progress;
+    const bark_exec *exec;     /* kernels, GEMM rule, threads; NULL: a default exec for this call */
 } bark_semantic_params;
 
 /* generate_coarse's options. */
@@ -34,7 +36,8 @@ typedef struct bark_coarse_params {
     bark_sample_params sample; /* temp 0.7, top-k off, top-p off, sampled */
     int max_coarse_history;    /* 630; 60..630 */
     int sliding_window_len;    /* 60; max_coarse_history + sliding_window_len <= 768 */
-    bark_progress progress;
+    bark_steps progress;
+    const bark_exec *exec;     /* kernels, GEMM rule, threads; NULL: a default exec for this call */
 } bark_coarse_params;
 
 /* Streaming report of the fine stage: frames [from, to) of out[8][ld] are final (they never change again).
@@ -45,7 +48,8 @@ typedef int (*bark_fine_window_fn)(void *user, const int32_t *out, size_t ld, si
 /* generate_fine's options: sample.greedy = 1 is Suno's temp=None (argmax of the raw logits). */
 typedef struct bark_fine_params {
     bark_sample_params sample; /* temp 0.5, sampled; top-k and top-p must be off (Suno has none here) */
-    bark_progress progress;
+    bark_steps progress;
+    const bark_exec *exec;     /* kernels, GEMM rule, threads; NULL: a default exec for this call */
     bark_fine_window_fn on_window; /* NULL: no reports */
     void *window_user;
 } bark_fine_params;
@@ -75,14 +79,6 @@ BARK_NODISCARD bark_status bark_generate_fine(const bark_model *m, const int32_t
 
 /* ---- the three stages in a row ---- */
 
-/* Codes of one utterance; free with bark_codes_free. */
-typedef struct bark_codes {
-    int32_t *semantic; /* [n_semantic] */
-    int32_t *coarse;   /* [2][n_frames] */
-    int32_t *fine;     /* [8][n_frames] */
-    size_t n_semantic, n_frames;
-} bark_codes;
-
 typedef struct bark_gen_params {
     bark_semantic_params semantic;
     bark_coarse_params coarse;
@@ -98,6 +94,5 @@ bark_gen_params bark_gen_default_params(void);
 BARK_NODISCARD bark_status bark_generate_codes(const bark_model *m, const int32_t *text_ids, const bark_voice *voice,
                                                const bark_gen_params *p, bark_rng *rng, bark_codes *out,
                                                bark_error *err);
-void bark_codes_free(bark_codes *c); /* accepts NULL and zeroed codes */
 
 #endif

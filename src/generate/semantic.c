@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 bark_semantic_params bark_semantic_default_params(void) {
-    bark_semantic_params p = {{0.7f, 0, -1.0f, 0}, 0.2f, 0.0, 1, {NULL, NULL}};
+    bark_semantic_params p = {.sample = {0.7f, 0, -1.0f, 0}, .min_eos_p = 0.2f, .allow_early_stop = 1};
     return p;
 }
 
@@ -46,7 +46,7 @@ bark_status bark_generate_semantic(const bark_model *m, const int32_t *text_ids,
     bark_sampler s;
     float *logits = malloc((size_t)w->hp.output_vocab * sizeof *logits);
     if (!logits) return bark_fail(err, BARK_ERR_NOMEM, "semantic: out of memory for the logits");
-    if ((st = bark_gpt_init(&g, w, 1, err))) {
+    if ((st = bark_gpt_init(&g, w, 1, p->exec, err))) {
         free(logits);
         return st;
     }

@@ -202,18 +202,18 @@ static void att_q8_task(void *ctx, int s, int n) {
 }
 
 void bark_attention(bark_gpt *g, int T, const void *k, const void *v, int f16, int int8, size_t ld, size_t hs) {
-    att_job j = {g, bark_kernels_get(), T, k, v, f16, ld, hs, (float)(1.0 / sqrt((double)g->head_dim)), 0, 0, 0};
+    att_job j = {g, g->ex->k, T, k, v, f16, ld, hs, (float)(1.0 / sqrt((double)g->head_dim)), 0, 0, 0};
     if (T < 8) {
-        bark_pool_run(g->n_head, att_head_task, &j);
+        bark_pool_run(g->ex->pool, g->n_head, att_head_task, &j);
         return;
     }
     j.qb = imin(QBLOCK, g->n_ctx);
     j.n_items = (T + j.qb - 1) / j.qb * g->n_head;
-    j.n_slots = imin(imin(bark_pool_threads(), g->n_ctx / j.qb), j.n_items);
+    j.n_slots = imin(imin(bark_pool_threads(g->ex->pool), g->n_ctx / j.qb), j.n_items);
     if (int8 && g->aq.k) {
-        bark_pool_run(g->n_head, prep_head_task, &j);
-        bark_pool_run(j.n_slots, att_q8_task, &j);
+        bark_pool_run(g->ex->pool, g->n_head, prep_head_task, &j);
+        bark_pool_run(g->ex->pool, j.n_slots, att_q8_task, &j);
     } else {
-        bark_pool_run(j.n_slots, att_block_task, &j);
+        bark_pool_run(g->ex->pool, j.n_slots, att_block_task, &j);
     }
 }

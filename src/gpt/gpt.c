@@ -10,22 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bark_gemm_mode gemm_mode = BARK_GEMM_AUTO;
-
-void bark_gpt_set_gemm_mode(bark_gemm_mode m) { gemm_mode = m; }
-
 int bark_gpt_kv_f16(const bark_gpt_weights *w) { return w->layer[0].qkv_w.type != BARK_TYPE_F32; }
-
-/* AUTO: the int8 GEMM on CPUs with AVX512-VNNI (measured faster than OpenBLAS sgemm there, `make bench` gemm
- * line), else sgemm; chosen by the CPU, not the kernel table, so BARK_ISA never changes the samples.
- * BARK_GEMM=int8|sgemm overrides. */
-static bark_gemm_mode current_gemm_mode(void) {
-    if (gemm_mode != BARK_GEMM_AUTO) return gemm_mode;
-    const char *e = getenv("BARK_GEMM");
-    if (e && !strcmp(e, "int8")) return BARK_GEMM_INT8;
-    if (e && !strcmp(e, "sgemm")) return BARK_GEMM_SGEMM;
-    return bark_cpu_prefers_int8_gemm() ? BARK_GEMM_INT8 : BARK_GEMM_SGEMM;
-}
 
 /* Start of row r of a 2-D tensor whose rows have ne[0] elements of its type. */
 static const void *tensor_row(const bark_tensor *t, int64_t r) {
@@ -51,7 +36,7 @@ static size_t panel_floats(const bark_gpt_weights *w, int causal) {
     return n;
 }
 
-bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, bark_error *err) {
+bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, const bark_exec *ex, bark_error *err) {
     memset(g, 0, sizeof *g);
     const bark_gpt_hparams *hp = &w->hp;
     if (hp->n_embd <= 0 || hp->n_head <= 0 || hp->n_embd % hp->n_head != 0 || hp->block_size <= 0 ||
@@ -59,6 +44,12 @@ bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, ba
         return bark_fail(err, BARK_ERR_FORMAT, "gpt: bad hyper-parameters (n_embd %d, n_head %d, n_layer %d)",
                          hp->n_embd, hp->n_head, hp->n_layer);
     openblas_set_num_threads(1); /* every product runs in our pool, OpenBLAS single-threaded inside each task */
+    if (!ex) {
+        bark_status st = bark_exec_init(&g->own_ex, 0, NULL, BARK_GEMM_AUTO, err);
+        if (st) return st;
+        ex = &g->own_ex;
+    }
+    g->ex = ex;
     g->w = w;
     g->causal = causal;
     g->n_embd = hp->n_embd;
@@ -109,6 +100,7 @@ void bark_gpt_free(bark_gpt *g) {
     free(g->k_cache);
     free(g->v_cache);
     bark_attention_q8_free(g);
+    bark_exec_free(&g->own_ex);
     memset(g, 0, sizeof *g);
 }
 
@@ -139,9 +131,9 @@ static void layernorm_task(void *ctx, int i, int n) {
 }
 
 /* y[t] = LayerNorm(x[t]) over C channels, eps 1e-5, biased variance; b may be absent (data NULL). */
-static void layernorm(float *y, const float *x, int T, int C, const bark_tensor *w, const bark_tensor *b) {
-    rows_job j = {bark_kernels_get(), y, x, T, C, w, b};
-    bark_pool_run(imin(T, bark_pool_threads()), layernorm_task, &j);
+static void layernorm(const bark_gpt *g, float *y, const float *x, int T, int C, const bark_tensor *w, const bark_tensor *b) {
+    rows_job j = {g->ex->k, y, x, T, C, w, b};
+    bark_pool_run(g->ex->pool, imin(T, bark_pool_threads(g->ex->pool)), layernorm_task, &j);
 }
 
 static void gelu_task(void *ctx, int i, int n) {
@@ -151,9 +143,9 @@ static void gelu_task(void *ctx, int i, int n) {
     j->k->gelu_f32(j->y + (size_t)r0 * j->C, (r1 - r0) * j->C);
 }
 
-static void gelu_rows(float *y, int T, int C) {
-    rows_job j = {bark_kernels_get(), y, NULL, T, C, NULL, NULL};
-    bark_pool_run(imin(T, bark_pool_threads()), gelu_task, &j);
+static void gelu_rows(const bark_gpt *g, float *y, int T, int C) {
+    rows_job j = {g->ex->k, y, NULL, T, C, NULL, NULL};
+    bark_pool_run(g->ex->pool, imin(T, bark_pool_threads(g->ex->pool)), gelu_task, &j);
 }
 
 static void residual_task(void *ctx, int i, int n) {
@@ -164,9 +156,9 @@ static void residual_task(void *ctx, int i, int n) {
 }
 
 /* y[t] += x[t] for T rows of C (the residual stream). */
-static void residual_rows(float *y, const float *x, int T, int C) {
+static void residual_rows(const bark_gpt *g, float *y, const float *x, int T, int C) {
     rows_job j = {NULL, y, x, T, C, NULL, NULL};
-    bark_pool_run(imin(T, bark_pool_threads()), residual_task, &j);
+    bark_pool_run(g->ex->pool, imin(T, bark_pool_threads(g->ex->pool)), residual_task, &j);
 }
 
 /* ---- Linear layers ---- */
@@ -238,14 +230,16 @@ static void gemm_int8_task(void *ctx, int i, int n) {
     bias_rows(j, o0, o1, t0, t1);
 }
 
-/* Many tokens, sgemm: task i of n takes a 16-aligned share of the output columns, expands its own weight rows to
- * f32 (q8_0 / f16) in the panel, seeds its columns with the bias and runs a single-threaded sgemm on them. */
+/* Output columns per sgemm call. Fixed, so that no call's shape (nor any result) depends on the thread count:
+ * OpenBLAS's blocking follows the shape it is given (split by thread count, the codes differed between 2 and 3
+ * threads under OPENBLAS_CORETYPE=Haswell). */
+#define SGEMM_COLS 128
+
+/* Many tokens, sgemm: task i takes output columns [i * SGEMM_COLS, ...), expands its own weight rows to f32
+ * (q8_0 / f16) in the panel, seeds its columns with the bias and runs a single-threaded sgemm on them. */
 static void sgemm_task(void *ctx, int i, int n) {
     linear_job *j = ctx;
-    int units = (j->out + 15) / 16;
-    int o0 = imin(j->out, (int)((int64_t)units * i / n) * 16);
-    int o1 = imin(j->out, (int)((int64_t)units * (i + 1) / n) * 16);
-    if (o1 <= o0) return;
+    int o0 = i * SGEMM_COLS, o1 = imin(j->out, o0 + SGEMM_COLS);
     const float *wp = (const float *)j->W->data + (size_t)o0 * j->in;
     if (j->W->type != BARK_TYPE_F32) {
         float *p = j->panel + (size_t)o0 * j->in;
@@ -272,30 +266,31 @@ static void sgemm_task(void *ctx, int i, int n) {
  * number of positions asked): q8_0 weights then always take the int8 GEMM, f16/f32 ones the GEMV kernels. */
 static void linear(bark_gpt *g, float *y, int ystride, const float *x, int xstride, int T, const bark_tensor *W,
                    const bark_tensor *b, int rowwise) {
-    int nt = bark_pool_threads();
-    linear_job j = {bark_kernels_get(), W, b, y, ystride, x, xstride, T, (int)W->ne[0], (int)W->ne[1], 0, 0,
+    bark_pool *pool = g->ex->pool;
+    int nt = bark_pool_threads(pool);
+    linear_job j = {g->ex->k, W, b, y, ystride, x, xstride, T, (int)W->ne[0], (int)W->ne[1], 0, 0,
                     g->xq, g->xd, NULL, NULL};
     int q8 = W->type == BARK_TYPE_Q8_0, small = rowwise ? !q8 : T == 1;
-    int int8_gemm = q8 && !small && (rowwise || current_gemm_mode() == BARK_GEMM_INT8);
+    int int8_gemm = q8 && !small && (rowwise || g->ex->gemm == BARK_GEMM_INT8);
     if (int8_gemm) j.xs = g->xs;
-    if (q8 && (small || int8_gemm)) bark_pool_run(imin(T, nt), quantize_task, &j);
+    if (q8 && (small || int8_gemm)) bark_pool_run(pool, imin(T, nt), quantize_task, &j);
     if (small) {
         /* one task per thread, rows in multiples of 4 (the kernels' row blocking): one long stream each reads
          * faster than several short ones (coarse decode 6.04 -> 5.91 ms/step against 4 tasks per thread) */
         int per = (j.out + nt - 1) / nt;
         j.rows_per = per < 16 ? 16 : (per + 3) / 4 * 4;
-        bark_pool_run((j.out + j.rows_per - 1) / j.rows_per, gemv_task, &j);
+        bark_pool_run(pool, (j.out + j.rows_per - 1) / j.rows_per, gemv_task, &j);
         return;
     }
     if (int8_gemm) {
         /* every task takes all tokens: kernels that repack their weight rows do it once per call */
         j.rows_per = 32;
         j.t_per = T;
-        bark_pool_run((j.out + 31) / 32, gemm_int8_task, &j);
+        bark_pool_run(pool, (j.out + 31) / 32, gemm_int8_task, &j);
         return;
     }
     j.panel = g->wbuf;
-    bark_pool_run(imin(nt, (j.out + 15) / 16), sgemm_task, &j);
+    bark_pool_run(pool, (j.out + SGEMM_COLS - 1) / SGEMM_COLS, sgemm_task, &j);
 }
 
 /* Adds row `id` of the embedding table E into dst[C]. */
@@ -306,7 +301,7 @@ static void add_row(bark_gpt *g, float *dst, const bark_tensor *E, int64_t id) {
 
 /* Attention (src/attention.c), int8 in int8 GEMM mode for q8_0 models. */
 static void attention(bark_gpt *g, int T, const void *k, const void *v, int f16, size_t ld, size_t hs) {
-    bark_attention(g, T, k, v, f16, current_gemm_mode() == BARK_GEMM_INT8, ld, hs);
+    bark_attention(g, T, k, v, f16, g->ex->gemm == BARK_GEMM_INT8, ld, hs);
 }
 
 typedef struct append_job {
@@ -345,8 +340,8 @@ static void append_task(void *ctx, int i, int n) {
 static void cache_and_attend(bark_gpt *g, int l, int T) {
     int C = g->n_embd, H = g->n_head, n_keys = g->n_past + T;
     size_t hd = (size_t)g->head_dim, hs = (size_t)g->n_ctx * hd, layer = (size_t)l * g->n_ctx * C;
-    append_job aj = {g, bark_kernels_get(), T, layer};
-    bark_pool_run(T < 8 ? 1 : imin(H, bark_pool_threads()), append_task, &aj);
+    append_job aj = {g, g->ex->k, T, layer};
+    bark_pool_run(g->ex->pool, T < 8 ? 1 : imin(H, bark_pool_threads(g->ex->pool)), append_task, &aj);
     if (T < 8) {
         size_t es = g->kv_f16 ? sizeof(uint16_t) : sizeof(float);
         attention(g, T, (const uint8_t *)g->k_cache + layer * es, (const uint8_t *)g->v_cache + layer * es, g->kv_f16,
@@ -372,17 +367,17 @@ static void blocks(bark_gpt *g, int T) {
     int C = g->n_embd;
     for (int l = 0; l < w->hp.n_layer; l++) {
         const bark_gpt_layer *ly = &w->layer[l];
-        layernorm(g->xb, g->x, T, C, &ly->ln1_w, &ly->ln1_b);
+        layernorm(g, g->xb, g->x, T, C, &ly->ln1_w, &ly->ln1_b);
         linear(g, g->qkv, 3 * C, g->xb, C, T, &ly->qkv_w, &ly->qkv_b, 0);
         if (g->causal) cache_and_attend(g, l, T);
         else attention(g, T, g->qkv + C, g->qkv + 2 * C, 0, 3 * (size_t)C, (size_t)g->head_dim);
         linear(g, g->hb, C, g->xb, C, T, &ly->out_w, &ly->out_b, 0);
-        residual_rows(g->x, g->hb, T, C);
-        layernorm(g->xb, g->x, T, C, &ly->ln2_w, &ly->ln2_b);
+        residual_rows(g, g->x, g->hb, T, C);
+        layernorm(g, g->xb, g->x, T, C, &ly->ln2_w, &ly->ln2_b);
         linear(g, g->hb, 4 * C, g->xb, C, T, &ly->up_w, &ly->up_b, 0);
-        gelu_rows(g->hb, T, 4 * C);
+        gelu_rows(g, g->hb, T, 4 * C);
         linear(g, g->qkv, C, g->hb, 4 * C, T, &ly->down_w, &ly->down_b, 0);
-        residual_rows(g->x, g->qkv, T, C);
+        residual_rows(g, g->x, g->qkv, T, C);
     }
 }
 
@@ -410,7 +405,7 @@ bark_status bark_gpt_forward(bark_gpt *g, const int32_t *ids, const int32_t *ids
     blocks(g, T);
     g->n_past += T;
     const float *last = g->x + (size_t)(T - 1) * C;
-    layernorm(g->xb, last, 1, C, &w->lnf_w, &w->lnf_b);
+    layernorm(g, g->xb, last, 1, C, &w->lnf_w, &w->lnf_b);
     linear(g, logits, w->hp.output_vocab, g->xb, C, 1, &w->lm_head[0], NULL, 0);
     return BARK_OK;
 }
@@ -441,7 +436,7 @@ bark_status bark_gpt_forward_fine(bark_gpt *g, const int32_t *codes, int T, int 
     }
     blocks(g, T);
     int n = T - t0;
-    layernorm(g->xb, g->x + (size_t)t0 * C, n, C, &w->lnf_w, &w->lnf_b);
+    layernorm(g, g->xb, g->x + (size_t)t0 * C, n, C, &w->lnf_w, &w->lnf_b);
     linear(g, logits, w->hp.output_vocab, g->xb, C, n, &w->lm_head[pred - ncg], NULL, 1);
     return BARK_OK;
 }

@@ -2,6 +2,7 @@
 #ifndef BARK_GPT_H
 #define BARK_GPT_H
 
+#include "core/exec.h"
 #include "model/model.h"
 
 /* Buffers of int8 attention (src/attention.c), allocated for q8_0 models only. hdp: head_dim rounded up to 32;
@@ -24,13 +25,15 @@ typedef struct bark_att_q8 {
 
 /* Run state of one GPT stage: every buffer allocated once by bark_gpt_init, none in the forward pass.
  * T_max = block_size (1024 in Bark), C = n_embd. The kernels come from arch/kernels.h (chosen at run time)
- * and the work is split over the threads of src/threadpool.h (bark_pool_set_threads). Results never depend
+ * and the work is split over the threads of its exec (core/exec.h). Results never depend
  * on the kernel table nor on the pool's thread count (the rule in arch/kernels.h); prefills and the fine
  * stage also call OpenBLAS sgemm (attention, but for q8_0 models in BARK_GEMM_INT8 mode, and Linear layers in
  * BARK_GEMM_SGEMM mode) from the pool's tasks, single-threaded (bark_gpt_init sets OpenBLAS to one thread), split
  * by the pool's thread count: same seed + same thread count = same samples on every path. */
 typedef struct bark_gpt {
     const bark_gpt_weights *w;
+    const bark_exec *ex; /* kernels, GEMM rule and pool: the caller's, or own_ex */
+    bark_exec own_ex;    /* made by bark_gpt_init when the caller gave none */
     int causal;       /* 1: semantic / coarse (masked, cached); 0: fine (no mask, no cache) */
     int n_embd;       /* C */
     int n_head;
@@ -55,21 +58,13 @@ typedef struct bark_gpt {
     bark_att_q8 aq;   /* int8 attention (q8_0 models; used in BARK_GEMM_INT8 mode), zeroed otherwise */
 } bark_gpt;
 
-/* How matrix products over many positions (prefills, the fine stage) run for q8_0 weights. */
-typedef enum bark_gemm_mode {
-    BARK_GEMM_AUTO = 0, /* the measured faster one on this build (see gpt.c) */
-    BARK_GEMM_INT8,     /* the q8_0 x int8 GEMM kernel (its block rule, arch/kernels.h) */
-    BARK_GEMM_SGEMM     /* dequantize a weight panel, then OpenBLAS sgemm */
-} bark_gemm_mode;
-
-/* Process-wide choice (benchmarks and tests); BARK_GEMM=int8|sgemm in the environment sets it too. */
-void bark_gpt_set_gemm_mode(bark_gemm_mode m);
-
 /* 1 when a causal stage of these weights keeps its KV cache in f16 (f16 / q8_0 models), 0 for f32. */
 int bark_gpt_kv_f16(const bark_gpt_weights *w);
 
-/* Allocates the run state for a stage's validated weights (from bark_model_gpt). */
-BARK_NODISCARD bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, bark_error *err);
+/* Allocates the run state for a stage's validated weights (from bark_model_gpt), to run on ex (NULL: an exec of
+ * its own with every CPU, the best kernels and the CPU's GEMM rule; freed by bark_gpt_free). */
+BARK_NODISCARD bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, const bark_exec *ex,
+                                         bark_error *err);
 void bark_gpt_free(bark_gpt *g); /* accepts NULL and zeroed states */
 
 /* Forgets the KV cache (the next forward starts at position 0). */

@@ -104,7 +104,7 @@ static bark_status generate_all(stream *s, bark_error *err) {
     const bark_voice *voice = j->voice;
     bark_status st = BARK_OK;
     bark_gen_params gen = j->gen;
-    bark_progress prog = {on_progress, s};
+    bark_steps prog = {on_progress, s};
     gen.semantic.progress = gen.coarse.progress = gen.fine.progress = prog;
     gen.fine.on_window = on_window;
     gen.fine.window_user = s;

@@ -1,0 +1,16 @@
+/* context.h: what a bark_context holds (internal): the mapped model, its tokenizer and the EnCodec decoder. */
+#ifndef BARK_CONTEXT_H
+#define BARK_CONTEXT_H
+
+#include "bark.h"
+#include "codec/encodec.h"
+#include "text/tokenizer.h"
+
+struct bark_context {
+    bark_model *model;      /* owned, mapped read-only */
+    bark_tokenizer *tok;    /* NULL when the file has no vocabulary (codes-only files) */
+    encodec_model codec;    /* the decoder with Bark's 8 codebooks; has_codec = 0 when the file has no EnCodec */
+    int has_codec;
+};
+
+#endif
