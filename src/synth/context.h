@@ -13,4 +13,7 @@ struct bark_context {
     int has_codec;
 };
 
+/* Checks the file holds every stage up to `last` (SEMANTIC .. CODEC) and, for text, a vocabulary. */
+BARK_NODISCARD bark_status bark_context_require(const bark_context *c, bark_stage last, bark_error *err);
+
 #endif
