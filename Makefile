@@ -76,6 +76,13 @@ $(BUILD)/tests/arm64_kernels: $(BUILD)/arm64/kernels_check
 	@printf '#!/bin/sh\n# runs the arm64 kernel checks under qemu (NEON, then NEON with dotprod via -cpu max)\nset -e\nqemu-aarch64 -cpu cortex-a72 $(CURDIR)/$< neon\nqemu-aarch64 -cpu max $(CURDIR)/$< neon-dotprod\n' > $@
 	@chmod +x $@
 
+# The determinism suite runs twice: with OpenBLAS told it is on a Haswell with a 512 KB L2 (as this kind of machine
+# and a Haswell-class laptop get) and without, since OpenBLAS reads those variables once, at start-up.
+TESTS := $(filter-out $(BUILD)/tests/test_determinism,$(TESTS)) $(BUILD)/tests/determinism_both_envs
+$(BUILD)/tests/determinism_both_envs: $(BUILD)/tests/test_determinism
+	@printf '#!/bin/sh\n# runs test_determinism with and without the OpenBLAS variables\nenv OPENBLAS_CORETYPE=Haswell OPENBLAS_L2_SIZE=512 $(CURDIR)/$< && env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(CURDIR)/$<\n' > $@
+	@chmod +x $@
+
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^

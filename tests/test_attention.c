@@ -12,7 +12,7 @@
 
 #include "gpt/attention.h"
 #include "kernels.h"
-#include "core/threadpool.h"
+#include "core/exec.h"
 
 /* One attention problem: T queries at positions n_past.. over n_past + T keys (causal) or T keys (not). */
 typedef struct shape {
@@ -22,6 +22,7 @@ typedef struct shape {
 typedef struct problem {
     shape s;
     bark_gpt g;
+    bark_exec ex; /* the kernels and threads g runs on */
     float *k, *v; /* [n_head][n_ctx][head_dim], the cache's layout (used when n_past > 0) */
     double *ref;  /* [T][C] */
 } problem;
@@ -54,6 +55,9 @@ static void setup_problem(problem *p, shape s, unsigned seed) {
     g->n_embd = s.n_head * s.head_dim;
     g->n_ctx = s.n_ctx;
     g->n_past = s.n_past;
+    bark_error err;
+    assert_int_equal(bark_exec_init(&p->ex, 0, NULL, BARK_GEMM_AUTO, &err), BARK_OK);
+    g->ex = &p->ex;
     size_t C = (size_t)g->n_embd, N = (size_t)s.n_ctx;
     g->qkv = malloc(N * 3 * C * sizeof(float));
     g->xb = malloc(N * C * sizeof(float));
@@ -93,6 +97,7 @@ static void setup_problem(problem *p, shape s, unsigned seed) {
 
 static void free_problem(problem *p) {
     bark_attention_q8_free(&p->g);
+    bark_exec_free(&p->ex);
     free(p->g.qkv), free(p->g.xb), free(p->g.att), free(p->k), free(p->v), free(p->ref);
 }
 
@@ -142,7 +147,6 @@ static void test_against_reference(void **state) {
 static void test_int8_same_bits(void **state) {
     (void)state;
     const char *tables[] = {"c", "avx2", "avx512", "neon"};
-    const bark_kernels *was = bark_kernels_get();
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         problem p;
         setup_problem(&p, shapes[i], 99u + (unsigned)i);
@@ -152,9 +156,13 @@ static void test_int8_same_bits(void **state) {
         int runs = 0;
         for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
             for (int th = 1; th <= 3; th++) {
-                if (!bark_kernels_use(tables[t])) continue;
-                bark_pool_set_threads(th);
+                bark_exec ex;
+                bark_error err;
+                if (bark_exec_init(&ex, th, tables[t], BARK_GEMM_INT8, &err)) continue; /* a table this CPU lacks */
+                p.g.ex = &ex;
                 run(&p, 1);
+                bark_exec_free(&ex);
+                p.g.ex = &p.ex;
                 if (runs++ == 0) memcpy(first, p.g.xb, n * sizeof *first);
                 else assert_memory_equal(first, p.g.xb, n * sizeof *first);
             }
@@ -162,8 +170,6 @@ static void test_int8_same_bits(void **state) {
         free(first);
         free_problem(&p);
     }
-    bark_kernels_use(was->name);
-    bark_pool_set_threads(0);
 }
 
 int main(void) {

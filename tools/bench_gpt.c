@@ -12,11 +12,13 @@
 #include "gpt/gpt.h"
 #include "kernels.h"
 #include "model/model.h"
-#include "core/threadpool.h"
+#include "core/exec.h"
 #include "text/tokenizer.h"
 
 #define TEXT "Hello, my name is Suno. And, uh, I like pizza. [laughs] But I also have other interests."
 #define MAX_STEPS 4096
+
+static bark_exec EX; /* the kernels, GEMM rule and threads every measurement runs on */
 
 static double now_s(void) {
     struct timespec ts;
@@ -50,7 +52,7 @@ static double copy_gbs(void) {
     double best = 1e9;
     for (int r = 0; r < 10; r++) {
         double t0 = now_s();
-        bark_pool_run(bark_pool_threads(), copy_task, &j);
+        bark_pool_run(EX.pool, bark_pool_threads(EX.pool), copy_task, &j);
         double dt = now_s() - t0;
         best = dt < best ? dt : best;
     }
@@ -108,7 +110,7 @@ static void gemm_peaks(int T, int N, int K, int threads, double *sgemm, double *
     for (size_t i = 0; i < (size_t)T * K; i++) A[i] = (float)((i * 2654435761u >> 9) % 1000) / 500.0f - 1.0f;
     for (size_t i = 0; i < (size_t)N * K; i++) B[i] = (float)((i * 40503u >> 5) % 1000) / 500.0f - 1.0f;
     for (int o = 0; o < N; o++) bark_quantize_row_q8_0(B + (size_t)o * K, W + (size_t)o * K / QK8_0, K);
-    const bark_kernels *k = bark_kernels_get();
+    const bark_kernels *k = EX.k;
     for (int t = 0; t < T; t++)
         k->quantize_q8(A + (size_t)t * K, xq + (size_t)t * K, xd + (size_t)t * K / QK8_0, xs + (size_t)t * K / QK8_0, K);
     double flop = 2.0 * T * N * K, bi = 1e9, bp = 1e9, bo = 1e9;
@@ -116,14 +118,14 @@ static void gemm_peaks(int T, int N, int K, int threads, double *sgemm, double *
     sgemm_job sj = {A, B, Y, T, N, K};
     for (int r = 0; r < 3; r++) {
         double t0 = now_s();
-        bark_pool_run((N + 31) / 32, i8_task, &j);
+        bark_pool_run(EX.pool, (N + 31) / 32, i8_task, &j);
         double dt = now_s() - t0;
         bi = dt < bi ? dt : bi;
     }
     openblas_set_num_threads(1);
     for (int r = 0; r < 3; r++) {
         double t0 = now_s();
-        bark_pool_run(threads, sgemm_task, &sj);
+        bark_pool_run(EX.pool, threads, sgemm_task, &sj);
         double dt = now_s() - t0;
         bp = dt < bp ? dt : bp;
     }
@@ -202,6 +204,7 @@ static int run_workload(const bark_model *m, const int32_t *text, int n_semantic
         return 1;
     /* semantic: early stop off, so it runs to n_semantic tokens */
     bark_semantic_params sp = bark_semantic_default_params();
+    sp.exec = &EX;
     sp.allow_early_stop = 0;
     sp.max_gen_duration_s = n_semantic < BARK_SEMANTIC_MAX_TOKENS ? (n_semantic - 0.5) / BARK_SEMANTIC_RATE_HZ : 0.0;
     sp.progress.fn = on_progress;
@@ -218,6 +221,7 @@ static int run_workload(const bark_model *m, const int32_t *text, int n_semantic
     f->sem_ms_tok = st.n > 1 ? (st.t[st.n - 1] - st.t[0]) / (double)(st.n - 1) * 1e3 : 0.0;
     /* coarse: every 60th step starts a window with a fresh prefill */
     bark_coarse_params cp = bark_coarse_default_params();
+    cp.exec = &EX;
     cp.progress.fn = on_progress;
     cp.progress.user = &st;
     size_t nf = bark_coarse_frames(n_sem);
@@ -250,6 +254,7 @@ static int run_workload(const bark_model *m, const int32_t *text, int n_semantic
     }
     /* fine */
     bark_fine_params fp = bark_fine_default_params();
+    fp.exec = &EX;
     fp.on_window = on_window;
     fp.window_user = &st;
     st.first_window = 0.0;
@@ -323,7 +328,14 @@ int main(int argc, char **argv) {
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int threads = bark_pool_set_threads(argc > 2 ? atoi(argv[2]) : 2);
+    const char *gemm = getenv("BARK_GEMM");
+    bark_error e0;
+    if (bark_exec_init(&EX, argc > 2 ? atoi(argv[2]) : 2, getenv("BARK_ISA"),
+                       !gemm ? BARK_GEMM_AUTO : !strcmp(gemm, "int8") ? BARK_GEMM_INT8 : BARK_GEMM_SGEMM, &e0)) {
+        fprintf(stderr, "bench_gpt: %s\n", e0.msg);
+        return 1;
+    }
+    int threads = bark_pool_threads(EX.pool);
     int n_long = argc > 3 ? atoi(argv[3]) : BARK_SEMANTIC_MAX_TOKENS;
     openblas_set_num_threads(threads);
     bark_error err = {BARK_OK, ""};
@@ -337,8 +349,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_gpt: %s\n", err.msg);
         return 1;
     }
-    printf("kernels %s, %d threads, prefill GEMM %s\n", bark_kernels_get()->name, threads,
-           getenv("BARK_GEMM") ? getenv("BARK_GEMM") : bark_cpu_prefers_int8_gemm() ? "auto (int8)" : "auto (sgemm)");
+    printf("kernels %s, %d threads, prefill GEMM %s\n", EX.k->name, threads,
+           EX.gemm == BARK_GEMM_INT8 ? "int8" : "sgemm");
     /* the machine's limits, before the workloads and again after them (a shared machine drifts): the best of the
      * two is what the workloads are held against */
     int C = ws->hp.n_embd;
@@ -416,5 +428,6 @@ int main(int argc, char **argv) {
     }
     if (o) fclose(o);
     bark_model_close(m);
+    bark_exec_free(&EX);
     return 0;
 }

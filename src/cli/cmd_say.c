@@ -1,4 +1,4 @@
-/* cmd_say.c: `bark say` (text -> speech on ALSA or into a file, streamed) and the option parser `bark tokens` shares. */
+/* cmd_say.c: `bark say` (text -> speech on ALSA or into a file, streamed) and `bark tokens`, clients of bark.h. */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -9,22 +9,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audio/audio_file.h"
+#include "bark.h"
 #include "cli/cli.h"
-#include "core/error.h"
-#include "synth/stream.h"
-#include "core/threadpool.h"
+#include "cli/progress.h"
+#include "cli/sink.h"
 
 #define MAX_TEXT_BYTES (16u << 20) /* text read from stdin */
 
 /* Everything the command line decides. */
 typedef struct say_opts {
-    const char *model, *voice, *output, *device, *dump;
+    const char *model, *output, *device, *dump;
     char *text;             /* the positional words joined by spaces, or stdin (owned) */
-    bark_gen_params gen;
-    uint64_t seed;
-    size_t max_piece;
-    int have_seed, greedy, quiet, verbose, threads, no_split, no_gaps;
+    bark_synth_params p;    /* voice, seed, sampling, threads, pieces */
+    bark_stage last;        /* tokens: the last stage to run */
+    int have_seed, quiet, verbose, no_split, no_gaps;
 } say_opts;
 
 static void usage(const char *cmd, int audio) {
@@ -36,14 +34,14 @@ static void usage(const char *cmd, int audio) {
         printf("  -o, --output FILE        write FILE instead of playing: .wav, .flac or .ogg (- : WAV on stdout)\n"
                "  -D, --device NAME        ALSA device to play on (default: default)\n"
                "      --no-split           say a long text as one generation (Bark then stops after ~15 s)\n"
-               "      --max-piece N        split texts longer than N bytes into pieces (default %d, ~13 s each)\n"
+               "      --max-piece N        split texts longer than N bytes into pieces (default %zu, ~13 s each)\n"
                "      --no-gaps            wait before playing until the rest can play without a break\n",
-               TEXT_SPLIT_DEFAULT_MAX);
+               bark_synth_default_params().max_piece);
     else
         printf("      --stage S            last stage to run: semantic, coarse or fine (default fine)\n"
                "  -d, --dump DIR           write semantic.npy, coarse.npy and fine.npy into DIR\n");
     printf("  -s, --seed N             random seed (default: from the clock; printed so a run can be repeated)\n"
-           "  -t, --threads N          threads for the kernels, 1..64 (default $BARK_THREADS or every CPU)\n"
+           "  -t, --threads N          threads (default $BARK_THREADS, else the CPUs this process may use; more is clamped)\n"
            "      --text-temp T        semantic temperature (0.7)\n"
            "      --waveform-temp T    coarse temperature (0.7)\n"
            "      --fine-temp T        fine temperature (0.5)\n"
@@ -112,8 +110,8 @@ static int read_stdin(const char *cmd, say_opts *o) {
 /* Fills o from argv; returns 0, or the exit status to return (help printed: *done = 1; error: 2). */
 static int parse(int argc, char **argv, const char *cmd, int audio, say_opts *o, int *done) {
     memset(o, 0, sizeof *o);
-    o->gen = bark_gen_default_params();
-    o->max_piece = TEXT_SPLIT_DEFAULT_MAX;
+    o->p = bark_synth_default_params();
+    o->last = BARK_STAGE_FINE;
     *done = 0;
     size_t text_len = 0;
     int from_stdin = 0;
@@ -131,7 +129,7 @@ static int parse(int argc, char **argv, const char *cmd, int audio, say_opts *o,
         } else if (!strcmp(a, "--verbose")) {
             o->verbose = 1, takes = 0;
         } else if (!strcmp(a, "--greedy")) {
-            o->greedy = 1, takes = 0;
+            o->p.greedy = 1, takes = 0;
         } else if (audio && !strcmp(a, "--no-split")) {
             o->no_split = 1, takes = 0;
         } else if (audio && !strcmp(a, "--no-gaps")) {
@@ -147,7 +145,7 @@ static int parse(int argc, char **argv, const char *cmd, int audio, say_opts *o,
         } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
             o->model = v;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--voice")) {
-            o->voice = v;
+            o->p.voice = v;
         } else if (audio && (!strcmp(a, "-o") || !strcmp(a, "--output"))) {
             o->output = v;
         } else if (audio && (!strcmp(a, "-D") || !strcmp(a, "--device"))) {
@@ -155,9 +153,9 @@ static int parse(int argc, char **argv, const char *cmd, int audio, say_opts *o,
         } else if (!audio && (!strcmp(a, "-d") || !strcmp(a, "--dump"))) {
             o->dump = v;
         } else if (!audio && !strcmp(a, "--stage")) {
-            if (!strcmp(v, "semantic")) o->gen.last = BARK_STAGE_SEMANTIC;
-            else if (!strcmp(v, "coarse")) o->gen.last = BARK_STAGE_COARSE;
-            else if (!strcmp(v, "fine")) o->gen.last = BARK_STAGE_FINE;
+            if (!strcmp(v, "semantic")) o->last = BARK_STAGE_SEMANTIC;
+            else if (!strcmp(v, "coarse")) o->last = BARK_STAGE_COARSE;
+            else if (!strcmp(v, "fine")) o->last = BARK_STAGE_FINE;
             else {
                 fprintf(stderr, "bark %s: --stage is semantic, coarse or fine, not '%s'\n", cmd, v);
                 return 2;
@@ -169,37 +167,37 @@ static int parse(int argc, char **argv, const char *cmd, int audio, say_opts *o,
                     fprintf(stderr, "bark %s: the seed is a whole number >= 0\n", cmd);
                     return 2;
                 }
-                o->seed = (uint64_t)x, o->have_seed = 1;
+                o->p.seed = (uint64_t)x, o->have_seed = 1;
             } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-                if (!whole(x, 1, 64)) {
-                    fprintf(stderr, "bark %s: --threads is a whole number from 1 to 64\n", cmd);
+                if (!whole(x, 1, 1e6)) {
+                    fprintf(stderr, "bark %s: --threads is a whole number from 1\n", cmd);
                     return 2;
                 }
-                o->threads = (int)x;
+                o->p.n_threads = (int)x;
             } else if (audio && !strcmp(a, "--max-piece")) {
                 if (!whole(x, 16, 1e6)) {
                     fprintf(stderr, "bark %s: --max-piece is a whole number of bytes from 16 to 1000000\n", cmd);
                     return 2;
                 }
-                o->max_piece = (size_t)x;
+                o->p.max_piece = (size_t)x;
             } else if (!strcmp(a, "--text-temp")) {
-                o->gen.semantic.sample.temp = (float)x;
+                o->p.text_temp = (float)x;
             } else if (!strcmp(a, "--waveform-temp")) {
-                o->gen.coarse.sample.temp = (float)x;
+                o->p.waveform_temp = (float)x;
             } else if (!strcmp(a, "--fine-temp")) {
-                o->gen.fine.sample.temp = (float)x;
+                o->p.fine_temp = (float)x;
             } else if (!strcmp(a, "--top-k")) {
                 if (!whole(x, 0, 1e9)) {
                     fprintf(stderr, "bark %s: --top-k is a whole number >= 0 (0: off)\n", cmd);
                     return 2;
                 }
-                o->gen.semantic.sample.top_k = o->gen.coarse.sample.top_k = (int)x;
+                o->p.top_k = (int)x;
             } else if (!strcmp(a, "--top-p")) {
-                o->gen.semantic.sample.top_p = o->gen.coarse.sample.top_p = (float)x;
+                o->p.top_p = (float)x;
             } else if (!strcmp(a, "--min-eos-p")) {
-                o->gen.semantic.min_eos_p = (float)x;
+                o->p.min_eos_p = (float)x;
             } else if (!strcmp(a, "--max-seconds")) {
-                o->gen.semantic.max_gen_duration_s = x;
+                o->p.max_seconds = x;
             } else {
                 fprintf(stderr, "bark %s: unknown option '%s' (see --help)\n", cmd, a);
                 return 2;
@@ -220,9 +218,9 @@ static int parse(int argc, char **argv, const char *cmd, int audio, say_opts *o,
         int rc = read_stdin(cmd, o);
         if (rc) return rc;
     }
-    o->gen.semantic.sample.greedy = o->gen.coarse.sample.greedy = o->gen.fine.sample.greedy = o->greedy;
-    if (!o->have_seed) o->seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
-    return 0;
+    if (!o->have_seed) o->p.seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
+    if (o->no_split) o->p.max_piece = 0;
+    return cli_exec_env(cmd, &o->p.n_threads, &o->p.isa, &o->p.gemm);
 }
 
 static volatile sig_atomic_t interrupted;
@@ -251,102 +249,92 @@ static void restore_signals(const struct sigaction old[3]) {
     sigaction(SIGPIPE, &old[2], NULL);
 }
 
-/* Opens the model, saying how to get one when the default is missing. */
-static bark_model *open_model(const char *cmd, const char *given) {
-    const char *path = cli_model_path(given);
-    struct stat sb;
-    if (stat(path, &sb) != 0 && errno == ENOENT) {
-        if (given || getenv("BARK_MODEL"))
-            fprintf(stderr, "bark %s: %s: no such model file\n", cmd, path);
-        else
-            fprintf(stderr, "bark %s: no model at %s: run `models/download.sh` to fetch and convert bark-small "
-                    "(about 1.7 GB to download, a 0.5 GB file), or pass -m FILE or set BARK_MODEL\n", cmd, path);
-        return NULL;
+/* What the callbacks of one `bark say` share. */
+typedef struct say_run {
+    audio_sink *sink;
+    progress prog;
+    double start;          /* progress_now() when the synthesis began */
+    double *piece_done;    /* [n_pieces] seconds at which each piece's codes were done (verbose) */
+    size_t n_pieces;
+    bark_status sink_status;
+    bark_error sink_err;
+} say_run;
+
+/* Samples from the synthesis's decoding thread into the sink; a failed write or Ctrl-C stops the synthesis. */
+static int on_audio(void *user, const float *pcm, size_t n) {
+    say_run *r = user;
+    if (interrupted) return 1;
+    if ((r->sink_status = audio_sink_write(r->sink, pcm, n, &r->sink_err))) return 1;
+    return 0;
+}
+
+static int on_progress(void *user, const bark_progress_info *i) {
+    say_run *r = user;
+    if (!r->piece_done) {
+        r->n_pieces = i->n_pieces;
+        r->piece_done = calloc(i->n_pieces, sizeof *r->piece_done);
     }
-    return cli_open_model(cmd, given);
+    if (i->stage == BARK_STAGE_FINE && i->done == i->total && r->piece_done && i->piece < r->n_pieces)
+        r->piece_done[i->piece] = progress_now() - r->start;
+    progress_update(&r->prog, i->piece + 1, i->n_pieces, i->stage, i->done, i->total, i->audio_seconds, 0);
+    return 0;
 }
 
-static bark_status load_voice(const bark_model *m, const char *name, bark_voice *v, bark_error *err) {
-    size_t l = strlen(name);
-    return l > 4 && !strcmp(name + l - 4, ".npz") ? bark_voice_load_npz(name, v, err) : bark_model_voice(m, name, v, err);
-}
+static int should_abort(void *user) { return interrupted != 0; }
 
-static void print_timings(const say_job *j, const audio_sink *sink) {
-    for (size_t k = 0; k < j->n_pieces; k++)
-        if (j->piece_done[k] > 0)
-            fprintf(stderr, "say: piece %zu/%zu generated at %.3f s\n", k + 1, j->n_pieces, j->piece_done[k]);
-    double audio = (double)j->frames / BARK_COARSE_RATE_HZ;
+static void print_timings(const say_run *r, const bark_synth_result *res, double play_end) {
+    for (size_t k = 0; k < r->n_pieces && r->piece_done; k++)
+        if (r->piece_done[k] > 0)
+            fprintf(stderr, "say: piece %zu/%zu generated at %.3f s\n", k + 1, r->n_pieces, r->piece_done[k]);
     fprintf(stderr, "say: first audio at %.3f s, generation done at %.3f s, playback done at %.3f s\n",
-            sink->first_write > 0 ? sink->first_write - j->start : -1.0, j->gen_end, j->play_end);
-    fprintf(stderr, "say: %.2f s of audio (%zu frames, %llu samples), real-time factor %.3f, %u underruns\n", audio,
-            j->frames, (unsigned long long)sink->samples, audio > 0 ? j->gen_end / audio : 0.0, sink->underruns);
+            r->sink->first_write > 0 ? r->sink->first_write - r->start : -1.0, res->generation_seconds, play_end);
+    fprintf(stderr, "say: %.2f s of audio (%zu frames, %llu samples), real-time factor %.3f, %d threads, %s kernels, "
+            "%u underruns\n", res->audio_seconds, res->frames, (unsigned long long)r->sink->samples,
+            res->real_time_factor, res->n_threads, res->isa ? res->isa : "?", r->sink->underruns);
 }
 
 /* Everything of `bark say` once the options are known. */
 static int run_say(say_opts *o) {
     const char *cmd = "say";
     bark_error err = {BARK_OK, ""};
-    bark_model *m = open_model(cmd, o->model);
-    if (!m) return 1;
-    bark_voice voice = {0};
-    encodec_model codec;
-    memset(&codec, 0, sizeof codec);
-    bark_tokenizer *tok = NULL;
-    text_piece *pieces = NULL;
-    audio_sink *sink = NULL;
-    double *done_at = NULL;
-    size_t n_pieces = 0;
-    const char *const *vt;
-    const uint32_t *vl;
-    size_t nv = bark_model_vocab(m, &vt, &vl);
-    bark_status st = BARK_OK;
-    for (int s = 0; s < BARK_STAGE_COUNT && !st; s++)
-        if (!bark_model_has_stage(m, (bark_stage)s))
-            st = bark_fail(&err, BARK_ERR_MISSING, "%s: the model file has no %s stage", bark_model_path(m),
-                           bark_stage_name((bark_stage)s));
-    if (!st && nv == 0) st = bark_fail(&err, BARK_ERR_MISSING, "%s: the model file has no vocabulary", bark_model_path(m));
-    if (!st) st = bark_tokenizer_create(vt, vl, nv, &tok, &err);
-    if (!st && o->voice) st = load_voice(m, o->voice, &voice, &err);
-    if (!st) st = text_split(o->text, strlen(o->text), o->no_split ? (size_t)-1 : o->max_piece, &pieces, &n_pieces, &err);
-    if (!st && !(done_at = calloc(n_pieces, sizeof *done_at))) st = bark_fail(&err, BARK_ERR_NOMEM, "out of memory");
-    if (!st) st = encodec_load_part(m, 0, BARK_N_FINE_CODEBOOKS, &codec, &err);
-    if (!st) st = o->output ? audio_sink_open(&audio_sink_file, o->output, BARK_SAMPLE_RATE, &sink, &err)
-                            : audio_sink_open(&audio_sink_alsa, o->device, BARK_SAMPLE_RATE, &sink, &err);
-    if (st) goto out;
-    if (!o->quiet)
-        fprintf(stderr, "seed %llu%s, %zu piece%s\n", (unsigned long long)o->seed, o->greedy ? " (greedy)" : "",
-                n_pieces, n_pieces == 1 ? "" : "s");
-    progress prog;
-    progress_init(&prog, stderr, o->quiet);
-    say_job j = {.model = m, .codec = &codec, .tok = tok, .text = o->text, .pieces = pieces, .n_pieces = n_pieces,
-                 .voice = o->voice ? &voice : NULL, .gen = o->gen, .seed = o->seed, .sink = sink,
-                 .realtime = !o->output, .no_gaps = o->no_gaps, .quiet = o->quiet, .prog = &prog,
-                 .stop = &interrupted, .piece_done = done_at};
-    struct sigaction old[3];
-    catch_signals(old);
-    st = say_stream_run(&j, &err);
-    restore_signals(old);
-    if (o->verbose) print_timings(&j, sink);
-    /* an interrupted file is still finished with a valid header; a failed one is removed */
-    bark_error cerr = {BARK_OK, ""};
-    bark_status cst = audio_sink_close(sink, !st || st == BARK_ERR_INTERRUPTED, &cerr);
-    sink = NULL;
-    if (!st && cst) st = cst, err = cerr;
-    if (!st && !o->quiet && o->output && strcmp(o->output, "-"))
-        fprintf(stderr, "wrote %s (%.2f s of audio)\n", o->output, (double)j.frames / BARK_COARSE_RATE_HZ);
-out:
-    if (st == BARK_ERR_INTERRUPTED) fprintf(stderr, "bark %s: interrupted%s\n", cmd, o->output ? " (the file holds what was made)" : "");
-    else if (st) cli_fail(cmd, &err);
-    if (sink) {
-        bark_error e2;
-        if (audio_sink_close(sink, 0, &e2)) {}
+    bark_context *ctx = cli_open_context(cmd, o->model);
+    if (!ctx) return 1;
+    say_run r = {0};
+    bark_status st = o->output ? audio_sink_open(&audio_sink_file, o->output, BARK_SAMPLE_RATE_HZ, &r.sink, &err)
+                               : audio_sink_open(&audio_sink_alsa, o->device, BARK_SAMPLE_RATE_HZ, &r.sink, &err);
+    bark_synth_result res = {0};
+    if (!st) {
+        if (!o->quiet)
+            fprintf(stderr, "seed %llu%s\n", (unsigned long long)o->p.seed, o->p.greedy ? " (greedy)" : "");
+        progress_init(&r.prog, stderr, o->quiet);
+        bark_synth_params p = o->p;
+        p.pacing = o->output ? BARK_PACE_NONE : o->no_gaps ? BARK_PACE_NO_GAPS : BARK_PACE_PIECE;
+        p.on_audio = on_audio, p.audio_user = &r;
+        p.on_progress = on_progress, p.progress_user = &r;
+        p.should_abort = should_abort;
+        struct sigaction old[3];
+        catch_signals(old);
+        r.start = progress_now();
+        st = bark_synthesize(ctx, o->text, &p, &res, &err);
+        if (r.sink_status) st = r.sink_status, err = r.sink_err; /* the sink failed: that is the news */
+        else if (interrupted) st = BARK_ERR_INTERRUPTED;
+        if (!st) st = audio_sink_drain(r.sink, &err);
+        else if (!o->output) audio_sink_drop(r.sink);
+        restore_signals(old);
+        progress_end(&r.prog);
+        if (o->verbose) print_timings(&r, &res, progress_now() - r.start);
+        /* an interrupted file is still finished with a valid header; a failed one is removed */
+        bark_error cerr = {BARK_OK, ""};
+        bark_status cst = audio_sink_close(r.sink, !st || st == BARK_ERR_INTERRUPTED, &cerr);
+        if (!st && cst) st = cst, err = cerr;
+        if (!st && !o->quiet && o->output && strcmp(o->output, "-"))
+            fprintf(stderr, "wrote %s (%.2f s of audio)\n", o->output, res.audio_seconds);
     }
-    free(done_at);
-    free(pieces);
-    bark_tokenizer_free(tok);
-    encodec_free(&codec);
-    bark_voice_free(&voice);
-    bark_model_close(m);
+    if (st == BARK_ERR_INTERRUPTED)
+        fprintf(stderr, "bark %s: interrupted%s\n", cmd, o->output ? " (the file holds what was made)" : "");
+    else if (st) cli_fail(cmd, &err);
+    free(r.piece_done);
+    bark_context_free(ctx);
     return st == BARK_ERR_INTERRUPTED ? 130 : st ? 1 : 0;
 }
 
@@ -363,21 +351,17 @@ static void print_codes(const char *what, const int32_t *c, size_t rows, size_t 
 /* Writes what `bark tokens --dump DIR` asks for. */
 static bark_status dump_codes(const char *dir, const bark_codes *c, bark_error *err) {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return bark_fail(err, BARK_ERR_IO, "%s: cannot create the dump folder: %s", dir, strerror(errno));
+        return cli_error(err, BARK_ERR_IO, "%s: cannot create the dump folder: %s", dir, strerror(errno));
     char path[4096];
-    size_t sh[2] = {c->n_semantic, 0};
     snprintf(path, sizeof path, "%s/semantic.npy", dir);
-    bark_status st = npy_write(path, 1, sh, 1, c->semantic, err);
-    sh[1] = c->n_frames;
+    bark_status st = bark_codes_save_npy(path, c->semantic, 1, c->n_semantic, err);
     if (!st && c->coarse) {
-        sh[0] = 2;
         snprintf(path, sizeof path, "%s/coarse.npy", dir);
-        st = npy_write(path, 1, sh, 2, c->coarse, err);
+        st = bark_codes_save_npy(path, c->coarse, 2, c->n_frames, err);
     }
     if (!st && c->fine) {
-        sh[0] = 8;
         snprintf(path, sizeof path, "%s/fine.npy", dir);
-        st = npy_write(path, 1, sh, 2, c->fine, err);
+        st = bark_codes_save_npy(path, c->fine, 8, c->n_frames, err);
     }
     return st;
 }
@@ -386,32 +370,11 @@ static bark_status dump_codes(const char *dir, const bark_codes *c, bark_error *
 static int run_tokens(say_opts *o) {
     const char *cmd = "tokens";
     bark_error err = {BARK_OK, ""};
-    bark_model *m = open_model(cmd, o->model);
-    if (!m) return 1;
-    bark_voice voice = {0};
+    bark_context *ctx = cli_open_context(cmd, o->model);
+    if (!ctx) return 1;
     bark_codes codes = {0};
-    bark_tokenizer *tok = NULL;
-    const char *const *vt;
-    const uint32_t *vl;
-    size_t nv = bark_model_vocab(m, &vt, &vl), n_text;
-    int32_t ids[256];
-    int truncated = 0;
-    bark_status st = BARK_OK;
-    for (int s = 0; s <= (int)o->gen.last && !st; s++)
-        if (!bark_model_has_stage(m, (bark_stage)s))
-            st = bark_fail(&err, BARK_ERR_MISSING, "%s: the model file has no %s stage", bark_model_path(m),
-                           bark_stage_name((bark_stage)s));
-    if (!st && nv == 0) st = bark_fail(&err, BARK_ERR_MISSING, "%s: the model file has no vocabulary", bark_model_path(m));
-    if (!st) st = bark_tokenizer_create(vt, vl, nv, &tok, &err);
-    if (!st && o->voice) st = load_voice(m, o->voice, &voice, &err);
-    if (!st) st = bark_text_to_semantic_input(tok, o->text, strlen(o->text), ids, &n_text, &truncated, &err);
-    if (!st && truncated && !o->quiet) fprintf(stderr, "warning: text too long, cut to 256 tokens\n");
-    if (!st) {
-        if (!o->quiet) fprintf(stderr, "seed %llu%s\n", (unsigned long long)o->seed, o->greedy ? " (greedy)" : "");
-        bark_rng rng;
-        bark_rng_seed(&rng, o->seed);
-        st = bark_generate_codes(m, ids, o->voice ? &voice : NULL, &o->gen, &rng, &codes, &err);
-    }
+    if (!o->quiet) fprintf(stderr, "seed %llu%s\n", (unsigned long long)o->p.seed, o->p.greedy ? " (greedy)" : "");
+    bark_status st = bark_text_to_codes(ctx, o->text, &o->p, o->last, &codes, &err);
     if (!st) {
         print_codes("semantic", codes.semantic, 1, codes.n_semantic);
         if (codes.coarse) print_codes("coarse", codes.coarse, 2, codes.n_frames);
@@ -420,9 +383,7 @@ static int run_tokens(say_opts *o) {
     }
     if (st) cli_fail(cmd, &err);
     bark_codes_free(&codes);
-    bark_tokenizer_free(tok);
-    bark_voice_free(&voice);
-    bark_model_close(m);
+    bark_context_free(ctx);
     return st ? 1 : 0;
 }
 

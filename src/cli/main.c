@@ -1,7 +1,10 @@
 /* main.c: the `bark` command line: dispatches to one subcommand per file in src/cli/. */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 
@@ -49,6 +52,68 @@ bark_model *cli_open_model(const char *cmd, const char *given) {
         return NULL;
     }
     return m;
+}
+
+bark_status cli_error(bark_error *err, bark_status st, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    err->status = st;
+    return st;
+}
+
+/* Says how to get a model when the file is missing; 0 when it exists (or another error will say why not). */
+static int missing_model(const char *cmd, const char *given) {
+    const char *path = cli_model_path(given);
+    struct stat sb;
+    if (stat(path, &sb) == 0 || errno != ENOENT) return 0;
+    if (given || getenv("BARK_MODEL"))
+        fprintf(stderr, "bark %s: %s: no such model file\n", cmd, path);
+    else
+        fprintf(stderr, "bark %s: no model at %s: run `models/download.sh` to fetch and convert bark-small "
+                "(about 1.7 GB to download, a 0.5 GB file), or pass -m FILE or set BARK_MODEL\n", cmd, path);
+    return 1;
+}
+
+bark_context *cli_open_context(const char *cmd, const char *given) {
+    if (missing_model(cmd, given)) return NULL;
+    bark_context *c = NULL;
+    bark_error err = {BARK_OK, ""};
+    if (bark_context_open(cli_model_path(given), &c, &err)) {
+        cli_fail(cmd, &err);
+        return NULL;
+    }
+    return c;
+}
+
+int cli_exec_env(const char *cmd, int *threads, const char **isa, bark_gemm *gemm) {
+    const char *t = getenv("BARK_THREADS"), *i = getenv("BARK_ISA"), *g = getenv("BARK_GEMM");
+    if (!*threads && t && *t) {
+        char *end;
+        long n = strtol(t, &end, 10);
+        if (*end || n < 0) {
+            fprintf(stderr, "bark %s: BARK_THREADS is a whole number >= 0 (0: every CPU), not '%s'\n", cmd, t);
+            return 2;
+        }
+        *threads = n > 1000000 ? 1000000 : (int)n;
+    }
+    int cpus = bark_cpu_count();
+    if (*threads > cpus) {
+        fprintf(stderr, "bark %s: warning: %d threads asked for, but this process may run on %d CPU%s: using %d\n",
+                cmd, *threads, cpus, cpus == 1 ? "" : "s", cpus);
+        *threads = cpus;
+    }
+    if (i && *i) *isa = i;
+    if (g && *g) {
+        if (!strcmp(g, "int8")) *gemm = BARK_GEMM_INT8;
+        else if (!strcmp(g, "sgemm")) *gemm = BARK_GEMM_SGEMM;
+        else if (strcmp(g, "auto")) {
+            fprintf(stderr, "bark %s: BARK_GEMM is int8, sgemm or auto, not '%s'\n", cmd, g);
+            return 2;
+        }
+    }
+    return 0;
 }
 
 int main(int argc, char **argv) {

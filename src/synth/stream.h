@@ -1,45 +1,46 @@
-/* say_stream.h: `bark say`'s pipeline: a generation thread and a playback thread joined by a ring of fine frames. */
-#ifndef BARK_SAY_STREAM_H
-#define BARK_SAY_STREAM_H
+/* stream.h: one synthesis as two threads: generation pushes finished fine frames into a ring, decoding plays them. */
+#ifndef BARK_SYNTH_STREAM_H
+#define BARK_SYNTH_STREAM_H
 
-#include <signal.h>
 #include <stddef.h>
 
-#include "cli/sink.h"
-#include "codec/encodec.h"
+#include "bark.h"
 #include "generate/generate.h"
-#include "cli/progress.h"
+#include "synth/context.h"
 #include "text/text_split.h"
-#include "text/tokenizer.h"
 
-typedef struct say_job {
+typedef struct synth_job {
     /* inputs */
-    const bark_model *model;
-    const encodec_model *codec;
-    const bark_tokenizer *tok;
+    const bark_context *ctx;
     const char *text;
     const text_piece *pieces;
     size_t n_pieces;
-    const bark_voice *voice;  /* NULL: each piece after the first speaks with the voice of the one before */
-    bark_gen_params gen;
-    uint64_t seed;
-    audio_sink *sink;
-    int realtime;             /* the sink plays in real time: apply the waiting policy below */
-    int no_gaps;              /* wait at the start until the whole rest can play without a break */
-    int quiet;
-    progress *prog;
-    volatile sig_atomic_t *stop; /* set by Ctrl-C */
+    const bark_voice *voice;     /* NULL: each piece after the first speaks with the voice of the one before */
+    bark_gen_params gen;         /* with its exec */
+    const bark_synth_params *p;  /* seed, pacing and the callbacks */
     /* results, in seconds since `start` */
-    double start;             /* monotonic time the job began */
-    double *piece_done;       /* [n_pieces] when each piece's last frame was generated (caller allocates) */
-    double gen_end, play_end;
-    size_t frames;            /* EnCodec frames generated (75 per second of audio) */
-    uint64_t samples;         /* samples written to the sink */
-} say_job;
+    double start;                /* monotonic time the job began */
+    double gen_end;              /* the last code generated */
+    double first_audio;          /* the first on_audio call; < 0 before it */
+    size_t frames;               /* EnCodec frames generated (75 per second of audio) */
+    uint64_t samples;            /* samples handed to on_audio */
+} synth_job;
 
-/* Generates every piece in this thread while a second thread decodes the finished fine windows and writes
- * them to the sink. Returns BARK_ERR_INTERRUPTED after *stop was set; the sink is left open for the caller
- * (drained after success, dropped after a stop or error). */
-BARK_NODISCARD bark_status say_stream_run(say_job *j, bark_error *err);
+/* Monotonic seconds. */
+double synth_now(void);
+
+/* What the callbacks are told of a running generation: piece k of n, piece_len bytes of text. */
+typedef struct synth_reporter {
+    const bark_synth_params *p;
+    size_t piece, n_pieces, piece_len;
+    double start, audio_s; /* when the call began; audio generated so far */
+} synth_reporter;
+/* After a token or fine pass: nonzero when should_abort or on_progress asks to stop (the semantic total shown is an
+ * estimate from the text's length, not the 768-token maximum). */
+int synth_report(const synth_reporter *r, bark_stage stage, size_t done, size_t total);
+
+/* Generates every piece on this thread while a second thread decodes the finished fine windows and hands them to
+ * p->on_audio. Returns BARK_ERR_INTERRUPTED when a callback stopped it. */
+BARK_NODISCARD bark_status synth_stream_run(synth_job *j, bark_error *err);
 
 #endif
