@@ -262,8 +262,8 @@ BARK_NODISCARD bark_status bark_encoder_push(bark_encoder *e, const float *pcm, 
                                              size_t ld, size_t cap, size_t *n_frames, bark_error *err);
 void bark_encoder_free(bark_encoder *e); /* accepts NULL */
 
-/* Integer .npy arrays of codes [rows][cols] (any integer dtype on reading, C or Fortran order; int32 written).
- * *codes is freed with bark_free. */
+/* Integer .npy arrays of codes [rows][cols] (any integer dtype on reading, C or Fortran order; int32 written;
+ * rows = 0 writes a 1-D array of cols values, and a 1-D file reads as rows = 1). *codes is freed with bark_free. */
 BARK_NODISCARD bark_status bark_codes_load_npy(const char *path, int32_t **codes, size_t *rows, size_t *cols,
                                                bark_error *err);
 BARK_NODISCARD bark_status bark_codes_save_npy(const char *path, const int32_t *codes, size_t rows, size_t cols,

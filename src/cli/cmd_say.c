@@ -354,7 +354,7 @@ static bark_status dump_codes(const char *dir, const bark_codes *c, bark_error *
         return cli_error(err, BARK_ERR_IO, "%s: cannot create the dump folder: %s", dir, strerror(errno));
     char path[4096];
     snprintf(path, sizeof path, "%s/semantic.npy", dir);
-    bark_status st = bark_codes_save_npy(path, c->semantic, 1, c->n_semantic, err);
+    bark_status st = bark_codes_save_npy(path, c->semantic, 0, c->n_semantic, err);
     if (!st && c->coarse) {
         snprintf(path, sizeof path, "%s/coarse.npy", dir);
         st = bark_codes_save_npy(path, c->coarse, 2, c->n_frames, err);
