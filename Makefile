@@ -16,7 +16,11 @@ ifeq ($(WERROR),1)
 CFLAGS  += -Werror
 endif
 
-ifeq ($(SAN),1)
+ifeq ($(SAN),thread)
+BUILD   := build-tsan
+CFLAGS  += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=thread
+else ifeq ($(SAN),1)
 BUILD   := build-san
 CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -37,7 +41,7 @@ TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOLS    := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 LIB      := $(BUILD)/libbark.a
 
-.PHONY: all deps test test-san test-valgrind fuzz-smoke bench clean
+.PHONY: all deps test test-san test-tsan test-valgrind fuzz-smoke bench clean
 .SECONDARY:
 all: $(BUILD)/bark $(TOOLS)
 
@@ -113,6 +117,13 @@ test: all $(TESTS)
 # The same suites under AddressSanitizer and UndefinedBehaviorSanitizer.
 test-san:
 	$(MAKE) SAN=1 CC=clang WERROR=$(WERROR) test
+
+# The suites that run threads side by side under ThreadSanitizer (clang): two syntheses at once, the pool.
+TSAN_TESTS ?= test_determinism test_threadpool
+test-tsan:
+	$(MAKE) SAN=thread CC=clang WERROR=$(WERROR) all $(TSAN_TESTS:%=build-tsan/tests/%)
+	@BUILD=build-tsan TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	    sh tests/run.sh $(wildcard $(TSAN_TESTS:%=build-tsan/tests/%))
 
 # The parsers and the converter under valgrind (memory errors and definite leaks fail the run).
 VALGRIND_TESTS ?= test_gguf test_quant test_readers test_convert test_tokenizer test_sampler
