@@ -37,9 +37,25 @@ TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOLS    := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 LIB      := $(BUILD)/libbark.a
 
+# ---- the library as installed: libbark.so.$(VERSION), a localized libbark.a, bark.h, libbark.pc ----
+VERSION  := $(shell sed -n 's/^.define BARK_VERSION "\(.*\)"/\1/p' include/bark.h)
+SONAME   := libbark.so.$(shell sed -n 's/^.define BARK_VERSION_MAJOR \([0-9]*\).*/\1/p' include/bark.h)
+SO       := $(BUILD)/libbark.so.$(VERSION)
+SHARED   := $(SO) $(BUILD)/$(SONAME) $(BUILD)/libbark.so
+DIST_LIB := $(BUILD)/dist/libbark.a
+PIC_OBJ  := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+OBJCOPY  ?= objcopy
+# libbark's own dependencies (no ALSA: that sink is the CLI's); the ones pkg-config knows are Requires.private.
+LIB_PKGS := sndfile samplerate zlib openblas
+PC_REQ   := $(foreach p,$(LIB_PKGS),$(if $(shell pkg-config --exists $(p) && echo y),$(p)))
+PC_LIBS  := $(strip $(patsubst %,-l%,$(subst zlib,z,$(filter-out $(PC_REQ),$(LIB_PKGS)))) -lpthread -lm)
+LIB_LIBS := $(if $(PC_REQ),$(shell pkg-config --libs $(PC_REQ))) $(PC_LIBS)
+# Nothing left undefined in the .so (except under the sanitizers: their runtime comes with the executable).
+SO_LDFLAGS ?= $(if $(filter 1,$(SAN)),,-Wl,--no-undefined)
+
 .PHONY: all deps test test-san test-valgrind fuzz-smoke bench clean
 .SECONDARY:
-all: $(BUILD)/bark $(TOOLS)
+all: $(BUILD)/bark $(TOOLS) $(SHARED) $(DIST_LIB)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -47,10 +63,10 @@ $(BUILD)/%.o: %.c
 
 # ISA flags on the SIMD objects only, so the binary still starts on a CPU without them. No contraction
 # into FMA in arch/: every kernel table must round exactly like its C twin (see arch/kernels.h).
-$(BUILD)/arch/%.o: CFLAGS += -ffp-contract=off
-$(BUILD)/arch/x86/%.o: CFLAGS += -mavx2 -mfma -mf16c
-$(BUILD)/arch/x86/%_avx512.o: CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni
-$(BUILD)/arch/arm/%_dotprod.o: CFLAGS += -march=armv8.2-a+dotprod
+$(BUILD)/arch/%.o $(BUILD)/pic/arch/%.o: CFLAGS += -ffp-contract=off
+$(BUILD)/arch/x86/%.o $(BUILD)/pic/arch/x86/%.o: CFLAGS += -mavx2 -mfma -mf16c
+$(BUILD)/arch/x86/%_avx512.o $(BUILD)/pic/arch/x86/%_avx512.o: CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni
+$(BUILD)/arch/arm/%_dotprod.o $(BUILD)/pic/arch/arm/%_dotprod.o: CFLAGS += -march=armv8.2-a+dotprod
 
 # The kernel checks (tests/kernel_checks.c) inside the cmocka suite, and cross-built for arm64 where an
 # aarch64 compiler exists: $(BUILD)/tests/arm64_kernels runs them under qemu-aarch64 as part of `make test`.
@@ -88,6 +104,31 @@ $(CLI_LIB): $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
 
 $(BUILD)/bark: $(BUILD)/src/cli/main.o $(CLI_LIB) $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Only the BARK_API functions of include/bark.h leave the library; the internal archive links as before.
+$(LIB_OBJ): CFLAGS += -fvisibility=hidden
+$(PIC_OBJ): CFLAGS += -fvisibility=hidden -fPIC
+
+# Position-independent copies of the library objects, for the shared and the installable static library.
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The shared library, linked with its dependencies.
+$(SO): $(PIC_OBJ)
+	$(CC) -shared $(LDFLAGS) $(SO_LDFLAGS) -Wl,-soname,$(SONAME) $^ $(LIB_LIBS) -o $@
+
+# The soname and development links.
+$(BUILD)/$(SONAME) $(BUILD)/libbark.so: $(SO)
+	ln -sf $(notdir $<) $@
+
+# The installable archive: one relocatable object whose hidden (internal) symbols are made local.
+$(DIST_LIB): $(PIC_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -r -nostdlib $^ -o $(@:.a=.o)
+	$(OBJCOPY) --localize-hidden $(@:.a=.o)
+	@rm -f $@
+	$(AR) rcs $@ $(@:.a=.o)
 
 $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -137,4 +178,4 @@ bench: all
 clean:
 	rm -rf build build-san build-*
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TUTIL_OBJ:.o=.d) $(TEST_SRC:%.c=$(BUILD)/%.d)
+-include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TUTIL_OBJ:.o=.d) $(TEST_SRC:%.c=$(BUILD)/%.d)
