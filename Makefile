@@ -53,7 +53,7 @@ LIB_LIBS := $(if $(PC_REQ),$(shell pkg-config --libs $(PC_REQ))) $(PC_LIBS)
 # Nothing left undefined in the .so (except under the sanitizers: their runtime comes with the executable).
 SO_LDFLAGS ?= $(if $(filter 1,$(SAN)),,-Wl,--no-undefined)
 
-.PHONY: all deps test test-san test-valgrind fuzz-smoke bench clean
+.PHONY: all deps test test-san test-valgrind fuzz-smoke bench clean install uninstall
 .SECONDARY:
 all: $(BUILD)/bark $(TOOLS) $(SHARED) $(DIST_LIB)
 
@@ -129,6 +129,33 @@ $(DIST_LIB): $(PIC_OBJ)
 	$(OBJCOPY) --localize-hidden $(@:.a=.o)
 	@rm -f $@
 	$(AR) rcs $@ $(@:.a=.o)
+
+# Where `make install` puts things; DESTDIR stages them elsewhere.
+PREFIX     ?= /usr/local
+BINDIR     := $(PREFIX)/bin
+LIBDIR     := $(PREFIX)/lib
+INCLUDEDIR := $(PREFIX)/include
+DATADIR    := $(PREFIX)/share/bark
+
+# Installs the CLI, both libraries, the header and libbark.pc under $(DESTDIR)$(PREFIX).
+install: $(BUILD)/bark $(SHARED) $(DIST_LIB) libbark.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES_PRIVATE@|$(PC_REQ)|' \
+	    -e 's|@LIBS_PRIVATE@|$(PC_LIBS)|' libbark.pc.in > $(BUILD)/libbark.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(DATADIR)
+	install -m 755 $(BUILD)/bark $(DESTDIR)$(BINDIR)/bark
+	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/libbark.so.$(VERSION)
+	ln -sf libbark.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libbark.so
+	install -m 644 $(DIST_LIB) $(DESTDIR)$(LIBDIR)/libbark.a
+	install -m 644 include/bark.h $(DESTDIR)$(INCLUDEDIR)/bark.h
+	install -m 644 $(BUILD)/libbark.pc $(DESTDIR)$(LIBDIR)/pkgconfig/libbark.pc
+
+# Removes what install put there (share/bark only if empty).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/bark $(DESTDIR)$(LIBDIR)/libbark.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	    $(DESTDIR)$(LIBDIR)/libbark.so $(DESTDIR)$(LIBDIR)/libbark.a $(DESTDIR)$(INCLUDEDIR)/bark.h \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/libbark.pc
+	[ ! -d $(DESTDIR)$(DATADIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DATADIR)
 
 $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
