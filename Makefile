@@ -44,6 +44,7 @@ SO       := $(BUILD)/libbark.so.$(VERSION)
 SHARED   := $(SO) $(BUILD)/$(SONAME) $(BUILD)/libbark.so
 DIST_LIB := $(BUILD)/dist/libbark.a
 PIC_OBJ  := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 OBJCOPY  ?= objcopy
 # libbark's own dependencies (no ALSA: that sink is the CLI's); the ones pkg-config knows are Requires.private.
 LIB_PKGS := sndfile samplerate zlib openblas
@@ -53,9 +54,9 @@ LIB_LIBS := $(if $(PC_REQ),$(shell pkg-config --libs $(PC_REQ))) $(PC_LIBS)
 # Nothing left undefined in the .so (except under the sanitizers: their runtime comes with the executable).
 SO_LDFLAGS ?= $(if $(filter 1,$(SAN)),,-Wl,--no-undefined)
 
-.PHONY: all deps test test-san test-valgrind fuzz-smoke bench clean install uninstall
+.PHONY: all deps test test-san test-valgrind fuzz-smoke bench clean install uninstall example-installed
 .SECONDARY:
-all: $(BUILD)/bark $(TOOLS) $(SHARED) $(DIST_LIB)
+all: $(BUILD)/bark $(TOOLS) $(SHARED) $(DIST_LIB) $(EXAMPLES)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -130,6 +131,15 @@ $(DIST_LIB): $(PIC_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $(@:.a=.o)
 
+# An example, compiled against the public header alone (-Iinclude, plain C11).
+$(BUILD)/examples/%.o: examples/%.c include/bark.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(WARN) $(OPT) $(filter -Werror,$(CFLAGS)) -Iinclude -c $< -o $@
+
+# An example program, linked with the internal archive.
+$(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LIB_LIBS) -o $@
+
 # Where `make install` puts things; DESTDIR stages them elsewhere.
 PREFIX     ?= /usr/local
 BINDIR     := $(PREFIX)/bin
@@ -156,6 +166,10 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/libbark.so $(DESTDIR)$(LIBDIR)/libbark.a $(DESTDIR)$(INCLUDEDIR)/bark.h \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig/libbark.pc
 	[ ! -d $(DESTDIR)$(DATADIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DATADIR)
+
+# install/uninstall with DESTDIR and PREFIX, then examples/speak.c built against a temporary prefix via pkg-config.
+example-installed:
+	@MAKE="$(MAKE)" sh tests/check_install.sh
 
 $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
