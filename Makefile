@@ -183,7 +183,7 @@ deps:
 
 # Runs every cmocka suite (with the CLI built for the end-to-end tests); ends with "N passed, N failed".
 test: all $(TESTS)
-	@BUILD=$(BUILD) sh tests/run.sh $(TESTS)
+	@BUILD=$(BUILD) sh tests/run.sh $(TESTS) tests/check_exports.sh
 
 # The same suites under AddressSanitizer and UndefinedBehaviorSanitizer.
 test-san:
