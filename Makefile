@@ -41,9 +41,26 @@ TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOLS    := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 LIB      := $(BUILD)/libbark.a
 
-.PHONY: all deps test test-san test-tsan test-valgrind fuzz-smoke bench clean
+# ---- the library as installed: libbark.so.$(VERSION), a localized libbark.a, bark.h, libbark.pc ----
+VERSION  := $(shell sed -n 's/^.define BARK_VERSION "\(.*\)"/\1/p' include/bark.h)
+SONAME   := libbark.so.$(shell sed -n 's/^.define BARK_VERSION_MAJOR \([0-9]*\).*/\1/p' include/bark.h)
+SO       := $(BUILD)/libbark.so.$(VERSION)
+SHARED   := $(SO) $(BUILD)/$(SONAME) $(BUILD)/libbark.so
+DIST_LIB := $(BUILD)/dist/libbark.a
+PIC_OBJ  := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+OBJCOPY  ?= objcopy
+# libbark's own dependencies (no ALSA: that sink is the CLI's); the ones pkg-config knows are Requires.private.
+LIB_PKGS := sndfile samplerate zlib openblas
+PC_REQ   := $(foreach p,$(LIB_PKGS),$(if $(shell pkg-config --exists $(p) && echo y),$(p)))
+PC_LIBS  := $(strip $(patsubst %,-l%,$(subst zlib,z,$(filter-out $(PC_REQ),$(LIB_PKGS)))) -lpthread -lm)
+LIB_LIBS := $(if $(PC_REQ),$(shell pkg-config --libs $(PC_REQ))) $(PC_LIBS)
+# Nothing left undefined in the .so (except under the sanitizers: their runtime comes with the executable).
+SO_LDFLAGS ?= $(if $(filter 1,$(SAN)),,-Wl,--no-undefined)
+
+.PHONY: all deps test test-san test-tsan test-valgrind fuzz-smoke bench clean install uninstall example-installed
 .SECONDARY:
-all: $(BUILD)/bark $(TOOLS)
+all: $(BUILD)/bark $(TOOLS) $(SHARED) $(DIST_LIB) $(EXAMPLES)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -51,10 +68,10 @@ $(BUILD)/%.o: %.c
 
 # ISA flags on the SIMD objects only, so the binary still starts on a CPU without them. No contraction
 # into FMA in arch/: every kernel table must round exactly like its C twin (see arch/kernels.h).
-$(BUILD)/arch/%.o: CFLAGS += -ffp-contract=off
-$(BUILD)/arch/x86/%.o: CFLAGS += -mavx2 -mfma -mf16c
-$(BUILD)/arch/x86/%_avx512.o: CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni
-$(BUILD)/arch/arm/%_dotprod.o: CFLAGS += -march=armv8.2-a+dotprod
+$(BUILD)/arch/%.o $(BUILD)/pic/arch/%.o: CFLAGS += -ffp-contract=off
+$(BUILD)/arch/x86/%.o $(BUILD)/pic/arch/x86/%.o: CFLAGS += -mavx2 -mfma -mf16c
+$(BUILD)/arch/x86/%_avx512.o $(BUILD)/pic/arch/x86/%_avx512.o: CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni
+$(BUILD)/arch/arm/%_dotprod.o $(BUILD)/pic/arch/arm/%_dotprod.o: CFLAGS += -march=armv8.2-a+dotprod
 
 # The kernel checks (tests/kernel_checks.c) inside the cmocka suite, and cross-built for arm64 where an
 # aarch64 compiler exists: $(BUILD)/tests/arm64_kernels runs them under qemu-aarch64 as part of `make test`.
@@ -100,6 +117,71 @@ $(CLI_LIB): $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
 $(BUILD)/bark: $(BUILD)/src/cli/main.o $(CLI_LIB) $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# Only the BARK_API functions of include/bark.h leave the library; the internal archive links as before.
+$(LIB_OBJ): CFLAGS += -fvisibility=hidden
+$(PIC_OBJ): CFLAGS += -fvisibility=hidden -fPIC
+
+# Position-independent copies of the library objects, for the shared and the installable static library.
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The shared library, linked with its dependencies.
+$(SO): $(PIC_OBJ)
+	$(CC) -shared $(LDFLAGS) $(SO_LDFLAGS) -Wl,-soname,$(SONAME) $^ $(LIB_LIBS) -o $@
+
+# The soname and development links.
+$(BUILD)/$(SONAME) $(BUILD)/libbark.so: $(SO)
+	ln -sf $(notdir $<) $@
+
+# The installable archive: one relocatable object whose hidden (internal) symbols are made local.
+$(DIST_LIB): $(PIC_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -r -nostdlib $^ -o $(@:.a=.o)
+	$(OBJCOPY) --localize-hidden $(@:.a=.o)
+	@rm -f $@
+	$(AR) rcs $@ $(@:.a=.o)
+
+# An example, compiled against the public header alone (-Iinclude, plain C11).
+$(BUILD)/examples/%.o: examples/%.c include/bark.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(WARN) $(OPT) $(filter -Werror,$(CFLAGS)) -Iinclude -c $< -o $@
+
+# An example program, linked with the internal archive.
+$(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LIB_LIBS) -o $@
+
+# Where `make install` puts things; DESTDIR stages them elsewhere.
+PREFIX     ?= /usr/local
+BINDIR     := $(PREFIX)/bin
+LIBDIR     := $(PREFIX)/lib
+INCLUDEDIR := $(PREFIX)/include
+DATADIR    := $(PREFIX)/share/bark
+
+# Installs the CLI, both libraries, the header and libbark.pc under $(DESTDIR)$(PREFIX).
+install: $(BUILD)/bark $(SHARED) $(DIST_LIB) libbark.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES_PRIVATE@|$(PC_REQ)|' \
+	    -e 's|@LIBS_PRIVATE@|$(PC_LIBS)|' libbark.pc.in > $(BUILD)/libbark.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(DATADIR)
+	install -m 755 $(BUILD)/bark $(DESTDIR)$(BINDIR)/bark
+	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/libbark.so.$(VERSION)
+	ln -sf libbark.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libbark.so
+	install -m 644 $(DIST_LIB) $(DESTDIR)$(LIBDIR)/libbark.a
+	install -m 644 include/bark.h $(DESTDIR)$(INCLUDEDIR)/bark.h
+	install -m 644 $(BUILD)/libbark.pc $(DESTDIR)$(LIBDIR)/pkgconfig/libbark.pc
+
+# Removes what install put there (share/bark only if empty).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/bark $(DESTDIR)$(LIBDIR)/libbark.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	    $(DESTDIR)$(LIBDIR)/libbark.so $(DESTDIR)$(LIBDIR)/libbark.a $(DESTDIR)$(INCLUDEDIR)/bark.h \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/libbark.pc
+	[ ! -d $(DESTDIR)$(DATADIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DATADIR)
+
+# install/uninstall with DESTDIR and PREFIX, then examples/speak.c built against a temporary prefix via pkg-config.
+example-installed:
+	@MAKE="$(MAKE)" sh tests/check_install.sh
+
 $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -112,7 +194,7 @@ deps:
 
 # Runs every cmocka suite (with the CLI built for the end-to-end tests); ends with "N passed, N failed".
 test: all $(TESTS)
-	@BUILD=$(BUILD) sh tests/run.sh $(TESTS)
+	@BUILD=$(BUILD) sh tests/run.sh $(TESTS) tests/check_exports.sh
 
 # The same suites under AddressSanitizer and UndefinedBehaviorSanitizer.
 test-san:
@@ -155,4 +237,4 @@ bench: all
 clean:
 	rm -rf build build-san build-*
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TUTIL_OBJ:.o=.d) $(TEST_SRC:%.c=$(BUILD)/%.d)
+-include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TUTIL_OBJ:.o=.d) $(TEST_SRC:%.c=$(BUILD)/%.d)

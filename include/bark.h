@@ -12,9 +12,12 @@ extern "C" {
 #define BARK_VERSION "0.2.0"
 #define BARK_VERSION_MAJOR 0 /* the shared library's soname: libbark.so.0 */
 
+/* BARK_API marks what the shared library exports (libbark is compiled with -fvisibility=hidden). */
 #if defined(__GNUC__)
+#define BARK_API __attribute__((visibility("default")))
 #define BARK_NODISCARD __attribute__((warn_unused_result))
 #else
+#define BARK_API
 #define BARK_NODISCARD
 #endif
 
@@ -40,15 +43,15 @@ typedef struct bark_error {
     char msg[512];
 } bark_error;
 
-const char *bark_status_str(bark_status s);
+BARK_API const char *bark_status_str(bark_status s);
 
 /* ---- model files (one mmap'd GGUF holding every stage, the vocab and the voices) ---- */
 
 typedef struct bark_model bark_model;
 
 /* Maps `path` read-only and validates every header field and tensor before returning. */
-BARK_NODISCARD bark_status bark_model_open(const char *path, bark_model **out, bark_error *err);
-void bark_model_close(bark_model *m); /* accepts NULL */
+BARK_API BARK_NODISCARD bark_status bark_model_open(const char *path, bark_model **out, bark_error *err);
+BARK_API void bark_model_close(bark_model *m); /* accepts NULL */
 
 typedef enum bark_stage {
     BARK_STAGE_SEMANTIC = 0,
@@ -58,8 +61,8 @@ typedef enum bark_stage {
     BARK_STAGE_COUNT = 4
 } bark_stage;
 
-const char *bark_stage_name(bark_stage s);
-int bark_model_has_stage(const bark_model *m, bark_stage s);
+BARK_API const char *bark_stage_name(bark_stage s);
+BARK_API int bark_model_has_stage(const bark_model *m, bark_stage s);
 
 /* Hyper-parameters of one GPT stage, as recorded in the file. */
 typedef struct bark_gpt_hparams {
@@ -70,8 +73,8 @@ typedef struct bark_gpt_hparams {
     int ln_bias;                      /* LayerNorms carry biases */
 } bark_gpt_hparams;
 
-BARK_NODISCARD bark_status bark_model_gpt_hparams(const bark_model *m, bark_stage s,
-                                                  bark_gpt_hparams *out, bark_error *err);
+BARK_API BARK_NODISCARD bark_status bark_model_gpt_hparams(const bark_model *m, bark_stage s,
+                                                           bark_gpt_hparams *out, bark_error *err);
 
 /* The tensor table, for `bark info` and tools. */
 typedef struct bark_tensor_info {
@@ -82,13 +85,13 @@ typedef struct bark_tensor_info {
     size_t nbytes;
 } bark_tensor_info;
 
-size_t bark_model_tensor_count(const bark_model *m);
-BARK_NODISCARD bark_status bark_model_tensor_info(const bark_model *m, size_t i, bark_tensor_info *out);
-size_t bark_model_file_size(const bark_model *m);
+BARK_API size_t bark_model_tensor_count(const bark_model *m);
+BARK_API BARK_NODISCARD bark_status bark_model_tensor_info(const bark_model *m, size_t i, bark_tensor_info *out);
+BARK_API size_t bark_model_file_size(const bark_model *m);
 
 /* Named voices embedded in the model file ("v2/en_speaker_6", ...). */
-size_t bark_model_voice_count(const bark_model *m);
-const char *bark_model_voice_name(const bark_model *m, size_t i);
+BARK_API size_t bark_model_voice_count(const bark_model *m);
+BARK_API const char *bark_model_voice_name(const bark_model *m, size_t i);
 
 /* A voice prompt: semantic tokens and coarse/fine EnCodec codes (row-major, codebook-major). */
 typedef struct bark_voice {
@@ -99,11 +102,11 @@ typedef struct bark_voice {
 } bark_voice;
 
 /* Copies the named voice out of the model file (free with bark_voice_free). */
-BARK_NODISCARD bark_status bark_model_voice(const bark_model *m, const char *name, bark_voice *out,
-                                            bark_error *err);
+BARK_API BARK_NODISCARD bark_status bark_model_voice(const bark_model *m, const char *name, bark_voice *out,
+                                                     bark_error *err);
 /* Reads a Suno .npz voice preset (semantic_prompt, coarse_prompt, fine_prompt). */
-BARK_NODISCARD bark_status bark_voice_load_npz(const char *path, bark_voice *out, bark_error *err);
-void bark_voice_free(bark_voice *v); /* accepts NULL and zeroed voices */
+BARK_API BARK_NODISCARD bark_status bark_voice_load_npz(const char *path, bark_voice *out, bark_error *err);
+BARK_API void bark_voice_free(bark_voice *v); /* accepts NULL and zeroed voices */
 
 /* ---- conversion of real checkpoints to one GGUF (apart from the runtime) ---- */
 
@@ -115,19 +118,19 @@ typedef struct bark_convert_params {
     int verbose;
 } bark_convert_params;
 
-bark_convert_params bark_convert_default_params(void);
+BARK_API bark_convert_params bark_convert_default_params(void);
 
 /* A random-weight model at Bark's real shapes, for benchmarks and load tests: shape "bark-small" (12 layers, width
  * 768) or "bark" (24 layers, width 1024), the real vocab sizes and EnCodec 24 kHz; vocab_path (mBERT vocab.txt) and
  * voices_dir (Suno .npz presets) may be NULL, but `say` needs the vocab. */
-BARK_NODISCARD bark_status bark_write_random_model(const char *out_path, const char *shape, bark_wtype wtype,
-                                                   uint64_t seed, const char *vocab_path, const char *voices_dir,
-                                                   bark_error *err);
+BARK_API BARK_NODISCARD bark_status bark_write_random_model(const char *out_path, const char *shape, bark_wtype wtype,
+                                                            uint64_t seed, const char *vocab_path,
+                                                            const char *voices_dir, bark_error *err);
 
 /* Reads every source (HF folder, Suno .pt, EnCodec .th, .npz voice or folder of them) and
  * writes one GGUF to out_path (via a temporary file, so a failure leaves nothing behind). */
-BARK_NODISCARD bark_status bark_convert(const char *const *sources, size_t n_sources, const char *out_path,
-                                        const bark_convert_params *p, bark_error *err);
+BARK_API BARK_NODISCARD bark_status bark_convert(const char *const *sources, size_t n_sources, const char *out_path,
+                                                 const bark_convert_params *p, bark_error *err);
 
 
 /* ---- synthesis: text -> 24 kHz mono PCM, delivered as it is made ---- */
@@ -139,13 +142,13 @@ BARK_NODISCARD bark_status bark_convert(const char *const *sources, size_t n_sou
  * EnCodec opens too (for bark_codes_to_audio / bark_audio_to_codes). */
 typedef struct bark_context bark_context;
 
-BARK_NODISCARD bark_status bark_context_open(const char *model_path, bark_context **out, bark_error *err);
-void bark_context_free(bark_context *ctx); /* accepts NULL */
-const bark_model *bark_context_model(const bark_context *ctx);
+BARK_API BARK_NODISCARD bark_status bark_context_open(const char *model_path, bark_context **out, bark_error *err);
+BARK_API void bark_context_free(bark_context *ctx); /* accepts NULL */
+BARK_API const bark_model *bark_context_model(const bark_context *ctx);
 
 /* The CPUs this process may run on: its affinity mask, capped by a cgroup CPU quota where one is set (>= 1). The
  * default thread count, and the most a call uses (more is clamped to it; see bark_synth_result.n_threads). */
-int bark_cpu_count(void);
+BARK_API int bark_cpu_count(void);
 
 /* Samples ready to play: n values in [-1, 1] (rarely beyond; sinks clip). A nonzero return stops the synthesis
  * (BARK_ERR_INTERRUPTED). Called from a thread of the synthesis, never two at once, in order. */
@@ -206,7 +209,7 @@ typedef struct bark_synth_params {
 } bark_synth_params;
 
 /* Suno's defaults (bark.api.generate_audio), seed 0, every CPU. */
-bark_synth_params bark_synth_default_params(void);
+BARK_API bark_synth_params bark_synth_default_params(void);
 
 typedef struct bark_synth_result {
     size_t n_pieces;        /* pieces the text was said in */
@@ -224,8 +227,9 @@ typedef struct bark_synth_result {
 /* Says text (UTF-8) through p->on_audio as each fine window is decoded. A text longer than max_piece is cut at
  * sentence or clause ends; with no voice, each piece after the first speaks in the voice of the one before. result
  * may be NULL. Returns BARK_ERR_INTERRUPTED when a callback stopped it (the audio delivered so far is whole). */
-BARK_NODISCARD bark_status bark_synthesize(const bark_context *ctx, const char *text, const bark_synth_params *p,
-                                           bark_synth_result *result, bark_error *err);
+BARK_API BARK_NODISCARD bark_status bark_synthesize(const bark_context *ctx, const char *text,
+                                                    const bark_synth_params *p, bark_synth_result *result,
+                                                    bark_error *err);
 
 /* ---- codes in and out (bark tokens, bark decode, bark encode) ---- */
 
@@ -236,39 +240,42 @@ typedef struct bark_codes {
     int32_t *fine;     /* [8][n_frames] or NULL */
     size_t n_semantic, n_frames;
 } bark_codes;
-void bark_codes_free(bark_codes *c); /* accepts NULL and zeroed codes */
+BARK_API void bark_codes_free(bark_codes *c); /* accepts NULL and zeroed codes */
 
 /* The whole text as one generation (as Suno's generate_audio, no pieces), up to stage `last` (SEMANTIC, COARSE or
  * FINE). Uses p's voice, seed, sampling, threads, kernels and progress/abort callbacks; on_audio is not called. */
-BARK_NODISCARD bark_status bark_text_to_codes(const bark_context *ctx, const char *text, const bark_synth_params *p,
-                                              bark_stage last, bark_codes *out, bark_error *err);
+BARK_API BARK_NODISCARD bark_status bark_text_to_codes(const bark_context *ctx, const char *text,
+                                                       const bark_synth_params *p, bark_stage last, bark_codes *out,
+                                                       bark_error *err);
 
 /* EnCodec codes codes[q * ld + t] (q < n_q: 2, 4, 8, 16 or 32 codebooks as the bandwidths use; t < n_frames, each
  * value below the codebook size) to 24 kHz PCM through fn, in chunks. Every code is checked before any audio is
  * made. n_q above 8 reads the extra codebooks from the model file for this call. */
-BARK_NODISCARD bark_status bark_codes_to_audio(const bark_context *ctx, const int32_t *codes, int n_q, size_t ld,
-                                               size_t n_frames, bark_audio_fn fn, void *user, bark_error *err);
+BARK_API BARK_NODISCARD bark_status bark_codes_to_audio(const bark_context *ctx, const int32_t *codes, int n_q,
+                                                        size_t ld, size_t n_frames, bark_audio_fn fn, void *user,
+                                                        bark_error *err);
 
 /* The EnCodec encoder as a stream (bounded memory for any length): 24 kHz mono samples in, codes out. */
 typedef struct bark_encoder bark_encoder;
 /* kbps: 1.5, 3, 6, 12 or 24 (2, 4, 8, 16 or 32 codebooks); needs the encoder weights in the model file. */
-BARK_NODISCARD bark_status bark_encoder_create(const bark_context *ctx, double kbps, bark_encoder **out,
-                                               bark_error *err);
-int bark_encoder_n_q(const bark_encoder *e);
+BARK_API BARK_NODISCARD bark_status bark_encoder_create(const bark_context *ctx, double kbps, bark_encoder **out,
+                                                        bark_error *err);
+BARK_API int bark_encoder_n_q(const bark_encoder *e);
 /* Feeds n samples (n = 0 and last = 1 ends the stream); writes up to cap frames to codes[q * ld + j], *n_frames
  * of them. cap >= bark_encoder_max_frames(e, n) always suffices. */
-size_t bark_encoder_max_frames(const bark_encoder *e, size_t n);
-BARK_NODISCARD bark_status bark_encoder_push(bark_encoder *e, const float *pcm, size_t n, int last, int32_t *codes,
-                                             size_t ld, size_t cap, size_t *n_frames, bark_error *err);
-void bark_encoder_free(bark_encoder *e); /* accepts NULL */
+BARK_API size_t bark_encoder_max_frames(const bark_encoder *e, size_t n);
+BARK_API BARK_NODISCARD bark_status bark_encoder_push(bark_encoder *e, const float *pcm, size_t n, int last,
+                                                      int32_t *codes, size_t ld, size_t cap, size_t *n_frames,
+                                                      bark_error *err);
+BARK_API void bark_encoder_free(bark_encoder *e); /* accepts NULL */
 
 /* Integer .npy arrays of codes [rows][cols] (any integer dtype on reading, C or Fortran order; int32 written;
  * rows = 0 writes a 1-D array of cols values, and a 1-D file reads as rows = 1). *codes is freed with bark_free. */
-BARK_NODISCARD bark_status bark_codes_load_npy(const char *path, int32_t **codes, size_t *rows, size_t *cols,
-                                               bark_error *err);
-BARK_NODISCARD bark_status bark_codes_save_npy(const char *path, const int32_t *codes, size_t rows, size_t cols,
-                                               bark_error *err);
-void bark_free(void *p); /* memory libbark handed out (accepts NULL) */
+BARK_API BARK_NODISCARD bark_status bark_codes_load_npy(const char *path, int32_t **codes, size_t *rows, size_t *cols,
+                                                        bark_error *err);
+BARK_API BARK_NODISCARD bark_status bark_codes_save_npy(const char *path, const int32_t *codes, size_t rows,
+                                                        size_t cols, bark_error *err);
+BARK_API void bark_free(void *p); /* memory libbark handed out (accepts NULL) */
 
 /* ---- voices a user makes ---- */
 
@@ -277,7 +284,7 @@ typedef struct bark_clone_params {
     double silence_dbfs; /* -50: quieter 10 ms windows are trimmed at both ends */
     int n_threads;       /* 0: bark_cpu_count() */
 } bark_clone_params;
-bark_clone_params bark_clone_default_params(void);
+BARK_API bark_clone_params bark_clone_default_params(void);
 
 /* What the recording was and what was kept. */
 typedef struct bark_clone_info {
@@ -290,31 +297,33 @@ typedef struct bark_clone_info {
 
 /* A voice prompt from a recording (any format libsndfile reads): EnCodec codes at 6 kbps and, when the model file
  * holds HuBERT and its quantizer, semantic tokens. info may be NULL. Free out with bark_voice_free. */
-BARK_NODISCARD bark_status bark_clone_file(const bark_context *ctx, const char *path, const bark_clone_params *p,
-                                           bark_voice *out, bark_clone_info *info, bark_error *err);
+BARK_API BARK_NODISCARD bark_status bark_clone_file(const bark_context *ctx, const char *path,
+                                                    const bark_clone_params *p, bark_voice *out, bark_clone_info *info,
+                                                    bark_error *err);
 /* Writes a voice as Suno's presets are stored (semantic_prompt <i8 [n], coarse_prompt <i8 [2][T], fine_prompt
  * <i4 [8][T]); through a temporary file, so a failure leaves nothing. */
-BARK_NODISCARD bark_status bark_voice_save_npz(const bark_voice *v, const char *path, bark_error *err);
+BARK_API BARK_NODISCARD bark_status bark_voice_save_npz(const bark_voice *v, const char *path, bark_error *err);
 
 /* ---- audio files (libsndfile) ---- */
 
 /* A mono 16-bit file at `rate`, the format from the extension: .wav, .flac, .ogg (Vorbis), or .npy (float32); "-"
  * is WAV on stdout. Files carry the software name and a comment marking the audio as synthetic speech. */
 typedef struct bark_audio_writer bark_audio_writer;
-BARK_NODISCARD bark_status bark_audio_writer_open(const char *path, int rate, bark_audio_writer **out,
-                                                  bark_error *err);
-BARK_NODISCARD bark_status bark_audio_writer_write(bark_audio_writer *w, const float *pcm, size_t n, bark_error *err);
+BARK_API BARK_NODISCARD bark_status bark_audio_writer_open(const char *path, int rate, bark_audio_writer **out,
+                                                           bark_error *err);
+BARK_API BARK_NODISCARD bark_status bark_audio_writer_write(bark_audio_writer *w, const float *pcm, size_t n,
+                                                            bark_error *err);
 /* keep = 1 finishes the file with a valid header (after a stop too); keep = 0 removes it. Frees w (NULL ok). */
-BARK_NODISCARD bark_status bark_audio_writer_close(bark_audio_writer *w, int keep, bark_error *err);
+BARK_API BARK_NODISCARD bark_status bark_audio_writer_close(bark_audio_writer *w, int keep, bark_error *err);
 
 /* Any file libsndfile reads, mixed down to mono and resampled to `rate`, in bounded blocks. */
 typedef struct bark_audio_reader bark_audio_reader;
-BARK_NODISCARD bark_status bark_audio_reader_open(const char *path, int rate, bark_audio_reader **out,
-                                                  bark_error *err);
+BARK_API BARK_NODISCARD bark_status bark_audio_reader_open(const char *path, int rate, bark_audio_reader **out,
+                                                           bark_error *err);
 /* Up to cap samples; *n = 0 only at the end. */
-BARK_NODISCARD bark_status bark_audio_reader_read(bark_audio_reader *r, float *pcm, size_t cap, size_t *n,
-                                                  bark_error *err);
-void bark_audio_reader_close(bark_audio_reader *r); /* accepts NULL */
+BARK_API BARK_NODISCARD bark_status bark_audio_reader_read(bark_audio_reader *r, float *pcm, size_t cap, size_t *n,
+                                                           bark_error *err);
+BARK_API void bark_audio_reader_close(bark_audio_reader *r); /* accepts NULL */
 
 #ifdef __cplusplus
 }
