@@ -16,7 +16,7 @@
  * - No fused multiply-add anywhere: each product is rounded, then added (the C twins do the same).
  * - exp() and erf() are the same polynomials, evaluated in the same order, in every table.
  * Each output element is computed by one call in one thread, so the thread count never changes a result.
- * (OpenBLAS, which src/gpt.c and src/attention.c also call for sgemm-mode Linear layers and f32 prefill attention, is
+ * (OpenBLAS, which src/gpt/gpt.c and src/gpt/attention.c also call for sgemm-mode Linear layers and f32 prefill attention, is
  * the same code whatever table runs; they run it single-threaded inside the pool's tasks, split by the pool's thread
  * count.) */
 

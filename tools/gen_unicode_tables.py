@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""gen_unicode_tables.py: writes src/unicode_tables.c (the Unicode data of the BERT tokenizer) from Python's unicodedata.
+"""gen_unicode_tables.py: writes src/text/unicode_tables.c (the Unicode data of the BERT tokenizer) from Python's unicodedata.
 
 Run with the project venv (Python 3.11 = Unicode 14.0.0, the version the reference tokenizer sees):
-    tools/.venv/bin/python tools/gen_unicode_tables.py > src/unicode_tables.c
+    tools/.venv/bin/python tools/gen_unicode_tables.py > src/text/unicode_tables.c
 
 Tables written:
-  * a two-stage table of one flag byte per code point (see UT_* in src/unicode_tables.h),
+  * a two-stage table of one flag byte per code point (see UT_* in src/text/unicode_tables.h),
   * a two-stage table of canonical combining classes,
   * full canonical decompositions (Hangul syllables excluded: they are algorithmic),
   * primary composition pairs (first, second) -> composite, sorted for binary search.
@@ -100,7 +100,7 @@ def build():
 
 
 def check_assumptions(ccc, decomp, pairs, seconds, firsts, flags):
-    """The facts src/tokenizer.c relies on, for the chars that survive cleaning (not DROP, not TOSPACE)."""
+    """The facts src/text/tokenizer.c relies on, for the chars that survive cleaning (not DROP, not TOSPACE)."""
     live = [cp for cp in range(MAXCP) if not flags[cp] & (UT_DROP | UT_TOSPACE) and not 0xD800 <= cp < 0xE000]
     maxlen = max(len(d) for d in decomp.values())
     assert maxlen <= 4, maxlen  # NFC output length >= input length / 4 (UT_MAX_DECOMP)
@@ -151,7 +151,7 @@ def compose(a, b, pairs):
 
 
 def model_nfc(s, ccc, decomp, pairs, flags):
-    """The algorithm of src/tokenizer.c (segments cut before boundary chars), in Python."""
+    """The algorithm of src/text/tokenizer.c (segments cut before boundary chars), in Python."""
     out = []
     seg = []
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make_encodec_goldens.py: writes tests/data/encodec/*.npy, the reference outputs of Meta's `encodec`
 package (EncodecModel.encodec_model_24khz, pretrained=False) with deterministic weights that
-src/encodec_weights.c (encodec_init_random) reproduces bit for bit.
+src/codec/encodec_weights.c (encodec_init_random) reproduces bit for bit.
 
 Run from the repository root: tools/.venv/bin/python tools/make_encodec_goldens.py
 """

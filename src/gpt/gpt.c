@@ -299,7 +299,7 @@ static void add_row(bark_gpt *g, float *dst, const bark_tensor *E, int64_t id) {
     for (int i = 0; i < g->n_embd; i++) dst[i] += g->row[i];
 }
 
-/* Attention (src/attention.c), int8 in int8 GEMM mode for q8_0 models. */
+/* Attention (src/gpt/attention.c), int8 in int8 GEMM mode for q8_0 models. */
 static void attention(bark_gpt *g, int T, const void *k, const void *v, int f16, size_t ld, size_t hs) {
     bark_attention(g, T, k, v, f16, g->ex->gemm == BARK_GEMM_INT8, ld, hs);
 }

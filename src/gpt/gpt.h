@@ -5,7 +5,7 @@
 #include "core/exec.h"
 #include "model/model.h"
 
-/* Buffers of int8 attention (src/attention.c), allocated for q8_0 models only. hdp: head_dim rounded up to 32;
+/* Buffers of int8 attention (src/gpt/attention.c), allocated for q8_0 models only. hdp: head_dim rounded up to 32;
  * kb = hdp / 32 blocks per key, vb = T_max / 32 rounded up blocks per transposed value row. */
 typedef struct bark_att_q8 {
     int hdp, kb, vb;
