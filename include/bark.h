@@ -262,13 +262,24 @@ BARK_NODISCARD bark_status bark_encoder_push(bark_encoder *e, const float *pcm, 
                                              size_t ld, size_t cap, size_t *n_frames, bark_error *err);
 void bark_encoder_free(bark_encoder *e); /* accepts NULL */
 
-/* Integer .npy arrays of codes [rows][cols] (any integer dtype on reading, C or Fortran order; int32 written).
- * *codes is freed with bark_free. */
+/* Integer .npy arrays of codes [rows][cols] (any integer dtype on reading, C or Fortran order; int32 written through
+ * a temporary name). rows = 0 stands for a 1-D array of cols values (semantic tokens), both ways. *codes is freed
+ * with bark_free. */
 BARK_NODISCARD bark_status bark_codes_load_npy(const char *path, int32_t **codes, size_t *rows, size_t *cols,
                                                bark_error *err);
 BARK_NODISCARD bark_status bark_codes_save_npy(const char *path, const int32_t *codes, size_t rows, size_t cols,
                                                bark_error *err);
 void bark_free(void *p); /* memory libbark handed out (accepts NULL) */
+
+/* An int32 .npy of codes [rows][frames] written as they come, in bounded memory (Fortran order: numpy.load gives
+ * [rows][frames]; the shape is written at the close). write takes n_frames frames codes[q * ld + j]. */
+typedef struct bark_codes_writer bark_codes_writer;
+BARK_NODISCARD bark_status bark_codes_writer_open(const char *path, size_t rows, bark_codes_writer **out,
+                                                  bark_error *err);
+BARK_NODISCARD bark_status bark_codes_writer_write(bark_codes_writer *w, const int32_t *codes, size_t ld,
+                                                   size_t n_frames, bark_error *err);
+/* keep = 1 finishes the file under its name; keep = 0, or an earlier failure, removes it. Frees w (NULL ok). */
+BARK_NODISCARD bark_status bark_codes_writer_close(bark_codes_writer *w, int keep, bark_error *err);
 
 /* ---- voices a user makes ---- */
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "audio/audio_file.h"
+#include "formats/npy_write.h"
 #include "formats/source.h"
 
 static char tmp_path[128];
@@ -137,8 +138,7 @@ static void test_ogg_and_npy(void **state) {
     unlink(p);
 
     const int32_t codes[6] = {1, 2, 3, 4, 5, 1023};
-    const size_t shape[2] = {2, 3};
-    assert_int_equal(npy_write(p, 1, shape, 2, codes, &err), BARK_OK);
+    assert_int_equal(bark_codes_save_npy(p, codes, 2, 3, &err), BARK_OK);
     f = fopen(p, "rb");
     unsigned char b2[128 + 24];
     assert_int_equal(fread(b2, 1, sizeof b2, f), sizeof b2);
@@ -170,18 +170,30 @@ static void test_errors(void **state) {
     unlink(p);
 }
 
-/* Codes written a frame at a time come back (via numpy's Fortran order) as the same [rows][cols] array. */
+/* bark_codes_load_npy of p gives want [rows][cols] (rows 0: 1-D). */
+static void expect_codes(const char *p, const int32_t *want, size_t rows, size_t cols) {
+    bark_error err = {0};
+    int32_t *back = NULL;
+    size_t r = 99, c = 0;
+    if (bark_codes_load_npy(p, &back, &r, &c, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(r, rows);
+    assert_int_equal(c, cols);
+    assert_memory_equal(back, want, (rows ? rows : 1) * cols * sizeof *want);
+    bark_free(back);
+}
+
+/* Codes written a few frames at a time come back (via numpy's Fortran order) as the same [rows][cols] array. */
 static void test_npy_columns(void **state) {
     const char *p = tmp("_cols.npy");
     bark_error err = {0};
-    npy_cols_writer *w = NULL;
-    int32_t v[3 * 50];
+    bark_codes_writer *w = NULL;
+    int32_t v[3 * 50]; /* [3][50] */
     for (int i = 0; i < 150; i++) v[i] = i * 7 - 3;
-    assert_int_equal(npy_cols_open(p, 3, &w, &err), BARK_OK);
-    assert_int_equal(npy_cols_write(w, v, 20, &err), BARK_OK); /* columns 0..19: v[j*3 + q] */
-    assert_int_equal(npy_cols_write(w, v + 60, 0, &err), BARK_OK);
-    assert_int_equal(npy_cols_write(w, v + 60, 30, &err), BARK_OK);
-    assert_int_equal(npy_cols_close(w, 1, &err), BARK_OK);
+    assert_int_equal(bark_codes_writer_open(p, 3, &w, &err), BARK_OK);
+    assert_int_equal(bark_codes_writer_write(w, v, 50, 20, &err), BARK_OK); /* frames 0..19: v[q * 50 + j] */
+    assert_int_equal(bark_codes_writer_write(w, v + 20, 50, 0, &err), BARK_OK);
+    assert_int_equal(bark_codes_writer_write(w, v + 20, 50, 30, &err), BARK_OK);
+    assert_int_equal(bark_codes_writer_close(w, 1, &err), BARK_OK);
     src_set s;
     src_set_init(&s);
     if (src_read_npy(&s, p, "c", &err)) fail_msg("%s", err.msg);
@@ -190,17 +202,35 @@ static void test_npy_columns(void **state) {
     assert_int_equal(t->n_dims, 2);
     assert_int_equal(t->shape[0], 3);
     assert_int_equal(t->shape[1], 50);
-    const int32_t *c = (const int32_t *)t->data;
-    for (int q = 0; q < 3; q++)
-        for (int j = 0; j < 50; j++) assert_int_equal(c[q * 50 + j], v[j * 3 + q]);
+    assert_memory_equal(t->data, v, sizeof v);
     src_set_free(&s);
-    /* a writer closed after a failure leaves no file */
-    assert_int_equal(npy_cols_open(p, 8, &w, &err), BARK_OK);
-    assert_int_equal(npy_cols_write(w, v, 2, &err), BARK_OK);
-    assert_int_equal(npy_cols_close(w, 0, &err), BARK_OK);
+    expect_codes(p, v, 3, 50); /* and through the public reader */
+    /* a writer closed after a failure leaves no file (and an older file of that name as it was) */
+    unlink(p);
+    assert_int_equal(bark_codes_writer_open(p, 8, &w, &err), BARK_OK);
+    assert_int_equal(bark_codes_writer_write(w, v, 2, 2, &err), BARK_OK);
+    assert_int_equal(bark_codes_writer_close(w, 0, &err), BARK_OK);
     assert_int_equal(access(p, F_OK), -1);
-    assert_int_equal(npy_cols_open("/nonexistent/c.npy", 8, &w, &err), BARK_ERR_IO);
+    assert_int_equal(bark_codes_writer_open("/nonexistent/c.npy", 8, &w, &err), BARK_ERR_IO);
     assert_non_null(strstr(err.msg, "/nonexistent/c.npy"));
+}
+
+/* A 1-D .npy (rows = 0) both ways; float arrays are not codes. */
+static void test_codes_npy(void **state) {
+    const char *p = tmp("_sem.npy");
+    bark_error err = {0};
+    const int32_t sem[5] = {0, 9999, 42, 7, 10000};
+    assert_int_equal(bark_codes_save_npy(p, sem, 0, 5, &err), BARK_OK);
+    expect_codes(p, sem, 0, 5);
+    int32_t *back = NULL;
+    size_t rows = 0, cols = 0;
+    const float fl[2] = {1.0f, 2.0f};
+    const size_t shape[1] = {2};
+    assert_int_equal(npy_save(p, NPY_F4, shape, 1, fl, &err), BARK_OK);
+    assert_int_equal(bark_codes_load_npy(p, &back, &rows, &cols, &err), BARK_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "integers"));
+    assert_null(back);
+    unlink(p);
 }
 
 /* The in-memory reader gives the same samples as the file reader (both rates), and rejects junk by label. */
@@ -249,7 +279,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wav_round_trip), cmocka_unit_test(test_resample), cmocka_unit_test(test_stereo_mixdown),
         cmocka_unit_test(test_ogg_and_npy), cmocka_unit_test(test_errors), cmocka_unit_test(test_npy_columns),
-        cmocka_unit_test(test_reader_memory),
+        cmocka_unit_test(test_codes_npy),   cmocka_unit_test(test_reader_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,6 @@
 #include "clone/clone.h"
 #include "convert/convert_hubert.h"
 #include "formats/source.h"
-#include "formats/npz_write.h"
 #include "util/testutil.h"
 
 static char *g_dir;
@@ -459,21 +458,21 @@ static void test_long_file(void **state) {
     if (kb_long >= 0) assert_true(kb_long - kb_15 < 8 * 1024);
 }
 
-/* voice_write_npz refuses voices it cannot write correctly. */
+/* bark_voice_save_npz refuses voices it cannot write correctly. */
 static void test_npz_write_errors(void **state) {
     int32_t sem[2] = {1, 2}, co[4] = {0}, fi[16] = {0};
     bark_voice v = {sem, co, fi, 2, 2, 2};
     char out[600];
     bark_error err = {BARK_OK, ""};
     snprintf(out, sizeof out, "%s/w.npz", g_dir);
-    assert_int_equal(voice_write_npz(out, &v, &err), BARK_OK);
+    assert_int_equal(bark_voice_save_npz(&v, out, &err), BARK_OK);
     v.n_coarse = 1;
-    assert_int_equal(voice_write_npz(out, &v, &err), BARK_ERR_ARG);
+    assert_int_equal(bark_voice_save_npz(&v, out, &err), BARK_ERR_ARG);
     v.n_coarse = 2;
     v.n_semantic = 0;
-    assert_int_equal(voice_write_npz(out, &v, &err), BARK_ERR_ARG);
+    assert_int_equal(bark_voice_save_npz(&v, out, &err), BARK_ERR_ARG);
     v.n_semantic = 2;
-    assert_int_equal(voice_write_npz("/nonexistent/dir/w.npz", &v, &err), BARK_ERR_IO);
+    assert_int_equal(bark_voice_save_npz(&v, "/nonexistent/dir/w.npz", &err), BARK_ERR_IO);
     printf("  %s\n", err.msg);
 }
 

@@ -1,7 +1,6 @@
 /* audio_file.c: audio in (libsndfile, mono mixdown, libsamplerate) and out (WAV/FLAC/OGG, float32 .npy). */
 #include "audio/audio_file.h"
 
-#include <errno.h>
 #include <samplerate.h>
 #include <stdint.h>
 #include <sndfile.h>
@@ -11,6 +10,7 @@
 #include <strings.h>
 
 #include "core/error.h"
+#include "formats/npy_write.h"
 
 #define AUDIO_BLOCK 4096
 #define AUDIO_MAX_CHANNELS 64
@@ -197,7 +197,7 @@ void audio_reader_close(audio_reader *r) {
 
 struct audio_writer {
     SNDFILE *f;
-    FILE *npy;
+    npy_stream *npy;
     size_t n_total, written;
     bark_status st;
     char path[256];
@@ -208,115 +208,6 @@ static int ends_with(const char *s, const char *ext) {
     return a >= b && !strcasecmp(s + a - b, ext);
 }
 
-/* The .npy header of an array (C or Fortran order), padded with spaces so the data starts at a multiple of
- * 64 bytes and at least at byte `min_total` (room for a later rewrite with a longer shape). */
-static int npy_header(FILE *f, int is_int, int fortran, const size_t *shape, int n_dims, int min_total) {
-    char dict[256], dims[128] = "";
-    int o = 0;
-    for (int i = 0; i < n_dims; i++)
-        o += snprintf(dims + o, sizeof dims - (size_t)o, "%zu%s", shape[i], n_dims == 1 ? "," : i + 1 < n_dims ? ", " : "");
-    int len = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': %s, 'shape': (%s), }",
-                       is_int ? "<i4" : "<f4", fortran ? "True" : "False", dims);
-    int total = 10 + len + 1, pad = (64 - total % 64) % 64;
-    while (total + pad < min_total) pad += 64;
-    unsigned hl = (unsigned)(len + pad + 1);
-    unsigned char head[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 0xff), (unsigned char)(hl >> 8)};
-    if (fwrite(head, 1, 10, f) != 10 || fwrite(dict, 1, (size_t)len, f) != (size_t)len) return -1;
-    for (int i = 0; i < pad; i++)
-        if (fputc(' ', f) == EOF) return -1;
-    return fputc('\n', f) == EOF ? -1 : 0;
-}
-
-/* Writes n 32-bit values little-endian regardless of the host. */
-static int write_le32(FILE *f, const void *data, size_t n) {
-    const uint32_t *v = data;
-    unsigned char buf[1024];
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u = v[i];
-        buf[k++] = (unsigned char)u;
-        buf[k++] = (unsigned char)(u >> 8);
-        buf[k++] = (unsigned char)(u >> 16);
-        buf[k++] = (unsigned char)(u >> 24);
-        if (k == sizeof buf || i + 1 == n) {
-            if (fwrite(buf, 1, k, f) != k) return -1;
-            k = 0;
-        }
-    }
-    return 0;
-}
-
-bark_status npy_write(const char *path, int is_int, const size_t *shape, int n_dims, const void *data, bark_error *err) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return bark_fail(err, BARK_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-    size_t n = 1;
-    for (int i = 0; i < n_dims; i++) n *= shape[i];
-    int bad = npy_header(f, is_int, 0, shape, n_dims, 0) || write_le32(f, data, n);
-    bad |= fclose(f) != 0;
-    if (bad) {
-        remove(path);
-        return bark_fail(err, BARK_ERR_IO, "%s: write failed", path);
-    }
-    return BARK_OK;
-}
-
-/* ---- codes written frame by frame ---- */
-
-#define NPY_COLS_HEADER 128 /* fits any [rows][cols] shape, so the final header overwrites the first exactly */
-
-struct npy_cols_writer {
-    FILE *f;
-    size_t rows, cols;
-    char path[256];
-};
-
-bark_status npy_cols_open(const char *path, size_t rows, npy_cols_writer **out, bark_error *err) {
-    *out = NULL;
-    npy_cols_writer *w = calloc(1, sizeof *w);
-    if (!w) return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", path);
-    snprintf(w->path, sizeof w->path, "%s", path);
-    w->rows = rows;
-    const size_t shape[2] = {rows, 0};
-    w->f = fopen(path, "wb");
-    if (!w->f) {
-        free(w);
-        return bark_fail(err, BARK_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-    }
-    if (npy_header(w->f, 1, 1, shape, 2, NPY_COLS_HEADER) || ftell(w->f) != NPY_COLS_HEADER) {
-        fclose(w->f);
-        remove(path);
-        free(w);
-        return bark_fail(err, BARK_ERR_IO, "%s: write failed", path);
-    }
-    *out = w;
-    return BARK_OK;
-}
-
-bark_status npy_cols_write(npy_cols_writer *w, const int32_t *v, size_t n, bark_error *err) {
-    const size_t lim = SIZE_MAX / 4 / (w->rows ? w->rows : 1); /* columns a size_t byte count can hold */
-    if (n > lim - w->cols)
-        return bark_fail(err, BARK_ERR_ARG, "%s: too many columns", w->path);
-    if (write_le32(w->f, v, n * w->rows)) return bark_fail(err, BARK_ERR_IO, "%s: write failed", w->path);
-    w->cols += n;
-    return BARK_OK;
-}
-
-bark_status npy_cols_close(npy_cols_writer *w, int keep, bark_error *err) {
-    if (!w) return BARK_OK;
-    const size_t shape[2] = {w->rows, w->cols};
-    int bad = !keep;
-    if (!bad) bad = fseek(w->f, 0, SEEK_SET) != 0 || npy_header(w->f, 1, 1, shape, 2, NPY_COLS_HEADER) ||
-                    ftell(w->f) != NPY_COLS_HEADER;
-    bad |= fclose(w->f) != 0;
-    bark_status st = BARK_OK;
-    if (bad) {
-        remove(w->path);
-        if (keep) st = bark_fail(err, BARK_ERR_IO, "%s: write failed", w->path);
-    }
-    free(w);
-    return st;
-}
-
 bark_status audio_writer_open(const char *path, int rate, size_t n_total, audio_writer **out, bark_error *err) {
     *out = NULL;
     audio_writer *w = calloc(1, sizeof *w);
@@ -324,19 +215,10 @@ bark_status audio_writer_open(const char *path, int rate, size_t n_total, audio_
     snprintf(w->path, sizeof w->path, "%s", path);
     w->n_total = n_total;
     if (ends_with(path, ".npy")) {
-        w->npy = fopen(path, "wb");
-        if (!w->npy) {
-            free(w);
-            return bark_fail(err, BARK_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-        }
-        if (npy_header(w->npy, 0, 0, &n_total, 1, 0)) {
-            fclose(w->npy);
-            remove(path);
-            free(w);
-            return bark_fail(err, BARK_ERR_IO, "%s: write failed", path);
-        }
-        *out = w;
-        return BARK_OK;
+        bark_status st = npy_stream_open(path, NPY_F4, 0, &w->npy, err);
+        if (st) free(w);
+        else *out = w;
+        return st;
     }
     SF_INFO info;
     memset(&info, 0, sizeof info);
@@ -369,10 +251,7 @@ bark_status audio_writer_write(audio_writer *w, const float *x, size_t n, bark_e
             w->st = BARK_ERR_ARG;
             return bark_fail(err, BARK_ERR_ARG, "%s: more samples than the %zu announced", w->path, w->n_total);
         }
-        if (write_le32(w->npy, x, n)) {
-            w->st = BARK_ERR_IO;
-            return bark_fail(err, BARK_ERR_IO, "%s: write failed", w->path);
-        }
+        if ((w->st = npy_stream_write(w->npy, x, n, err))) return w->st;
     } else if (sf_writef_float(w->f, x, (sf_count_t)n) != (sf_count_t)n) {
         w->st = BARK_ERR_IO;
         return bark_fail(err, BARK_ERR_IO, "%s: write failed: %s", w->path, sf_strerror(w->f));
@@ -385,14 +264,15 @@ bark_status audio_writer_close(audio_writer *w, bark_error *err) {
     if (!w) return BARK_OK;
     bark_status st = w->st;
     if (w->npy) {
-        if (fclose(w->npy) != 0 && st == BARK_OK) st = bark_fail(err, BARK_ERR_IO, "%s: write failed", w->path);
         if (st == BARK_OK && w->written != w->n_total)
             st = bark_fail(err, BARK_ERR_ARG, "%s: %zu samples written, %zu announced", w->path, w->written, w->n_total);
+        bark_status cst = npy_stream_close(w->npy, st == BARK_OK, err);
+        if (st == BARK_OK) st = cst;
     } else if (sf_close(w->f) != 0 && st == BARK_OK) {
         st = bark_fail(err, BARK_ERR_IO, "%s: closing failed", w->path);
     }
     if (st != BARK_OK && w->st != BARK_OK) bark_fail(err, st, "%s: the file is incomplete", w->path);
-    if (st != BARK_OK) remove(w->path);
+    if (st != BARK_OK && !w->npy) remove(w->path);
     free(w);
     return st;
 }

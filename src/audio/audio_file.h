@@ -1,4 +1,4 @@
-/* audio_file.h: reading audio files in bounded blocks (mono, resampled) and writing WAV/FLAC/OGG/.npy. */
+/* audio_file.h: reading audio files in bounded blocks (mono, resampled) and writing WAV/FLAC/OGG/.npy audio. */
 #ifndef BARK_AUDIO_FILE_H
 #define BARK_AUDIO_FILE_H
 
@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "bark.h"
+#include "formats/npy_write.h"
 
 typedef struct audio_reader audio_reader;
 
@@ -31,19 +32,11 @@ BARK_NODISCARD bark_status audio_writer_write(audio_writer *w, const float *x, s
 /* Finishes the file; returns the first error of the whole write. Frees w. */
 BARK_NODISCARD bark_status audio_writer_close(audio_writer *w, bark_error *err);
 
-/* Writes a little-endian .npy of int32 ("<i4") or float32 ("<f4") values with the given C-order shape. */
-BARK_NODISCARD bark_status npy_write(const char *path, int is_int, const size_t *shape, int n_dims, const void *data,
-                                     bark_error *err);
-
-/* An int32 .npy of codes [rows][cols] written one column (frame) at a time, so any length takes bounded
- * memory. The file is in Fortran order (numpy.load gives the same [rows][cols] array); npy_cols_close
- * writes the final shape. */
-typedef struct npy_cols_writer npy_cols_writer;
-
-BARK_NODISCARD bark_status npy_cols_open(const char *path, size_t rows, npy_cols_writer **out, bark_error *err);
-/* Appends n columns: v[j * rows + q] is row q of column j. */
-BARK_NODISCARD bark_status npy_cols_write(npy_cols_writer *w, const int32_t *v, size_t n, bark_error *err);
-/* Finishes the file; keep = 0 (the caller failed) or a failure here removes it. Frees w (NULL accepted). */
-BARK_NODISCARD bark_status npy_cols_close(npy_cols_writer *w, int keep, bark_error *err);
+/* TRANSITIONAL, for cmd_say.c's `tokens --dump` until it calls bark_codes_save_npy: the old npy_write name over the
+ * one .npy writer (formats/npy_write.h). Remove with that call. */
+static inline bark_status npy_write(const char *path, int is_int, const size_t *shape, int n_dims, const void *data,
+                                    bark_error *err) {
+    return npy_save(path, is_int ? NPY_I4 : NPY_F4, shape, n_dims, data, err);
+}
 
 #endif

@@ -8,7 +8,6 @@
 #include "cli/cli.h"
 #include "core/error.h"
 #include "generate/generate.h"
-#include "formats/npz_write.h"
 #include "core/rng.h"
 #include "text/tokenizer.h"
 
@@ -108,7 +107,7 @@ static int run(const clone_opts *o) {
         snprintf(name_out, sizeof name_out, "%s.npz", o->name);
         out = name_out;
     }
-    if (!st) st = voice_write_npz(out, &v, &err);
+    if (!st) st = bark_voice_save_npz(&v, out, &err);
     if (!st && !o->quiet) {
         fprintf(stderr, "bark clone: %s (%d Hz, %d channel%s, %.2f s): kept %.2f s (trimmed %.2f s before, %.2f s "
                 "after) -> %zu coarse/fine frames, %zu semantic tokens%s -> %s, %.2f s CPU\n", o->in, info.file_rate,

@@ -18,14 +18,6 @@ static void usage(FILE *f) {
           f);
 }
 
-/* Writes the frames of one push (codes[q*ld + j]) as columns of the .npy, through a frame-major buffer. */
-static bark_status put_frames(npy_cols_writer *w, const int32_t *chunk, size_t ld, size_t frames, int n_q,
-                              int32_t *cols, bark_error *err) {
-    for (size_t j = 0; j < frames; j++)
-        for (int q = 0; q < n_q; q++) cols[j * (size_t)n_q + (size_t)q] = chunk[(size_t)q * ld + j];
-    return frames ? npy_cols_write(w, cols, frames, err) : BARK_OK;
-}
-
 static int run(const char *in, const char *outp, double kbps, const char *model_path) {
     bark_error err = {BARK_OK, ""};
     bark_model *bm = cli_open_model("encode", model_path);
@@ -34,8 +26,8 @@ static int run(const char *in, const char *outp, double kbps, const char *model_
     memset(&em, 0, sizeof em);
     encodec_enc_stream *s = NULL;
     audio_reader *r = NULL;
-    npy_cols_writer *w = NULL;
-    int32_t *chunk = NULL, *cols = NULL;
+    bark_codes_writer *w = NULL;
+    int32_t *chunk = NULL;
     float *x = NULL;
     int n_q = 0;
     size_t n_samples = 0, n_frames = 0, got = 0, frames = 0, cap = 0;
@@ -48,26 +40,25 @@ static int run(const char *in, const char *outp, double kbps, const char *model_
     if (!st) {
         cap = BLOCK / (size_t)em.hop + 2; /* frames one push of BLOCK samples (or the finish) can produce */
         chunk = malloc((size_t)n_q * cap * sizeof *chunk);
-        cols = malloc((size_t)n_q * cap * sizeof *cols);
         x = malloc(BLOCK * sizeof *x);
-        if (!chunk || !cols || !x) st = bark_fail(&err, BARK_ERR_NOMEM, "out of memory");
+        if (!chunk || !x) st = bark_fail(&err, BARK_ERR_NOMEM, "out of memory");
     }
-    if (!st) st = npy_cols_open(outp, (size_t)n_q, &w, &err);
+    if (!st) st = bark_codes_writer_open(outp, (size_t)n_q, &w, &err);
     const clock_t c0 = clock();
     while (!st) {
         st = audio_reader_read(r, x, BLOCK, &got, &err);
         if (st || got == 0) break;
         n_samples += got;
         st = encodec_enc_stream_push(s, x, got, chunk, NULL, cap, cap, &frames, &err);
-        if (!st) st = put_frames(w, chunk, cap, frames, n_q, cols, &err);
+        if (!st) st = bark_codes_writer_write(w, chunk, cap, frames, &err);
         n_frames += frames;
     }
     if (!st && n_samples == 0) st = bark_fail(&err, BARK_ERR_FORMAT, "%s: the file holds no samples", in);
     if (!st) st = encodec_enc_stream_finish(s, chunk, NULL, cap, cap, &frames, &err);
-    if (!st) st = put_frames(w, chunk, cap, frames, n_q, cols, &err);
+    if (!st) st = bark_codes_writer_write(w, chunk, cap, frames, &err);
     n_frames += st ? 0 : frames;
     if (w) {
-        bark_status cst = npy_cols_close(w, st == BARK_OK, &err);
+        bark_status cst = bark_codes_writer_close(w, st == BARK_OK, &err);
         if (!st) st = cst;
     }
     if (!st) {
@@ -82,7 +73,6 @@ static int run(const char *in, const char *outp, double kbps, const char *model_
     encodec_free(&em);
     bark_model_close(bm);
     free(chunk);
-    free(cols);
     free(x);
     return st ? cli_fail("encode", &err) : 0;
 }

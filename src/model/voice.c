@@ -1,6 +1,7 @@
-/* voice.c: voice prompts (semantic tokens, coarse and fine codes) from the model file or a Suno .npz. */
+/* voice.c: voice prompts (semantic tokens, coarse and fine codes) from the model file or a Suno .npz, and to .npz. */
 #include "bark.h"
 #include "core/bark_constants.h"
+#include "formats/npy_write.h"
 #include "formats/source.h"
 #include "core/error.h"
 #include "model/model.h"
@@ -131,4 +132,17 @@ bark_status bark_voice_load_npz(const char *path, bark_voice *out, bark_error *e
     if (!st) st = check_voice(out, path, err);
     if (st) bark_voice_free(out);
     return st;
+}
+
+bark_status bark_voice_save_npz(const bark_voice *v, const char *path, bark_error *err) {
+    if (!v->n_semantic || !v->n_fine || v->n_coarse != v->n_fine)
+        return bark_fail(err, BARK_ERR_ARG, "%s: a voice needs semantic tokens and as many coarse as fine frames",
+                         path);
+    /* Suno's v2 presets: semantic_prompt <i8 [n], coarse_prompt <i8 [2, T], fine_prompt <i4 [8, T] */
+    const npz_member m[3] = {
+        {"semantic_prompt", NPY_I8, 1, {v->n_semantic, 0}, v->semantic},
+        {"coarse_prompt", NPY_I8, 2, {2, v->n_coarse}, v->coarse},
+        {"fine_prompt", NPY_I4, 2, {8, v->n_fine}, v->fine},
+    };
+    return npz_save(path, m, 3, err);
 }
