@@ -309,14 +309,19 @@ BARK_NODISCARD bark_status bark_voice_save_npz(const bark_voice *v, const char *
 
 /* ---- audio files (libsndfile) ---- */
 
-/* A mono 16-bit file at `rate`, the format from the extension: .wav, .flac, .ogg (Vorbis), or .npy (float32); "-"
- * is WAV on stdout. Files carry the software name and a comment marking the audio as synthetic speech. */
+/* A mono file at `rate`, the format from the extension: .wav or .flac (16-bit), .ogg or .oga (Vorbis), or .npy
+ * (float32, the samples as given); "-" is 16-bit WAV on stdout. Files carry the software name and a comment marking
+ * the audio as synthetic speech. A named file is written under a temporary name and appears at the close. */
 typedef struct bark_audio_writer bark_audio_writer;
 BARK_NODISCARD bark_status bark_audio_writer_open(const char *path, int rate, bark_audio_writer **out,
                                                   bark_error *err);
 BARK_NODISCARD bark_status bark_audio_writer_write(bark_audio_writer *w, const float *pcm, size_t n, bark_error *err);
-/* keep = 1 finishes the file with a valid header (after a stop too); keep = 0 removes it. Frees w (NULL ok). */
+/* keep = 1 finishes the file with a valid header (after a stop too); keep = 0, or an earlier failed write, removes
+ * it. Frees w (NULL ok); err may be NULL. */
 BARK_NODISCARD bark_status bark_audio_writer_close(bark_audio_writer *w, int keep, bark_error *err);
+
+/* The writers' float -> 16-bit conversion: clipped to [-1, 1], times 32767, rounded to nearest even; NaN is 0. */
+void bark_audio_to_s16(const float *pcm, size_t n, int16_t *out);
 
 /* Any file libsndfile reads, mixed down to mono and resampled to `rate`, in bounded blocks. */
 typedef struct bark_audio_reader bark_audio_reader;
@@ -325,6 +330,8 @@ BARK_NODISCARD bark_status bark_audio_reader_open(const char *path, int rate, ba
 /* Up to cap samples; *n = 0 only at the end. */
 BARK_NODISCARD bark_status bark_audio_reader_read(bark_audio_reader *r, float *pcm, size_t cap, size_t *n,
                                                   bark_error *err);
+/* The file's own sample rate and channel count. */
+void bark_audio_reader_format(const bark_audio_reader *r, int *rate, int *channels);
 void bark_audio_reader_close(bark_audio_reader *r); /* accepts NULL */
 
 #ifdef __cplusplus

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audio/audio_file.h"
 #include "clone/clone.h"
 #include "convert/convert_hubert.h"
 #include "formats/source.h"
@@ -253,13 +252,13 @@ static void test_codes_match_encoder(void **state) {
     models s;
     load_models(&s);
     bark_error err = {BARK_OK, ""};
-    audio_reader *r = NULL;
+    bark_audio_reader *r = NULL;
     float *x = malloc(72000 * sizeof *x);
     assert_non_null(x);
     size_t n = 0, got = 0;
-    if (audio_reader_open(path, 24000, &r, &err)) fail_msg("%s", err.msg);
-    while (!audio_reader_read(r, x + n, 72000 - n, &got, &err) && got) n += got;
-    audio_reader_close(r);
+    if (bark_audio_reader_open(path, 24000, &r, &err)) fail_msg("%s", err.msg);
+    while (!bark_audio_reader_read(r, x + n, 72000 - n, &got, &err) && got) n += got;
+    bark_audio_reader_close(r);
     assert_int_equal(n, 72000);
     int32_t *codes = malloc(8 * 225 * sizeof *codes);
     assert_non_null(codes);

@@ -1,4 +1,5 @@
-/* test_codec_cli.c: `bark decode` / `bark encode` on bad input (clean one-line errors) and long files (bounded memory). */
+/* test_codec_cli.c: `bark decode` / `bark encode` on bad input (clean one-line errors), the synthetic-speech tag of
+ * decoded files, and long files (bounded memory). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -205,6 +206,12 @@ static void test_decode_bad_codes(void **state) {
     SF_INFO info = {0};
     SNDFILE *f = sf_open(out, SFM_READ, &info);
     assert_non_null(f);
+    /* decoded files are marked as synthetic speech, like `bark say` files */
+    const char *comment = sf_get_string(f, SF_STR_COMMENT), *software = sf_get_string(f, SF_STR_SOFTWARE);
+    assert_non_null(comment);
+    assert_non_null(strstr(comment, "synthetic speech"));
+    assert_non_null(software);
+    assert_non_null(strstr(software, "bark.c"));
     sf_close(f);
     assert_int_equal(info.frames, 20 * 320);
     assert_int_equal(info.samplerate, 24000);

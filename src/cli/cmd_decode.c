@@ -5,7 +5,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "audio/audio_file.h"
 #include "cli/cli.h"
 #include "formats/source.h"
 #include "codec/encodec.h"
@@ -61,7 +60,7 @@ static int run(const char *in, const char *outp, const char *model_path) {
     encodec_model em;
     memset(&em, 0, sizeof em);
     encodec_dec_stream *s = NULL;
-    audio_writer *w = NULL;
+    bark_audio_writer *w = NULL;
     bark_status st = src_read_npy(&set, in, "codes", &err);
     const src_tensor *t = st ? NULL : src_set_find(&set, "codes");
     size_t n_q = 0, T = 0;
@@ -91,7 +90,7 @@ static int run(const char *in, const char *outp, const char *model_path) {
     const size_t cap = (size_t)em.hop * (CHUNK + (size_t)em.hp.kernel_size);
     if (!st && (!(buf = malloc(cap * sizeof *buf)) || !(codes = malloc(n_q * CHUNK * sizeof *codes))))
         st = bark_fail(&err, BARK_ERR_NOMEM, "out of memory");
-    if (!st) st = audio_writer_open(outp, em.hp.sample_rate, T * (size_t)em.hop, &w, &err);
+    if (!st) st = bark_audio_writer_open(outp, em.hp.sample_rate, &w, &err);
     const clock_t c0 = clock();
     size_t got = 0;
     for (size_t done = 0; !st && done < T; done += CHUNK) {
@@ -99,12 +98,12 @@ static int run(const char *in, const char *outp, const char *model_path) {
         for (size_t q = 0; q < n_q; q++)
             for (size_t j = 0; j < n; j++) codes[q * CHUNK + j] = (int32_t)code_at(t, q * T + done + j);
         st = encodec_dec_stream_push(s, codes, CHUNK, n, buf, cap, &got, &err);
-        if (!st && got) st = audio_writer_write(w, buf, got, &err);
+        if (!st && got) st = bark_audio_writer_write(w, buf, got, &err);
     }
     if (!st) st = encodec_dec_stream_finish(s, buf, cap, &got, &err);
-    if (!st && got) st = audio_writer_write(w, buf, got, &err);
+    if (!st && got) st = bark_audio_writer_write(w, buf, got, &err);
     if (w) {
-        bark_status cst = audio_writer_close(w, st ? NULL : &err);
+        bark_status cst = bark_audio_writer_close(w, !st, st ? NULL : &err);
         if (!st) st = cst;
     }
     if (!st)

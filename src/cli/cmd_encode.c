@@ -4,7 +4,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "audio/audio_file.h"
 #include "cli/cli.h"
 #include "codec/encodec.h"
 #include "core/error.h"
@@ -25,7 +24,7 @@ static int run(const char *in, const char *outp, double kbps, const char *model_
     encodec_model em;
     memset(&em, 0, sizeof em);
     encodec_enc_stream *s = NULL;
-    audio_reader *r = NULL;
+    bark_audio_reader *r = NULL;
     bark_codes_writer *w = NULL;
     int32_t *chunk = NULL;
     float *x = NULL;
@@ -36,7 +35,7 @@ static int run(const char *in, const char *outp, double kbps, const char *model_
         st = bark_fail(&err, BARK_ERR_ARG, "bandwidth %g kbps is not available (1.5, 3, 6, 12 or 24, using at most "
                        "the %d codebooks of the model)", kbps, em.hp.n_q);
     if (!st) st = encodec_enc_stream_create(&em, n_q, &s, &err);
-    if (!st) st = audio_reader_open(in, em.hp.sample_rate, &r, &err);
+    if (!st) st = bark_audio_reader_open(in, em.hp.sample_rate, &r, &err);
     if (!st) {
         cap = BLOCK / (size_t)em.hop + 2; /* frames one push of BLOCK samples (or the finish) can produce */
         chunk = malloc((size_t)n_q * cap * sizeof *chunk);
@@ -46,7 +45,7 @@ static int run(const char *in, const char *outp, double kbps, const char *model_
     if (!st) st = bark_codes_writer_open(outp, (size_t)n_q, &w, &err);
     const clock_t c0 = clock();
     while (!st) {
-        st = audio_reader_read(r, x, BLOCK, &got, &err);
+        st = bark_audio_reader_read(r, x, BLOCK, &got, &err);
         if (st || got == 0) break;
         n_samples += got;
         st = encodec_enc_stream_push(s, x, got, chunk, NULL, cap, cap, &frames, &err);
@@ -63,12 +62,12 @@ static int run(const char *in, const char *outp, double kbps, const char *model_
     }
     if (!st) {
         int rate = 0, channels = 0;
-        audio_reader_format(r, &rate, &channels);
+        bark_audio_reader_format(r, &rate, &channels);
         fprintf(stderr, "bark encode: %s (%d Hz, %d channel%s): %zu samples at %d Hz -> %zu frames x %d codebooks "
                 "(%g kbps) in %s, %.2f s CPU\n", in, rate, channels, channels == 1 ? "" : "s", n_samples,
                 em.hp.sample_rate, n_frames, n_q, kbps, outp, (double)(clock() - c0) / CLOCKS_PER_SEC);
     }
-    audio_reader_close(r);
+    bark_audio_reader_close(r);
     encodec_enc_stream_free(s);
     encodec_free(&em);
     bark_model_close(bm);

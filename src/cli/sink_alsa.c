@@ -1,4 +1,4 @@
-/* audio_sink_alsa.c: the ALSA playback sink: 16-bit mono, starts at half a buffer, recovers underruns and suspends. */
+/* sink_alsa.c: the ALSA playback sink: 16-bit mono, starts at half a buffer, recovers underruns and suspends. */
 #include "cli/sink.h"
 
 #include <alsa/asoundlib.h>

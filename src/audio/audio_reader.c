@@ -1,16 +1,13 @@
-/* audio_file.c: audio in (libsndfile, mono mixdown, libsamplerate) and out (WAV/FLAC/OGG, float32 .npy). */
+/* audio_reader.c: any file libsndfile reads, in bounded blocks: mixed down to mono, resampled by libsamplerate. */
 #include "audio/audio_file.h"
 
 #include <samplerate.h>
-#include <stdint.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "core/error.h"
-#include "formats/npy_write.h"
 
 #define AUDIO_BLOCK 4096
 #define AUDIO_MAX_CHANNELS 64
@@ -21,7 +18,7 @@ typedef struct mem_file {
     sf_count_t len, pos;
 } mem_file;
 
-struct audio_reader {
+struct bark_audio_reader {
     SNDFILE *f;
     SF_INFO info;
     SRC_STATE *src; /* NULL when the file is already at the asked rate */
@@ -35,18 +32,18 @@ struct audio_reader {
 };
 
 /* Checks the format the file announced and sets up the buffers and the resampler; frees r on failure. */
-static bark_status finish_open(audio_reader *r, int rate, audio_reader **out, bark_error *err) {
+static bark_status finish_open(bark_audio_reader *r, int rate, bark_audio_reader **out, bark_error *err) {
     const char *path = r->path;
     if (r->info.channels < 1 || r->info.channels > AUDIO_MAX_CHANNELS || r->info.samplerate <= 0) {
         bark_fail(err, BARK_ERR_UNSUPPORTED, "%s: %d channels at %d Hz is not supported", path, r->info.channels,
                   r->info.samplerate);
-        audio_reader_close(r);
+        bark_audio_reader_close(r);
         return BARK_ERR_UNSUPPORTED;
     }
     r->inter = malloc((size_t)AUDIO_BLOCK * r->info.channels * sizeof *r->inter);
     r->mono = malloc(AUDIO_BLOCK * sizeof *r->mono);
     if (!r->inter || !r->mono) {
-        audio_reader_close(r);
+        bark_audio_reader_close(r);
         return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", path);
     }
     if (r->info.samplerate != rate) {
@@ -56,7 +53,7 @@ static bark_status finish_open(audio_reader *r, int rate, audio_reader **out, ba
         if (!r->src || src_is_valid_ratio(r->ratio) == 0) {
             bark_fail(err, BARK_ERR_UNSUPPORTED, "%s: cannot resample %d Hz to %d Hz: %s", path, r->info.samplerate,
                       rate, r->src ? "ratio out of range" : src_strerror(e));
-            audio_reader_close(r);
+            bark_audio_reader_close(r);
             return BARK_ERR_UNSUPPORTED;
         }
     }
@@ -64,18 +61,18 @@ static bark_status finish_open(audio_reader *r, int rate, audio_reader **out, ba
     return BARK_OK;
 }
 
-static bark_status new_reader(const char *label, int rate, audio_reader **out, bark_error *err) {
+static bark_status new_reader(const char *label, int rate, bark_audio_reader **out, bark_error *err) {
     if (rate <= 0) return bark_fail(err, BARK_ERR_ARG, "%s: invalid target sample rate %d", label, rate);
-    audio_reader *r = calloc(1, sizeof *r);
+    bark_audio_reader *r = calloc(1, sizeof *r);
     if (!r) return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", label);
     snprintf(r->path, sizeof r->path, "%s", label);
     *out = r;
     return BARK_OK;
 }
 
-bark_status audio_reader_open(const char *path, int rate, audio_reader **out, bark_error *err) {
+bark_status bark_audio_reader_open(const char *path, int rate, bark_audio_reader **out, bark_error *err) {
     *out = NULL;
-    audio_reader *r = NULL;
+    bark_audio_reader *r = NULL;
     bark_status st = new_reader(path, rate, &r, err);
     if (st != BARK_OK) return st;
     r->f = sf_open(path, SFM_READ, &r->info);
@@ -110,10 +107,10 @@ static sf_count_t mem_write(const void *ptr, sf_count_t n, void *user) { return 
 
 static sf_count_t mem_tell(void *user) { return ((mem_file *)user)->pos; }
 
-bark_status audio_reader_open_mem(const void *buf, size_t len, const char *label, int rate, audio_reader **out,
-                                  bark_error *err) {
+bark_status bark_audio_reader_open_mem(const void *buf, size_t len, const char *label, int rate,
+                                      bark_audio_reader **out, bark_error *err) {
     *out = NULL;
-    audio_reader *r = NULL;
+    bark_audio_reader *r = NULL;
     bark_status st = new_reader(label, rate, &r, err);
     if (st != BARK_OK) return st;
     static SF_VIRTUAL_IO io = {mem_size, mem_seek, mem_read, mem_write, mem_tell};
@@ -128,13 +125,13 @@ bark_status audio_reader_open_mem(const void *buf, size_t len, const char *label
     return finish_open(r, rate, out, err);
 }
 
-void audio_reader_format(const audio_reader *r, int *rate, int *channels) {
+void bark_audio_reader_format(const bark_audio_reader *r, int *rate, int *channels) {
     *rate = r->info.samplerate;
     *channels = r->info.channels;
 }
 
 /* Reads up to cap (<= AUDIO_BLOCK) frames from the file and mixes them to mono; returns the count. */
-static long read_mono(audio_reader *r, float *out, long cap) {
+static long read_mono(bark_audio_reader *r, float *out, long cap) {
     const int ch = r->info.channels;
     sf_count_t got = sf_readf_float(r->f, r->inter, cap);
     if (got <= 0) return 0;
@@ -146,7 +143,7 @@ static long read_mono(audio_reader *r, float *out, long cap) {
     return (long)got;
 }
 
-bark_status audio_reader_read(audio_reader *r, float *out, size_t cap, size_t *n, bark_error *err) {
+bark_status bark_audio_reader_read(bark_audio_reader *r, float *out, size_t cap, size_t *n, bark_error *err) {
     *n = 0;
     if (cap == 0) return BARK_OK;
     const long want = cap > AUDIO_BLOCK ? AUDIO_BLOCK : (long)cap;
@@ -184,95 +181,11 @@ bark_status audio_reader_read(audio_reader *r, float *out, size_t cap, size_t *n
     }
 }
 
-void audio_reader_close(audio_reader *r) {
+void bark_audio_reader_close(bark_audio_reader *r) {
     if (!r) return;
     if (r->f) sf_close(r->f);
     if (r->src) src_delete(r->src);
     free(r->inter);
     free(r->mono);
     free(r);
-}
-
-/* ---- writing ---- */
-
-struct audio_writer {
-    SNDFILE *f;
-    npy_stream *npy;
-    size_t n_total, written;
-    bark_status st;
-    char path[256];
-};
-
-static int ends_with(const char *s, const char *ext) {
-    size_t a = strlen(s), b = strlen(ext);
-    return a >= b && !strcasecmp(s + a - b, ext);
-}
-
-bark_status audio_writer_open(const char *path, int rate, size_t n_total, audio_writer **out, bark_error *err) {
-    *out = NULL;
-    audio_writer *w = calloc(1, sizeof *w);
-    if (!w) return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", path);
-    snprintf(w->path, sizeof w->path, "%s", path);
-    w->n_total = n_total;
-    if (ends_with(path, ".npy")) {
-        bark_status st = npy_stream_open(path, NPY_F4, 0, &w->npy, err);
-        if (st) free(w);
-        else *out = w;
-        return st;
-    }
-    SF_INFO info;
-    memset(&info, 0, sizeof info);
-    info.samplerate = rate;
-    info.channels = 1;
-    if (ends_with(path, ".wav"))
-        info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
-    else if (ends_with(path, ".flac"))
-        info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
-    else if (ends_with(path, ".ogg"))
-        info.format = SF_FORMAT_OGG | SF_FORMAT_VORBIS;
-    else {
-        free(w);
-        return bark_fail(err, BARK_ERR_ARG, "%s: unknown output format (use .wav, .flac, .ogg or .npy)", path);
-    }
-    w->f = sf_open(path, SFM_WRITE, &info);
-    if (!w->f) {
-        free(w);
-        return bark_fail(err, BARK_ERR_IO, "%s: cannot create: %s", path, sf_strerror(NULL));
-    }
-    sf_command(w->f, SFC_SET_CLIPPING, NULL, SF_TRUE);
-    *out = w;
-    return BARK_OK;
-}
-
-bark_status audio_writer_write(audio_writer *w, const float *x, size_t n, bark_error *err) {
-    if (w->st != BARK_OK) return bark_fail(err, w->st, "%s: an earlier write failed", w->path);
-    if (w->npy) {
-        if (n > w->n_total - w->written) {
-            w->st = BARK_ERR_ARG;
-            return bark_fail(err, BARK_ERR_ARG, "%s: more samples than the %zu announced", w->path, w->n_total);
-        }
-        if ((w->st = npy_stream_write(w->npy, x, n, err))) return w->st;
-    } else if (sf_writef_float(w->f, x, (sf_count_t)n) != (sf_count_t)n) {
-        w->st = BARK_ERR_IO;
-        return bark_fail(err, BARK_ERR_IO, "%s: write failed: %s", w->path, sf_strerror(w->f));
-    }
-    w->written += n;
-    return BARK_OK;
-}
-
-bark_status audio_writer_close(audio_writer *w, bark_error *err) {
-    if (!w) return BARK_OK;
-    bark_status st = w->st;
-    if (w->npy) {
-        if (st == BARK_OK && w->written != w->n_total)
-            st = bark_fail(err, BARK_ERR_ARG, "%s: %zu samples written, %zu announced", w->path, w->written, w->n_total);
-        bark_status cst = npy_stream_close(w->npy, st == BARK_OK, err);
-        if (st == BARK_OK) st = cst;
-    } else if (sf_close(w->f) != 0 && st == BARK_OK) {
-        st = bark_fail(err, BARK_ERR_IO, "%s: closing failed", w->path);
-    }
-    if (st != BARK_OK && w->st != BARK_OK) bark_fail(err, st, "%s: the file is incomplete", w->path);
-    if (st != BARK_OK && !w->npy) remove(w->path);
-    free(w);
-    return st;
 }
