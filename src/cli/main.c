@@ -36,19 +36,18 @@ const char *cli_model_path(const char *given) {
     return env && *env ? env : "models/bark-small.gguf";
 }
 
-int cli_fail(const char *cmd, const bark_error *err) {
-    fprintf(stderr, "bark %s: %s\n", cmd, err->msg[0] ? err->msg : bark_status_str(err->status));
-    return 1;
-}
-
 bark_model *cli_open_model(const char *cmd, const char *given) {
     bark_model *m = NULL;
     bark_error err = {BARK_OK, ""};
-    if (bark_model_open(cli_model_path(given), &m, &err)) {
-        cli_fail(cmd, &err);
-        return NULL;
-    }
-    return m;
+    const bark_status st = bark_model_open(cli_model_path(given), &m, &err);
+    return st ? (cli_fail(cmd, &err), NULL) : m;
+}
+
+bark_context *cli_open_context(const char *cmd, const char *given) {
+    bark_context *ctx = NULL;
+    bark_error err = {BARK_OK, ""};
+    const bark_status st = bark_context_open(cli_model_path(given), &ctx, &err);
+    return st ? (cli_fail(cmd, &err), NULL) : ctx;
 }
 
 int main(int argc, char **argv) {
