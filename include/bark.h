@@ -284,9 +284,14 @@ BARK_NODISCARD bark_status bark_codes_writer_close(bark_codes_writer *w, int kee
 /* ---- voices a user makes ---- */
 
 typedef struct bark_clone_params {
-    double max_seconds;  /* 15: only the last max_seconds of the trimmed recording are kept */
-    double silence_dbfs; /* -50: quieter 10 ms windows are trimmed at both ends */
-    int n_threads;       /* 0: bark_cpu_count() */
+    double max_seconds;      /* 15: only the last max_seconds of the trimmed recording are kept (0.5..600) */
+    double silence_dbfs;     /* -50: quieter 10 ms windows are trimmed at both ends */
+    int n_threads;           /* 0: bark_cpu_count() (the semantic model, for a transcript) */
+    const char *hubert_path; /* NULL: HuBERT and its quantizer from the model file if it holds them, else the prompt
+                                holds codes only; a model file's path: from that file, and their absence fails */
+    const char *transcript;  /* NULL; else what the recording says, and the semantic prompt is generated from it by
+                                the semantic model instead of HuBERT (weaker: it does not carry the speaker) */
+    uint64_t seed;           /* 0: the seed of the transcript's generation */
 } bark_clone_params;
 bark_clone_params bark_clone_default_params(void);
 
@@ -296,11 +301,12 @@ typedef struct bark_clone_info {
     double file_seconds, kept_seconds, lead_trimmed, tail_trimmed;
     int cut;                  /* longer than max_seconds: its start was dropped */
     double clipped_fraction;  /* samples at |x| >= 0.999 */
-    int has_semantic;         /* 0: the model file has no HuBERT, the prompt holds codes only */
+    int has_semantic;         /* 0: no HuBERT and no transcript, the prompt holds codes only */
 } bark_clone_info;
 
-/* A voice prompt from a recording (any format libsndfile reads): EnCodec codes at 6 kbps and, when the model file
- * holds HuBERT and its quantizer, semantic tokens. info may be NULL. Free out with bark_voice_free. */
+/* A voice prompt from a recording (any format libsndfile reads): EnCodec codes at 6 kbps and semantic tokens (from
+ * HuBERT and its quantizer, or from p->transcript; see bark_clone_params). p may be NULL (the defaults), info may be
+ * NULL. The models it needs beyond the context's are loaded for the call. Free out with bark_voice_free. */
 BARK_NODISCARD bark_status bark_clone_file(const bark_context *ctx, const char *path, const bark_clone_params *p,
                                            bark_voice *out, bark_clone_info *info, bark_error *err);
 /* Writes a voice as Suno's presets are stored (semantic_prompt <i8 [n], coarse_prompt <i8 [2][T], fine_prompt

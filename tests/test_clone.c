@@ -418,6 +418,37 @@ static void test_no_hubert_fallback(void **state) {
     bark_voice_free(&v);
 }
 
+/* bark_clone_file: codes only from a model file without HuBERT, semantic tokens with hubert_path, and a required
+ * HuBERT that is absent fails. */
+static void test_clone_api(void **state) {
+    char ref[600];
+    snprintf(ref, sizeof ref, "%s/api.wav", g_dir);
+    write_audio(ref, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 0.2, 3.0, 0.2, 0.3);
+    bark_context *ctx = NULL;
+    bark_error err = {BARK_OK, ""};
+    if (bark_context_open(g_bark, &ctx, &err)) fail_msg("%s", err.msg);
+    bark_voice v;
+    bark_clone_info info;
+    if (bark_clone_file(ctx, ref, NULL, &v, &info, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(info.has_semantic, 0);
+    assert_int_equal(v.n_semantic, 0);
+    assert_int_equal(info.file_rate, 16000);
+    assert_true(v.n_fine > 200 && v.n_coarse == v.n_fine);
+    bark_voice_free(&v);
+    bark_clone_params p = bark_clone_default_params();
+    p.hubert_path = g_hub;
+    if (bark_clone_file(ctx, ref, &p, &v, &info, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(info.has_semantic, 1);
+    const double ratio = (double)v.n_fine / (double)v.n_semantic;
+    assert_true(ratio > 1.45 && ratio < 1.55);
+    bark_voice_free(&v);
+    p.hubert_path = g_bark;
+    assert_int_equal(bark_clone_file(ctx, ref, &p, &v, &info, &err), BARK_ERR_MISSING);
+    assert_non_null(strstr(err.msg, "HuBERT"));
+    assert_null(v.fine);
+    bark_context_free(ctx);
+}
+
 /* Peak resident kB of `bark clone REF` measured by /usr/bin/time; -1 when that tool is absent. */
 static long clone_peak_kb(const char *ref) {
     if (!tu_exists("/usr/bin/time")) return -1;
@@ -481,7 +512,8 @@ int main(void) {
         cmocka_unit_test(test_npz_layout),
         cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_silence),
         cmocka_unit_test(test_clipping),        cmocka_unit_test(test_bad_files),
-        cmocka_unit_test(test_no_hubert_fallback), cmocka_unit_test(test_long_file),
+        cmocka_unit_test(test_no_hubert_fallback), cmocka_unit_test(test_clone_api),
+        cmocka_unit_test(test_long_file),
         cmocka_unit_test(test_npz_write_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
