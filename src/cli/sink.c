@@ -4,16 +4,16 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "core/error.h"
+#include "cli/cli.h"
 
 bark_status audio_sink_open(const audio_sink_ops *ops, const char *target, int rate, audio_sink **out,
                             bark_error *err) {
     *out = NULL;
-    if (rate <= 0) return bark_fail(err, BARK_ERR_ARG, "%s: invalid sample rate %d", ops->name, rate);
+    if (rate <= 0) return cli_error(err, BARK_ERR_ARG, "%s: invalid sample rate %d", ops->name, rate);
     audio_sink *s = calloc(1, sizeof *s);
     if (!s || !(s->x16 = malloc(AUDIO_SINK_BLOCK * sizeof *s->x16))) {
         free(s);
-        return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", ops->name);
+        return cli_error(err, BARK_ERR_NOMEM, "%s: out of memory", ops->name);
     }
     s->ops = ops, s->rate = rate;
     bark_status st = ops->open(s, target, rate, err);
