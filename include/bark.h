@@ -269,20 +269,36 @@ BARK_API BARK_NODISCARD bark_status bark_encoder_push(bark_encoder *e, const flo
                                                       bark_error *err);
 BARK_API void bark_encoder_free(bark_encoder *e); /* accepts NULL */
 
-/* Integer .npy arrays of codes [rows][cols] (any integer dtype on reading, C or Fortran order; int32 written;
- * rows = 0 writes a 1-D array of cols values, and a 1-D file reads as rows = 1). *codes is freed with bark_free. */
+/* Integer .npy arrays of codes [rows][cols] (any integer dtype on reading, C or Fortran order; int32 written through
+ * a temporary name). rows = 0 stands for a 1-D array of cols values (semantic tokens), both ways. *codes is freed
+ * with bark_free. */
 BARK_API BARK_NODISCARD bark_status bark_codes_load_npy(const char *path, int32_t **codes, size_t *rows, size_t *cols,
                                                         bark_error *err);
 BARK_API BARK_NODISCARD bark_status bark_codes_save_npy(const char *path, const int32_t *codes, size_t rows,
                                                         size_t cols, bark_error *err);
 BARK_API void bark_free(void *p); /* memory libbark handed out (accepts NULL) */
 
+/* An int32 .npy of codes [rows][frames] written as they come, in bounded memory (Fortran order: numpy.load gives
+ * [rows][frames]; the shape is written at the close). write takes n_frames frames codes[q * ld + j]. */
+typedef struct bark_codes_writer bark_codes_writer;
+BARK_API BARK_NODISCARD bark_status bark_codes_writer_open(const char *path, size_t rows, bark_codes_writer **out,
+                                                           bark_error *err);
+BARK_API BARK_NODISCARD bark_status bark_codes_writer_write(bark_codes_writer *w, const int32_t *codes, size_t ld,
+                                                            size_t n_frames, bark_error *err);
+/* keep = 1 finishes the file under its name; keep = 0, or an earlier failure, removes it. Frees w (NULL ok). */
+BARK_API BARK_NODISCARD bark_status bark_codes_writer_close(bark_codes_writer *w, int keep, bark_error *err);
+
 /* ---- voices a user makes ---- */
 
 typedef struct bark_clone_params {
-    double max_seconds;  /* 15: only the last max_seconds of the trimmed recording are kept */
-    double silence_dbfs; /* -50: quieter 10 ms windows are trimmed at both ends */
-    int n_threads;       /* 0: bark_cpu_count() */
+    double max_seconds;      /* 15: only the last max_seconds of the trimmed recording are kept (0.5..600) */
+    double silence_dbfs;     /* -50: quieter 10 ms windows are trimmed at both ends */
+    int n_threads;           /* 0: bark_cpu_count() (the semantic model, for a transcript) */
+    const char *hubert_path; /* NULL: HuBERT and its quantizer from the model file if it holds them, else the prompt
+                                holds codes only; a model file's path: from that file, and their absence fails */
+    const char *transcript;  /* NULL; else what the recording says, and the semantic prompt is generated from it by
+                                the semantic model instead of HuBERT (weaker: it does not carry the speaker) */
+    uint64_t seed;           /* 0: the seed of the transcript's generation */
 } bark_clone_params;
 BARK_API bark_clone_params bark_clone_default_params(void);
 
@@ -292,11 +308,12 @@ typedef struct bark_clone_info {
     double file_seconds, kept_seconds, lead_trimmed, tail_trimmed;
     int cut;                  /* longer than max_seconds: its start was dropped */
     double clipped_fraction;  /* samples at |x| >= 0.999 */
-    int has_semantic;         /* 0: the model file has no HuBERT, the prompt holds codes only */
+    int has_semantic;         /* 0: no HuBERT and no transcript, the prompt holds codes only */
 } bark_clone_info;
 
-/* A voice prompt from a recording (any format libsndfile reads): EnCodec codes at 6 kbps and, when the model file
- * holds HuBERT and its quantizer, semantic tokens. info may be NULL. Free out with bark_voice_free. */
+/* A voice prompt from a recording (any format libsndfile reads): EnCodec codes at 6 kbps and semantic tokens (from
+ * HuBERT and its quantizer, or from p->transcript; see bark_clone_params). p may be NULL (the defaults), info may be
+ * NULL. The models it needs beyond the context's are loaded for the call. Free out with bark_voice_free. */
 BARK_API BARK_NODISCARD bark_status bark_clone_file(const bark_context *ctx, const char *path,
                                                     const bark_clone_params *p, bark_voice *out, bark_clone_info *info,
                                                     bark_error *err);
@@ -306,15 +323,20 @@ BARK_API BARK_NODISCARD bark_status bark_voice_save_npz(const bark_voice *v, con
 
 /* ---- audio files (libsndfile) ---- */
 
-/* A mono 16-bit file at `rate`, the format from the extension: .wav, .flac, .ogg (Vorbis), or .npy (float32); "-"
- * is WAV on stdout. Files carry the software name and a comment marking the audio as synthetic speech. */
+/* A mono file at `rate`, the format from the extension: .wav or .flac (16-bit), .ogg or .oga (Vorbis), or .npy
+ * (float32, the samples as given); "-" is 16-bit WAV on stdout. Files carry the software name and a comment marking
+ * the audio as synthetic speech. A named file is written under a temporary name and appears at the close. */
 typedef struct bark_audio_writer bark_audio_writer;
 BARK_API BARK_NODISCARD bark_status bark_audio_writer_open(const char *path, int rate, bark_audio_writer **out,
                                                            bark_error *err);
 BARK_API BARK_NODISCARD bark_status bark_audio_writer_write(bark_audio_writer *w, const float *pcm, size_t n,
                                                             bark_error *err);
-/* keep = 1 finishes the file with a valid header (after a stop too); keep = 0 removes it. Frees w (NULL ok). */
+/* keep = 1 finishes the file with a valid header (after a stop too); keep = 0, or an earlier failed write, removes
+ * it. Frees w (NULL ok); err may be NULL. */
 BARK_API BARK_NODISCARD bark_status bark_audio_writer_close(bark_audio_writer *w, int keep, bark_error *err);
+
+/* The writers' float -> 16-bit conversion: clipped to [-1, 1], times 32767, rounded to nearest even; NaN is 0. */
+BARK_API void bark_audio_to_s16(const float *pcm, size_t n, int16_t *out);
 
 /* Any file libsndfile reads, mixed down to mono and resampled to `rate`, in bounded blocks. */
 typedef struct bark_audio_reader bark_audio_reader;
@@ -323,6 +345,8 @@ BARK_API BARK_NODISCARD bark_status bark_audio_reader_open(const char *path, int
 /* Up to cap samples; *n = 0 only at the end. */
 BARK_API BARK_NODISCARD bark_status bark_audio_reader_read(bark_audio_reader *r, float *pcm, size_t cap, size_t *n,
                                                            bark_error *err);
+/* The file's own sample rate and channel count. */
+BARK_API void bark_audio_reader_format(const bark_audio_reader *r, int *rate, int *channels);
 BARK_API void bark_audio_reader_close(bark_audio_reader *r); /* accepts NULL */
 
 #ifdef __cplusplus

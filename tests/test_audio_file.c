@@ -1,4 +1,4 @@
-/* test_audio_file.c: audio reading (mixdown, resampling, from memory) and writing (WAV/FLAC/OGG/.npy, code columns). */
+/* test_audio_file.c: audio reading (mixdown, resampling, from memory) and writing (WAV/FLAC/OGG/.npy, tags, codes). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "audio/audio_file.h"
+#include "formats/npy_write.h"
 #include "formats/source.h"
 
 static char tmp_path[128];
@@ -22,31 +23,31 @@ static const char *tmp(const char *ext) {
 }
 
 static void write_sine(const char *path, int rate, size_t n, float amp, float hz) {
-    audio_writer *w = NULL;
+    bark_audio_writer *w = NULL;
     bark_error err = {0};
     float *x = malloc(n * sizeof *x);
     for (size_t i = 0; i < n; i++) x[i] = (float)(amp * sin(2 * M_PI * hz * (double)i / rate));
-    assert_int_equal(audio_writer_open(path, rate, n, &w, &err), BARK_OK);
-    assert_int_equal(audio_writer_write(w, x, n / 2, &err), BARK_OK);
-    assert_int_equal(audio_writer_write(w, x + n / 2, n - n / 2, &err), BARK_OK);
-    assert_int_equal(audio_writer_close(w, &err), BARK_OK);
+    assert_int_equal(bark_audio_writer_open(path, rate, &w, &err), BARK_OK);
+    assert_int_equal(bark_audio_writer_write(w, x, n / 2, &err), BARK_OK);
+    assert_int_equal(bark_audio_writer_write(w, x + n / 2, n - n / 2, &err), BARK_OK);
+    assert_int_equal(bark_audio_writer_close(w, 1, &err), BARK_OK);
     free(x);
 }
 
 /* Reads the whole file at `rate` in small blocks; returns the samples (count in *n). */
 static float *read_all(const char *path, int rate, size_t *n) {
-    audio_reader *r = NULL;
+    bark_audio_reader *r = NULL;
     bark_error err = {0};
-    assert_int_equal(audio_reader_open(path, rate, &r, &err), BARK_OK);
+    assert_int_equal(bark_audio_reader_open(path, rate, &r, &err), BARK_OK);
     size_t cap = 1 << 16, len = 0, got = 0;
     float *x = malloc(cap * sizeof *x);
     for (;;) {
         if (len + 1000 > cap) x = realloc(x, (cap *= 2) * sizeof *x);
-        assert_int_equal(audio_reader_read(r, x + len, 1000, &got, &err), BARK_OK);
+        assert_int_equal(bark_audio_reader_read(r, x + len, 1000, &got, &err), BARK_OK);
         if (!got) break;
         len += got;
     }
-    audio_reader_close(r);
+    bark_audio_reader_close(r);
     *n = len;
     return x;
 }
@@ -63,6 +64,25 @@ static void test_wav_round_trip(void **state) {
     assert_true(e < 1.0 / 32768 + 1e-5);
     free(x);
     unlink(p);
+}
+
+/* Every format libsndfile writes names the software and says the audio is synthetic speech. */
+static void test_tags(void **state) {
+    const char *ext[3] = {".wav", ".flac", ".ogg"};
+    for (int i = 0; i < 3; i++) {
+        const char *p = tmp(ext[i]);
+        write_sine(p, 24000, 2400, 0.5f, 440.0f);
+        SF_INFO info = {0};
+        SNDFILE *f = sf_open(p, SFM_READ, &info);
+        assert_non_null(f);
+        const char *sw = sf_get_string(f, SF_STR_SOFTWARE), *cm = sf_get_string(f, SF_STR_COMMENT);
+        assert_non_null(sw);
+        assert_non_null(strstr(sw, "bark.c " BARK_VERSION));
+        assert_non_null(cm);
+        assert_non_null(strstr(cm, "synthetic speech"));
+        sf_close(f);
+        unlink(p);
+    }
 }
 
 static void test_resample(void **state) {
@@ -113,16 +133,16 @@ static void test_ogg_and_npy(void **state) {
 
     p = tmp(".npy");
     const float v[3] = {1.0f, -2.5f, 0.125f};
-    audio_writer *w = NULL;
+    bark_audio_writer *w = NULL;
     bark_error err = {0};
-    assert_int_equal(audio_writer_open(p, 24000, 3, &w, &err), BARK_OK);
-    assert_int_equal(audio_writer_write(w, v, 3, &err), BARK_OK);
-    assert_int_equal(audio_writer_write(w, v, 1, &err), BARK_ERR_ARG);
-    assert_int_equal(audio_writer_close(w, &err), BARK_ERR_ARG);
+    assert_int_equal(bark_audio_writer_open(p, 24000, &w, &err), BARK_OK);
+    assert_int_equal(bark_audio_writer_write(w, v, 3, &err), BARK_OK);
+    assert_int_equal(bark_audio_writer_close(w, 0, &err), BARK_OK);
     assert_int_equal(access(p, F_OK), -1); /* a failed file is removed */
-    assert_int_equal(audio_writer_open(p, 24000, 3, &w, &err), BARK_OK);
-    assert_int_equal(audio_writer_write(w, v, 3, &err), BARK_OK);
-    assert_int_equal(audio_writer_close(w, &err), BARK_OK);
+    assert_int_equal(bark_audio_writer_open(p, 24000, &w, &err), BARK_OK);
+    assert_int_equal(bark_audio_writer_write(w, v, 2, &err), BARK_OK);
+    assert_int_equal(bark_audio_writer_write(w, v + 2, 1, &err), BARK_OK);
+    assert_int_equal(bark_audio_writer_close(w, 1, &err), BARK_OK);
     FILE *f = fopen(p, "rb");
     unsigned char buf[128 + 12];
     assert_int_equal(fread(buf, 1, sizeof buf, f), 128 + 12);
@@ -133,12 +153,11 @@ static void test_ogg_and_npy(void **state) {
     assert_int_equal(buf[127], '\n');
     float back[3];
     memcpy(back, buf + 128, sizeof back);
-    assert_memory_equal(back, v, sizeof v);
+    assert_memory_equal(back, v, sizeof v); /* the samples as given, not clipped */
     unlink(p);
 
     const int32_t codes[6] = {1, 2, 3, 4, 5, 1023};
-    const size_t shape[2] = {2, 3};
-    assert_int_equal(npy_write(p, 1, shape, 2, codes, &err), BARK_OK);
+    assert_int_equal(bark_codes_save_npy(p, codes, 2, 3, &err), BARK_OK);
     f = fopen(p, "rb");
     unsigned char b2[128 + 24];
     assert_int_equal(fread(b2, 1, sizeof b2, f), sizeof b2);
@@ -153,35 +172,47 @@ static void test_ogg_and_npy(void **state) {
 
 static void test_errors(void **state) {
     bark_error err = {0};
-    audio_reader *r = NULL;
-    assert_int_equal(audio_reader_open("/nonexistent/x.wav", 24000, &r, &err), BARK_ERR_IO);
+    bark_audio_reader *r = NULL;
+    assert_int_equal(bark_audio_reader_open("/nonexistent/x.wav", 24000, &r, &err), BARK_ERR_IO);
     assert_non_null(strstr(err.msg, "/nonexistent/x.wav"));
     assert_null(r);
-    audio_writer *w = NULL;
-    assert_int_equal(audio_writer_open(tmp(".mp3"), 24000, 0, &w, &err), BARK_ERR_ARG);
+    bark_audio_writer *w = NULL;
+    assert_int_equal(bark_audio_writer_open(tmp(".mp3"), 24000, &w, &err), BARK_ERR_UNSUPPORTED);
     assert_non_null(strstr(err.msg, ".mp3"));
-    assert_int_equal(audio_writer_open("/nonexistent/x.wav", 24000, 0, &w, &err), BARK_ERR_IO);
+    assert_int_equal(bark_audio_writer_open("/nonexistent/x.wav", 24000, &w, &err), BARK_ERR_IO);
     /* not audio */
     const char *p = tmp(".wav");
     FILE *f = fopen(p, "wb");
     fputs("this is not a wave file", f);
     fclose(f);
-    assert_int_equal(audio_reader_open(p, 24000, &r, &err), BARK_ERR_IO);
+    assert_int_equal(bark_audio_reader_open(p, 24000, &r, &err), BARK_ERR_IO);
     unlink(p);
 }
 
-/* Codes written a frame at a time come back (via numpy's Fortran order) as the same [rows][cols] array. */
+/* bark_codes_load_npy of p gives want [rows][cols] (rows 0: 1-D). */
+static void expect_codes(const char *p, const int32_t *want, size_t rows, size_t cols) {
+    bark_error err = {0};
+    int32_t *back = NULL;
+    size_t r = 99, c = 0;
+    if (bark_codes_load_npy(p, &back, &r, &c, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(r, rows);
+    assert_int_equal(c, cols);
+    assert_memory_equal(back, want, (rows ? rows : 1) * cols * sizeof *want);
+    bark_free(back);
+}
+
+/* Codes written a few frames at a time come back (via numpy's Fortran order) as the same [rows][cols] array. */
 static void test_npy_columns(void **state) {
     const char *p = tmp("_cols.npy");
     bark_error err = {0};
-    npy_cols_writer *w = NULL;
-    int32_t v[3 * 50];
+    bark_codes_writer *w = NULL;
+    int32_t v[3 * 50]; /* [3][50] */
     for (int i = 0; i < 150; i++) v[i] = i * 7 - 3;
-    assert_int_equal(npy_cols_open(p, 3, &w, &err), BARK_OK);
-    assert_int_equal(npy_cols_write(w, v, 20, &err), BARK_OK); /* columns 0..19: v[j*3 + q] */
-    assert_int_equal(npy_cols_write(w, v + 60, 0, &err), BARK_OK);
-    assert_int_equal(npy_cols_write(w, v + 60, 30, &err), BARK_OK);
-    assert_int_equal(npy_cols_close(w, 1, &err), BARK_OK);
+    assert_int_equal(bark_codes_writer_open(p, 3, &w, &err), BARK_OK);
+    assert_int_equal(bark_codes_writer_write(w, v, 50, 20, &err), BARK_OK); /* frames 0..19: v[q * 50 + j] */
+    assert_int_equal(bark_codes_writer_write(w, v + 20, 50, 0, &err), BARK_OK);
+    assert_int_equal(bark_codes_writer_write(w, v + 20, 50, 30, &err), BARK_OK);
+    assert_int_equal(bark_codes_writer_close(w, 1, &err), BARK_OK);
     src_set s;
     src_set_init(&s);
     if (src_read_npy(&s, p, "c", &err)) fail_msg("%s", err.msg);
@@ -190,17 +221,35 @@ static void test_npy_columns(void **state) {
     assert_int_equal(t->n_dims, 2);
     assert_int_equal(t->shape[0], 3);
     assert_int_equal(t->shape[1], 50);
-    const int32_t *c = (const int32_t *)t->data;
-    for (int q = 0; q < 3; q++)
-        for (int j = 0; j < 50; j++) assert_int_equal(c[q * 50 + j], v[j * 3 + q]);
+    assert_memory_equal(t->data, v, sizeof v);
     src_set_free(&s);
-    /* a writer closed after a failure leaves no file */
-    assert_int_equal(npy_cols_open(p, 8, &w, &err), BARK_OK);
-    assert_int_equal(npy_cols_write(w, v, 2, &err), BARK_OK);
-    assert_int_equal(npy_cols_close(w, 0, &err), BARK_OK);
+    expect_codes(p, v, 3, 50); /* and through the public reader */
+    /* a writer closed after a failure leaves no file (and an older file of that name as it was) */
+    unlink(p);
+    assert_int_equal(bark_codes_writer_open(p, 8, &w, &err), BARK_OK);
+    assert_int_equal(bark_codes_writer_write(w, v, 2, 2, &err), BARK_OK);
+    assert_int_equal(bark_codes_writer_close(w, 0, &err), BARK_OK);
     assert_int_equal(access(p, F_OK), -1);
-    assert_int_equal(npy_cols_open("/nonexistent/c.npy", 8, &w, &err), BARK_ERR_IO);
+    assert_int_equal(bark_codes_writer_open("/nonexistent/c.npy", 8, &w, &err), BARK_ERR_IO);
     assert_non_null(strstr(err.msg, "/nonexistent/c.npy"));
+}
+
+/* A 1-D .npy (rows = 0) both ways; float arrays are not codes. */
+static void test_codes_npy(void **state) {
+    const char *p = tmp("_sem.npy");
+    bark_error err = {0};
+    const int32_t sem[5] = {0, 9999, 42, 7, 10000};
+    assert_int_equal(bark_codes_save_npy(p, sem, 0, 5, &err), BARK_OK);
+    expect_codes(p, sem, 0, 5);
+    int32_t *back = NULL;
+    size_t rows = 0, cols = 0;
+    const float fl[2] = {1.0f, 2.0f};
+    const size_t shape[1] = {2};
+    assert_int_equal(npy_save(p, NPY_F4, shape, 1, fl, &err), BARK_OK);
+    assert_int_equal(bark_codes_load_npy(p, &back, &rows, &cols, &err), BARK_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "integers"));
+    assert_null(back);
+    unlink(p);
 }
 
 /* The in-memory reader gives the same samples as the file reader (both rates), and rejects junk by label. */
@@ -219,27 +268,27 @@ static void test_reader_memory(void **state) {
     const int rates[2] = {16000, 24000};
     for (int k = 0; k < 2; k++) {
         float *a = read_all(p, rates[k], &n_file);
-        audio_reader *r = NULL;
+        bark_audio_reader *r = NULL;
         bark_error err = {0};
-        assert_int_equal(audio_reader_open_mem(buf, len, "mem.wav", rates[k], &r, &err), BARK_OK);
+        assert_int_equal(bark_audio_reader_open_mem(buf, len, "mem.wav", rates[k], &r, &err), BARK_OK);
         float *b = malloc((n_file + 1000) * sizeof *b);
         size_t n = 0, got = 0;
         do {
-            assert_int_equal(audio_reader_read(r, b + n, 333, &got, &err), BARK_OK);
+            assert_int_equal(bark_audio_reader_read(r, b + n, 333, &got, &err), BARK_OK);
             n += got;
             assert_true(n <= n_file);
         } while (got);
-        audio_reader_close(r);
+        bark_audio_reader_close(r);
         assert_int_equal(n, n_file);
         assert_memory_equal(a, b, n * sizeof *a);
         free(a);
         free(b);
     }
-    audio_reader *r = NULL;
+    bark_audio_reader *r = NULL;
     bark_error err = {0};
-    assert_int_equal(audio_reader_open_mem(buf, 40, "cut.wav", 24000, &r, &err), BARK_ERR_IO);
+    assert_int_equal(bark_audio_reader_open_mem(buf, 40, "cut.wav", 24000, &r, &err), BARK_ERR_IO);
     assert_non_null(strstr(err.msg, "cut.wav"));
-    assert_int_equal(audio_reader_open_mem(buf, 0, "empty.wav", 24000, &r, &err), BARK_ERR_IO);
+    assert_int_equal(bark_audio_reader_open_mem(buf, 0, "empty.wav", 24000, &r, &err), BARK_ERR_IO);
     assert_non_null(strstr(err.msg, "empty.wav"));
     free(buf);
     unlink(p);
@@ -247,9 +296,9 @@ static void test_reader_memory(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_wav_round_trip), cmocka_unit_test(test_resample), cmocka_unit_test(test_stereo_mixdown),
-        cmocka_unit_test(test_ogg_and_npy), cmocka_unit_test(test_errors), cmocka_unit_test(test_npy_columns),
-        cmocka_unit_test(test_reader_memory),
+        cmocka_unit_test(test_wav_round_trip), cmocka_unit_test(test_tags),     cmocka_unit_test(test_resample),
+        cmocka_unit_test(test_stereo_mixdown), cmocka_unit_test(test_ogg_and_npy), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_npy_columns),    cmocka_unit_test(test_codes_npy),  cmocka_unit_test(test_reader_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

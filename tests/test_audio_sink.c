@@ -116,7 +116,7 @@ static void file_formats_and_metadata(void **state) {
     size_t n = 30000;
     float *x = test_signal(n);
     int16_t *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
-    audio_sink_to_s16(x, n, want);
+    bark_audio_to_s16(x, n, want);
     const char *ext[3] = {"wav", "flac", "ogg"};
     for (int e = 0; e < 3; e++) {
         snprintf(path, sizeof path, "%s/out.%s", dir, ext[e]);
@@ -236,7 +236,7 @@ static void alsa_plays_the_exact_samples(void **state) {
     size_t n = 50000;
     float *x = test_signal(n);
     int16_t *want = malloc(n * sizeof *want);
-    audio_sink_to_s16(x, n, want);
+    bark_audio_to_s16(x, n, want);
     audio_sink *s;
     bark_error err;
     assert_int_equal(audio_sink_open(&audio_sink_alsa, NULL, 24000, &s, &err), BARK_OK);
@@ -264,7 +264,7 @@ static void s16_conversion(void **state) {
     (void)state;
     float x[7] = {0.0f, 1.0f, -1.0f, 2.0f, -3.0f, 0.5f, 0.0f / 0.0f};
     int16_t y[7];
-    audio_sink_to_s16(x, 7, y);
+    bark_audio_to_s16(x, 7, y);
     int16_t want[7] = {0, 32767, -32767, 32767, -32767, 16384, 0};
     assert_memory_equal(y, want, sizeof want);
 }

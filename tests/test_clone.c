@@ -11,11 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audio/audio_file.h"
 #include "clone/clone.h"
 #include "convert/convert_hubert.h"
 #include "formats/source.h"
-#include "formats/npz_write.h"
 #include "util/testutil.h"
 
 static char *g_dir;
@@ -254,13 +252,13 @@ static void test_codes_match_encoder(void **state) {
     models s;
     load_models(&s);
     bark_error err = {BARK_OK, ""};
-    audio_reader *r = NULL;
+    bark_audio_reader *r = NULL;
     float *x = malloc(72000 * sizeof *x);
     assert_non_null(x);
     size_t n = 0, got = 0;
-    if (audio_reader_open(path, 24000, &r, &err)) fail_msg("%s", err.msg);
-    while (!audio_reader_read(r, x + n, 72000 - n, &got, &err) && got) n += got;
-    audio_reader_close(r);
+    if (bark_audio_reader_open(path, 24000, &r, &err)) fail_msg("%s", err.msg);
+    while (!bark_audio_reader_read(r, x + n, 72000 - n, &got, &err) && got) n += got;
+    bark_audio_reader_close(r);
     assert_int_equal(n, 72000);
     int32_t *codes = malloc(8 * 225 * sizeof *codes);
     assert_non_null(codes);
@@ -420,6 +418,37 @@ static void test_no_hubert_fallback(void **state) {
     bark_voice_free(&v);
 }
 
+/* bark_clone_file: codes only from a model file without HuBERT, semantic tokens with hubert_path, and a required
+ * HuBERT that is absent fails. */
+static void test_clone_api(void **state) {
+    char ref[600];
+    snprintf(ref, sizeof ref, "%s/api.wav", g_dir);
+    write_audio(ref, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 0.2, 3.0, 0.2, 0.3);
+    bark_context *ctx = NULL;
+    bark_error err = {BARK_OK, ""};
+    if (bark_context_open(g_bark, &ctx, &err)) fail_msg("%s", err.msg);
+    bark_voice v;
+    bark_clone_info info;
+    if (bark_clone_file(ctx, ref, NULL, &v, &info, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(info.has_semantic, 0);
+    assert_int_equal(v.n_semantic, 0);
+    assert_int_equal(info.file_rate, 16000);
+    assert_true(v.n_fine > 200 && v.n_coarse == v.n_fine);
+    bark_voice_free(&v);
+    bark_clone_params p = bark_clone_default_params();
+    p.hubert_path = g_hub;
+    if (bark_clone_file(ctx, ref, &p, &v, &info, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(info.has_semantic, 1);
+    const double ratio = (double)v.n_fine / (double)v.n_semantic;
+    assert_true(ratio > 1.45 && ratio < 1.55);
+    bark_voice_free(&v);
+    p.hubert_path = g_bark;
+    assert_int_equal(bark_clone_file(ctx, ref, &p, &v, &info, &err), BARK_ERR_MISSING);
+    assert_non_null(strstr(err.msg, "HuBERT"));
+    assert_null(v.fine);
+    bark_context_free(ctx);
+}
+
 /* Peak resident kB of `bark clone REF` measured by /usr/bin/time; -1 when that tool is absent. */
 static long clone_peak_kb(const char *ref) {
     if (!tu_exists("/usr/bin/time")) return -1;
@@ -459,21 +488,21 @@ static void test_long_file(void **state) {
     if (kb_long >= 0) assert_true(kb_long - kb_15 < 8 * 1024);
 }
 
-/* voice_write_npz refuses voices it cannot write correctly. */
+/* bark_voice_save_npz refuses voices it cannot write correctly. */
 static void test_npz_write_errors(void **state) {
     int32_t sem[2] = {1, 2}, co[4] = {0}, fi[16] = {0};
     bark_voice v = {sem, co, fi, 2, 2, 2};
     char out[600];
     bark_error err = {BARK_OK, ""};
     snprintf(out, sizeof out, "%s/w.npz", g_dir);
-    assert_int_equal(voice_write_npz(out, &v, &err), BARK_OK);
+    assert_int_equal(bark_voice_save_npz(&v, out, &err), BARK_OK);
     v.n_coarse = 1;
-    assert_int_equal(voice_write_npz(out, &v, &err), BARK_ERR_ARG);
+    assert_int_equal(bark_voice_save_npz(&v, out, &err), BARK_ERR_ARG);
     v.n_coarse = 2;
     v.n_semantic = 0;
-    assert_int_equal(voice_write_npz(out, &v, &err), BARK_ERR_ARG);
+    assert_int_equal(bark_voice_save_npz(&v, out, &err), BARK_ERR_ARG);
     v.n_semantic = 2;
-    assert_int_equal(voice_write_npz("/nonexistent/dir/w.npz", &v, &err), BARK_ERR_IO);
+    assert_int_equal(bark_voice_save_npz(&v, "/nonexistent/dir/w.npz", &err), BARK_ERR_IO);
     printf("  %s\n", err.msg);
 }
 
@@ -483,7 +512,8 @@ int main(void) {
         cmocka_unit_test(test_npz_layout),
         cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_silence),
         cmocka_unit_test(test_clipping),        cmocka_unit_test(test_bad_files),
-        cmocka_unit_test(test_no_hubert_fallback), cmocka_unit_test(test_long_file),
+        cmocka_unit_test(test_no_hubert_fallback), cmocka_unit_test(test_clone_api),
+        cmocka_unit_test(test_long_file),
         cmocka_unit_test(test_npz_write_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,4 +1,5 @@
-/* test_codec_cli.c: `bark decode` / `bark encode` on bad input (clean one-line errors) and long files (bounded memory). */
+/* test_codec_cli.c: `bark decode` / `bark encode` on bad input (clean one-line errors), the synthetic-speech tag of
+ * decoded files, and long files (bounded memory). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -205,6 +206,12 @@ static void test_decode_bad_codes(void **state) {
     SF_INFO info = {0};
     SNDFILE *f = sf_open(out, SFM_READ, &info);
     assert_non_null(f);
+    /* decoded files are marked as synthetic speech, like `bark say` files */
+    const char *comment = sf_get_string(f, SF_STR_COMMENT), *software = sf_get_string(f, SF_STR_SOFTWARE);
+    assert_non_null(comment);
+    assert_non_null(strstr(comment, "synthetic speech"));
+    assert_non_null(software);
+    assert_non_null(strstr(software, "bark.c"));
     sf_close(f);
     assert_int_equal(info.frames, 20 * 320);
     assert_int_equal(info.samplerate, 24000);
@@ -251,6 +258,60 @@ static void test_encode_bad_audio(void **state) {
     snprintf(args, sizeof args, "encode %s -m %s -o %s", in, g->model, tmp("nodir/c.npy"));
     expect_fail(args, "nodir/c.npy", NULL, NULL);
 #undef ENCODE
+}
+
+/* ---- the library calls under the commands ---- */
+
+typedef struct counter {
+    size_t n;
+    int stop_after; /* calls before asking to stop; 0: never */
+    int calls;
+} counter;
+
+static int count_audio(void *user, const float *pcm, size_t n) {
+    counter *c = user;
+    c->n += n;
+    return c->stop_after && ++c->calls >= c->stop_after;
+}
+
+/* 12 kbps (16 codebooks: more than the context holds) through bark_encoder and back through bark_codes_to_audio. */
+static void test_codec_api(void **state) {
+    bark_context *ctx = NULL;
+    bark_error err = {0};
+    if (bark_context_open(g->model, &ctx, &err)) fail_msg("%s", err.msg);
+    bark_encoder *e = NULL;
+    assert_int_equal(bark_encoder_create(ctx, 5.0, &e, &err), BARK_ERR_ARG);
+    assert_non_null(strstr(err.msg, "5 kbps"));
+    if (bark_encoder_create(ctx, 12.0, &e, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(bark_encoder_n_q(e), 16);
+    enum { N = 24000, CAP = 80 };
+    static float x[N];
+    static int32_t codes[16 * CAP];
+    for (int i = 0; i < N; i++) x[i] = (float)(0.3 * sin(2 * M_PI * 220.0 * i / 24000.0));
+    size_t frames = 0, f1 = 0;
+    assert_true(bark_encoder_max_frames(e, N / 2) <= CAP);
+    if (bark_encoder_push(e, x, N / 2, 0, codes, CAP, CAP, &f1, &err)) fail_msg("%s", err.msg);
+    assert_true(bark_encoder_max_frames(e, N / 2) <= CAP - f1);
+    if (bark_encoder_push(e, x + N / 2, N / 2, 1, codes + f1, CAP, CAP - f1, &frames, &err)) fail_msg("%s", err.msg);
+    frames += f1;
+    assert_int_equal(frames, 75);
+    bark_encoder_free(e);
+    counter c = {0, 0, 0};
+    if (bark_codes_to_audio(ctx, codes, 16, CAP, frames, count_audio, &c, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(c.n, 320 * frames);
+    counter c8 = {0, 0, 0}; /* the first 8 codebooks, from the context's own decoder */
+    if (bark_codes_to_audio(ctx, codes, 8, CAP, frames, count_audio, &c8, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(c8.n, 320 * frames);
+    counter stop = {0, 1, 0};
+    assert_int_equal(bark_codes_to_audio(ctx, codes, 8, CAP, frames, count_audio, &stop, &err), BARK_ERR_INTERRUPTED);
+    assert_int_equal(stop.calls, 1);
+    assert_int_equal(bark_codes_to_audio(ctx, codes, 3, CAP, frames, count_audio, &c, &err), BARK_ERR_ARG);
+    codes[5 * CAP + 70] = 1024;
+    counter none = {0, 0, 0};
+    assert_int_equal(bark_codes_to_audio(ctx, codes, 8, CAP, frames, count_audio, &none, &err), BARK_ERR_ARG);
+    assert_non_null(strstr(err.msg, "1024"));
+    assert_int_equal(none.n, 0); /* every code is checked before any audio */
+    bark_context_free(ctx);
 }
 
 /* ---- long files: peak memory does not grow with the length ---- */
@@ -324,6 +385,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_bad_codes),
         cmocka_unit_test(test_encode_bad_audio),
+        cmocka_unit_test(test_codec_api),
         cmocka_unit_test(test_long_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audio/audio_file.h"
 #include "formats/source.h"
 #include "codec/encodec.h"
 #include "util/testutil.h"
@@ -258,18 +257,18 @@ static void decode_voice_to_wav(fixture *f, const char *npz, const char *wav, si
     if (bark_voice_load_npz(npz, &v, &err)) fail_msg("%s", err.msg);
     assert_true(v.n_fine >= 1);
     encodec_dec_stream *s = NULL;
-    audio_writer *w = NULL;
+    bark_audio_writer *w = NULL;
     assert_int_equal(encodec_dec_stream_create(&f->em, 8, &s, &err), BARK_OK);
-    assert_int_equal(audio_writer_open(wav, 24000, 320 * v.n_fine, &w, &err), BARK_OK);
+    assert_int_equal(bark_audio_writer_open(wav, 24000, &w, &err), BARK_OK);
     size_t got = 0;
     for (size_t done = 0; done < v.n_fine; done += 75) {
         const size_t n = v.n_fine - done < 75 ? v.n_fine - done : 75;
         if (encodec_dec_stream_push(s, v.fine + done, v.n_fine, n, buf, 320 * 90, &got, &err)) fail_msg("%s: %s", npz, err.msg);
-        assert_int_equal(audio_writer_write(w, buf, got, &err), BARK_OK);
+        assert_int_equal(bark_audio_writer_write(w, buf, got, &err), BARK_OK);
     }
     assert_int_equal(encodec_dec_stream_finish(s, buf, 320 * 90, &got, &err), BARK_OK);
-    assert_int_equal(audio_writer_write(w, buf, got, &err), BARK_OK);
-    assert_int_equal(audio_writer_close(w, &err), BARK_OK);
+    assert_int_equal(bark_audio_writer_write(w, buf, got, &err), BARK_OK);
+    assert_int_equal(bark_audio_writer_close(w, 1, &err), BARK_OK);
     encodec_dec_stream_free(s);
     SF_INFO info;
     memset(&info, 0, sizeof info);

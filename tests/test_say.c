@@ -184,7 +184,7 @@ static void streamed_equals_whole(void **state) {
     float *pcm = malloc(c.n_frames * 320 * sizeof *pcm);
     int16_t *whole = malloc(c.n_frames * 320 * sizeof *whole);
     assert_int_equal(encodec_decode(&codec, c.fine, 8, c.n_frames, pcm, &err), BARK_OK);
-    audio_sink_to_s16(pcm, c.n_frames * 320, whole);
+    bark_audio_to_s16(pcm, c.n_frames * 320, whole);
     printf("  streamed %zu samples, whole decode %zu\n", n, c.n_frames * 320);
     assert_int_equal(n, c.n_frames * 320);
     assert_memory_equal(wav, whole, n * sizeof *wav);

@@ -1,49 +1,18 @@
-/* audio_file.h: reading audio files in bounded blocks (mono, resampled) and writing WAV/FLAC/OGG/.npy. */
+/* audio_file.h: what libbark's audio files share beyond bark.h: the tags every file carries, reading from memory. */
 #ifndef BARK_AUDIO_FILE_H
 #define BARK_AUDIO_FILE_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 #include "bark.h"
+#include "formats/npy_write.h"
 
-typedef struct audio_reader audio_reader;
+/* Every audio file bark writes names the software and says the audio is synthetic speech. */
+#define BARK_AUDIO_SOFTWARE "bark.c " BARK_VERSION
+#define BARK_AUDIO_COMMENT "synthetic speech made by bark.c (Bark text-to-speech), not a recording of a real person"
 
-/* Opens any file libsndfile reads (WAV, FLAC, OGG, ...); samples come out mono (channel mean) at `rate`. */
-BARK_NODISCARD bark_status audio_reader_open(const char *path, int rate, audio_reader **out, bark_error *err);
-/* The same over a file held in memory (buf must outlive the reader); label names it in messages. */
-BARK_NODISCARD bark_status audio_reader_open_mem(const void *buf, size_t len, const char *label, int rate,
-                                                 audio_reader **out, bark_error *err);
-/* Reads up to cap samples; *n = 0 only at the end of the file. */
-BARK_NODISCARD bark_status audio_reader_read(audio_reader *r, float *out, size_t cap, size_t *n, bark_error *err);
-/* The file's own sample rate and channel count. */
-void audio_reader_format(const audio_reader *r, int *rate, int *channels);
-void audio_reader_close(audio_reader *r); /* accepts NULL */
-
-typedef struct audio_writer audio_writer;
-
-/* Creates a mono file at `rate`; the format follows the extension: .wav (16-bit PCM), .flac (16-bit),
- * .ogg (Vorbis) or .npy (float32; exactly n_total samples must then be written). Samples beyond +-1 are
- * clipped in the PCM formats. */
-BARK_NODISCARD bark_status audio_writer_open(const char *path, int rate, size_t n_total, audio_writer **out,
-                                             bark_error *err);
-BARK_NODISCARD bark_status audio_writer_write(audio_writer *w, const float *x, size_t n, bark_error *err);
-/* Finishes the file; returns the first error of the whole write. Frees w. */
-BARK_NODISCARD bark_status audio_writer_close(audio_writer *w, bark_error *err);
-
-/* Writes a little-endian .npy of int32 ("<i4") or float32 ("<f4") values with the given C-order shape. */
-BARK_NODISCARD bark_status npy_write(const char *path, int is_int, const size_t *shape, int n_dims, const void *data,
-                                     bark_error *err);
-
-/* An int32 .npy of codes [rows][cols] written one column (frame) at a time, so any length takes bounded
- * memory. The file is in Fortran order (numpy.load gives the same [rows][cols] array); npy_cols_close
- * writes the final shape. */
-typedef struct npy_cols_writer npy_cols_writer;
-
-BARK_NODISCARD bark_status npy_cols_open(const char *path, size_t rows, npy_cols_writer **out, bark_error *err);
-/* Appends n columns: v[j * rows + q] is row q of column j. */
-BARK_NODISCARD bark_status npy_cols_write(npy_cols_writer *w, const int32_t *v, size_t n, bark_error *err);
-/* Finishes the file; keep = 0 (the caller failed) or a failure here removes it. Frees w (NULL accepted). */
-BARK_NODISCARD bark_status npy_cols_close(npy_cols_writer *w, int keep, bark_error *err);
+/* bark_audio_reader_open over a file held in memory (buf must outlive the reader); label names it in messages. */
+BARK_NODISCARD bark_status bark_audio_reader_open_mem(const void *buf, size_t len, const char *label, int rate,
+                                                      bark_audio_reader **out, bark_error *err);
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/staged_file.h"
 
 #define WAV_BLOCK 4096
 
@@ -24,15 +25,9 @@ struct wav_stream {
 static void put16(unsigned char *p, unsigned v) { p[0] = (unsigned char)v, p[1] = (unsigned char)(v >> 8); }
 static void put32(unsigned char *p, uint32_t v) { put16(p, v & 0xffff), put16(p + 2, v >> 16); }
 
-/* write(2) until done, through short writes and EINTR. */
 static bark_status write_all(wav_stream *w, const unsigned char *p, size_t n, bark_error *err) {
-    while (n > 0) {
-        ssize_t r = write(w->fd, p, n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return bark_fail(err, BARK_ERR_IO, "%s: write failed: %s", w->label, r < 0 ? strerror(errno) : "no progress");
-        p += r, n -= (size_t)r;
-    }
-    return BARK_OK;
+    int e = fd_write_all(w->fd, p, n);
+    return e ? bark_fail(err, BARK_ERR_IO, "%s: write failed: %s", w->label, strerror(e)) : BARK_OK;
 }
 
 /* An INFO sub-chunk: id, size, the text with its NUL, a pad byte to an even size. Returns its length. */

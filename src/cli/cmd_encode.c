@@ -1,13 +1,11 @@
 /* cmd_encode.c: `bark encode IN -o CODES.npy`: any audio file to EnCodec codes [n_q][T], in bounded memory. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "audio/audio_file.h"
 #include "cli/cli.h"
-#include "codec/encodec.h"
-#include "core/error.h"
 
 #define BLOCK 4096 /* samples per read */
 
@@ -18,104 +16,77 @@ static void usage(FILE *f) {
           f);
 }
 
-/* Writes the frames of one push (codes[q*ld + j]) as columns of the .npy, through a frame-major buffer. */
-static bark_status put_frames(npy_cols_writer *w, const int32_t *chunk, size_t ld, size_t frames, int n_q,
-                              int32_t *cols, bark_error *err) {
-    for (size_t j = 0; j < frames; j++)
-        for (int q = 0; q < n_q; q++) cols[j * (size_t)n_q + (size_t)q] = chunk[(size_t)q * ld + j];
-    return frames ? npy_cols_write(w, cols, frames, err) : BARK_OK;
+/* Room for cap frames of n_q codebooks; *codes grows to it when need > *cap. */
+static bark_status room(int32_t **codes, size_t *cap, size_t need, int n_q, bark_error *err) {
+    if (need <= *cap) return BARK_OK;
+    int32_t *p = realloc(*codes, need * (size_t)n_q * sizeof *p);
+    if (!p) return cli_error(err, BARK_ERR_NOMEM, "out of memory");
+    *codes = p, *cap = need;
+    return BARK_OK;
 }
 
 static int run(const char *in, const char *outp, double kbps, const char *model_path) {
     bark_error err = {BARK_OK, ""};
-    bark_model *bm = cli_open_model("encode", model_path);
-    if (!bm) return 1;
-    encodec_model em;
-    memset(&em, 0, sizeof em);
-    encodec_enc_stream *s = NULL;
-    audio_reader *r = NULL;
-    npy_cols_writer *w = NULL;
-    int32_t *chunk = NULL, *cols = NULL;
+    bark_context *ctx = cli_open_context("encode", model_path);
+    if (!ctx) return 1;
+    bark_encoder *e = NULL;
+    bark_audio_reader *r = NULL;
+    bark_codes_writer *w = NULL;
+    int32_t *codes = NULL;
     float *x = NULL;
-    int n_q = 0;
+    int n_q = 0, last = 0;
     size_t n_samples = 0, n_frames = 0, got = 0, frames = 0, cap = 0;
-    bark_status st = encodec_load(bm, &em, &err);
-    if (!st && !(n_q = encodec_n_q_for_bandwidth(&em, kbps)))
-        st = bark_fail(&err, BARK_ERR_ARG, "bandwidth %g kbps is not available (1.5, 3, 6, 12 or 24, using at most "
-                       "the %d codebooks of the model)", kbps, em.hp.n_q);
-    if (!st) st = encodec_enc_stream_create(&em, n_q, &s, &err);
-    if (!st) st = audio_reader_open(in, em.hp.sample_rate, &r, &err);
-    if (!st) {
-        cap = BLOCK / (size_t)em.hop + 2; /* frames one push of BLOCK samples (or the finish) can produce */
-        chunk = malloc((size_t)n_q * cap * sizeof *chunk);
-        cols = malloc((size_t)n_q * cap * sizeof *cols);
-        x = malloc(BLOCK * sizeof *x);
-        if (!chunk || !cols || !x) st = bark_fail(&err, BARK_ERR_NOMEM, "out of memory");
-    }
-    if (!st) st = npy_cols_open(outp, (size_t)n_q, &w, &err);
+    bark_status st = bark_encoder_create(ctx, kbps, &e, &err);
+    if (!st) n_q = bark_encoder_n_q(e);
+    if (!st) st = bark_audio_reader_open(in, BARK_SAMPLE_RATE_HZ, &r, &err);
+    if (!st && !(x = malloc(BLOCK * sizeof *x))) st = cli_error(&err, BARK_ERR_NOMEM, "out of memory");
+    if (!st) st = bark_codes_writer_open(outp, (size_t)n_q, &w, &err);
     const clock_t c0 = clock();
-    while (!st) {
-        st = audio_reader_read(r, x, BLOCK, &got, &err);
-        if (st || got == 0) break;
+    while (!st && !last) {
+        st = bark_audio_reader_read(r, x, BLOCK, &got, &err);
+        last = !got;
+        if (!st && last && n_samples == 0) st = cli_error(&err, BARK_ERR_FORMAT, "%s: the file holds no samples", in);
+        if (!st) st = room(&codes, &cap, bark_encoder_max_frames(e, got), n_q, &err);
+        if (!st) st = bark_encoder_push(e, x, got, last, codes, cap, cap, &frames, &err);
+        if (!st) st = bark_codes_writer_write(w, codes, cap, frames, &err);
         n_samples += got;
-        st = encodec_enc_stream_push(s, x, got, chunk, NULL, cap, cap, &frames, &err);
-        if (!st) st = put_frames(w, chunk, cap, frames, n_q, cols, &err);
         n_frames += frames;
     }
-    if (!st && n_samples == 0) st = bark_fail(&err, BARK_ERR_FORMAT, "%s: the file holds no samples", in);
-    if (!st) st = encodec_enc_stream_finish(s, chunk, NULL, cap, cap, &frames, &err);
-    if (!st) st = put_frames(w, chunk, cap, frames, n_q, cols, &err);
-    n_frames += st ? 0 : frames;
     if (w) {
-        bark_status cst = npy_cols_close(w, st == BARK_OK, &err);
+        bark_status cst = bark_codes_writer_close(w, st == BARK_OK, &err);
         if (!st) st = cst;
     }
     if (!st) {
         int rate = 0, channels = 0;
-        audio_reader_format(r, &rate, &channels);
+        bark_audio_reader_format(r, &rate, &channels);
         fprintf(stderr, "bark encode: %s (%d Hz, %d channel%s): %zu samples at %d Hz -> %zu frames x %d codebooks "
                 "(%g kbps) in %s, %.2f s CPU\n", in, rate, channels, channels == 1 ? "" : "s", n_samples,
-                em.hp.sample_rate, n_frames, n_q, kbps, outp, (double)(clock() - c0) / CLOCKS_PER_SEC);
+                BARK_SAMPLE_RATE_HZ, n_frames, n_q, kbps, outp, (double)(clock() - c0) / CLOCKS_PER_SEC);
     }
-    audio_reader_close(r);
-    encodec_enc_stream_free(s);
-    encodec_free(&em);
-    bark_model_close(bm);
-    free(chunk);
-    free(cols);
+    bark_audio_reader_close(r);
+    bark_encoder_free(e);
+    bark_context_free(ctx);
+    free(codes);
     free(x);
     return st ? cli_fail("encode", &err) : 0;
 }
 
+/* --bandwidth KBPS */
+static int bandwidth_option(void *user, int argc, char **argv, int i) {
+    if ((strcmp(argv[i], "-b") && strcmp(argv[i], "--bandwidth")) || i + 1 >= argc) return 0;
+    char *end;
+    *(double *)user = strtod(argv[i + 1], &end);
+    if (*end || end == argv[i + 1]) {
+        fprintf(stderr, "bark encode: --bandwidth needs a number, not '%s'\n", argv[i + 1]);
+        return -1;
+    }
+    return 2;
+}
+
 int cmd_encode(int argc, char **argv) {
-    const char *in = NULL, *out = NULL, *model = NULL;
     double kbps = 6.0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
-            out = argv[++i];
-        } else if ((!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) && i + 1 < argc) {
-            model = argv[++i];
-        } else if ((!strcmp(argv[i], "-b") || !strcmp(argv[i], "--bandwidth")) && i + 1 < argc) {
-            char *end;
-            kbps = strtod(argv[++i], &end);
-            if (*end || end == argv[i]) {
-                fprintf(stderr, "bark encode: --bandwidth needs a number, not '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (argv[i][0] != '-' && !in) {
-            in = argv[i];
-        } else {
-            fprintf(stderr, "bark encode: unexpected argument '%s'\n", argv[i]);
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!in || !out) {
-        usage(stderr);
-        return 2;
-    }
-    return run(in, out, kbps, model);
+    const cli_in_out_spec spec = {"encode", usage, bandwidth_option, &kbps};
+    cli_in_out o;
+    const int rc = cli_parse_in_out(argc, argv, &spec, &o);
+    return rc >= 0 ? rc : run(o.in, o.out, kbps, o.model);
 }

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "convert/random_model.h"
 
 int cmd_random_model(int argc, char **argv) {
     const char *out = NULL, *shape = "bark-small", *vocab = NULL, *voices = NULL;

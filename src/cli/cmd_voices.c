@@ -3,9 +3,6 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "model/model.h"
-
-int cmd_voices(int argc, char **argv);
 
 int cmd_voices(int argc, char **argv) {
     const char *model = NULL;
@@ -27,7 +24,7 @@ int cmd_voices(int argc, char **argv) {
     size_t n = bark_model_voice_count(m);
     for (size_t i = 0; i < n; i++) printf("%s\n", bark_model_voice_name(m, i));
     if (n == 0) fprintf(stderr, "bark voices: %s holds no voices (a Suno .npz file works with --voice too)\n",
-                        bark_model_path(m));
+                        cli_model_path(model));
     bark_model_close(m);
     return 0;
 }

@@ -1,6 +1,5 @@
 /* main.c: the `bark` command line: dispatches to one subcommand per file in src/cli/. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,28 +38,11 @@ const char *cli_model_path(const char *given) {
     return env && *env ? env : "models/bark-small.gguf";
 }
 
-int cli_fail(const char *cmd, const bark_error *err) {
-    fprintf(stderr, "bark %s: %s\n", cmd, err->msg[0] ? err->msg : bark_status_str(err->status));
-    return 1;
-}
-
 bark_model *cli_open_model(const char *cmd, const char *given) {
     bark_model *m = NULL;
     bark_error err = {BARK_OK, ""};
-    if (bark_model_open(cli_model_path(given), &m, &err)) {
-        cli_fail(cmd, &err);
-        return NULL;
-    }
-    return m;
-}
-
-bark_status cli_error(bark_error *err, bark_status st, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-    err->status = st;
-    return st;
+    const bark_status st = bark_model_open(cli_model_path(given), &m, &err);
+    return st ? (cli_fail(cmd, &err), NULL) : m;
 }
 
 /* Says how to get a model when the file is missing; 0 when it exists (or another error will say why not). */

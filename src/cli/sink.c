@@ -1,27 +1,19 @@
-/* audio_sink.c: the backend-independent half of a sink: sample conversion, counts, first-write time. */
+/* sink.c: the backend-independent half of a sink: sample conversion, counts, first-write time. */
 #include "cli/sink.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "core/error.h"
-
-void audio_sink_to_s16(const float *x, size_t n, int16_t *out) {
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i] > 1.0f ? 1.0f : x[i] < -1.0f ? -1.0f : x[i] != x[i] ? 0.0f : x[i];
-        out[i] = (int16_t)lrintf(v * 32767.0f);
-    }
-}
+#include "cli/cli.h"
 
 bark_status audio_sink_open(const audio_sink_ops *ops, const char *target, int rate, audio_sink **out,
                             bark_error *err) {
     *out = NULL;
-    if (rate <= 0) return bark_fail(err, BARK_ERR_ARG, "%s: invalid sample rate %d", ops->name, rate);
+    if (rate <= 0) return cli_error(err, BARK_ERR_ARG, "%s: invalid sample rate %d", ops->name, rate);
     audio_sink *s = calloc(1, sizeof *s);
     if (!s || !(s->x16 = malloc(AUDIO_SINK_BLOCK * sizeof *s->x16))) {
         free(s);
-        return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", ops->name);
+        return cli_error(err, BARK_ERR_NOMEM, "%s: out of memory", ops->name);
     }
     s->ops = ops, s->rate = rate;
     bark_status st = ops->open(s, target, rate, err);
@@ -43,7 +35,7 @@ bark_status audio_sink_write(audio_sink *s, const float *x, size_t n, bark_error
     float clipped[AUDIO_SINK_BLOCK];
     for (size_t done = 0; done < n;) {
         size_t k = n - done < AUDIO_SINK_BLOCK ? n - done : AUDIO_SINK_BLOCK;
-        audio_sink_to_s16(x + done, k, s->x16);
+        bark_audio_to_s16(x + done, k, s->x16);
         for (size_t i = 0; i < k; i++) clipped[i] = (float)s->x16[i] / 32767.0f;
         bark_status st = s->ops->write(s, clipped, s->x16, k, err);
         if (st) return st;

@@ -1,4 +1,4 @@
-/* audio_sink.h: where `bark say` sends samples: one small vtable (open, write, drain, drop, close), libout123 style. */
+/* sink.h: where `bark say` sends samples: one small vtable (open, write, drain, drop, close), libout123 style. */
 #ifndef BARK_AUDIO_SINK_H
 #define BARK_AUDIO_SINK_H
 
@@ -7,9 +7,6 @@
 
 #include "bark.h"
 
-#define AUDIO_SINK_SOFTWARE "bark.c " BARK_VERSION
-#define AUDIO_SINK_COMMENT "synthetic speech made by bark.c (Bark text-to-speech), not a recording of a real person"
-
 typedef struct audio_sink audio_sink;
 
 /* One backend. Every call gets the sink; errors fill err with one line. */
@@ -17,7 +14,7 @@ typedef struct audio_sink_ops {
     const char *name;
     /* target: ALSA device name (NULL: "default") or file path ("-": WAV on stdout); mono 16-bit at rate */
     bark_status (*open)(audio_sink *s, const char *target, int rate, bark_error *err);
-    /* n samples as 16-bit and as float (the same values: x16 / 32767) */
+    /* n samples as 16-bit and as float (the same values: x16 / 32767, from bark_audio_to_s16) */
     bark_status (*write)(audio_sink *s, const float *x, const int16_t *x16, size_t n, bark_error *err);
     bark_status (*drain)(audio_sink *s, bark_error *err); /* returns once everything written is played / stored */
     void (*drop)(audio_sink *s);                          /* stops at once; queued samples are discarded */
@@ -26,7 +23,7 @@ typedef struct audio_sink_ops {
 } audio_sink_ops;
 
 extern const audio_sink_ops audio_sink_alsa; /* audio_sink_alsa.c */
-extern const audio_sink_ops audio_sink_file; /* audio_sink_file.c: .wav .flac .ogg through libsndfile, or "-" */
+extern const audio_sink_ops audio_sink_file; /* sink_file.c: bark_audio_writer (.wav .flac .ogg .npy, or "-") */
 
 struct audio_sink {
     const audio_sink_ops *ops;
@@ -49,8 +46,5 @@ BARK_NODISCARD bark_status audio_sink_drain(audio_sink *s, bark_error *err);
 void audio_sink_drop(audio_sink *s);
 /* Closes and frees s (accepts NULL): keep = 1 finishes a file with a valid header, 0 removes it. */
 BARK_NODISCARD bark_status audio_sink_close(audio_sink *s, int keep, bark_error *err);
-
-/* The one float -> 16-bit conversion every sink uses: clip to [-1, 1], times 32767, round to nearest even. */
-void audio_sink_to_s16(const float *x, size_t n, int16_t *out);
 
 #endif

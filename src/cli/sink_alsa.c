@@ -1,4 +1,4 @@
-/* audio_sink_alsa.c: the ALSA playback sink: 16-bit mono, starts at half a buffer, recovers underruns and suspends. */
+/* sink_alsa.c: the ALSA playback sink: 16-bit mono, starts at half a buffer, recovers underruns and suspends. */
 #include "cli/sink.h"
 
 #include <alsa/asoundlib.h>
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "core/error.h"
+#include "cli/cli.h"
 
 #define ALSA_BUFFER_US 500000 /* half a second of device buffer */
 #define ALSA_PERIOD_US 50000
@@ -22,7 +22,7 @@ static void quiet_alsa(const char *file, int line, const char *function, int e, 
 }
 
 static bark_status alsa_fail(alsa_sink *a, bark_error *err, const char *what, int e) {
-    return bark_fail(err, BARK_ERR_IO, "ALSA device '%s': %s: %s", a->name, what, snd_strerror(e));
+    return cli_error(err, BARK_ERR_IO, "ALSA device '%s': %s: %s", a->name, what, snd_strerror(e));
 }
 
 /* Hardware and software parameters: S16 mono at rate (resampled by the plug layer if need be). */
@@ -40,7 +40,7 @@ static bark_status alsa_setup(alsa_sink *a, int rate, bark_error *err) {
         (e = snd_pcm_hw_params_set_channels(a->pcm, hw, 1)) < 0)
         return alsa_fail(a, err, "does not take 16-bit mono", e);
     if ((e = snd_pcm_hw_params_set_rate_near(a->pcm, hw, &r, &dir)) < 0 || r != (unsigned)rate)
-        return bark_fail(err, BARK_ERR_UNSUPPORTED, "ALSA device '%s': does not take %d Hz (use plughw: or default)",
+        return cli_error(err, BARK_ERR_UNSUPPORTED, "ALSA device '%s': does not take %d Hz (use plughw: or default)",
                          a->name, rate);
     if ((e = snd_pcm_hw_params_set_buffer_time_near(a->pcm, hw, &buf_us, &dir)) < 0 ||
         (e = snd_pcm_hw_params_set_period_time_near(a->pcm, hw, &per_us, &dir)) < 0 ||
@@ -59,12 +59,12 @@ static bark_status alsa_setup(alsa_sink *a, int rate, bark_error *err) {
 
 static bark_status alsa_open(audio_sink *s, const char *target, int rate, bark_error *err) {
     alsa_sink *a = calloc(1, sizeof *a);
-    if (!a) return bark_fail(err, BARK_ERR_NOMEM, "ALSA: out of memory");
+    if (!a) return cli_error(err, BARK_ERR_NOMEM, "ALSA: out of memory");
     snprintf(a->name, sizeof a->name, "%s", target ? target : "default");
     snd_lib_error_set_handler(quiet_alsa);
     int e = snd_pcm_open(&a->pcm, a->name, SND_PCM_STREAM_PLAYBACK, 0);
     if (e < 0) {
-        bark_fail(err, BARK_ERR_IO, "cannot open the ALSA device '%s': %s (no sound card? write a file with -o)",
+        cli_error(err, BARK_ERR_IO, "cannot open the ALSA device '%s': %s (no sound card? write a file with -o)",
                   a->name, snd_strerror(e));
         free(a);
         return BARK_ERR_IO;

@@ -28,17 +28,17 @@ typedef struct scan {
 } scan;
 
 static bark_status scan_file(const char *path, double thr, float *buf, scan *s, clone_info *info, bark_error *err) {
-    audio_reader *r = NULL;
-    bark_status st = audio_reader_open(path, RATE, &r, err);
+    bark_audio_reader *r = NULL;
+    bark_status st = bark_audio_reader_open(path, RATE, &r, err);
     if (st) return st;
-    audio_reader_format(r, &info->file_rate, &info->file_channels);
+    bark_audio_reader_format(r, &info->file_rate, &info->file_channels);
     memset(s, 0, sizeof *s);
     double acc = 0.0;
     size_t in_win = 0, got = 0;
     int voiced_seen = 0;
     const double thr2 = thr * thr * WIN;
     for (;;) {
-        if ((st = audio_reader_read(r, buf, BLOCK, &got, err)) || got == 0) break;
+        if ((st = bark_audio_reader_read(r, buf, BLOCK, &got, err)) || got == 0) break;
         for (size_t i = 0; i < got; i++) {
             const float x = buf[i];
             if (isnan(x)) {
@@ -64,21 +64,21 @@ static bark_status scan_file(const char *path, double thr, float *buf, scan *s, 
         if (!voiced_seen) s->first = s->n - in_win;
         s->last_end = s->n;
     }
-    audio_reader_close(r);
+    bark_audio_reader_close(r);
     return st;
 }
 
 /* Pass 2: samples [start, start + len) into out. */
 static bark_status read_span(const char *path, size_t start, size_t len, float *out, float *buf, bark_error *err) {
-    audio_reader *r = NULL;
-    bark_status st = audio_reader_open(path, RATE, &r, err);
+    bark_audio_reader *r = NULL;
+    bark_status st = bark_audio_reader_open(path, RATE, &r, err);
     size_t pos = 0, have = 0, got = 0;
     while (!st && have < len) {
-        if ((st = audio_reader_read(r, buf, BLOCK, &got, err)) || got == 0) break;
+        if ((st = bark_audio_reader_read(r, buf, BLOCK, &got, err)) || got == 0) break;
         for (size_t i = 0; i < got && have < len; i++, pos++)
             if (pos >= start) out[have++] = buf[i];
     }
-    audio_reader_close(r);
+    bark_audio_reader_close(r);
     if (!st && have != len)
         st = bark_fail(err, BARK_ERR_IO, "%s: the file changed between two reads (%zu of %zu samples)", path, have, len);
     return st;

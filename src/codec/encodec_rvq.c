@@ -29,7 +29,7 @@ bark_status encodec_check_codes(const encodec_model *m, const int32_t *codes, in
         for (size_t t = 0; t < n; t++) {
             const int32_t v = codes[(size_t)q * ld + t];
             if (v < 0 || v >= m->hp.codebook_size)
-                return bark_fail(err, BARK_ERR_ARG, "encodec: code %d at codebook %d frame %zu is outside 0..%d", v,
+                return bark_fail(err, BARK_ERR_ARG, "code %d at codebook %d frame %zu is outside 0..%d", v,
                                  q, t, m->hp.codebook_size - 1);
         }
     return BARK_OK;

@@ -8,29 +8,11 @@
 #include "model/quant.h"
 #include "convert/convert_int.h"
 
-/* Reads integer element i of t as int64; returns 0 for non-integer dtypes (checked by the caller). */
-static int64_t int_at(const src_tensor *t, size_t i) {
-    const uint8_t *p = t->data + i * src_dtype_size(t->dtype);
-    switch (t->dtype) {
-    case SRC_I64: { int64_t v; memcpy(&v, p, 8); return v; }
-    case SRC_I32: { int32_t v; memcpy(&v, p, 4); return v; }
-    case SRC_I16: { int16_t v; memcpy(&v, p, 2); return v; }
-    case SRC_U16: { uint16_t v; memcpy(&v, p, 2); return v; }
-    case SRC_I8: return (int8_t)p[0];
-    case SRC_U8: return p[0];
-    default: return 0;
-    }
-}
-
-static int is_int(src_dtype d) {
-    return d == SRC_I64 || d == SRC_I32 || d == SRC_I16 || d == SRC_U16 || d == SRC_I8 || d == SRC_U8;
-}
-
 /* Checks shape (rows == 0: 1-D) and range, then stores voice.<name>.<part> as i32. */
 static bark_status put_part(convert_ctx *c, const char *voice, const char *part, const src_tensor *t, int64_t rows,
                             int64_t max_value, const char *label) {
     if (!t) return bark_fail(c->err, BARK_ERR_MISSING, "%s: voice '%s' has no %s_prompt", label, voice, part);
-    if (!is_int(t->dtype))
+    if (!src_dtype_is_int(t->dtype))
         return bark_fail(c->err, BARK_ERR_FORMAT, "%s: %s_prompt is %s; voice prompts must be integer arrays", label,
                          part, src_dtype_name(t->dtype));
     int ok = rows ? (t->n_dims == 2 && t->shape[0] == rows && t->shape[1] >= 1) : (t->n_dims == 1 && t->shape[0] >= 1);
@@ -41,7 +23,7 @@ static bark_status put_part(convert_ctx *c, const char *voice, const char *part,
     int32_t *v = malloc(n * sizeof *v);
     if (!v) return bark_fail(c->err, BARK_ERR_NOMEM, "%s: out of memory", label);
     for (size_t i = 0; i < n; i++) {
-        int64_t x = int_at(t, i);
+        int64_t x = src_int_at(t, i);
         if (x < 0 || x > max_value) {
             free(v);
             return bark_fail(c->err, BARK_ERR_FORMAT, "%s: %s_prompt holds %lld, outside 0..%lld", label, part,

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "convert/random_model.h"
 #include "convert/convert_int.h"
 
 typedef struct gen {

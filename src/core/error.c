@@ -19,13 +19,6 @@ const char *bark_status_str(bark_status s) {
     return "unknown status";
 }
 
-void bark_err_clear(bark_error *err) {
-    if (err) {
-        err->status = BARK_OK;
-        err->msg[0] = '\0';
-    }
-}
-
 bark_status bark_fail(bark_error *err, bark_status st, const char *fmt, ...) {
     if (err) {
         va_list ap;

@@ -14,6 +14,5 @@
 bark_status bark_fail(bark_error *err, bark_status st, const char *fmt, ...) BARK_PRINTF(3, 4);
 /* Prepends context ("model.gguf: ") to an already set message; returns err->status. */
 bark_status bark_err_prefix(bark_error *err, const char *fmt, ...) BARK_PRINTF(2, 3);
-void bark_err_clear(bark_error *err);
 
 #endif

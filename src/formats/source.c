@@ -42,6 +42,23 @@ const char *src_dtype_name(src_dtype d) {
     return "?";
 }
 
+int src_dtype_is_int(src_dtype d) {
+    return d == SRC_I64 || d == SRC_I32 || d == SRC_I16 || d == SRC_U16 || d == SRC_I8 || d == SRC_U8;
+}
+
+int64_t src_int_at(const src_tensor *t, size_t i) {
+    const uint8_t *p = t->data + i * src_dtype_size(t->dtype);
+    switch (t->dtype) {
+    case SRC_I64: { int64_t v; memcpy(&v, p, 8); return v; }
+    case SRC_I32: { int32_t v; memcpy(&v, p, 4); return v; }
+    case SRC_I16: { int16_t v; memcpy(&v, p, 2); return v; }
+    case SRC_U16: { uint16_t v; memcpy(&v, p, 2); return v; }
+    case SRC_I8: return (int8_t)p[0];
+    case SRC_U8: return p[0];
+    default: return 0;
+    }
+}
+
 bark_status src_shape_bytes(src_dtype dt, int n_dims, const int64_t *shape, size_t *out) {
     if (n_dims < 0 || n_dims > SRC_MAX_DIMS) return BARK_ERR_UNSUPPORTED;
     size_t total = src_dtype_size(dt);

@@ -40,6 +40,11 @@ size_t src_dtype_size(src_dtype d);
 int src_grow(void **arr, size_t *cap, size_t need, size_t el);
 const char *src_dtype_name(src_dtype d);
 
+/* 1 for the integer dtypes (i64, i32, i16, u16, i8, u8; not bool). */
+int src_dtype_is_int(src_dtype d);
+/* Element i of an integer tensor as int64 (little-endian hosts, like every reader here); 0 for other dtypes. */
+int64_t src_int_at(const src_tensor *t, size_t i);
+
 void src_set_init(src_set *s);
 void src_set_free(src_set *s);
 /* Adds a tensor (name copied); data must stay valid as long as the set (see src_set_own). */

@@ -105,15 +105,6 @@ bark_status bark_model_get_u32(const bark_model *m, const char *key, uint32_t *o
     return BARK_OK;
 }
 
-bark_status bark_model_get_f32(const bark_model *m, const char *key, float *out, bark_error *err) {
-    const gguf_kv *kv = need_kv(m, key, err);
-    if (!kv) return BARK_ERR_MISSING;
-    if (kv->val.type != GGUF_T_FLOAT32 && kv->val.type != GGUF_T_FLOAT64)
-        return bark_fail(err, BARK_ERR_FORMAT, "%s: metadata '%s' is not a float", m->path, key);
-    *out = (float)kv->val.v.f;
-    return BARK_OK;
-}
-
 bark_status bark_model_get_i32_array(const bark_model *m, const char *key, int32_t *out, size_t cap, size_t *n,
                                      bark_error *err) {
     const gguf_kv *kv = need_kv(m, key, err);

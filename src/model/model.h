@@ -31,7 +31,6 @@ const bark_tensor *bark_model_findf(const bark_model *m, const char *fmt, ...)
 
 /* Metadata; each fails with a message naming the key if absent or of another type. */
 bark_status bark_model_get_u32(const bark_model *m, const char *key, uint32_t *out, bark_error *err);
-bark_status bark_model_get_f32(const bark_model *m, const char *key, float *out, bark_error *err);
 /* Integer array (any GGUF integer element type); copies up to cap values, *n gets the length. */
 bark_status bark_model_get_i32_array(const bark_model *m, const char *key, int32_t *out, size_t cap, size_t *n,
                                      bark_error *err);

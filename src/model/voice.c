@@ -1,6 +1,7 @@
-/* voice.c: voice prompts (semantic tokens, coarse and fine codes) from the model file or a Suno .npz. */
+/* voice.c: voice prompts (semantic tokens, coarse and fine codes) from the model file or a Suno .npz, and to .npz. */
 #include "bark.h"
 #include "core/bark_constants.h"
+#include "formats/npy_write.h"
 #include "formats/source.h"
 #include "core/error.h"
 #include "model/model.h"
@@ -105,23 +106,13 @@ static bark_status npz_part(const src_set *set, const char *path, const char *pa
                          rows && t->n_dims == 2 ? " with the wrong row count" : "",
                          rows == 2 ? "[2, n]" : rows == 8 ? "[8, n]" : "[n]");
     size_t w = (size_t)t->shape[want_dims - 1], n = w * (size_t)(rows ? rows : 1);
+    if (!src_dtype_is_int(t->dtype))
+        return bark_fail(err, BARK_ERR_UNSUPPORTED, "%s: %s has dtype %s, expected an integer type", path, part,
+                         src_dtype_name(t->dtype));
     int32_t *a = alloc_i32(n);
     if (!a) return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory for %s", path, part);
     for (size_t i = 0; i < n; i++) {
-        const uint8_t *p = t->data + i * src_dtype_size(t->dtype);
-        int64_t v;
-        switch (t->dtype) {
-        case SRC_I64: { int64_t x; memcpy(&x, p, 8); v = x; break; }
-        case SRC_I32: { int32_t x; memcpy(&x, p, 4); v = x; break; }
-        case SRC_I16: { int16_t x; memcpy(&x, p, 2); v = x; break; }
-        case SRC_U16: { uint16_t x; memcpy(&x, p, 2); v = x; break; }
-        case SRC_I8: v = (int8_t)p[0]; break;
-        case SRC_U8: v = p[0]; break;
-        default:
-            free(a);
-            return bark_fail(err, BARK_ERR_UNSUPPORTED, "%s: %s has dtype %s, expected an integer type", path, part,
-                             src_dtype_name(t->dtype));
-        }
+        const int64_t v = src_int_at(t, i);
         a[i] = v < 0 ? -1 : v > INT32_MAX ? INT32_MAX : (int32_t)v; /* out-of-range values fail the range check */
     }
     *dst = a;
@@ -141,4 +132,17 @@ bark_status bark_voice_load_npz(const char *path, bark_voice *out, bark_error *e
     if (!st) st = check_voice(out, path, err);
     if (st) bark_voice_free(out);
     return st;
+}
+
+bark_status bark_voice_save_npz(const bark_voice *v, const char *path, bark_error *err) {
+    if (!v->n_semantic || !v->n_fine || v->n_coarse != v->n_fine)
+        return bark_fail(err, BARK_ERR_ARG, "%s: a voice needs semantic tokens and as many coarse as fine frames",
+                         path);
+    /* Suno's v2 presets: semantic_prompt <i8 [n], coarse_prompt <i8 [2, T], fine_prompt <i4 [8, T] */
+    const npz_member m[3] = {
+        {"semantic_prompt", NPY_I8, 1, {v->n_semantic, 0}, v->semantic},
+        {"coarse_prompt", NPY_I8, 2, {2, v->n_coarse}, v->coarse},
+        {"fine_prompt", NPY_I4, 2, {8, v->n_fine}, v->fine},
+    };
+    return npz_save(path, m, 3, err);
 }

@@ -20,19 +20,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* the first byte picks the target rate, so both the plain and the resampling paths run */
     static const int rates[4] = {24000, 16000, 44100, 8000};
     const int rate = size ? rates[data[0] & 3] : 24000;
-    audio_reader *r = NULL;
+    bark_audio_reader *r = NULL;
     bark_error err;
-    if (audio_reader_open_mem(data, size, "fuzz.wav", rate, &r, &err) != BARK_OK) {
+    if (bark_audio_reader_open_mem(data, size, "fuzz.wav", rate, &r, &err) != BARK_OK) {
         if (!strstr(err.msg, "fuzz.wav")) abort();
         return 0;
     }
     int file_rate = 0, channels = 0;
-    audio_reader_format(r, &file_rate, &channels);
+    bark_audio_reader_format(r, &file_rate, &channels);
     if (file_rate <= 0 || channels < 1) abort();
     static float buf[BLOCK];
     size_t total = 0, n = 0;
     for (;;) {
-        if (audio_reader_read(r, buf, BLOCK, &n, &err) != BARK_OK) {
+        if (bark_audio_reader_read(r, buf, BLOCK, &n, &err) != BARK_OK) {
             if (!strstr(err.msg, "fuzz.wav")) abort();
             break;
         }
@@ -40,6 +40,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (size_t i = 0; i < n; i++) sink += buf[i]; /* touch every sample reported */
         if (n == 0 || (total += n) > MAX_OUT) break;
     }
-    audio_reader_close(r);
+    bark_audio_reader_close(r);
     return 0;
 }
