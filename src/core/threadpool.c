@@ -1,4 +1,4 @@
-/* threadpool.c: the worker threads behind bark_pool_run (generation counter, short spin, condvar) and the CPU count. */
+/* threadpool.c: the worker threads behind bark_pool_run (tagged claims; spin, yield, then sleep) and the CPU count. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_ALLOC */
 #include "core/threadpool.h"
 
@@ -9,26 +9,42 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define SPIN_ROUNDS 20000 /* polls before a worker sleeps (decode steps run ~60 jobs per token) */
+/* A waiting thread first polls with a pause between polls (a job usually follows within microseconds when the
+ * cores are free), then with sched_yield() between polls (if the thread it waits for shares its core, that one
+ * runs now; if not, a poll costs under a microsecond), then sleeps on a condition variable. The budgets are
+ * counted in polls, not time: on a shared core every yield lets the others run a time slice, so a pool squeezed
+ * onto one core stays awake and needs no wake-up calls while jobs keep coming. */
+#define SPIN_POLLS 256   /* about 10 us of pause */
+#define YIELD_POLLS 2000 /* about 1 ms of yields when nothing else wants the core */
+
+/* The claim word holds the job's generation (high 32 bits) and the next task index to hand out (low 32). A task
+ * is claimed by a compare-exchange of the whole word, so a claim decided on a stale look (the job finished, closed
+ * or replaced since) fails; the generation keeps the word from coming back to an old value in between. */
+#define CLAIM(gen, index) ((uint64_t)(gen) << 32 | (uint32_t)(index))
+#define CLOSED UINT32_MAX /* the index of a finished job: at or above every n_tasks, so no claim succeeds */
 
 struct bark_pool {
-    pthread_mutex_t mu;
-    pthread_cond_t wake, done_cv;
-    pthread_t th[BARK_POOL_MAX_THREADS];
-    int n_threads;            /* as created */
-    int n_workers;            /* threads beside the caller that started */
-    atomic_uint gen;          /* bumped for every job; workers start when it changes */
-    atomic_int next;          /* next task index to take */
-    atomic_int pending;       /* workers still inside the current job */
-    atomic_int stop;
-    int n_tasks;
-    bark_task_fn fn;
-    void *ctx;
+    _Alignas(64) _Atomic uint64_t claim; /* its own cache line: every claim writes it */
+    _Alignas(64) atomic_int done;         /* tasks of the current job finished, by everyone */
+    atomic_int caller_waiting;            /* the caller sleeps on done_cv: a worker finishing tasks signals */
+    atomic_int sleeping_workers;          /* workers asleep on work_cv: the caller broadcasts a new job */
+    atomic_int stop;                      /* set by bark_pool_free */
+    /* The current job, written by the caller before it publishes the job's claim word. Atomics because a late
+     * worker may read them while the caller writes the next job's (its claim then fails; see claim_tasks). */
+    _Atomic int n_tasks;
+    _Atomic(bark_task_fn) fn;
+    _Atomic(void *) ctx;
+    pthread_mutex_t mu; /* guards only the sleeps on the two condition variables */
+    pthread_cond_t work_cv, done_cv;
+    int n_threads; /* as created */
+    int n_workers; /* threads beside the caller that started */
+    pthread_t workers[BARK_POOL_MAX_THREADS];
 };
 
 static void cpu_relax(void) {
@@ -39,69 +55,90 @@ static void cpu_relax(void) {
 #endif
 }
 
-static void take_tasks(bark_pool *P) {
+/* What a waiting thread does after its poll number `poll` came up empty. */
+static void back_off(int poll) {
+    if (poll < SPIN_POLLS)
+        cpu_relax();
+    else
+        sched_yield();
+}
+
+static uint32_t claim_gen(bark_pool *P) { return (uint32_t)(atomic_load(&P->claim) >> 32); }
+
+/* Claims and runs tasks of the current job until none is left; returns how many this thread ran. The task count is
+ * read before the claim: if it is already the next job's, the caller closed this job's word before writing it
+ * (acquire here, release there), so the compare-exchange sees the change and fails. fn and ctx are read after a
+ * successful claim, when the caller cannot move on until this task is reported done. */
+static int claim_tasks(bark_pool *P) {
+    int ran = 0;
+    uint64_t word = atomic_load_explicit(&P->claim, memory_order_acquire);
     for (;;) {
-        int i = atomic_fetch_add(&P->next, 1);
-        if (i >= P->n_tasks) break;
-        P->fn(P->ctx, i, P->n_tasks);
+        uint32_t index = (uint32_t)word;
+        int n_tasks = atomic_load_explicit(&P->n_tasks, memory_order_acquire);
+        if (index >= (uint32_t)n_tasks) return ran;
+        if (!atomic_compare_exchange_weak_explicit(&P->claim, &word, word + 1, memory_order_acquire,
+                                                   memory_order_acquire))
+            continue; /* word now holds the current value */
+        bark_task_fn fn = atomic_load_explicit(&P->fn, memory_order_relaxed);
+        fn(atomic_load_explicit(&P->ctx, memory_order_relaxed), (int)index, n_tasks);
+        ran++;
+        word = atomic_load_explicit(&P->claim, memory_order_acquire);
     }
 }
 
-static void *worker(void *arg) {
-    bark_pool *P = arg;
-    unsigned seen = 0;
-    for (;;) {
-        unsigned g;
-        int spins = 0;
-        while ((g = atomic_load(&P->gen)) == seen && spins < SPIN_ROUNDS) {
-            cpu_relax();
-            spins++;
-        }
-        if (g == seen) {
-            pthread_mutex_lock(&P->mu);
-            while ((g = atomic_load(&P->gen)) == seen && !atomic_load(&P->stop)) pthread_cond_wait(&P->wake, &P->mu);
-            pthread_mutex_unlock(&P->mu);
-        }
-        if (atomic_load(&P->stop)) return NULL;
-        seen = g;
-        take_tasks(P);
-        if (atomic_fetch_sub(&P->pending, 1) == 1) {
-            pthread_mutex_lock(&P->mu);
-            pthread_cond_signal(&P->done_cv);
-            pthread_mutex_unlock(&P->mu);
-        }
+/* Adds a worker's finished tasks to the job's count (release: the caller reads the tasks' outputs after it sees the
+ * count) and wakes the caller if it sleeps. The add and the flag load are sequentially consistent, pairing with
+ * the caller's flag store and count load in wait_for_done, so either it sees the flag or the caller sees the count. */
+static void report_done(bark_pool *P, int ran) {
+    atomic_fetch_add(&P->done, ran);
+    if (atomic_load(&P->caller_waiting)) {
+        pthread_mutex_lock(&P->mu);
+        pthread_cond_signal(&P->done_cv);
+        pthread_mutex_unlock(&P->mu);
     }
 }
 
-bark_pool *bark_pool_create(int n_threads) {
-    bark_pool *P = calloc(1, sizeof *P);
-    if (!P) return NULL;
-    P->n_threads = n_threads < 1 ? 1 : n_threads > BARK_POOL_MAX_THREADS ? BARK_POOL_MAX_THREADS : n_threads;
-    pthread_mutex_init(&P->mu, NULL);
-    pthread_cond_init(&P->wake, NULL);
-    pthread_cond_init(&P->done_cv, NULL);
-    for (int i = 0; i < P->n_threads - 1; i++) {
-        if (pthread_create(&P->th[i], NULL, worker, P)) break;
-        P->n_workers++;
+/* Returns the generation of the next job once it differs from `seen`. The sleep pairs with bark_pool_run like
+ * report_done with wait_for_done: the worker counts itself asleep, then loads the word; the caller stores the word,
+ * then loads the count. */
+static uint32_t wait_for_job(bark_pool *P, uint32_t seen) {
+    uint32_t gen;
+    for (int poll = 0; poll < SPIN_POLLS + YIELD_POLLS; poll++) {
+        if ((gen = claim_gen(P)) != seen) return gen;
+        back_off(poll);
     }
-    return P;
-}
-
-void bark_pool_free(bark_pool *P) {
-    if (!P) return;
     pthread_mutex_lock(&P->mu);
-    atomic_store(&P->stop, 1);
-    atomic_fetch_add(&P->gen, 1);
-    pthread_cond_broadcast(&P->wake);
+    atomic_fetch_add(&P->sleeping_workers, 1);
+    while ((gen = claim_gen(P)) == seen) pthread_cond_wait(&P->work_cv, &P->mu);
+    atomic_fetch_sub(&P->sleeping_workers, 1);
     pthread_mutex_unlock(&P->mu);
-    for (int i = 0; i < P->n_workers; i++) pthread_join(P->th[i], NULL);
-    pthread_mutex_destroy(&P->mu);
-    pthread_cond_destroy(&P->wake);
-    pthread_cond_destroy(&P->done_cv);
-    free(P);
+    return gen;
 }
 
-int bark_pool_threads(const bark_pool *P) { return P->n_threads; }
+static void *worker_main(void *arg) {
+    bark_pool *P = arg;
+    uint32_t seen = 0; /* the pool starts at generation 0, closed */
+    for (;;) {
+        seen = wait_for_job(P, seen);
+        if (atomic_load(&P->stop)) return NULL;
+        int ran = claim_tasks(P);
+        if (ran) report_done(P, ran);
+    }
+}
+
+/* Waits until all n_tasks of the current job are done: only for tasks that other threads claimed and still run,
+ * never for workers that have not come by (they find the job closed when they do). */
+static void wait_for_done(bark_pool *P, int n_tasks) {
+    for (int poll = 0; poll < SPIN_POLLS + YIELD_POLLS; poll++) {
+        if (atomic_load_explicit(&P->done, memory_order_acquire) == n_tasks) return;
+        back_off(poll);
+    }
+    pthread_mutex_lock(&P->mu);
+    atomic_store(&P->caller_waiting, 1);
+    while (atomic_load(&P->done) != n_tasks) pthread_cond_wait(&P->done_cv, &P->mu);
+    atomic_store(&P->caller_waiting, 0);
+    pthread_mutex_unlock(&P->mu);
+}
 
 void bark_pool_run(bark_pool *P, int n_tasks, bark_task_fn fn, void *ctx) {
     if (n_tasks <= 0) return;
@@ -109,27 +146,54 @@ void bark_pool_run(bark_pool *P, int n_tasks, bark_task_fn fn, void *ctx) {
         for (int i = 0; i < n_tasks; i++) fn(ctx, i, n_tasks);
         return;
     }
-    P->fn = fn;
-    P->ctx = ctx;
-    P->n_tasks = n_tasks;
-    atomic_store(&P->next, 0);
-    atomic_store(&P->pending, P->n_workers);
-    pthread_mutex_lock(&P->mu);
-    atomic_fetch_add(&P->gen, 1);
-    pthread_cond_broadcast(&P->wake);
-    pthread_mutex_unlock(&P->mu);
-    take_tasks(P);
-    int spins = 0;
-    while (atomic_load(&P->pending) > 0 && spins < SPIN_ROUNDS) {
-        cpu_relax();
-        spins++;
-    }
-    if (atomic_load(&P->pending) > 0) {
+    uint32_t gen = claim_gen(P) + 1; /* wraps after 2^32 jobs; only a claim stalled that long could be fooled */
+    atomic_store_explicit(&P->done, 0, memory_order_relaxed);
+    atomic_store_explicit(&P->fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&P->ctx, ctx, memory_order_relaxed);
+    atomic_store_explicit(&P->n_tasks, n_tasks, memory_order_release); /* after the last job's close: claim_tasks */
+    atomic_store(&P->claim, CLAIM(gen, 0));                             /* publishes the job (see wait_for_job) */
+    if (atomic_load(&P->sleeping_workers) > 0) {
         pthread_mutex_lock(&P->mu);
-        while (atomic_load(&P->pending) > 0) pthread_cond_wait(&P->done_cv, &P->mu);
+        pthread_cond_broadcast(&P->work_cv);
         pthread_mutex_unlock(&P->mu);
     }
+    int ran = claim_tasks(P);
+    if (atomic_fetch_add(&P->done, ran) + ran != n_tasks) wait_for_done(P, n_tasks);
+    atomic_store_explicit(&P->claim, CLAIM(gen, CLOSED), memory_order_relaxed);
 }
+
+bark_pool *bark_pool_create(int n_threads) {
+    bark_pool *P = aligned_alloc(_Alignof(bark_pool), sizeof *P); /* the size is a multiple of the alignment */
+    if (!P) return NULL;
+    memset(P, 0, sizeof *P);
+    atomic_init(&P->claim, CLAIM(0, CLOSED));
+    P->n_threads = n_threads < 1 ? 1 : n_threads > BARK_POOL_MAX_THREADS ? BARK_POOL_MAX_THREADS : n_threads;
+    pthread_mutex_init(&P->mu, NULL);
+    pthread_cond_init(&P->work_cv, NULL);
+    pthread_cond_init(&P->done_cv, NULL);
+    for (int i = 0; i < P->n_threads - 1; i++) {
+        if (pthread_create(&P->workers[i], NULL, worker_main, P)) break;
+        P->n_workers++;
+    }
+    return P;
+}
+
+void bark_pool_free(bark_pool *P) {
+    if (!P) return;
+    /* Under the lock, so a worker between its check and its sleep cannot miss the change. */
+    pthread_mutex_lock(&P->mu);
+    atomic_store(&P->stop, 1);
+    atomic_store(&P->claim, CLAIM(claim_gen(P) + 1, CLOSED));
+    pthread_cond_broadcast(&P->work_cv);
+    pthread_mutex_unlock(&P->mu);
+    for (int i = 0; i < P->n_workers; i++) pthread_join(P->workers[i], NULL);
+    pthread_mutex_destroy(&P->mu);
+    pthread_cond_destroy(&P->work_cv);
+    pthread_cond_destroy(&P->done_cv);
+    free(P);
+}
+
+int bark_pool_threads(const bark_pool *P) { return P->n_threads; }
 
 /* ---- CPU count ---- */
 

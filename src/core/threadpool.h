@@ -17,8 +17,10 @@ void bark_pool_free(bark_pool *p); /* accepts NULL */
  * says they may not). */
 int bark_pool_threads(const bark_pool *p);
 
-/* Runs fn(ctx, i, n_tasks) for every i, the caller's thread taking part, and returns when all are done. One run
- * at a time per pool (a pool belongs to one synthesis); a task must not start a run of its own. */
+/* Runs fn(ctx, i, n_tasks) for every i, the caller's thread taking part, and returns when all are done (n_tasks
+ * <= 0: at once). One run at a time per pool (a pool belongs to one synthesis; pools are independent, so several
+ * can run at once from different threads); a task must not start a run of its own. Waits spin briefly, then
+ * yield the core, then sleep, so a pool with more threads than free cores slows down little. */
 void bark_pool_run(bark_pool *p, int n_tasks, bark_task_fn fn, void *ctx);
 
 /* The CPUs this process may run on (bark_cpu_count in bark.h): the affinity mask's count, capped by a cgroup CPU
