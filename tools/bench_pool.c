@@ -23,6 +23,7 @@ static double now_s(void) {
 }
 
 static void sum_task(void *ctx, int i, int n) {
+    (void)n;
     bench_job *b = ctx;
     unsigned s = 0;
     const unsigned *w = b->words + (size_t)i * b->task_words;
