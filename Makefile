@@ -56,7 +56,7 @@ PC_REQ   := $(foreach p,$(LIB_PKGS),$(if $(shell pkg-config --exists $(p) && ech
 PC_LIBS  := $(strip $(patsubst %,-l%,$(subst zlib,z,$(filter-out $(PC_REQ),$(LIB_PKGS)))) -lpthread -lm)
 LIB_LIBS := $(if $(PC_REQ),$(shell pkg-config --libs $(PC_REQ))) $(PC_LIBS)
 # Nothing left undefined in the .so (except under the sanitizers: their runtime comes with the executable).
-SO_LDFLAGS ?= $(if $(filter 1,$(SAN)),,-Wl,--no-undefined)
+SO_LDFLAGS ?= $(if $(SAN),,-Wl,--no-undefined)
 
 .PHONY: all deps test test-san test-tsan test-valgrind fuzz-smoke bench clean install uninstall example-installed
 .SECONDARY:
@@ -205,7 +205,7 @@ TSAN_TESTS ?= test_determinism test_threadpool
 test-tsan:
 	$(MAKE) SAN=thread CC=clang WERROR=$(WERROR) all $(TSAN_TESTS:%=build-tsan/tests/%)
 	@BUILD=build-tsan TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
-	    sh tests/run.sh $(wildcard $(TSAN_TESTS:%=build-tsan/tests/%))
+	    sh tests/run.sh $(TSAN_TESTS:%=build-tsan/tests/%)
 
 # The parsers and the converter under valgrind (memory errors and definite leaks fail the run).
 VALGRIND_TESTS ?= test_gguf test_quant test_readers test_convert test_tokenizer test_sampler

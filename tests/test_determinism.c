@@ -66,6 +66,7 @@ static int teardown(void **state) {
     fixture *f = *state;
     bark_context_free(f->ctx);
     tu_rmtree(f->dir);
+    free(f->dir);
     free(f);
     return 0;
 }

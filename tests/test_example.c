@@ -57,6 +57,7 @@ static void test_example_speaks(void **state) {
     free(xa);
     free(xc);
     tu_rmtree(dir);
+    free(dir);
 }
 
 int main(void) {
