@@ -140,7 +140,7 @@ static void verify_hparams(const bark_model *m) {
             for (size_t i = 0; i < bark_model_voice_count(m); i++)
                 snprintf(want + strlen(want), sizeof want - strlen(want), i ? ",%s" : "%s", bark_model_voice_name(m, i));
             assert_string_equal(want, val);
-        } else if (!strcmp(key, "encodec.ratios")) {
+        } else if (!strcmp(key, "bark.encodec.ratios")) {
             int32_t r[4];
             size_t n;
             assert_int_equal(bark_model_get_i32_array(m, key, r, 4, &n, &err), BARK_OK);

@@ -4,6 +4,7 @@
 
 #include "bark.h"
 #include "model/gguf.h"
+#include "model/gguf_keys.h"
 #include "formats/source.h"
 
 /* What a tensor is, which decides its stored type. */
