@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "model/gguf.h"
 #include "model/model.h"
 #include "util/testutil.h"
 
@@ -163,12 +164,43 @@ static void verify_hparams(const bark_model *m) {
     free(text);
 }
 
+/* The metadata as GGUF tools read it: every key under general., tokenizer. or bark.; general.file_type in
+ * llama.cpp's numbering (ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q8_0 7); general.name from the model, not a path. */
+static void verify_general(const char *out, uint32_t file_type, const char *name) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmp, out);
+    size_t len;
+    uint8_t *buf = tu_read_file(path, &len);
+    assert_non_null(buf);
+    gguf_file g;
+    bark_error err;
+    assert_int_equal(gguf_parse(&g, buf, len, path, &err), BARK_OK);
+    static const char *const ns[3] = {"general.", "tokenizer.", "bark."};
+    for (uint64_t i = 0; i < g.n_kv; i++) {
+        gguf_str k = g.kv[i].key;
+        int ok = 0;
+        for (int j = 0; j < 3; j++) ok |= k.n > strlen(ns[j]) && !memcmp(k.p, ns[j], strlen(ns[j]));
+        if (!ok) fail_msg("key '%.*s' is outside general., tokenizer. and bark.", (int)k.n, k.p);
+    }
+    const gguf_kv *ft = gguf_find_kv(&g, "general.file_type"), *nm = gguf_find_kv(&g, "general.name"),
+                  *ty = gguf_find_kv(&g, "general.type"), *ar = gguf_find_kv(&g, "general.architecture");
+    assert_true(ft && ft->val.type == GGUF_T_UINT32);
+    assert_int_equal(ft->val.v.u, file_type);
+    assert_true(nm && nm->val.type == GGUF_T_STRING && ty && ty->val.type == GGUF_T_STRING && ar);
+    if (!gguf_str_eq(nm->val.v.s, name)) fail_msg("general.name '%.*s', expected '%s'", (int)nm->val.v.s.n, nm->val.v.s.p, name);
+    assert_true(gguf_str_eq(ty->val.v.s, "model"));
+    assert_true(gguf_str_eq(ar->val.v.s, "bark"));
+    gguf_release(&g);
+    free(buf);
+}
+
 static void test_hf_safetensors(void **state) {
     (void)state;
     bark_model *m = convert("hf.gguf", BARK_WTYPE_F32, 1, TINY "hf");
     verify_expected(m);
     verify_hparams(m);
     bark_model_close(m);
+    verify_general("hf.gguf", 0, "Bark (custom: 2 layers, width 32)");
 }
 
 static void test_hf_pytorch_bin(void **state) {
@@ -241,10 +273,12 @@ static void test_f16_and_q8_0(void **state) {
     verify_types(h, BARK_TYPE_F16, BARK_TYPE_F16);
     verify_expected(h);
     bark_model_close(h);
+    verify_general("hf_f16.gguf", 1, "Bark (custom: 2 layers, width 32)");
     bark_model *q = convert("hf_q8.gguf", BARK_WTYPE_Q8_0, 1, TINY "hf");
     verify_types(q, BARK_TYPE_Q8_0, BARK_TYPE_F16);
     verify_expected(q);
     bark_model_close(q);
+    verify_general("hf_q8.gguf", 7, "Bark (custom: 2 layers, width 32)");
 }
 
 /* All of Suno's presets (models/voices, copied from the real data) embed and round-trip exactly:

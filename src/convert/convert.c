@@ -103,6 +103,31 @@ static bark_status convert_source(convert_ctx *c, const char *path) {
                      ".npz, a folder of .npz voices, or vocab.txt)", path);
 }
 
+/* general.name: the model family from the GPT shapes (suno/bark-small has 12 layers of width 768, suno/bark
+ * 24 of 1024), else what the file holds. */
+static void model_name(const convert_ctx *c, char *out, size_t cap) {
+    const int hubert = gguf_writer_has_tensor(c->w, "hubert.feat_proj.weight"),
+              hubq = gguf_writer_has_tensor(c->w, "hubq.fc.weight");
+    const gpt_config *g = NULL;
+    int small = 1, large = 1;
+    for (int s = BARK_STAGE_SEMANTIC; s <= BARK_STAGE_FINE; s++)
+        if (c->have[s]) {
+            g = &c->gpt[s];
+            small &= g->n_layer == 12 && g->n_embd == 768;
+            large &= g->n_layer == 24 && g->n_embd == 1024;
+        }
+    size_t n = 0;
+    if (g && small) n = (size_t)snprintf(out, cap, "Bark (small)");
+    else if (g && large) n = (size_t)snprintf(out, cap, "Bark");
+    else if (g) n = (size_t)snprintf(out, cap, "Bark (custom: %d layers, width %d)", g->n_layer, g->n_embd);
+    else if (c->have[BARK_STAGE_CODEC]) n = (size_t)snprintf(out, cap, "EnCodec 24 kHz");
+    else if (!hubert && !hubq) n = (size_t)snprintf(out, cap, "Bark voices");
+    if ((hubert || hubq) && n < cap)
+        n += (size_t)snprintf(out + n, cap - n, "%sHuBERT%s", n ? " + " : "",
+                              !hubq ? "" : hubert ? " with quantizer" : " quantizer");
+    if (c->random_weights && n < cap) snprintf(out + n, cap - n, ", random weights");
+}
+
 /* general.file_type in llama.cpp's numbering for the --type asked (1-D tensors and codebooks stay f32). */
 static uint32_t file_type(bark_wtype w) {
     return w == BARK_WTYPE_F32 ? FTYPE_ALL_F32 : w == BARK_WTYPE_F16 ? FTYPE_MOSTLY_F16 : FTYPE_MOSTLY_Q8_0;
@@ -123,8 +148,11 @@ static bark_status write_metadata(convert_ctx *c) {
         {KEY_GEN("coarse_rate_hz"), BARK_COARSE_RATE_HZ},
         {KEY_GEN("sample_rate"), BARK_SAMPLE_RATE},
         {KEY_GEN("context_window"), BARK_CONTEXT_WINDOW_SIZE}};
+    char name[128];
+    model_name(c, name, sizeof name);
     bark_status st = gguf_set_str(c->w, KEY_ARCHITECTURE, KEY_ARCH_NAME);
-    if (!st) st = gguf_set_str(c->w, KEY_NAME, c->name[0] ? c->name : "bark");
+    if (!st) st = gguf_set_str(c->w, KEY_TYPE, "model");
+    if (!st) st = gguf_set_str(c->w, KEY_NAME, name);
     if (!st) st = gguf_set_u32(c->w, KEY_FILE_TYPE, file_type(c->p->wtype));
     if (!st) st = gguf_set_u32(c->w, KEY_ALIGNMENT, GGUF_DEFAULT_ALIGNMENT);
     if (!st) st = gguf_set_f32(c->w, KEY_GEN("semantic_rate_hz"), (float)BARK_SEMANTIC_RATE_HZ);

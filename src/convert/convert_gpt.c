@@ -89,5 +89,6 @@ bark_status convert_gpt(convert_ctx *c, bark_stage stage, const src_set *s, cons
     if (n_out == 0)
         return bark_fail(c->err, BARK_ERR_MISSING, "%s: no %s tensors found", label, stage_key[stage]);
     c->have[stage] = 1;
+    c->gpt[stage] = *cfg;
     return set_hparams(c, stage, cfg, has_bias);
 }

@@ -142,7 +142,7 @@ bark_status bark_write_random_model(const char *out_path, const char *shape, bar
     memset(&c, 0, sizeof c);
     c.p = &p;
     c.err = err;
-    snprintf(c.name, sizeof c.name, "random weights, %s shapes", large ? "suno/bark" : "suno/bark-small");
+    c.random_weights = 1;
     gen g = {&c, {0}, seed};
     src_set_init(&g.s);
     const int L = large ? 24 : 12, H = large ? 16 : 12, C = large ? 1024 : 768;
