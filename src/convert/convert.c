@@ -85,18 +85,10 @@ static bark_status convert_source(convert_ctx *c, const char *path) {
     if (ends_with(path, ".th")) return convert_encodec_th(c, path);
     if (ends_with(path, ".txt")) return convert_vocab(c, path);
     if (ends_with(path, ".npz")) {
-        /* "…/v2/en_speaker_6.npz" becomes voice "v2/en_speaker_6" */
+        /* a voice is named by its file's stem: "bad/myvoice.npz" is "myvoice" (a folder keeps "v2/...") */
         const char *b = base_name(path);
         char voice[256];
-        int parent = 0;
-        if (b > path + 1) {
-            const char *p = b - 1;
-            while (p > path && p[-1] != '/') p--;
-            parent = (int)(b - 1 - p);
-            snprintf(voice, sizeof voice, "%.*s/%.*s", parent, p, (int)(strlen(b) - 4), b);
-        }
-        if (!parent || !strncmp(voice, "voices/", 7) || !strncmp(voice, "prompts/", 8))
-            snprintf(voice, sizeof voice, "%.*s", (int)(strlen(b) - 4), b);
+        snprintf(voice, sizeof voice, "%.*s", (int)(strlen(b) - 4), b);
         return convert_npz_voice(c, path, voice);
     }
     return bark_fail(c->err, BARK_ERR_UNSUPPORTED, "%s: unknown source (expected a Hugging Face folder, .pt, .th, "
