@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
+#include "model/gguf.h"
 #include "model/model.h"
 #include "util/testutil.h"
 
@@ -19,11 +21,34 @@
 #define V1 "models/voices/v2/de_speaker_1.npz"
 
 static char *tmp;
+static char vdir0[512], vdir1[512]; /* <tmp>/v0 and <tmp>/v1: folders with V0 and V1 as v2/<stem>.npz */
+
+/* Copies a file into <tmp>/<rel>, creating its folder. */
+static int copy_to_tmp(const char *src, const char *rel, char *path, size_t cap) {
+    size_t len;
+    uint8_t *buf = tu_read_file(src, &len);
+    snprintf(path, cap, "%s/%s", tmp, rel);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", path);
+    for (char *p = dir + strlen(tmp) + 1; (p = strchr(p, '/')); p++) {
+        *p = '\0';
+        mkdir(dir, 0755);
+        *p = '/';
+    }
+    int rc = buf ? tu_write_file(path, buf, len) : -1;
+    free(buf);
+    return rc;
+}
 
 static int setup(void **state) {
     (void)state;
+    char path[512];
     tmp = tu_tmpdir();
-    return tmp ? 0 : -1;
+    if (!tmp) return -1;
+    snprintf(vdir0, sizeof vdir0, "%s/v0", tmp);
+    snprintf(vdir1, sizeof vdir1, "%s/v1", tmp);
+    return copy_to_tmp(V0, "v0/v2/en_speaker_0.npz", path, sizeof path) ||
+           copy_to_tmp(V1, "v1/v2/de_speaker_1.npz", path, sizeof path);
 }
 
 static int teardown(void **state) {
@@ -140,7 +165,7 @@ static void verify_hparams(const bark_model *m) {
             for (size_t i = 0; i < bark_model_voice_count(m); i++)
                 snprintf(want + strlen(want), sizeof want - strlen(want), i ? ",%s" : "%s", bark_model_voice_name(m, i));
             assert_string_equal(want, val);
-        } else if (!strcmp(key, "encodec.ratios")) {
+        } else if (!strcmp(key, "bark.encodec.ratios")) {
             int32_t r[4];
             size_t n;
             assert_int_equal(bark_model_get_i32_array(m, key, r, 4, &n, &err), BARK_OK);
@@ -163,31 +188,62 @@ static void verify_hparams(const bark_model *m) {
     free(text);
 }
 
+/* The metadata as GGUF tools read it: every key under general., tokenizer. or bark.; general.file_type in
+ * llama.cpp's numbering (ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q8_0 7); general.name from the model, not a path. */
+static void verify_general(const char *out, uint32_t file_type, const char *name) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmp, out);
+    size_t len;
+    uint8_t *buf = tu_read_file(path, &len);
+    assert_non_null(buf);
+    gguf_file g;
+    bark_error err;
+    assert_int_equal(gguf_parse(&g, buf, len, path, &err), BARK_OK);
+    static const char *const ns[3] = {"general.", "tokenizer.", "bark."};
+    for (uint64_t i = 0; i < g.n_kv; i++) {
+        gguf_str k = g.kv[i].key;
+        int ok = 0;
+        for (int j = 0; j < 3; j++) ok |= k.n > strlen(ns[j]) && !memcmp(k.p, ns[j], strlen(ns[j]));
+        if (!ok) fail_msg("key '%.*s' is outside general., tokenizer. and bark.", (int)k.n, k.p);
+    }
+    const gguf_kv *ft = gguf_find_kv(&g, "general.file_type"), *nm = gguf_find_kv(&g, "general.name"),
+                  *ty = gguf_find_kv(&g, "general.type"), *ar = gguf_find_kv(&g, "general.architecture");
+    assert_true(ft && ft->val.type == GGUF_T_UINT32);
+    assert_int_equal(ft->val.v.u, file_type);
+    assert_true(nm && nm->val.type == GGUF_T_STRING && ty && ty->val.type == GGUF_T_STRING && ar);
+    if (!gguf_str_eq(nm->val.v.s, name)) fail_msg("general.name '%.*s', expected '%s'", (int)nm->val.v.s.n, nm->val.v.s.p, name);
+    assert_true(gguf_str_eq(ty->val.v.s, "model"));
+    assert_true(gguf_str_eq(ar->val.v.s, "bark"));
+    gguf_release(&g);
+    free(buf);
+}
+
 static void test_hf_safetensors(void **state) {
     (void)state;
     bark_model *m = convert("hf.gguf", BARK_WTYPE_F32, 1, TINY "hf");
     verify_expected(m);
     verify_hparams(m);
     bark_model_close(m);
+    verify_general("hf.gguf", 0, "Bark (custom: 2 layers, width 32)");
 }
 
 static void test_hf_pytorch_bin(void **state) {
     (void)state;
-    bark_model *m = convert("hf_bin.gguf", BARK_WTYPE_F32, 3, TINY "hf_bin", V0, V1);
+    bark_model *m = convert("hf_bin.gguf", BARK_WTYPE_F32, 3, TINY "hf_bin", vdir0, vdir1);
     verify_expected(m);
     bark_model_close(m);
 }
 
 static void test_hf_sharded(void **state) {
     (void)state;
-    bark_model *m = convert("hf_shards.gguf", BARK_WTYPE_F32, 3, TINY "hf_shards", V0, V1);
+    bark_model *m = convert("hf_shards.gguf", BARK_WTYPE_F32, 3, TINY "hf_shards", vdir0, vdir1);
     verify_expected(m);
     bark_model_close(m);
 }
 
 static void test_hf_parametrized_weight_norm(void **state) {
     (void)state;
-    bark_model *m = convert("hf_param.gguf", BARK_WTYPE_F32, 3, TINY "hf_param", V0, V1);
+    bark_model *m = convert("hf_param.gguf", BARK_WTYPE_F32, 3, TINY "hf_param", vdir0, vdir1);
     verify_expected(m);
     bark_model_close(m);
 }
@@ -195,7 +251,7 @@ static void test_hf_parametrized_weight_norm(void **state) {
 static void test_suno_pt_and_encodec_th(void **state) {
     (void)state;
     bark_model *m = convert("suno.gguf", BARK_WTYPE_F32, 6, TINY "suno/text.pt", TINY "suno/coarse.pt",
-                            TINY "suno/fine.pt", TINY "encodec/encodec_24khz-tiny.th", V0, V1);
+                            TINY "suno/fine.pt", TINY "encodec/encodec_24khz-tiny.th", vdir0, vdir1);
     verify_expected(m);
     verify_hparams(m);
     bark_model_close(m);
@@ -206,7 +262,7 @@ static void test_layouts_identical(void **state) {
     (void)state;
     bark_model *a = convert("same_hf.gguf", BARK_WTYPE_Q8_0, 1, TINY "hf");
     bark_model *b = convert("same_suno.gguf", BARK_WTYPE_Q8_0, 6, TINY "suno/fine.pt", TINY "suno/text.pt",
-                            TINY "encodec/encodec_24khz-tiny.th", TINY "suno/coarse.pt", V0, V1);
+                            TINY "encodec/encodec_24khz-tiny.th", TINY "suno/coarse.pt", vdir0, vdir1);
     assert_int_equal(bark_model_tensor_count(a), bark_model_tensor_count(b));
     for (size_t i = 0; i < bark_model_tensor_count(a); i++) {
         bark_tensor_info ti;
@@ -241,10 +297,42 @@ static void test_f16_and_q8_0(void **state) {
     verify_types(h, BARK_TYPE_F16, BARK_TYPE_F16);
     verify_expected(h);
     bark_model_close(h);
+    verify_general("hf_f16.gguf", 1, "Bark (custom: 2 layers, width 32)");
     bark_model *q = convert("hf_q8.gguf", BARK_WTYPE_Q8_0, 1, TINY "hf");
     verify_types(q, BARK_TYPE_Q8_0, BARK_TYPE_F16);
     verify_expected(q);
     bark_model_close(q);
+    verify_general("hf_q8.gguf", 7, "Bark (custom: 2 layers, width 32)");
+}
+
+/* A voice file is named by its stem wherever it lies ("bad/myvoice.npz" is "myvoice", so `-v myvoice` finds it);
+ * a folder keeps its relative layout ("v2/de_speaker_1"). */
+static void test_voice_named_by_stem(void **state) {
+    (void)state;
+    char one[512];
+    assert_int_equal(copy_to_tmp(V0, "bad/myvoice.npz", one, sizeof one), 0);
+    bark_model *m = convert("stem.gguf", BARK_WTYPE_F32, 3, one, V1, vdir0);
+    assert_int_equal(bark_model_voice_count(m), 3);
+    assert_string_equal(bark_model_voice_name(m, 0), "myvoice");
+    assert_string_equal(bark_model_voice_name(m, 1), "de_speaker_1");
+    assert_string_equal(bark_model_voice_name(m, 2), "v2/en_speaker_0");
+    assert_non_null(bark_model_find(m, "voice.myvoice.semantic"));
+    bark_model_close(m);
+    verify_general("stem.gguf", 0, "Bark voices");
+}
+
+/* random-model without a vocabulary would write a file `bark say` cannot use: it refuses, naming --vocab and
+ * where the vocabulary is, and writes nothing. */
+static void test_random_model_needs_vocab(void **state) {
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/random.gguf", tmp);
+    bark_error err = {BARK_OK, ""};
+    assert_int_equal(bark_write_random_model(path, "bark-small", BARK_WTYPE_Q8_0, 1, NULL, NULL, &err),
+                     BARK_ERR_MISSING);
+    assert_non_null(strstr(err.msg, "random.gguf: "));
+    assert_non_null(strstr(err.msg, "--vocab models/bert-base-multilingual-cased/vocab.txt"));
+    assert_false(tu_exists(path));
 }
 
 /* All of Suno's presets (models/voices, copied from the real data) embed and round-trip exactly:
@@ -300,6 +388,8 @@ int main(void) {
         cmocka_unit_test(test_suno_pt_and_encodec_th),
         cmocka_unit_test(test_layouts_identical),
         cmocka_unit_test(test_f16_and_q8_0),
+        cmocka_unit_test(test_voice_named_by_stem),
+        cmocka_unit_test(test_random_model_needs_vocab),
         cmocka_unit_test(test_all_voices_round_trip),
     };
     return cmocka_run_group_tests_name("convert", tests, setup, teardown);

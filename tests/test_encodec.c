@@ -484,15 +484,16 @@ static void test_errors(void **state) {
 static void set_hparams_n(gguf_writer *w, const encodec_hparams *hp, const uint32_t *ratios, size_t n_ratios) {
     assert_int_equal(gguf_set_str(w, "general.architecture", "bark"), BARK_OK);
     struct { const char *k; int v; } f[] = {
-        {"encodec.sample_rate", hp->sample_rate}, {"encodec.channels", hp->channels},
-        {"encodec.n_filters", hp->n_filters}, {"encodec.dimension", hp->dimension},
-        {"encodec.kernel_size", hp->kernel_size}, {"encodec.last_kernel_size", hp->last_kernel_size},
-        {"encodec.residual_kernel_size", hp->residual_kernel_size},
-        {"encodec.n_residual_layers", hp->n_residual_layers}, {"encodec.lstm_layers", hp->lstm_layers},
-        {"encodec.compress", hp->compress}, {"encodec.codebook_size", hp->codebook_size}, {"encodec.n_q", hp->n_q},
+        {"bark.encodec.sample_rate", hp->sample_rate}, {"bark.encodec.channels", hp->channels},
+        {"bark.encodec.n_filters", hp->n_filters}, {"bark.encodec.dimension", hp->dimension},
+        {"bark.encodec.kernel_size", hp->kernel_size}, {"bark.encodec.last_kernel_size", hp->last_kernel_size},
+        {"bark.encodec.residual_kernel_size", hp->residual_kernel_size},
+        {"bark.encodec.n_residual_layers", hp->n_residual_layers}, {"bark.encodec.lstm_layers", hp->lstm_layers},
+        {"bark.encodec.compress", hp->compress}, {"bark.encodec.codebook_size", hp->codebook_size},
+        {"bark.encodec.n_q", hp->n_q},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) assert_int_equal(gguf_set_u32(w, f[i].k, (uint32_t)f[i].v), BARK_OK);
-    assert_int_equal(gguf_set_u32_array(w, "encodec.ratios", ratios, n_ratios), BARK_OK);
+    assert_int_equal(gguf_set_u32_array(w, "bark.encodec.ratios", ratios, n_ratios), BARK_OK);
 }
 
 static void set_hparams(gguf_writer *w, const encodec_hparams *hp) {
@@ -636,12 +637,12 @@ static void test_load_errors(void **state) {
     const uint32_t nine[9] = {2, 2, 2, 2, 2, 2, 2, 2, 2};
     set_hparams_n(w, &hp, nine, 9);
     assert_int_equal(write_and_load(w, &m, &err), BARK_ERR_UNSUPPORTED);
-    assert_non_null(strstr(err.msg, "encodec.ratios has 9 values"));
+    assert_non_null(strstr(err.msg, "bark.encodec.ratios has 9 values"));
     /* missing key */
     w = gguf_writer_new();
     assert_int_equal(gguf_set_str(w, "general.architecture", "bark"), BARK_OK);
     assert_int_equal(write_and_load(w, &m, &err), BARK_ERR_MISSING);
-    assert_non_null(strstr(err.msg, "encodec.sample_rate"));
+    assert_non_null(strstr(err.msg, "bark.encodec.sample_rate"));
     /* missing tensor */
     hp = encodec_hparams_24khz();
     w = gguf_writer_new();

@@ -268,6 +268,28 @@ static void test_model_validation(void **state) {
     assert_non_null(strstr(err.msg, "models/download.sh"));
 }
 
+/* Files of bark.c 0.2 and earlier (EnCodec and HuBERT keys outside bark.*, q8_0 marked file type 8) are refused
+ * with one line that says how to get a new one, not read half right. */
+static void test_old_layout_refused(void **state) {
+    (void)state;
+    static const char *const old_keys[3] = {"encodec.sample_rate", "hubert.block_count", "hubq.version"};
+    bark_error err;
+    for (int i = 0; i < 4; i++) {
+        gguf_writer *w = tiny_semantic(8);
+        if (i < 3) gguf_set_u32(w, old_keys[i], 1);
+        else gguf_set_u32(w, "general.file_type", 8);
+        assert_int_equal(open_model(w, &err), BARK_ERR_UNSUPPORTED);
+        assert_non_null(strstr(err.msg, "m.gguf: written by bark.c 0.2 or earlier"));
+        assert_non_null(strstr(err.msg, i < 3 ? old_keys[i] : "general.file_type 8"));
+        assert_non_null(strstr(err.msg, "`bark convert` or models/download.sh"));
+        assert_null(strchr(err.msg, '\n'));
+    }
+    gguf_writer *w = tiny_semantic(8); /* the new spelling and numbering open */
+    gguf_set_u32(w, "general.file_type", 7);
+    gguf_set_u32(w, "bark.hubert_quantizer.version", 0);
+    assert_int_equal(open_model(w, &err), BARK_OK);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_handmade_valid),
@@ -276,6 +298,7 @@ int main(void) {
         cmocka_unit_test(test_writer_round_trip),
         cmocka_unit_test(test_writer_failure_leaves_nothing),
         cmocka_unit_test(test_model_validation),
+        cmocka_unit_test(test_old_layout_refused),
     };
     return cmocka_run_group_tests_name("gguf", tests, NULL, NULL);
 }

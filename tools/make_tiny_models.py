@@ -380,14 +380,14 @@ def hparams(hf):
     fc = c.fine_acoustics_config
     lines += [("bark.fine.n_codes_total", fc.n_codes_total), ("bark.fine.n_codes_given", fc.n_codes_given)]
     e = c.codec_config
-    lines += [("encodec.sample_rate", e.sampling_rate), ("encodec.channels", e.audio_channels),
-              ("encodec.n_filters", e.num_filters), ("encodec.dimension", e.hidden_size),
-              ("encodec.ratios", ",".join(str(r) for r in e.upsampling_ratios)),
-              ("encodec.kernel_size", e.kernel_size), ("encodec.last_kernel_size", e.last_kernel_size),
-              ("encodec.residual_kernel_size", e.residual_kernel_size),
-              ("encodec.n_residual_layers", e.num_residual_layers), ("encodec.lstm_layers", e.num_lstm_layers),
-              ("encodec.compress", e.compress), ("encodec.codebook_size", e.codebook_size),
-              ("encodec.n_q", e.num_quantizers), ("tokenizer.ggml.model", "bert"),
+    lines += [("bark.encodec.sample_rate", e.sampling_rate), ("bark.encodec.channels", e.audio_channels),
+              ("bark.encodec.n_filters", e.num_filters), ("bark.encodec.dimension", e.hidden_size),
+              ("bark.encodec.ratios", ",".join(str(r) for r in e.upsampling_ratios)),
+              ("bark.encodec.kernel_size", e.kernel_size), ("bark.encodec.last_kernel_size", e.last_kernel_size),
+              ("bark.encodec.residual_kernel_size", e.residual_kernel_size),
+              ("bark.encodec.n_residual_layers", e.num_residual_layers), ("bark.encodec.lstm_layers", e.num_lstm_layers),
+              ("bark.encodec.compress", e.compress), ("bark.encodec.codebook_size", e.codebook_size),
+              ("bark.encodec.n_q", e.num_quantizers), ("tokenizer.ggml.model", "bert"),
               ("bark.voices", ",".join(VOICES))]
     return "".join("%s %s\n" % kv for kv in lines)
 

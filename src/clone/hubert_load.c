@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "clone/hubert.h"
+#include "model/gguf_keys.h"
 
 int bark_model_has_hubert(const bark_model *m) { return bark_model_find(m, "hubert.feat_proj.weight") != NULL; }
 
@@ -45,15 +46,15 @@ static bark_status read_hparams(const bark_model *m, hubert_hparams *hp, bark_er
     bark_status st;
     int32_t k[HUBERT_MAX_CONV + 1], s[HUBERT_MAX_CONV + 1];
     size_t nk = 0, ns = 0;
-    if ((st = get_int(m, "hubert.block_count", 1, HUBERT_MAX_LAYERS, &hp->n_layer, err)) ||
-        (st = get_int(m, "hubert.embedding_length", 8, 4096, &hp->n_embd, err)) ||
-        (st = get_int(m, "hubert.head_count", 1, 64, &hp->n_head, err)) ||
-        (st = get_int(m, "hubert.feed_forward_length", 1, 16384, &hp->n_ff, err)) ||
-        (st = get_int(m, "hubert.conv_dim", 1, 4096, &hp->conv_dim, err)) ||
-        (st = get_int(m, "hubert.pos_conv_kernel", 2, 1024, &hp->pos_kernel, err)) ||
-        (st = get_int(m, "hubert.pos_conv_groups", 1, 4096, &hp->pos_groups, err)) ||
-        (st = bark_model_get_i32_array(m, "hubert.conv_kernels", k, HUBERT_MAX_CONV + 1, &nk, err)) ||
-        (st = bark_model_get_i32_array(m, "hubert.conv_strides", s, HUBERT_MAX_CONV + 1, &ns, err)))
+    if ((st = get_int(m, KEY_HUBERT("block_count"), 1, HUBERT_MAX_LAYERS, &hp->n_layer, err)) ||
+        (st = get_int(m, KEY_HUBERT("embedding_length"), 8, 4096, &hp->n_embd, err)) ||
+        (st = get_int(m, KEY_HUBERT("head_count"), 1, 64, &hp->n_head, err)) ||
+        (st = get_int(m, KEY_HUBERT("feed_forward_length"), 1, 16384, &hp->n_ff, err)) ||
+        (st = get_int(m, KEY_HUBERT("conv_dim"), 1, 4096, &hp->conv_dim, err)) ||
+        (st = get_int(m, KEY_HUBERT("pos_conv_kernel"), 2, 1024, &hp->pos_kernel, err)) ||
+        (st = get_int(m, KEY_HUBERT("pos_conv_groups"), 1, 4096, &hp->pos_groups, err)) ||
+        (st = bark_model_get_i32_array(m, KEY_HUBERT("conv_kernels"), k, HUBERT_MAX_CONV + 1, &nk, err)) ||
+        (st = bark_model_get_i32_array(m, KEY_HUBERT("conv_strides"), s, HUBERT_MAX_CONV + 1, &ns, err)))
         return st;
     if (nk < 1 || nk > HUBERT_MAX_CONV || nk != ns)
         return bark_fail(err, BARK_ERR_FORMAT, "%s: hubert.conv_kernels/conv_strides have %zu/%zu entries",

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "model/gguf_keys.h"
 
 static bark_status get_int(const bark_model *m, const char *key, int *out, bark_error *err) {
     uint32_t v = 0;
@@ -18,18 +19,18 @@ static bark_status get_int(const bark_model *m, const char *key, int *out, bark_
 
 static bark_status read_hparams(const bark_model *m, encodec_hparams *hp, bark_error *err) {
     struct { const char *key; int *dst; } f[] = {
-        {"encodec.sample_rate", &hp->sample_rate},
-        {"encodec.channels", &hp->channels},
-        {"encodec.n_filters", &hp->n_filters},
-        {"encodec.dimension", &hp->dimension},
-        {"encodec.kernel_size", &hp->kernel_size},
-        {"encodec.last_kernel_size", &hp->last_kernel_size},
-        {"encodec.residual_kernel_size", &hp->residual_kernel_size},
-        {"encodec.n_residual_layers", &hp->n_residual_layers},
-        {"encodec.lstm_layers", &hp->lstm_layers},
-        {"encodec.compress", &hp->compress},
-        {"encodec.codebook_size", &hp->codebook_size},
-        {"encodec.n_q", &hp->n_q},
+        {KEY_ENCODEC("sample_rate"), &hp->sample_rate},
+        {KEY_ENCODEC("channels"), &hp->channels},
+        {KEY_ENCODEC("n_filters"), &hp->n_filters},
+        {KEY_ENCODEC("dimension"), &hp->dimension},
+        {KEY_ENCODEC("kernel_size"), &hp->kernel_size},
+        {KEY_ENCODEC("last_kernel_size"), &hp->last_kernel_size},
+        {KEY_ENCODEC("residual_kernel_size"), &hp->residual_kernel_size},
+        {KEY_ENCODEC("n_residual_layers"), &hp->n_residual_layers},
+        {KEY_ENCODEC("lstm_layers"), &hp->lstm_layers},
+        {KEY_ENCODEC("compress"), &hp->compress},
+        {KEY_ENCODEC("codebook_size"), &hp->codebook_size},
+        {KEY_ENCODEC("n_q"), &hp->n_q},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         bark_status st = get_int(m, f[i].key, f[i].dst, err);
@@ -37,11 +38,11 @@ static bark_status read_hparams(const bark_model *m, encodec_hparams *hp, bark_e
     }
     int32_t r[ENCODEC_MAX_RATIOS + 1];
     size_t n = 0;
-    bark_status st = bark_model_get_i32_array(m, "encodec.ratios", r, ENCODEC_MAX_RATIOS + 1, &n, err);
+    bark_status st = bark_model_get_i32_array(m, KEY_ENCODEC("ratios"), r, ENCODEC_MAX_RATIOS + 1, &n, err);
     if (st != BARK_OK) return st;
     if (n < 1 || n > ENCODEC_MAX_RATIOS)
-        return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: encodec.ratios has %zu values, 1..%d are supported", n,
-                         ENCODEC_MAX_RATIOS);
+        return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: " KEY_ENCODEC("ratios") " has %zu values, 1..%d are "
+                         "supported", n, ENCODEC_MAX_RATIOS);
     hp->n_ratios = (int)n;
     for (size_t i = 0; i < n; i++) hp->ratios[i] = r[i];
     return encodec_hparams_check(hp, err);

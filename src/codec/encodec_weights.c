@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "model/gguf_keys.h"
 
 encodec_hparams encodec_hparams_24khz(void) {
     encodec_hparams hp = {
@@ -29,50 +30,50 @@ encodec_hparams encodec_hparams_24khz(void) {
 bark_status encodec_hparams_check(const encodec_hparams *hp, bark_error *err) {
     const encodec_hparams ref = encodec_hparams_24khz();
     struct { const char *key; int got, want; } f[] = {
-        {"encodec.sample_rate", hp->sample_rate, ref.sample_rate},
-        {"encodec.channels", hp->channels, ref.channels},
-        {"encodec.n_residual_layers", hp->n_residual_layers, ref.n_residual_layers},
-        {"encodec.lstm_layers", hp->lstm_layers, ref.lstm_layers},
+        {KEY_ENCODEC("sample_rate"), hp->sample_rate, ref.sample_rate},
+        {KEY_ENCODEC("channels"), hp->channels, ref.channels},
+        {KEY_ENCODEC("n_residual_layers"), hp->n_residual_layers, ref.n_residual_layers},
+        {KEY_ENCODEC("lstm_layers"), hp->lstm_layers, ref.lstm_layers},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (f[i].got != f[i].want)
             return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: %s = %d is not supported (only %d, the 24 kHz family)",
                              f[i].key, f[i].got, f[i].want);
     struct { const char *key; int v, lo, hi; } r[] = {
-        {"encodec.n_filters", hp->n_filters, 1, MAX_WIDTH},
-        {"encodec.dimension", hp->dimension, 1, MAX_WIDTH},
-        {"encodec.kernel_size", hp->kernel_size, 1, MAX_KERNEL},
-        {"encodec.last_kernel_size", hp->last_kernel_size, 1, MAX_KERNEL},
-        {"encodec.residual_kernel_size", hp->residual_kernel_size, 1, MAX_KERNEL},
-        {"encodec.compress", hp->compress, 1, hp->n_filters},
-        {"encodec.codebook_size", hp->codebook_size, 2, 65536},
-        {"encodec.n_q", hp->n_q, 1, ENCODEC_MAX_Q},
+        {KEY_ENCODEC("n_filters"), hp->n_filters, 1, MAX_WIDTH},
+        {KEY_ENCODEC("dimension"), hp->dimension, 1, MAX_WIDTH},
+        {KEY_ENCODEC("kernel_size"), hp->kernel_size, 1, MAX_KERNEL},
+        {KEY_ENCODEC("last_kernel_size"), hp->last_kernel_size, 1, MAX_KERNEL},
+        {KEY_ENCODEC("residual_kernel_size"), hp->residual_kernel_size, 1, MAX_KERNEL},
+        {KEY_ENCODEC("compress"), hp->compress, 1, hp->n_filters},
+        {KEY_ENCODEC("codebook_size"), hp->codebook_size, 2, 65536},
+        {KEY_ENCODEC("n_q"), hp->n_q, 1, ENCODEC_MAX_Q},
     };
     for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
         if (r[i].v < r[i].lo || r[i].v > r[i].hi)
             return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: %s = %d is out of range %d..%d", r[i].key, r[i].v,
                              r[i].lo, r[i].hi);
     if (hp->n_ratios < 1 || hp->n_ratios > ENCODEC_MAX_RATIOS)
-        return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: encodec.ratios has %d values, 1..%d are supported",
-                         hp->n_ratios, ENCODEC_MAX_RATIOS);
+        return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: " KEY_ENCODEC("ratios") " has %d values, 1..%d are "
+                         "supported", hp->n_ratios, ENCODEC_MAX_RATIOS);
     int64_t hop = 1, width = hp->n_filters;
     for (int i = 0; i < hp->n_ratios; i++) {
         if (hp->ratios[i] < 1 || hp->ratios[i] > MAX_RATIO)
-            return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: encodec.ratios[%d] = %d is out of range 1..%d", i,
-                             hp->ratios[i], MAX_RATIO);
+            return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: " KEY_ENCODEC("ratios") "[%d] = %d is out of range "
+                             "1..%d", i, hp->ratios[i], MAX_RATIO);
         hop *= hp->ratios[i];
         width *= 2;
         if (hop > MAX_HOP)
-            return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: encodec.ratios multiply to more than %d samples per "
-                             "frame", MAX_HOP);
+            return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: " KEY_ENCODEC("ratios") " multiply to more than %d "
+                             "samples per frame", MAX_HOP);
         if (width > MAX_WIDTH)
             return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: n_filters %d x 2^%d is wider than %d channels",
                              hp->n_filters, hp->n_ratios, MAX_WIDTH);
     }
     /* the streaming decoder pads each stage's first frame on its own: it must hold a whole kernel */
     if (hp->ratios[0] < hp->residual_kernel_size)
-        return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: encodec.ratios[0] = %d is smaller than the residual "
-                         "kernel %d (not supported)", hp->ratios[0], hp->residual_kernel_size);
+        return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: " KEY_ENCODEC("ratios") "[0] = %d is smaller than the "
+                         "residual kernel %d (not supported)", hp->ratios[0], hp->residual_kernel_size);
     if (hop < hp->last_kernel_size)
         return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: %lld samples per frame is fewer than the last kernel %d "
                          "(not supported)", (long long)hop, hp->last_kernel_size);

@@ -55,8 +55,8 @@ bark_status convert_vocab(convert_ctx *c, const char *path) {
     }
     if (!st && n_tok < 106)
         st = bark_fail(c->err, BARK_ERR_FORMAT, "%s: only %zu tokens; not a BERT vocabulary", path, n_tok);
-    if (!st && gguf_set_str(c->w, "tokenizer.ggml.model", "bert")) st = BARK_ERR_NOMEM;
-    if (!st && gguf_set_str_array(c->w, "tokenizer.ggml.tokens", tok, len, n_tok)) st = BARK_ERR_NOMEM;
+    if (!st && gguf_set_str(c->w, KEY_TOKENIZER_MODEL, "bert")) st = BARK_ERR_NOMEM;
+    if (!st && gguf_set_str_array(c->w, KEY_TOKENIZER_TOKENS, tok, len, n_tok)) st = BARK_ERR_NOMEM;
     if (st == BARK_ERR_NOMEM && c->err && !c->err->msg[0]) bark_fail(c->err, st, "%s: out of memory", path);
     if (!st && !(c->vocab_path = strdup(path))) st = bark_fail(c->err, BARK_ERR_NOMEM, "out of memory");
     free(buf);
@@ -85,50 +85,75 @@ static bark_status convert_source(convert_ctx *c, const char *path) {
     if (ends_with(path, ".th")) return convert_encodec_th(c, path);
     if (ends_with(path, ".txt")) return convert_vocab(c, path);
     if (ends_with(path, ".npz")) {
-        /* "…/v2/en_speaker_6.npz" becomes voice "v2/en_speaker_6" */
+        /* a voice is named by its file's stem: "bad/myvoice.npz" is "myvoice" (a folder keeps "v2/...") */
         const char *b = base_name(path);
         char voice[256];
-        int parent = 0;
-        if (b > path + 1) {
-            const char *p = b - 1;
-            while (p > path && p[-1] != '/') p--;
-            parent = (int)(b - 1 - p);
-            snprintf(voice, sizeof voice, "%.*s/%.*s", parent, p, (int)(strlen(b) - 4), b);
-        }
-        if (!parent || !strncmp(voice, "voices/", 7) || !strncmp(voice, "prompts/", 8))
-            snprintf(voice, sizeof voice, "%.*s", (int)(strlen(b) - 4), b);
+        snprintf(voice, sizeof voice, "%.*s", (int)(strlen(b) - 4), b);
         return convert_npz_voice(c, path, voice);
     }
     return bark_fail(c->err, BARK_ERR_UNSUPPORTED, "%s: unknown source (expected a Hugging Face folder, .pt, .th, "
                      ".npz, a folder of .npz voices, or vocab.txt)", path);
 }
 
+/* general.name: the model family from the GPT shapes (suno/bark-small has 12 layers of width 768, suno/bark
+ * 24 of 1024), else what the file holds. */
+static void model_name(const convert_ctx *c, char *out, size_t cap) {
+    const int hubert = gguf_writer_has_tensor(c->w, "hubert.feat_proj.weight"),
+              hubq = gguf_writer_has_tensor(c->w, "hubq.fc.weight");
+    const gpt_config *g = NULL;
+    int small = 1, large = 1;
+    for (int s = BARK_STAGE_SEMANTIC; s <= BARK_STAGE_FINE; s++)
+        if (c->have[s]) {
+            g = &c->gpt[s];
+            small &= g->n_layer == 12 && g->n_embd == 768;
+            large &= g->n_layer == 24 && g->n_embd == 1024;
+        }
+    size_t n = 0;
+    if (g && small) n = (size_t)snprintf(out, cap, "Bark (small)");
+    else if (g && large) n = (size_t)snprintf(out, cap, "Bark");
+    else if (g) n = (size_t)snprintf(out, cap, "Bark (custom: %d layers, width %d)", g->n_layer, g->n_embd);
+    else if (c->have[BARK_STAGE_CODEC]) n = (size_t)snprintf(out, cap, "EnCodec 24 kHz");
+    else if (!hubert && !hubq) n = (size_t)snprintf(out, cap, "Bark voices");
+    if ((hubert || hubq) && n < cap)
+        n += (size_t)snprintf(out + n, cap - n, "%sHuBERT%s", n ? " + " : "",
+                              !hubq ? "" : hubert ? " with quantizer" : " quantizer");
+    if (c->random_weights && n < cap) snprintf(out + n, cap - n, ", random weights");
+}
+
+/* general.file_type in llama.cpp's numbering for the --type asked (1-D tensors and codebooks stay f32). */
+static uint32_t file_type(bark_wtype w) {
+    return w == BARK_WTYPE_F32 ? FTYPE_ALL_F32 : w == BARK_WTYPE_F16 ? FTYPE_MOSTLY_F16 : FTYPE_MOSTLY_Q8_0;
+}
+
 static bark_status write_metadata(convert_ctx *c) {
     const struct { const char *k; uint32_t v; } gen[] = {
-        {"bark.gen.text_encoding_offset", BARK_TEXT_ENCODING_OFFSET},
-        {"bark.gen.text_pad_token", BARK_TEXT_PAD_TOKEN},
-        {"bark.gen.semantic_pad_token", BARK_SEMANTIC_PAD_TOKEN},
-        {"bark.gen.semantic_infer_token", BARK_SEMANTIC_INFER_TOKEN},
-        {"bark.gen.semantic_vocab_size", BARK_SEMANTIC_VOCAB_SIZE},
-        {"bark.gen.coarse_semantic_pad_token", BARK_COARSE_SEMANTIC_PAD_TOKEN},
-        {"bark.gen.coarse_infer_token", BARK_COARSE_INFER_TOKEN},
-        {"bark.gen.codebook_size", BARK_CODEBOOK_SIZE},
-        {"bark.gen.n_coarse_codebooks", BARK_N_COARSE_CODEBOOKS},
-        {"bark.gen.n_fine_codebooks", BARK_N_FINE_CODEBOOKS},
-        {"bark.gen.coarse_rate_hz", BARK_COARSE_RATE_HZ},
-        {"bark.gen.sample_rate", BARK_SAMPLE_RATE},
-        {"bark.gen.context_window", BARK_CONTEXT_WINDOW_SIZE}};
-    bark_status st = gguf_set_str(c->w, "general.architecture", "bark");
-    if (!st) st = gguf_set_str(c->w, "general.name", c->name[0] ? c->name : "bark");
-    if (!st) st = gguf_set_u32(c->w, "general.file_type", (uint32_t)c->p->wtype);
-    if (!st) st = gguf_set_u32(c->w, "general.alignment", GGUF_DEFAULT_ALIGNMENT);
-    if (!st) st = gguf_set_f32(c->w, "bark.gen.semantic_rate_hz", (float)BARK_SEMANTIC_RATE_HZ);
+        {KEY_GEN("text_encoding_offset"), BARK_TEXT_ENCODING_OFFSET},
+        {KEY_GEN("text_pad_token"), BARK_TEXT_PAD_TOKEN},
+        {KEY_GEN("semantic_pad_token"), BARK_SEMANTIC_PAD_TOKEN},
+        {KEY_GEN("semantic_infer_token"), BARK_SEMANTIC_INFER_TOKEN},
+        {KEY_GEN("semantic_vocab_size"), BARK_SEMANTIC_VOCAB_SIZE},
+        {KEY_GEN("coarse_semantic_pad_token"), BARK_COARSE_SEMANTIC_PAD_TOKEN},
+        {KEY_GEN("coarse_infer_token"), BARK_COARSE_INFER_TOKEN},
+        {KEY_GEN("codebook_size"), BARK_CODEBOOK_SIZE},
+        {KEY_GEN("n_coarse_codebooks"), BARK_N_COARSE_CODEBOOKS},
+        {KEY_GEN("n_fine_codebooks"), BARK_N_FINE_CODEBOOKS},
+        {KEY_GEN("coarse_rate_hz"), BARK_COARSE_RATE_HZ},
+        {KEY_GEN("sample_rate"), BARK_SAMPLE_RATE},
+        {KEY_GEN("context_window"), BARK_CONTEXT_WINDOW_SIZE}};
+    char name[128];
+    model_name(c, name, sizeof name);
+    bark_status st = gguf_set_str(c->w, KEY_ARCHITECTURE, KEY_ARCH_NAME);
+    if (!st) st = gguf_set_str(c->w, KEY_TYPE, "model");
+    if (!st) st = gguf_set_str(c->w, KEY_NAME, name);
+    if (!st) st = gguf_set_u32(c->w, KEY_FILE_TYPE, file_type(c->p->wtype));
+    if (!st) st = gguf_set_u32(c->w, KEY_ALIGNMENT, GGUF_DEFAULT_ALIGNMENT);
+    if (!st) st = gguf_set_f32(c->w, KEY_GEN("semantic_rate_hz"), (float)BARK_SEMANTIC_RATE_HZ);
     for (size_t i = 0; i < sizeof gen / sizeof *gen && !st; i++) st = gguf_set_u32(c->w, gen[i].k, gen[i].v);
     if (!st && c->n_voices) {
         size_t *lens = malloc(c->n_voices * sizeof *lens);
         if (!lens) return bark_fail(c->err, BARK_ERR_NOMEM, "out of memory");
         for (size_t i = 0; i < c->n_voices; i++) lens[i] = strlen(c->voices[i]);
-        st = gguf_set_str_array(c->w, "bark.voices", (const char *const *)c->voices, lens, c->n_voices);
+        st = gguf_set_str_array(c->w, KEY_VOICES, (const char *const *)c->voices, lens, c->n_voices);
         free(lens);
     }
     return st ? bark_fail(c->err, st, "out of memory writing metadata") : BARK_OK;

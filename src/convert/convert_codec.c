@@ -94,15 +94,16 @@ static bark_status set_hparams(convert_ctx *c, const shape_of *sh, int n_sh, int
         return bark_fail(c->err, BARK_ERR_UNSUPPORTED, "%s: EnCodec with %lld audio channels; Bark uses the 24 kHz "
                          "mono model", label, (long long)d15->shape[0]);
     const struct { const char *k; uint32_t v; } kv[] = {
-        {"encodec.sample_rate", 24000}, {"encodec.channels", 1}, {"encodec.n_filters", (uint32_t)d15->shape[1]},
-        {"encodec.dimension", (uint32_t)d0->shape[1]}, {"encodec.kernel_size", (uint32_t)d0->shape[2]},
-        {"encodec.last_kernel_size", (uint32_t)d15->shape[2]}, {"encodec.residual_kernel_size", (uint32_t)res->shape[2]},
-        {"encodec.n_residual_layers", 1}, {"encodec.lstm_layers", (uint32_t)lstm_layers},
-        {"encodec.compress", (uint32_t)(res->shape[1] / res->shape[0])},
-        {"encodec.codebook_size", (uint32_t)cb->shape[0]}, {"encodec.n_q", (uint32_t)n_q}};
+        {KEY_ENCODEC("sample_rate"), 24000}, {KEY_ENCODEC("channels"), 1},
+        {KEY_ENCODEC("n_filters"), (uint32_t)d15->shape[1]}, {KEY_ENCODEC("dimension"), (uint32_t)d0->shape[1]},
+        {KEY_ENCODEC("kernel_size"), (uint32_t)d0->shape[2]}, {KEY_ENCODEC("last_kernel_size"), (uint32_t)d15->shape[2]},
+        {KEY_ENCODEC("residual_kernel_size"), (uint32_t)res->shape[2]},
+        {KEY_ENCODEC("n_residual_layers"), 1}, {KEY_ENCODEC("lstm_layers"), (uint32_t)lstm_layers},
+        {KEY_ENCODEC("compress"), (uint32_t)(res->shape[1] / res->shape[0])},
+        {KEY_ENCODEC("codebook_size"), (uint32_t)cb->shape[0]}, {KEY_ENCODEC("n_q"), (uint32_t)n_q}};
     bark_status st = BARK_OK;
     for (size_t i = 0; i < sizeof kv / sizeof *kv && !st; i++) st = gguf_set_u32(c->w, kv[i].k, kv[i].v);
-    if (!st) st = gguf_set_u32_array(c->w, "encodec.ratios", ratios, 4);
+    if (!st) st = gguf_set_u32_array(c->w, KEY_ENCODEC("ratios"), ratios, 4);
     return st ? bark_fail(c->err, st, "out of memory") : BARK_OK;
 }
 

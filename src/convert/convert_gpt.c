@@ -19,14 +19,14 @@ static bark_status set_hparams(convert_ctx *c, bark_stage stage, const gpt_confi
         {"output_vocab_size", g->output_vocab}};
     bark_status st = BARK_OK;
     for (size_t i = 0; i < sizeof kv / sizeof *kv && !st; i++) {
-        snprintf(key, sizeof key, "bark.%s.%s", s, kv[i].k);
+        snprintf(key, sizeof key, KEY_STAGE_FMT, s, kv[i].k);
         st = gguf_set_u32(c->w, key, (uint32_t)kv[i].v);
     }
-    snprintf(key, sizeof key, "bark.%s.bias", s);
+    snprintf(key, sizeof key, KEY_STAGE_FMT, s, "bias");
     if (!st) st = gguf_set_bool(c->w, key, has_bias);
     if (!st && stage == BARK_STAGE_FINE) {
-        st = gguf_set_u32(c->w, "bark.fine.n_codes_total", (uint32_t)g->n_codes_total);
-        if (!st) st = gguf_set_u32(c->w, "bark.fine.n_codes_given", (uint32_t)g->n_codes_given);
+        st = gguf_set_u32(c->w, KEY_FINE("n_codes_total"), (uint32_t)g->n_codes_total);
+        if (!st) st = gguf_set_u32(c->w, KEY_FINE("n_codes_given"), (uint32_t)g->n_codes_given);
     }
     return st ? bark_fail(c->err, st, "out of memory") : BARK_OK;
 }
@@ -89,5 +89,6 @@ bark_status convert_gpt(convert_ctx *c, bark_stage stage, const src_set *s, cons
     if (n_out == 0)
         return bark_fail(c->err, BARK_ERR_MISSING, "%s: no %s tensors found", label, stage_key[stage]);
     c->have[stage] = 1;
+    c->gpt[stage] = *cfg;
     return set_hparams(c, stage, cfg, has_bias);
 }

@@ -155,9 +155,5 @@ bark_status convert_hf_folder(convert_ctx *c, const char *dir) {
     torch_close(tf);
     if (!st && exists(dir, "vocab.txt", path, sizeof path)) st = convert_vocab(c, path);
     if (!st && exists(dir, "speaker_embeddings_path.json", path, sizeof path)) st = read_speakers(c, dir, path);
-    if (!st) {
-        const char *base = strrchr(dir, '/');
-        snprintf(c->name, sizeof c->name, "%s", base && base[1] ? base + 1 : dir);
-    }
     return st;
 }

@@ -221,13 +221,14 @@ bark_status convert_hubert_set(convert_ctx *c, const src_set *s, const hubert_sr
         sd[i] = (uint32_t)g->stride[i];
     }
     const struct { const char *key; int v; } kv[] = {
-        {"hubert.block_count", keep}, {"hubert.embedding_length", g->hidden}, {"hubert.head_count", g->heads},
-        {"hubert.feed_forward_length", g->ffn}, {"hubert.conv_dim", g->conv_dim},
-        {"hubert.pos_conv_kernel", g->pos_kernel}, {"hubert.pos_conv_groups", g->pos_groups},
-        {"hubert.sample_rate", HUBERT_SAMPLE_RATE}};
+        {KEY_HUBERT("block_count"), keep}, {KEY_HUBERT("embedding_length"), g->hidden},
+        {KEY_HUBERT("head_count"), g->heads},
+        {KEY_HUBERT("feed_forward_length"), g->ffn}, {KEY_HUBERT("conv_dim"), g->conv_dim},
+        {KEY_HUBERT("pos_conv_kernel"), g->pos_kernel}, {KEY_HUBERT("pos_conv_groups"), g->pos_groups},
+        {KEY_HUBERT("sample_rate"), HUBERT_SAMPLE_RATE}};
     for (size_t i = 0; i < sizeof kv / sizeof *kv && !st; i++) st = gguf_set_u32(c->w, kv[i].key, (uint32_t)kv[i].v);
-    if (!st) st = gguf_set_u32_array(c->w, "hubert.conv_kernels", k, (size_t)g->n_conv);
-    if (!st) st = gguf_set_u32_array(c->w, "hubert.conv_strides", sd, (size_t)g->n_conv);
+    if (!st) st = gguf_set_u32_array(c->w, KEY_HUBERT("conv_kernels"), k, (size_t)g->n_conv);
+    if (!st) st = gguf_set_u32_array(c->w, KEY_HUBERT("conv_strides"), sd, (size_t)g->n_conv);
     if (st == BARK_ERR_NOMEM && c->err && c->err->status != BARK_ERR_NOMEM)
         bark_fail(c->err, st, "%s: out of memory writing HuBERT metadata", label);
     return st;
@@ -446,7 +447,7 @@ bark_status convert_hubq_set(convert_ctx *c, const src_set *s, const char *label
         st = convert_emit(c, name, p[i].role, f, p[i].nd, shape);
         free(f);
     }
-    if (!st && gguf_set_u32(c->w, "hubq.version", I ? 1u : 0u))
+    if (!st && gguf_set_u32(c->w, KEY_HUBERT_QUANTIZER("version"), I ? 1u : 0u))
         st = bark_fail(c->err, BARK_ERR_NOMEM, "%s: out of memory", label);
     return st;
 }

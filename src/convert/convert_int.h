@@ -4,6 +4,7 @@
 
 #include "bark.h"
 #include "model/gguf.h"
+#include "model/gguf_keys.h"
 #include "formats/source.h"
 
 /* What a tensor is, which decides its stored type. */
@@ -14,6 +15,11 @@ typedef enum emit_role {
     ROLE_CODEBOOK  /* EnCodec codebooks: always f32 */
 } emit_role;
 
+/* The hyper-parameters of a GPT stage's config. */
+typedef struct gpt_config {
+    int n_layer, n_head, n_embd, block_size, input_vocab, output_vocab, n_codes_total, n_codes_given;
+} gpt_config;
+
 typedef struct convert_ctx {
     const bark_convert_params *p;
     gguf_writer *w;
@@ -22,7 +28,8 @@ typedef struct convert_ctx {
     char **voices;
     size_t n_voices, cap_voices;
     char *vocab_path;  /* vocab.txt found in a source folder (owned), else NULL */
-    char name[128];    /* general.name */
+    gpt_config gpt[3]; /* each converted stage's config (general.name comes from the shapes) */
+    int random_weights; /* written by bark_write_random_model */
 } convert_ctx;
 
 /* Expands any float source tensor to a malloc'd f32 array (caller frees); NULL and an error otherwise. */
@@ -33,9 +40,6 @@ bark_status convert_emit(convert_ctx *c, const char *name, emit_role role, const
 
 /* One GPT stage from a state dict (names without sub-model prefix, Suno or HF spelling), with the
  * hyper-parameters of its config. */
-typedef struct gpt_config {
-    int n_layer, n_head, n_embd, block_size, input_vocab, output_vocab, n_codes_total, n_codes_given;
-} gpt_config;
 bark_status convert_gpt(convert_ctx *c, bark_stage stage, const src_set *s, const char *prefix,
                         const gpt_config *cfg, const char *label);
 /* EnCodec from a state dict (original or HF spelling, names after `prefix`); hyper-parameters come from

@@ -46,7 +46,6 @@ bark_status convert_suno_pt(convert_ctx *c, const char *path) {
         g.n_codes_given = arg_int(args, "n_codes_given", 1);
         st = convert_gpt(c, guess_stage(&s, &g), &s, "", &g, path);
     }
-    if (!st && !c->name[0]) snprintf(c->name, sizeof c->name, "suno/bark (original checkpoints)");
     src_set_free(&s);
     torch_close(tf);
     return st;

@@ -136,13 +136,16 @@ bark_status bark_write_random_model(const char *out_path, const char *shape, bar
     int large = !strcmp(shape, "bark") || !strcmp(shape, "large");
     if (!large && strcmp(shape, "bark-small") && strcmp(shape, "small"))
         return bark_fail(err, BARK_ERR_ARG, "random model: unknown shape '%s' (bark-small or bark)", shape);
+    if (!vocab_path) /* the semantic stage is useless without it, as in bark_convert */
+        return bark_fail(err, BARK_ERR_MISSING, "%s: no vocabulary given; pass --vocab "
+                         "models/bert-base-multilingual-cased/vocab.txt (`bark say` needs it)", out_path);
     bark_convert_params p = bark_convert_default_params();
     p.wtype = wtype;
     convert_ctx c;
     memset(&c, 0, sizeof c);
     c.p = &p;
     c.err = err;
-    snprintf(c.name, sizeof c.name, "random weights, %s shapes", large ? "suno/bark" : "suno/bark-small");
+    c.random_weights = 1;
     gen g = {&c, {0}, seed};
     src_set_init(&g.s);
     const int L = large ? 24 : 12, H = large ? 16 : 12, C = large ? 1024 : 768;
@@ -159,7 +162,7 @@ bark_status bark_write_random_model(const char *out_path, const char *shape, bar
     if (!st) st = add_codec(&g);
     if (!st) st = convert_codec(&c, &g.s, "codec_model.", "random model");
     src_set_free(&g.s);
-    if (!st && vocab_path) st = convert_vocab(&c, vocab_path);
+    if (!st) st = convert_vocab(&c, vocab_path);
     if (!st && voices_dir) st = convert_voice_dir(&c, voices_dir);
     if (!st) st = convert_write(&c, out_path);
     convert_ctx_release(&c);

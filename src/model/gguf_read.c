@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/gguf_keys.h"
 #include "model/quant.h"
 
 #define MAX_KV (1u << 20)
@@ -245,10 +246,10 @@ bark_status gguf_parse(gguf_file *g, const uint8_t *buf, uint64_t len, const cha
         if ((st = get_str(&c, &kv->key, "metadata key")) || (st = get(&c, 4, &type, "metadata type"))) break;
         str_to_c(kv->key, key, sizeof key);
         if ((st = get_value(&c, (uint32_t)type, &kv->val, key))) break;
-        if (gguf_str_eq(kv->key, "general.alignment")) {
+        if (gguf_str_eq(kv->key, KEY_ALIGNMENT)) {
             if (kv->val.type != GGUF_T_UINT32 || kv->val.v.u == 0 || kv->val.v.u > MAX_ALIGNMENT ||
                 (kv->val.v.u & (kv->val.v.u - 1)))
-                st = bark_fail(err, BARK_ERR_FORMAT, "%s: general.alignment must be a u32 power of two up to %u",
+                st = bark_fail(err, BARK_ERR_FORMAT, "%s: " KEY_ALIGNMENT " must be a u32 power of two up to %u",
                                label, MAX_ALIGNMENT);
             else
                 g->alignment = (uint32_t)kv->val.v.u;

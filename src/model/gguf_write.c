@@ -161,12 +161,15 @@ static int write_body(const gguf_writer *w, FILE *f) {
     int ok = write_u(f, GGUF_MAGIC, 4) && write_u(f, GGUF_VERSION, 4) && write_u(f, w->n_t, 8) &&
              write_u(f, w->n_kv, 8);
     size_t pos = 24;
-    for (size_t i = 0; ok && i < w->n_kv; i++) {
-        size_t kn = strlen(w->kv[i].key);
-        ok = write_u(f, kn, 8) && write_all(f, w->kv[i].key, kn) && write_u(f, w->kv[i].type, 4) &&
-             write_all(f, w->kv[i].payload, w->kv[i].n);
-        pos += 12 + kn + w->kv[i].n;
-    }
+    /* general.* first, then the others in the order they were set (gguf-py and llama.cpp lead with general.*) */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; ok && i < w->n_kv; i++) {
+            size_t kn = strlen(w->kv[i].key);
+            if ((strncmp(w->kv[i].key, "general.", 8) == 0) != (pass == 0)) continue;
+            ok = write_u(f, kn, 8) && write_all(f, w->kv[i].key, kn) && write_u(f, w->kv[i].type, 4) &&
+                 write_all(f, w->kv[i].payload, w->kv[i].n);
+            pos += 12 + kn + w->kv[i].n;
+        }
     size_t off = 0;
     for (size_t i = 0; ok && i < w->n_t; i++) {
         const wtensor *t = &w->t[i];

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "model/gguf.h"
+#include "model/gguf_keys.h"
 
 struct bark_model {
     char *path;
@@ -160,7 +161,7 @@ static bark_status read_hparams(const bark_model *m, const char *s, bark_gpt_hpa
                                         "input_vocab_size", "output_vocab_size"};
     char key[96];
     for (int i = 0; i < 6; i++) {
-        snprintf(key, sizeof key, "bark.%s.%s", s, keys[i]);
+        snprintf(key, sizeof key, KEY_STAGE_FMT, s, keys[i]);
         bark_status st = bark_model_get_u32(m, key, &v[i], err);
         if (st) return st;
     }
@@ -172,13 +173,13 @@ static bark_status read_hparams(const bark_model *m, const char *s, bark_gpt_hpa
         return bark_fail(err, BARK_ERR_FORMAT,
                          "%s: %s stage has impossible hyper-parameters (layers %u, heads %u, width %u, context %u, "
                          "vocab %u/%u)", m->path, s, v[0], v[1], v[2], v[3], v[4], v[5]);
-    const gguf_kv *b = gguf_find_kv(&m->g, (snprintf(key, sizeof key, "bark.%s.bias", s), key));
+    const gguf_kv *b = gguf_find_kv(&m->g, (snprintf(key, sizeof key, KEY_STAGE_FMT, s, "bias"), key));
     hp->has_bias = b && b->val.type == GGUF_T_BOOL && b->val.v.u;
     if (fine) {
         uint32_t tot, given;
         bark_status st;
-        if ((st = bark_model_get_u32(m, "bark.fine.n_codes_total", &tot, err)) ||
-            (st = bark_model_get_u32(m, "bark.fine.n_codes_given", &given, err)))
+        if ((st = bark_model_get_u32(m, KEY_FINE("n_codes_total"), &tot, err)) ||
+            (st = bark_model_get_u32(m, KEY_FINE("n_codes_given"), &given, err)))
             return st;
         if (tot < 2 || tot > 8 || given < 1 || given >= tot)
             return bark_fail(err, BARK_ERR_FORMAT, "%s: fine stage has n_codes_total %u, n_codes_given %u", m->path,
@@ -287,10 +288,10 @@ static bark_status build_tensors(bark_model *m, bark_error *err) {
 }
 
 static bark_status build_vocab(bark_model *m, bark_error *err) {
-    const gguf_kv *kv = gguf_find_kv(&m->g, "tokenizer.ggml.tokens");
+    const gguf_kv *kv = gguf_find_kv(&m->g, KEY_TOKENIZER_TOKENS);
     if (!kv) return BARK_OK; /* checked by the stage that needs it */
     if (kv->val.type != GGUF_T_ARRAY || kv->val.arr_type != GGUF_T_STRING)
-        return bark_fail(err, BARK_ERR_FORMAT, "%s: tokenizer.ggml.tokens is not a string array", m->path);
+        return bark_fail(err, BARK_ERR_FORMAT, "%s: " KEY_TOKENIZER_TOKENS " is not a string array", m->path);
     m->n_vocab = (size_t)kv->val.arr_n;
     m->vocab = malloc(sizeof *m->vocab * (m->n_vocab ? m->n_vocab : 1));
     m->vocab_len = malloc(sizeof *m->vocab_len * (m->n_vocab ? m->n_vocab : 1));
@@ -317,10 +318,10 @@ static bark_status check_voice_tensor(const bark_model *m, const char *voice, co
 }
 
 static bark_status build_voices(bark_model *m, bark_error *err) {
-    const gguf_kv *kv = gguf_find_kv(&m->g, "bark.voices");
+    const gguf_kv *kv = gguf_find_kv(&m->g, KEY_VOICES);
     if (!kv) return BARK_OK;
     if (kv->val.type != GGUF_T_ARRAY || kv->val.arr_type != GGUF_T_STRING || kv->val.arr_n > 100000)
-        return bark_fail(err, BARK_ERR_FORMAT, "%s: bark.voices is not a string array", m->path);
+        return bark_fail(err, BARK_ERR_FORMAT, "%s: " KEY_VOICES " is not a string array", m->path);
     m->voices = calloc((size_t)kv->val.arr_n + 1, sizeof *m->voices);
     if (!m->voices) return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", m->path);
     const uint8_t *p = kv->val.arr_data;
@@ -368,26 +369,46 @@ static bark_status map_file(bark_model *m, bark_error *err) {
     return BARK_OK;
 }
 
+/* Refuses the layout of bark.c 0.2 and earlier (keys outside bark.*, q8_0 marked as file type 8) rather than
+ * reading it half right. */
+static bark_status check_layout(const bark_model *m, bark_error *err) {
+    static const char *const old[] = KEY_OLD_NAMESPACES;
+    char why[64] = "";
+    for (uint64_t i = 0; i < m->g.n_kv && !why[0]; i++) {
+        gguf_str k = m->g.kv[i].key;
+        for (size_t j = 0; j < sizeof old / sizeof *old && !why[0]; j++)
+            if (k.n > strlen(old[j]) && !memcmp(k.p, old[j], strlen(old[j])))
+                snprintf(why, sizeof why, "key '%.*s'", (int)(k.n < 40 ? k.n : 40), k.p);
+    }
+    const gguf_kv *ft = gguf_find_kv(&m->g, KEY_FILE_TYPE);
+    if (!why[0] && ft && ft->val.type == GGUF_T_UINT32 && ft->val.v.u == FTYPE_OLD_Q8_0)
+        snprintf(why, sizeof why, KEY_FILE_TYPE " %u", FTYPE_OLD_Q8_0);
+    if (!why[0]) return BARK_OK;
+    return bark_fail(err, BARK_ERR_UNSUPPORTED, "%s: written by bark.c 0.2 or earlier (%s); convert it again with "
+                     "`bark convert` or models/download.sh", m->path, why);
+}
+
 /* Everything after the bytes are in memory: header, tensor table, stages, vocab, voices. */
 static bark_status init_from_map(bark_model *m, bark_error *err) {
     bark_status st = gguf_parse(&m->g, m->map, m->size, m->path, err);
     if (!st) {
-        const gguf_kv *arch = gguf_find_kv(&m->g, "general.architecture");
-        if (!arch || arch->val.type != GGUF_T_STRING || !gguf_str_eq(arch->val.v.s, "bark"))
+        const gguf_kv *arch = gguf_find_kv(&m->g, KEY_ARCHITECTURE);
+        if (!arch || arch->val.type != GGUF_T_STRING || !gguf_str_eq(arch->val.v.s, KEY_ARCH_NAME))
             st = bark_fail(err, BARK_ERR_UNSUPPORTED, "%s: general.architecture is not 'bark'; this GGUF file is not a "
                            "Bark model (convert one with `bark convert`)", m->path);
     }
+    if (!st) st = check_layout(m, err);
     if (!st) st = build_tensors(m, err);
     if (!st) st = build_vocab(m, err);
     for (int s = BARK_STAGE_SEMANTIC; s <= BARK_STAGE_FINE && !st; s++) {
         char key[64];
-        snprintf(key, sizeof key, "bark.%s.block_count", stage_names[s]);
+        snprintf(key, sizeof key, KEY_STAGE_FMT, stage_names[s], "block_count");
         if (gguf_find_kv(&m->g, key)) {
             st = load_gpt(m, (bark_stage)s, err);
             m->has_stage[s] = !st;
         }
     }
-    if (!st) m->has_stage[BARK_STAGE_CODEC] = gguf_find_kv(&m->g, "encodec.sample_rate") != NULL;
+    if (!st) m->has_stage[BARK_STAGE_CODEC] = gguf_find_kv(&m->g, KEY_ENCODEC("sample_rate")) != NULL;
     if (!st) st = build_voices(m, err);
     return st;
 }
