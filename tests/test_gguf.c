@@ -279,7 +279,7 @@ static void test_old_layout_refused(void **state) {
         if (i < 3) gguf_set_u32(w, old_keys[i], 1);
         else gguf_set_u32(w, "general.file_type", 8);
         assert_int_equal(open_model(w, &err), BARK_ERR_UNSUPPORTED);
-        assert_non_null(strstr(err.msg, "m.gguf: written by bark.c 0.2 or earlier"));
+        assert_non_null(strstr(err.msg, "m.gguf: written by bark.c 0.1 (older metadata)"));
         assert_non_null(strstr(err.msg, i < 3 ? old_keys[i] : "general.file_type 8"));
         assert_non_null(strstr(err.msg, "`bark convert` or models/download.sh"));
         assert_null(strchr(err.msg, '\n'));

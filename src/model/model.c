@@ -384,7 +384,7 @@ static bark_status check_layout(const bark_model *m, bark_error *err) {
     if (!why[0] && ft && ft->val.type == GGUF_T_UINT32 && ft->val.v.u == FTYPE_OLD_Q8_0)
         snprintf(why, sizeof why, KEY_FILE_TYPE " %u", FTYPE_OLD_Q8_0);
     if (!why[0]) return BARK_OK;
-    return bark_fail(err, BARK_ERR_UNSUPPORTED, "%s: written by bark.c 0.2 or earlier (%s); convert it again with "
+    return bark_fail(err, BARK_ERR_UNSUPPORTED, "%s: written by bark.c 0.1 (older metadata) (%s); convert it again with "
                      "`bark convert` or models/download.sh", m->path, why);
 }
 
