@@ -13,7 +13,7 @@
 
 #include "util/testutil.h"
 
-static char *dir, out[1 << 16];
+static char *dir, out[1 << 16], args[4096]; /* args: those of the last run */
 
 static int setup(void **state) {
     (void)state;
@@ -36,7 +36,7 @@ static int teardown(void **state) {
 
 /* Runs `bark ARGS` (printf-style; stdin from /dev/null) with stderr+stdout in out; returns the exit status. */
 static int bark(const char *fmt, ...) {
-    char args[4096], cmd[8192];
+    char cmd[8192];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
@@ -50,7 +50,7 @@ static int bark(const char *fmt, ...) {
     do {                                                                                                           \
         int rc_ = bark(__VA_ARGS__);                                                                               \
         if (rc_ != (rc_expected) || tu_lines(out) != 1 || ((needle) && !strstr(out, (needle))))                    \
-            fail_msg("`bark " #__VA_ARGS__ "` exited %d (expected %d), want one line with '%s':\n%s", rc_,        \
+            fail_msg("`bark %s` exited %d (expected %d), want one line with '%s':\n%s", args, rc_,                \
                      (rc_expected), (needle) ? (needle) : "", out);                                                \
     } while (0)
 

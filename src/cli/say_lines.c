@@ -61,6 +61,7 @@ int say_lines(const bark_context *ctx, const say_opts *o) {
         if (!*text) continue;
         rc = say_line(ctx, o, text, lineno, ++k);
         failed |= rc != 0;
+        if (rc && o->raw && ferror(stdout)) break; /* stdout is gone: no line can be said any more */
     }
     free(line);
     if (rc == 130 || say_signalled()) return 130;
