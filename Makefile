@@ -6,6 +6,7 @@ BOARD   ?= generic
 include boards/$(BOARD).mk
 
 PKGS    := sndfile alsa samplerate zlib openblas
+CLI_PKGS:= libcjson
 CSTD    := -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 OPT     ?= -O2 -g
@@ -115,7 +116,7 @@ $(CLI_LIB): $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
 	$(AR) rcs $@ $^
 
 $(BUILD)/bark: $(BUILD)/src/cli/main.o $(CLI_LIB) $(LIB)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CLI_LIBS) -o $@
 
 # Only the BARK_API functions of include/bark.h leave the library; the internal archive links as before.
 $(LIB_OBJ): CFLAGS += -fvisibility=hidden
@@ -158,6 +159,10 @@ LIBDIR     := $(PREFIX)/lib
 INCLUDEDIR := $(PREFIX)/include
 DATADIR    := $(PREFIX)/share/bark
 
+# The CLI alone parses JSON (cJSON) and searches $(DATADIR) for the model; libbark stays free of both.
+CLI_LIBS   := $(shell pkg-config --libs $(CLI_PKGS))
+$(CLI_OBJ): CFLAGS += $(shell pkg-config --cflags $(CLI_PKGS)) -DBARK_DATADIR='"$(DATADIR)"'
+
 # Installs the CLI, both libraries, the header and libbark.pc under $(DESTDIR)$(PREFIX).
 install: $(BUILD)/bark $(SHARED) $(DIST_LIB) libbark.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES_PRIVATE@|$(PC_REQ)|' \
@@ -186,7 +191,7 @@ $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TUTIL_OBJ) $(CLI_LIB) $(LIB)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(shell pkg-config --libs cmocka) -o $@
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CLI_LIBS) $(shell pkg-config --libs cmocka) -o $@
 
 # Installs the Debian packages the build, the tests and the cross build need (root or sudo).
 deps:

@@ -31,7 +31,7 @@ static int setup(void **state) {
     if (!g || !(g->dir = tu_tmpdir())) return -1;
     snprintf(g->model, sizeof g->model, "%s/tiny.gguf", g->dir);
     char cmd[1200], out[4096];
-    snprintf(cmd, sizeof cmd, "%s convert tests/data/tiny/hf -o %s -t f32", tu_bark(), g->model);
+    snprintf(cmd, sizeof cmd, "%s convert tests/data/tiny/hf -o %s --type f32", tu_bark(), g->model);
     if (tu_run(cmd, out, sizeof out) != 0) {
         fprintf(stderr, "%s\n%s", cmd, out);
         return -1;

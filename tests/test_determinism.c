@@ -51,7 +51,7 @@ static int setup(void **state) {
     char model[512], cmd[1024], out[4096];
     f->dir = tu_tmpdir();
     snprintf(model, sizeof model, "%s/tiny_q8.gguf", f->dir);
-    snprintf(cmd, sizeof cmd, "%s convert tests/data/tiny/hf -o %s -t q8_0", tu_bark(), model);
+    snprintf(cmd, sizeof cmd, "%s convert tests/data/tiny/hf -o %s --type q8_0", tu_bark(), model);
     bark_error err;
     if (tu_run(cmd, out, sizeof out) || bark_context_open(model, &f->ctx, &err)) {
         fprintf(stderr, "tiny model: %s\n", out);

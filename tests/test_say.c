@@ -33,7 +33,7 @@ static int setup(void **state) {
     (void)state;
     char cmd[1024];
     dir = tu_tmpdir();
-    snprintf(cmd, sizeof cmd, "%s convert tests/data/tiny/hf -o %s/tiny.gguf -t f32", tu_bark(), dir);
+    snprintf(cmd, sizeof cmd, "%s convert tests/data/tiny/hf -o %s/tiny.gguf --type f32", tu_bark(), dir);
     if (tu_run(cmd, out, sizeof out) != 0) {
         fprintf(stderr, "cannot convert the tiny model: %s\n", out);
         return -1;

@@ -29,7 +29,7 @@ static int setup(void **state) {
     if (!f || !(f->dir = tu_tmpdir())) return -1;
     snprintf(f->model, sizeof f->model, "%s/tiny.gguf", f->dir);
     char cmd[1200], out[4096];
-    snprintf(cmd, sizeof cmd, "%s convert tests/data/tiny/hf -o %s -t f32", tu_bark(), f->model);
+    snprintf(cmd, sizeof cmd, "%s convert tests/data/tiny/hf -o %s --type f32", tu_bark(), f->model);
     if (tu_run(cmd, out, sizeof out) != 0) {
         fprintf(stderr, "%s\n%s", cmd, out);
         return -1;

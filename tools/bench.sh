@@ -12,7 +12,7 @@ model=$dir/bark-small-q8_0.gguf
 if [ ! -f "$model" ]; then
     echo "bench: writing a random-weight bark-small q8_0 model (once) ..."
     t0=$(date +%s.%N)
-    "$build/bark" random-model --shape bark-small -t q8_0 --vocab models/bert-base-multilingual-cased/vocab.txt \
+    "$build/bark" random-model --shape bark-small --type q8_0 --vocab models/bert-base-multilingual-cased/vocab.txt \
         --voices models/voices -o "$model"
     echo "bench: random model written in $(awk "BEGIN {print $(date +%s.%N) - $t0}") s"
 fi

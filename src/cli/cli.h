@@ -2,8 +2,6 @@
 #ifndef BARK_CLI_H
 #define BARK_CLI_H
 
-#include <stdio.h>
-
 #include "bark.h"
 
 /* Each subcommand: argv[0] is the subcommand name; returns the process exit status. */
@@ -16,37 +14,26 @@ int cmd_clone(int argc, char **argv);
 int cmd_voices(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_say(int argc, char **argv);
-/* The generation runner `say` and `tokens` share (cmd_say.c); audio = 0 stops after the codes. */
-int cli_run_generation(int argc, char **argv, const char *cmd, int audio);
 
-/* The model path: the -m value if given, else $BARK_MODEL, else models/bark-small.gguf. */
+/* The model path: the -m value if given, else $BARK_MODEL, else the first of models/bark-small.gguf,
+ * $XDG_DATA_HOME/bark/ (~/.local/share/bark/) and BARK_DATADIR that holds bark-small.gguf (model_path.c). */
 const char *cli_model_path(const char *given);
+/* The install prefix's share/bark folder (BARK_DATADIR, from the Makefile's PREFIX): the search path's last place. */
+const char *cli_datadir(void);
 /* Opens the model or prints why not (with how to get one); returns NULL on failure. */
 bark_model *cli_open_model(const char *cmd, const char *given);
 /* The same for a context (the model, its tokenizer and the EnCodec decoder). */
 bark_context *cli_open_context(const char *cmd, const char *given);
-/* Where the environment speaks for the user: BARK_THREADS (when *threads is 0), BARK_ISA and BARK_GEMM. A thread
+/* Where the environment speaks for the user: BARK_THREADS (when *threads is 0), BARK_ISA and BARK_GEMM (isa and
+ * gemm may be NULL). A thread
  * count above the CPUs this process may use is clamped to them with a one-line warning. Returns 0, or 2 after
  * printing why a value is wrong. */
 int cli_exec_env(const char *cmd, int *threads, const char **isa, bark_gemm *gemm);
 
-/* ---- `bark decode` and `bark encode`: IN -o OUT [-m MODEL] (cli_args.c) ---- */
-
-typedef struct cli_in_out {
-    const char *in, *out, *model;
-} cli_in_out;
-
-typedef struct cli_in_out_spec {
-    const char *cmd;
-    void (*usage)(FILE *f);
-    /* the command's own options, offered argv[i] first: returns how many arguments it took (0: not its own), or
-     * -1 after printing why a value is bad; may be NULL */
-    int (*extra)(void *user, int argc, char **argv, int i);
-    void *user;
-} cli_in_out_spec;
-
-/* Returns -1 when the command should run with *o, else the exit status (0 after --help, 2 on a usage error). */
-int cli_parse_in_out(int argc, char **argv, const cli_in_out_spec *spec, cli_in_out *o);
+/* The --type value of `bark convert` and `bark random-model` into *out; returns 0, or 2 after a one-line error. */
+int cli_weight_type(const char *cmd, const char *s, bark_wtype *out);
+/* The single IN operand and the -o of `bark decode` / `bark encode`: 0, or 2 after a one-line error. */
+int cli_in_out(const char *cmd, int argc, char **argv, int first, const char *out, const char **in);
 
 /* ---- one-line errors (cli_error.c) ---- */
 

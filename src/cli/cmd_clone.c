@@ -1,22 +1,22 @@
 /* cmd_clone.c: `bark clone REF -o VOICE.npz`: a voice prompt from a recording (EnCodec + HuBERT + quantizer). */
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 
 typedef struct clone_opts {
     const char *in, *out, *name, *model, *hubert, *text;
     double max_seconds;
     uint64_t seed;
-    int quiet;
+    int quiet, threads;
 } clone_opts;
 
 static void usage(FILE *f) {
     fputs("usage: bark clone REF.wav|.flac|.ogg|... -o VOICE.npz [--name NAME] [-m MODEL] [--hubert FILE]\n"
-          "                  [--semantic-from-text \"TRANSCRIPT\"] [--max-seconds S] [--seed N] [-q]\n"
+          "                  [--semantic-from-text \"TRANSCRIPT\"] [--max-seconds S] [-s N] [-t N] [-q]\n"
           "  Makes a Suno-compatible voice prompt (.npz) from a recording: any format and rate libsndfile reads,\n"
           "  mixed to mono, leading/trailing silence trimmed, at most the last S seconds kept (default 15).\n"
           "  coarse/fine prompts: EnCodec at 6 kbps (the model's codec). semantic prompt: HuBERT base + the\n"
@@ -61,6 +61,7 @@ static int run(const clone_opts *o) {
     p.max_seconds = o->max_seconds;
     p.transcript = o->text;
     p.seed = o->seed;
+    p.n_threads = o->threads;
     /* without a transcript HuBERT is required: from --hubert, or else from the model file */
     p.hubert_path = o->hubert ? o->hubert : cli_model_path(o->model);
     const clock_t c0 = clock();
@@ -84,51 +85,37 @@ static int run(const clone_opts *o) {
     return st ? cli_fail("clone", &err) : 0;
 }
 
+enum { OPT_NAME = CLI_LONG_ONLY, OPT_HUBERT, OPT_TEXT, OPT_MAX_SECONDS };
+
 int cmd_clone(int argc, char **argv) {
-    clone_opts o = {NULL, NULL, NULL, NULL, NULL, NULL, 15.0, 0, 0};
-    o.seed = (uint64_t)time(NULL);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end = NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            o.quiet = 1;
-        } else if (v && !strcmp(a, "-o")) {
-            o.out = argv[++i];
-        } else if (v && !strcmp(a, "--name")) {
-            o.name = argv[++i];
-        } else if (v && (!strcmp(a, "-m") || !strcmp(a, "--model"))) {
-            o.model = argv[++i];
-        } else if (v && !strcmp(a, "--hubert")) {
-            o.hubert = argv[++i];
-        } else if (v && !strcmp(a, "--semantic-from-text")) {
-            o.text = argv[++i];
-        } else if (v && !strcmp(a, "--max-seconds")) {
-            o.max_seconds = strtod(argv[++i], &end);
-            if (*end || end == v || !(o.max_seconds >= 0.5 && o.max_seconds <= 600)) {
-                fprintf(stderr, "bark clone: --max-seconds needs a number of seconds in 0.5..600, not '%s'\n", v);
-                return 2;
-            }
-        } else if (v && (!strcmp(a, "-s") || !strcmp(a, "--seed"))) {
-            unsigned long long x = strtoull(argv[++i], &end, 10);
-            if (*end || end == v || v[0] == '-') {
-                fprintf(stderr, "bark clone: the seed is a whole number >= 0\n");
-                return 2;
-            }
-            o.seed = x;
-        } else if (a[0] != '-' && !o.in) {
-            o.in = a;
-        } else {
-            fprintf(stderr, "bark clone: unexpected argument '%s'\n", a);
-            usage(stderr);
+    static const struct option longs[] = {
+        {"name", required_argument, NULL, OPT_NAME},
+        {"hubert", required_argument, NULL, OPT_HUBERT},
+        {"semantic-from-text", required_argument, NULL, OPT_TEXT},
+        {"max-seconds", required_argument, NULL, OPT_MAX_SECONDS},
+        {NULL, 0, NULL, 0}};
+    static const cli_spec spec = {"clone", CLI_MODEL | CLI_OUTPUT | CLI_QUIET | CLI_THREADS | CLI_SEED, NULL, longs,
+                                  usage};
+    clone_opts o = {NULL, NULL, NULL, NULL, NULL, NULL, 15.0, 0, 0, 0};
+    cli_parser p;
+    cli_common c;
+    const char *arg;
+    int rc, opt;
+    cli_parser_init(&p, &spec, argc, argv, &c);
+    while ((opt = cli_next(&p, &arg, &rc)) >= 0) {
+        if (opt == OPT_NAME) o.name = arg;
+        else if (opt == OPT_HUBERT) o.hubert = arg;
+        else if (opt == OPT_TEXT) o.text = arg;
+        else if (cli_number("clone", "--max-seconds", arg, 0.5, 0, 600, "a number of seconds in 0.5..600", &o.max_seconds))
             return 2;
-        }
     }
-    if (!o.in || (!o.out && !o.name)) {
-        usage(stderr);
-        return 2;
-    }
+    if (opt != CLI_END) return rc;
+    const int k = cli_operands(&p);
+    if (k == argc) return cli_usage_error("clone", "no recording given (see bark clone --help)");
+    if (k + 1 < argc) return cli_usage_error("clone", "unexpected argument '%s' (one recording)", argv[k + 1]);
+    if (!c.output && !o.name) return cli_usage_error("clone", "give the voice file to write with -o VOICE.npz or --name");
+    o.in = argv[k], o.out = c.output, o.model = c.model, o.quiet = c.quiet, o.threads = c.threads;
+    o.seed = c.have_seed ? c.seed : (uint64_t)time(NULL);
+    if ((rc = cli_exec_env("clone", &o.threads, NULL, NULL))) return rc;
     return run(&o);
 }

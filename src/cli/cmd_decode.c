@@ -4,10 +4,12 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 
 static void usage(FILE *f) {
-    fputs("usage: bark decode CODES.npy -o OUT.wav|.flac|.ogg|.npy [-m MODEL]\n"
-          "  CODES.npy: integer array [n_q][T] of EnCodec codes (n_q 2, 4, 8, 16 or 32, e.g. Bark's fine tokens [8][T])\n",
+    fputs("usage: bark decode CODES.npy -o OUT.wav|.flac|.ogg|.npy [-m MODEL] [-q] [-t N]\n"
+          "  CODES.npy: integer array [n_q][T] of EnCodec codes (n_q 2, 4, 8, 16 or 32, e.g. Bark's fine tokens [8][T])\n"
+          "  -q: no report line; -t N is accepted as in every command (the decoder runs on one thread)\n",
           f);
 }
 
@@ -43,7 +45,7 @@ static bark_status check_shape(const char *in, size_t n_q, size_t T, bark_error 
     return BARK_OK;
 }
 
-static int run(const char *in, const char *outp, const char *model_path) {
+static int run(const char *in, const char *outp, const char *model_path, int quiet) {
     bark_error err = {BARK_OK, ""};
     int32_t *codes = NULL;
     size_t n_q = 0, T = 0;
@@ -64,7 +66,7 @@ static int run(const char *in, const char *outp, const char *model_path) {
         bark_status cst = bark_audio_writer_close(o.w, !st, st ? NULL : &err);
         if (!st) st = cst;
     }
-    if (!st)
+    if (!st && !quiet)
         fprintf(stderr, "bark decode: %zu frames x %zu codebooks -> %s (%.2f s of audio, %.2f s CPU)\n", T, n_q, outp,
                 (double)o.samples / BARK_SAMPLE_RATE_HZ, (double)(clock() - c0) / CLOCKS_PER_SEC);
     bark_context_free(ctx);
@@ -73,8 +75,13 @@ static int run(const char *in, const char *outp, const char *model_path) {
 }
 
 int cmd_decode(int argc, char **argv) {
-    const cli_in_out_spec spec = {"decode", usage, NULL, NULL};
-    cli_in_out o;
-    const int rc = cli_parse_in_out(argc, argv, &spec, &o);
-    return rc >= 0 ? rc : run(o.in, o.out, o.model);
+    static const cli_spec spec = {"decode", CLI_MODEL | CLI_OUTPUT | CLI_QUIET | CLI_THREADS, NULL, NULL, usage};
+    cli_parser p;
+    cli_common c;
+    const char *arg, *in;
+    int rc;
+    cli_parser_init(&p, &spec, argc, argv, &c);
+    if (cli_next(&p, &arg, &rc) != CLI_END) return rc;
+    if (cli_in_out("decode", argc, argv, cli_operands(&p), c.output, &in)) return 2;
+    return run(in, c.output, c.model, c.quiet);
 }

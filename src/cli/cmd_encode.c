@@ -2,17 +2,18 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 
 #define BLOCK 4096 /* samples per read */
 
 static void usage(FILE *f) {
-    fputs("usage: bark encode IN.wav|.flac|.ogg -o CODES.npy [--bandwidth 1.5|3|6|12|24] [-m MODEL]\n"
+    fputs("usage: bark encode IN.wav|.flac|.ogg -o CODES.npy [-b|--bandwidth 1.5|3|6|12|24] [-m MODEL] [-q] [-t N]\n"
           "  writes int32 codes [n_q][T] (6 kbps = 8 codebooks, Bark's fine-token layout; default 6),\n"
-          "  frame by frame (a Fortran-order .npy: numpy.load reads it as [n_q][T])\n",
+          "  frame by frame (a Fortran-order .npy: numpy.load reads it as [n_q][T])\n"
+          "  -q: no report line; -t N is accepted as in every command (the encoder runs on one thread)\n",
           f);
 }
 
@@ -25,7 +26,7 @@ static bark_status room(int32_t **codes, size_t *cap, size_t need, int n_q, bark
     return BARK_OK;
 }
 
-static int run(const char *in, const char *outp, double kbps, const char *model_path) {
+static int run(const char *in, const char *outp, double kbps, const char *model_path, int quiet) {
     bark_error err = {BARK_OK, ""};
     bark_context *ctx = cli_open_context("encode", model_path);
     if (!ctx) return 1;
@@ -56,7 +57,7 @@ static int run(const char *in, const char *outp, double kbps, const char *model_
         bark_status cst = bark_codes_writer_close(w, st == BARK_OK, &err);
         if (!st) st = cst;
     }
-    if (!st) {
+    if (!st && !quiet) {
         int rate = 0, channels = 0;
         bark_audio_reader_format(r, &rate, &channels);
         fprintf(stderr, "bark encode: %s (%d Hz, %d channel%s): %zu samples at %d Hz -> %zu frames x %d codebooks "
@@ -71,22 +72,18 @@ static int run(const char *in, const char *outp, double kbps, const char *model_
     return st ? cli_fail("encode", &err) : 0;
 }
 
-/* --bandwidth KBPS */
-static int bandwidth_option(void *user, int argc, char **argv, int i) {
-    if ((strcmp(argv[i], "-b") && strcmp(argv[i], "--bandwidth")) || i + 1 >= argc) return 0;
-    char *end;
-    *(double *)user = strtod(argv[i + 1], &end);
-    if (*end || end == argv[i + 1]) {
-        fprintf(stderr, "bark encode: --bandwidth needs a number, not '%s'\n", argv[i + 1]);
-        return -1;
-    }
-    return 2;
-}
-
 int cmd_encode(int argc, char **argv) {
+    static const struct option longs[] = {{"bandwidth", required_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
+    static const cli_spec spec = {"encode", CLI_MODEL | CLI_OUTPUT | CLI_QUIET | CLI_THREADS, "b:", longs, usage};
+    cli_parser p;
+    cli_common c;
+    const char *arg, *in;
     double kbps = 6.0;
-    const cli_in_out_spec spec = {"encode", usage, bandwidth_option, &kbps};
-    cli_in_out o;
-    const int rc = cli_parse_in_out(argc, argv, &spec, &o);
-    return rc >= 0 ? rc : run(o.in, o.out, kbps, o.model);
+    int rc, opt;
+    cli_parser_init(&p, &spec, argc, argv, &c);
+    while ((opt = cli_next(&p, &arg, &rc)) == 'b')
+        if (cli_number("encode", "--bandwidth", arg, 1.5, 0, 24, "1.5, 3, 6, 12 or 24 (kbps)", &kbps)) return 2;
+    if (opt != CLI_END) return rc;
+    if (cli_in_out("encode", argc, argv, cli_operands(&p), c.output, &in)) return 2;
+    return run(in, c.output, kbps, c.model, c.quiet);
 }

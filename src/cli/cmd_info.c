@@ -1,8 +1,8 @@
 /* cmd_info.c: `bark info [FILE]`: hyper-parameters, tensor table, total size and voices of a model file. */
 #include <stdio.h>
-#include <string.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 
 static void print_stage(const bark_model *m, bark_stage s) {
     bark_gpt_hparams hp;
@@ -22,24 +22,26 @@ static void print_stage(const bark_model *m, bark_stage s) {
     printf("\n");
 }
 
+static void usage(FILE *f) {
+    fputs("usage: bark info [FILE] [-m FILE] [--no-tensors]\n"
+          "  FILE (or -m FILE) defaults to the model bark say finds (see bark say --help)\n",
+          f);
+}
+
 int cmd_info(int argc, char **argv) {
-    const char *path = NULL;
-    int quiet_tensors = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            puts("usage: bark info [FILE] [--no-tensors]\n  FILE defaults to $BARK_MODEL or models/bark-small.gguf");
-            return 0;
-        } else if (!strcmp(argv[i], "--no-tensors")) {
-            quiet_tensors = 1;
-        } else if ((!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) && i + 1 < argc) {
-            path = argv[++i];
-        } else if (argv[i][0] != '-') {
-            path = argv[i];
-        } else {
-            fprintf(stderr, "bark info: unknown option '%s'\n", argv[i]);
-            return 2;
-        }
-    }
+    static const struct option longs[] = {{"no-tensors", no_argument, NULL, CLI_LONG_ONLY}, {NULL, 0, NULL, 0}};
+    static const cli_spec spec = {"info", CLI_MODEL | CLI_QUIET, NULL, longs, usage};
+    cli_parser p;
+    cli_common c;
+    const char *arg;
+    int quiet_tensors = 0, rc, opt;
+    cli_parser_init(&p, &spec, argc, argv, &c);
+    while ((opt = cli_next(&p, &arg, &rc)) == CLI_LONG_ONLY) quiet_tensors = 1;
+    if (opt != CLI_END) return rc;
+    const char *path = c.model;
+    int k = cli_operands(&p);
+    if (k < argc) path = argv[k++];
+    if (k < argc) return cli_usage_error("info", "unexpected argument '%s' (one model file at most)", argv[k]);
     bark_model *m = cli_open_model("info", path);
     if (!m) return 1;
     printf("file      %s (%.1f MB)\n", cli_model_path(path), bark_model_file_size(m) / 1e6);

@@ -1,9 +1,7 @@
 /* main.c: the `bark` command line: dispatches to one subcommand per file in src/cli/. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 
@@ -32,43 +30,6 @@ static void usage(FILE *f) {
         fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].help);
 }
 
-const char *cli_model_path(const char *given) {
-    if (given) return given;
-    const char *env = getenv("BARK_MODEL");
-    return env && *env ? env : "models/bark-small.gguf";
-}
-
-bark_model *cli_open_model(const char *cmd, const char *given) {
-    bark_model *m = NULL;
-    bark_error err = {BARK_OK, ""};
-    const bark_status st = bark_model_open(cli_model_path(given), &m, &err);
-    return st ? (cli_fail(cmd, &err), NULL) : m;
-}
-
-/* Says how to get a model when the file is missing; 0 when it exists (or another error will say why not). */
-static int missing_model(const char *cmd, const char *given) {
-    const char *path = cli_model_path(given);
-    struct stat sb;
-    if (stat(path, &sb) == 0 || errno != ENOENT) return 0;
-    if (given || getenv("BARK_MODEL"))
-        fprintf(stderr, "bark %s: %s: no such model file\n", cmd, path);
-    else
-        fprintf(stderr, "bark %s: no model at %s: run `models/download.sh` to fetch and convert bark-small "
-                "(about 1.7 GB to download, a 0.5 GB file), or pass -m FILE or set BARK_MODEL\n", cmd, path);
-    return 1;
-}
-
-bark_context *cli_open_context(const char *cmd, const char *given) {
-    if (missing_model(cmd, given)) return NULL;
-    bark_context *c = NULL;
-    bark_error err = {BARK_OK, ""};
-    if (bark_context_open(cli_model_path(given), &c, &err)) {
-        cli_fail(cmd, &err);
-        return NULL;
-    }
-    return c;
-}
-
 int cli_exec_env(const char *cmd, int *threads, const char **isa, bark_gemm *gemm) {
     const char *t = getenv("BARK_THREADS"), *i = getenv("BARK_ISA"), *g = getenv("BARK_GEMM");
     if (!*threads && t && *t) {
@@ -86,8 +47,8 @@ int cli_exec_env(const char *cmd, int *threads, const char **isa, bark_gemm *gem
                 cmd, *threads, cpus, cpus == 1 ? "" : "s", cpus);
         *threads = cpus;
     }
-    if (i && *i) *isa = i;
-    if (g && *g) {
+    if (isa && i && *i) *isa = i;
+    if (gemm && g && *g) {
         if (!strcmp(g, "int8")) *gemm = BARK_GEMM_INT8;
         else if (!strcmp(g, "sgemm")) *gemm = BARK_GEMM_SGEMM;
         else if (strcmp(g, "auto")) {

@@ -1,4 +1,4 @@
-/* progress.c: the rewritten-in-place status line, only on a terminal and rate-limited. */
+/* progress.c: the rewritten-in-place status line, only on a terminal and rate-limited, with the stage's ETA. */
 #include "cli/progress.h"
 
 #include <time.h>
@@ -15,17 +15,29 @@ void progress_init(progress *p, FILE *out, int quiet) {
     p->t0 = progress_now();
     p->last = 0.0;
     p->drawn = 0;
+    p->piece = (size_t)-1;
+    p->stage = BARK_STAGE_COUNT;
 }
 
-void progress_update(progress *p, size_t k, size_t n, bark_stage stage, size_t done, size_t total, double audio_s,
-                     int force) {
+void progress_update(progress *p, const bark_progress_info *i, int force) {
     if (!p->out) return;
     double t = progress_now();
+    if (i->piece != p->piece || i->stage != p->stage) /* a new stage: time it from here */
+        p->piece = i->piece, p->stage = i->stage, p->stage_t0 = t, p->stage_done0 = i->done;
     if (!force && t - p->last < 0.1) return;
     p->last = t;
-    int pct = total ? (int)(100.0 * (double)done / (double)total) : 0;
-    fprintf(p->out, "\r\033[Kpiece %zu/%zu  %-8s %3d%%", k, n, bark_stage_name(stage), pct > 100 ? 100 : pct);
-    if (audio_s > 0) fprintf(p->out, "  %.1f s of audio, real-time factor %.2f", audio_s, (t - p->t0) / audio_s);
+    const int estimate = i->stage == BARK_STAGE_SEMANTIC;
+    const size_t total = i->total > i->done ? i->total : i->done;
+    int pct = total ? (int)(100.0 * (double)i->done / (double)total) : 0;
+    if (estimate && pct > 99) pct = 99; /* it ends when the model says so */
+    fprintf(p->out, "\r\033[Kpiece %zu/%zu  %-8s %s%3d%%", i->piece + 1, i->n_pieces, bark_stage_name(i->stage),
+            estimate ? "~" : " ", pct);
+    const double spent = t - p->stage_t0;
+    const size_t made = i->done - p->stage_done0;
+    if (made > 0 && spent > 0.2 && total > i->done)
+        fprintf(p->out, "  ETA %.0f s", spent / (double)made * (double)(total - i->done) + 0.5);
+    if (i->audio_seconds > 0)
+        fprintf(p->out, "  %.1f s of audio, real-time factor %.2f", i->audio_seconds, (t - p->t0) / i->audio_seconds);
     fflush(p->out);
     p->drawn = 1;
 }

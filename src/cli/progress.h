@@ -1,4 +1,4 @@
-/* progress.h: one status line on stderr while `bark say` generates (stage, piece k of n, percent, real-time factor). */
+/* progress.h: one status line on stderr while `bark say` generates (piece, stage, percent, ETA, real-time factor). */
 #ifndef BARK_PROGRESS_H
 #define BARK_PROGRESS_H
 
@@ -11,16 +11,20 @@ typedef struct progress {
     FILE *out;          /* NULL: silent */
     double t0, last;    /* start time and the time of the last redraw (monotonic seconds) */
     int drawn;          /* a line is on the screen */
+    size_t piece;       /* the piece and stage being timed, and when and where (done) that stage began */
+    bark_stage stage;
+    double stage_t0;
+    size_t stage_done0;
 } progress;
 
 /* Monotonic seconds. */
 double progress_now(void);
 /* Shows the line only when `out` is a terminal and not quiet. */
 void progress_init(progress *p, FILE *out, int quiet);
-/* Redraws (at most 10 times a second, and whenever force is set): piece k (from 1) of n, the stage and its
- * percent, and the real-time factor (seconds spent per second of audio) once audio_s > 0. */
-void progress_update(progress *p, size_t k, size_t n, bark_stage stage, size_t done, size_t total, double audio_s,
-                     int force);
+/* Redraws (at most 10 times a second, and whenever force is set): piece k of n, the stage, its percent and the
+ * time left in it at the speed measured so far (against the library's estimate of the semantic length: shown
+ * with a ~), and the real-time factor once there is audio. */
+void progress_update(progress *p, const bark_progress_info *i, int force);
 /* Clears the line, so the next message starts on a clean one. */
 void progress_end(progress *p);
 

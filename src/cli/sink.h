@@ -24,6 +24,7 @@ typedef struct audio_sink_ops {
 
 extern const audio_sink_ops audio_sink_alsa; /* audio_sink_alsa.c */
 extern const audio_sink_ops audio_sink_file; /* sink_file.c: bark_audio_writer (.wav .flac .ogg .npy, or "-") */
+extern const audio_sink_ops audio_sink_raw;  /* sink_raw.c: 16-bit little-endian samples on stdout */
 
 struct audio_sink {
     const audio_sink_ops *ops;
