@@ -30,10 +30,9 @@ static int setup(void **state) {
     g = calloc(1, sizeof *g);
     if (!g || !(g->dir = tu_tmpdir())) return -1;
     snprintf(g->model, sizeof g->model, "%s/tiny.gguf", g->dir);
-    char cmd[1200], out[4096];
-    snprintf(cmd, sizeof cmd, "%s convert tests/data/tiny/hf -o %s --type f32", tu_bark(), g->model);
-    if (tu_run(cmd, out, sizeof out) != 0) {
-        fprintf(stderr, "%s\n%s", cmd, out);
+    char out[4096];
+    if (tu_convert_tiny(g->model, "f32", out, sizeof out) != 0) {
+        fprintf(stderr, "converting the tiny model: %s", out);
         return -1;
     }
     return 0;

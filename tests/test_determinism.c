@@ -48,12 +48,11 @@ static int collect(void *user, const float *x, size_t n) {
 
 static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
-    char model[512], cmd[1024], out[4096];
+    char model[512], out[4096];
     f->dir = tu_tmpdir();
     snprintf(model, sizeof model, "%s/tiny_q8.gguf", f->dir);
-    snprintf(cmd, sizeof cmd, "%s convert tests/data/tiny/hf -o %s --type q8_0", tu_bark(), model);
     bark_error err;
-    if (tu_run(cmd, out, sizeof out) || bark_context_open(model, &f->ctx, &err)) {
+    if (tu_convert_tiny(model, "q8_0", out, sizeof out) || bark_context_open(model, &f->ctx, &err)) {
         fprintf(stderr, "tiny model: %s\n", out);
         return -1;
     }

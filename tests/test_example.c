@@ -32,8 +32,8 @@ static void test_example_speaks(void **state) {
     (void)state;
     char *dir = tu_tmpdir(), cmd[2048], out[8192];
     const char *b = getenv("BUILD") ? getenv("BUILD") : "build";
-    snprintf(cmd, sizeof cmd, "%s convert tests/data/tiny/hf -o %s/tiny.gguf --type q8_0", tu_bark(), dir);
-    assert_int_equal(tu_run(cmd, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd, "%s/tiny.gguf", dir);
+    assert_int_equal(tu_convert_tiny(cmd, "q8_0", out, sizeof out), 0);
     snprintf(cmd, sizeof cmd, "%s/examples/speak %s/tiny.gguf %s/example.wav '" TEXT "' 5", b, dir, dir);
     int rc = tu_run(cmd, out, sizeof out);
     if (rc) fprintf(stderr, "%s\n", out);

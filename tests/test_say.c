@@ -33,8 +33,8 @@ static int setup(void **state) {
     (void)state;
     char cmd[1024];
     dir = tu_tmpdir();
-    snprintf(cmd, sizeof cmd, "%s convert tests/data/tiny/hf -o %s/tiny.gguf --type f32", tu_bark(), dir);
-    if (tu_run(cmd, out, sizeof out) != 0) {
+    snprintf(cmd, sizeof cmd, "%s/tiny.gguf", dir);
+    if (tu_convert_tiny(cmd, "f32", out, sizeof out) != 0) {
         fprintf(stderr, "cannot convert the tiny model: %s\n", out);
         return -1;
     }

@@ -28,10 +28,9 @@ static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
     if (!f || !(f->dir = tu_tmpdir())) return -1;
     snprintf(f->model, sizeof f->model, "%s/tiny.gguf", f->dir);
-    char cmd[1200], out[4096];
-    snprintf(cmd, sizeof cmd, "%s convert tests/data/tiny/hf -o %s --type f32", tu_bark(), f->model);
-    if (tu_run(cmd, out, sizeof out) != 0) {
-        fprintf(stderr, "%s\n%s", cmd, out);
+    char out[4096];
+    if (tu_convert_tiny(f->model, "f32", out, sizeof out) != 0) {
+        fprintf(stderr, "converting the tiny model: %s", out);
         return -1;
     }
     src_set_init(&f->set);

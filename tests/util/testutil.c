@@ -88,3 +88,9 @@ double tu_max_err(const float *a, const float *b, size_t n, double *snr) {
     if (snr) *snr = noise > 0 ? 10 * log10(sig / noise) : INFINITY;
     return m;
 }
+
+int tu_convert_tiny(const char *path, const char *type, char *out, size_t cap) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s convert tests/data/tiny/hf -o %s --type %s", tu_bark(), path, type);
+    return tu_run(cmd, out, cap);
+}

@@ -14,6 +14,9 @@ int tu_write_file(const char *path, const void *data, size_t len);
 int tu_exists(const char *path);
 /* Runs a shell command, capturing stderr+stdout into out (NUL-terminated); returns the exit status. */
 int tu_run(const char *cmd, char *out, size_t cap);
+/* Converts the tiny test model (tests/data/tiny/hf) to `path` with weight type `type` (f32, f16, q8_0) through the
+ * CLI; returns the exit status, the CLI's output in out. */
+int tu_convert_tiny(const char *path, const char *type, char *out, size_t cap);
 /* The `bark` binary of the build under test: $BUILD/bark (tests/run.sh sets BUILD), else build/bark. */
 const char *tu_bark(void);
 /* max |a - b| over n floats (NaN counts as infinite); *snr (if given) gets b's SNR against a in dB. */
