@@ -58,6 +58,16 @@ typedef struct bark_kernels {
      * for n <= i < np (np a multiple of 32), quantized per 32-block as quantize_q8 does (q, d), with s[b] the int32
      * sum of block b's q */
     void (*softmax_q8)(const float *x, int n, int np, int8_t *q, float *d, int32_t *s);
+    /* The batched decode step (several sequences, one token each): Y[b * ldy + o] = W[o] . X[b] for o < rows and
+     * b < B, each weight row read from memory once for all B rows. Every Y[b] is bit-identical to the single-row
+     * kernel's result for X[b] alone (gemv_q8_0 on xq + b * n, xd + b * n/32; gemv_f16 / gemv_f32 on X + b * ldx),
+     * so a sequence's results never depend on the batch it runs in. */
+    void (*gemv_q8_0_batch)(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, int B,
+                            float *Y, int ldy);
+    void (*gemv_f16_batch)(const uint16_t *W, size_t ldw, int rows, const float *X, int ldx, int n, int B, float *Y,
+                           int ldy);
+    void (*gemv_f32_batch)(const float *W, size_t ldw, int rows, const float *X, int ldx, int n, int B, float *Y,
+                           int ldy);
 } bark_kernels;
 
 /* 1 when this CPU runs the int8 GEMM faster than OpenBLAS sgemm (x86 with AVX512-VNNI): gpt.c's default for

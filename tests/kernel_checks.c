@@ -76,6 +76,8 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
     stat st_h = {"gemv_f16", 0, 0, 0}, st_f = {"gemv_f32", 0, 0, 0}, st_d = {"dot_f32", 0, 0, 0};
     stat st_w = {"wsum_f32", 0, 0, 0}, st_a = {"axpy_f32", 0, 0, 0}, st_l = {"layernorm_f32", 0, 0, 0}, st_g = {"gelu_f32", 0, 0, 0};
     stat st_dq = {"dequant_q8_0", 0, 0, 0};
+    /* batched decode GEMVs against the C twin's single-row GEMV on each row: bit for bit */
+    stat st_vb = {"gemv_q8_0_batch", 0, 0, 0}, st_hb = {"gemv_f16_batch", 0, 0, 0}, st_fb = {"gemv_f32_batch", 0, 0, 0};
     stat st_sq = {"softmax_q8", 0, 0, 0};
     stat st_s = {"softmax_f32", 0, 0, 0}, st_wh = {"wsum_f16", 0, 0, 0}, st_c = {"f32_to_f16", 0, 0, 0};
     for (int it = 0; it < cases; it++) {
@@ -113,6 +115,9 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
         for (int t = 0; t < T; t++) k->gemv_q8_0(W, rb, rows, qb + (size_t)t * n, db + (size_t)t * nb, n, yb + (size_t)t * ldy, 1);
         compare(&st_mv, ya, yb, (size_t)T * ldy);
         st_mv.inexact = 0;
+        k->gemv_q8_0_batch(W, rb, rows, qb, db, n, T, ya, ldy);
+        for (int t = 0; t < T; t++) c->gemv_q8_0(W, rb, rows, qb + (size_t)t * n, db + (size_t)t * nb, n, yb + (size_t)t * ldy, 1);
+        for (int t = 0; t < T; t++) compare(&st_vb, ya + (size_t)t * ldy, yb + (size_t)t * ldy, (size_t)rows);
         k->dequant_q8_0(W, ya, n);
         c->dequant_q8_0(W, yb, n);
         compare(&st_dq, ya, yb, (size_t)n);
@@ -130,6 +135,13 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
         k->gemv_f32(Wf, ldw, rows, x, m, ya, 2);
         c->gemv_f32(Wf, ldw, rows, x, m, yb, 2);
         compare(&st_f, ya, yb, (size_t)rows * 2 - 1);
+        int ldx = m + (int)(rnd(&s) % 3);
+        k->gemv_f16_batch(Wh, ldw, rows, x, ldx, m, T, ya, ldy);
+        for (int t = 0; t < T; t++) c->gemv_f16(Wh, ldw, rows, x + (size_t)t * ldx, m, yb + (size_t)t * ldy, 1);
+        for (int t = 0; t < T; t++) compare(&st_hb, ya + (size_t)t * ldy, yb + (size_t)t * ldy, (size_t)rows);
+        k->gemv_f32_batch(Wf, ldw, rows, x, ldx, m, T, ya, ldy);
+        for (int t = 0; t < T; t++) c->gemv_f32(Wf, ldw, rows, x + (size_t)t * ldx, m, yb + (size_t)t * ldy, 1);
+        for (int t = 0; t < T; t++) compare(&st_fb, ya + (size_t)t * ldy, yb + (size_t)t * ldy, (size_t)rows);
         float dk = k->dot_f32(x, Wf, m), dc = c->dot_f32(x, Wf, m);
         compare(&st_d, &dk, &dc, 1);
         /* element-wise */
@@ -187,7 +199,7 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
             st_sq.inexact++, st_sq.max_rel = INFINITY;
     }
     const stat *all[] = {&st_q, &st_v, &st_m, &st_mv, &st_h, &st_f, &st_d, &st_w,
-                         &st_wh, &st_a, &st_l, &st_g, &st_s, &st_sq, &st_c, &st_dq};
+                         &st_wh, &st_a, &st_l, &st_g, &st_s, &st_sq, &st_c, &st_dq, &st_vb, &st_hb, &st_fb};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fails += report(all[i], k, log);
 done:
     free(x), free(x2), free(w), free(ya), free(yb), free(da), free(db), free(qa), free(qb), free(W), free(Wf), free(Wh);

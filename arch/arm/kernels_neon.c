@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "neon_shared.h"
+#include "gemv_batch.h"
 #include "poly.h"
 
 /* One 32-block held in v[8]: q = nearest-even(x * (1 / d)), d = max|x| / 127; returns the sum of q. */
@@ -256,8 +257,13 @@ void bark_neon_softmax_q8(const float *x, int n, int np, int8_t *q, float *d, in
     }
 }
 
+BARK_GEMV_Q8_0_BATCH(gemv_q8_0_batch_neon, gemv_q8_0_neon)
+BARK_GEMV_FLOAT_BATCH(gemv_f16_batch_neon, uint16_t, bark_neon_gemv_f16)
+BARK_GEMV_FLOAT_BATCH(gemv_f32_batch_neon, float, bark_neon_gemv_f32)
+
 const bark_kernels bark_kernels_neon = {
     "neon", bark_neon_quantize_q8, gemv_q8_0_neon, gemm_q8_0_neon, bark_neon_gemv_f16, bark_neon_gemv_f32,
     bark_neon_dot_f32, bark_neon_axpy_f32, bark_neon_wsum_f32, bark_neon_layernorm_f32, bark_neon_gelu_f32, bark_neon_softmax_f32,
-    bark_neon_wsum_f16, bark_neon_f32_to_f16, bark_neon_dequant_q8_0, bark_neon_softmax_q8,
+    bark_neon_wsum_f16, bark_neon_f32_to_f16, bark_neon_dequant_q8_0, bark_neon_softmax_q8, gemv_q8_0_batch_neon,
+    gemv_f16_batch_neon, gemv_f32_batch_neon,
 };

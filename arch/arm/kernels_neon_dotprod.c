@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "neon_shared.h"
+#include "gemv_batch.h"
 
 /* SDOT lane j sums products 4j..4j+3: exactly the lane rule of arch/kernels.h. */
 static inline void lanes_sdot(const int8_t *w, const int8_t *x, int32x4_t *l0, int32x4_t *l1) {
@@ -101,9 +102,14 @@ static void gemm_q8_0_dotprod(const void *W, size_t row_bytes, int rows, const i
     }
 }
 
+BARK_GEMV_Q8_0_BATCH(gemv_q8_0_batch_dotprod, gemv_q8_0_dotprod)
+BARK_GEMV_FLOAT_BATCH(gemv_f16_batch_dotprod, uint16_t, bark_neon_gemv_f16)
+BARK_GEMV_FLOAT_BATCH(gemv_f32_batch_dotprod, float, bark_neon_gemv_f32)
+
 const bark_kernels bark_kernels_neon_dotprod = {
     "neon-dotprod", bark_neon_quantize_q8, gemv_q8_0_dotprod, gemm_q8_0_dotprod, bark_neon_gemv_f16,
     bark_neon_gemv_f32, bark_neon_dot_f32, bark_neon_axpy_f32, bark_neon_wsum_f32, bark_neon_layernorm_f32, bark_neon_gelu_f32,
     bark_neon_softmax_f32, bark_neon_wsum_f16, bark_neon_f32_to_f16,
-    bark_neon_dequant_q8_0, bark_neon_softmax_q8,
+    bark_neon_dequant_q8_0, bark_neon_softmax_q8, gemv_q8_0_batch_dotprod, gemv_f16_batch_dotprod,
+    gemv_f32_batch_dotprod,
 };

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "gemv_batch.h"
 #include "poly.h"
 
 /* One 32-block by quantize_q8's rule (arch/kernels.h): q = nearest-even(x * (1 / d)), d = max|x| / 127; returns
@@ -150,7 +151,12 @@ static void softmax_q8_c(const float *x, int n, int np, int8_t *q, float *d, int
     }
 }
 
+BARK_GEMV_Q8_0_BATCH(gemv_q8_0_batch_c, gemv_q8_0_c)
+BARK_GEMV_FLOAT_BATCH(gemv_f16_batch_c, uint16_t, gemv_f16_c)
+BARK_GEMV_FLOAT_BATCH(gemv_f32_batch_c, float, gemv_f32_c)
+
 const bark_kernels bark_kernels_c = {
     "c", quantize_q8_c, gemv_q8_0_c, gemm_q8_0_c, gemv_f16_c, gemv_f32_c, dot_f32_c, axpy_f32_c, wsum_f32_c,
     layernorm_f32_c, gelu_f32_c, softmax_f32_c, wsum_f16_c, f32_to_f16_c, dequant_q8_0_c, softmax_q8_c,
+    gemv_q8_0_batch_c, gemv_f16_batch_c, gemv_f32_batch_c,
 };

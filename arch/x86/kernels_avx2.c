@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "kernels.h"
+#include "gemv_batch.h"
 #include "poly.h"
 
 /* The fixed lane reduction of poly.h on a vector. */
@@ -368,8 +369,12 @@ static void softmax_q8_avx2(const float *x, int n, int np, int8_t *q, float *d, 
     }
 }
 
+BARK_GEMV_Q8_0_BATCH(gemv_q8_0_batch_avx2, gemv_q8_0_avx2)
+BARK_GEMV_FLOAT_BATCH(gemv_f16_batch_avx2, uint16_t, gemv_f16_avx2)
+BARK_GEMV_FLOAT_BATCH(gemv_f32_batch_avx2, float, gemv_f32_avx2)
+
 const bark_kernels bark_kernels_avx2 = {
     "avx2", quantize_q8_avx2, gemv_q8_0_avx2, gemm_q8_0_avx2, gemv_f16_avx2, gemv_f32_avx2, dot_f32_avx2,
     axpy_f32_avx2, wsum_f32_avx2, layernorm_f32_avx2, gelu_f32_avx2, softmax_f32_avx2, wsum_f16_avx2, f32_to_f16_avx2,
-    dequant_q8_0_avx2, softmax_q8_avx2,
+    dequant_q8_0_avx2, softmax_q8_avx2, gemv_q8_0_batch_avx2, gemv_f16_batch_avx2, gemv_f32_batch_avx2,
 };
