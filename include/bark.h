@@ -231,6 +231,49 @@ BARK_API BARK_NODISCARD bark_status bark_synthesize(const bark_context *ctx, con
                                                     const bark_synth_params *p, bark_synth_result *result,
                                                     bark_error *err);
 
+/* ---- many utterances at once: one engine, sequences advancing in shared batches ---- */
+
+/* An engine runs the GPT stages for every synthesis given to it: the decode steps of all its sequences (the pieces of
+ * long texts, the requests of several callers) advance together, each weight matrix read once per step for all of
+ * them, while each sequence keeps its own KV cache and random stream. A sequence's samples are the same bits alone or
+ * in any batch (on the int8 path on every ISA; on the sgemm path on one machine). bark_synthesize runs one of its own
+ * per call. */
+typedef struct bark_engine bark_engine;
+
+typedef struct bark_engine_params {
+    int max_batch;   /* sequences in the semantic and coarse stages at once, each with a KV cache (8); more wait */
+    int n_threads;   /* 0: bark_cpu_count(); more than that is clamped to it */
+    const char *isa; /* kernels, as in bark_synth_params */
+    bark_gemm gemm;  /* BARK_GEMM_AUTO */
+} bark_engine_params;
+
+BARK_API bark_engine_params bark_engine_default_params(void);
+
+/* p may be NULL (the defaults). The engine keeps ctx (which must outlive it) and allocates its buffers as they are
+ * first needed, at most max_batch KV caches. */
+BARK_API BARK_NODISCARD bark_status bark_engine_open(const bark_context *ctx, const bark_engine_params *p,
+                                                     bark_engine **out, bark_error *err);
+/* After every bark_engine_synthesize on it has returned. Accepts NULL. */
+BARK_API void bark_engine_free(bark_engine *e);
+
+/* bark_synthesize through the engine: any number of threads may call it at once, each blocking until its text is
+ * said; the callbacks run on the calling thread. The threads, isa and gemm of p are ignored: the engine's hold. */
+BARK_API BARK_NODISCARD bark_status bark_engine_synthesize(bark_engine *e, const char *text,
+                                                           const bark_synth_params *p, bark_synth_result *result,
+                                                           bark_error *err);
+
+/* What an engine holds and has done. */
+typedef struct bark_engine_stats {
+    int max_batch, n_threads;
+    size_t kv_bytes;        /* KV caches allocated (each sequence in the semantic or coarse stage holds one) */
+    size_t scratch_bytes;   /* the stages' run buffers */
+    int active;             /* sequences holding a KV cache now */
+    uint64_t decode_steps;  /* batched decode steps run */
+    uint64_t decode_rows;   /* sequences advanced by them (rows / steps: the mean batch) */
+    uint64_t largest_batch; /* most sequences in one step */
+} bark_engine_stats;
+BARK_API void bark_engine_get_stats(bark_engine *e, bark_engine_stats *out);
+
 /* ---- codes in and out (bark tokens, bark decode, bark encode) ---- */
 
 /* Codes of one generation, row-major; free with bark_codes_free. */
