@@ -24,6 +24,7 @@ typedef struct problem {
     bark_gpt g;
     bark_exec ex; /* the kernels and threads g runs on */
     float *k, *v; /* [n_head][n_ctx][head_dim], the cache's layout (used when n_past > 0) */
+    bark_kv kv;   /* only its n_past: where the queries sit */
     double *ref;  /* [T][C] */
 } problem;
 
@@ -54,7 +55,8 @@ static void setup_problem(problem *p, shape s, unsigned seed) {
     g->head_dim = s.head_dim;
     g->n_embd = s.n_head * s.head_dim;
     g->n_ctx = s.n_ctx;
-    g->n_past = s.n_past;
+    p->kv.n_past = s.n_past;
+    g->kv = &p->kv;
     bark_error err;
     assert_int_equal(bark_exec_init(&p->ex, 0, NULL, BARK_GEMM_AUTO, &err), BARK_OK);
     g->ex = &p->ex;

@@ -130,7 +130,7 @@ static void test_semantic(void **state) {
         e = rel_err(logits, (const float *)lg->data + (size_t)(s + 1) * n_ref, n_ref, &agree);
         check("semantic cached", s + 1, e, agree, tol, f->m);
     }
-    assert_int_equal(g.n_past, 257 + (int)st->shape[0]);
+    assert_int_equal(g.kv->n_past, 257 + (int)st->shape[0]);
     free(logits);
     bark_gpt_free(&g);
 }

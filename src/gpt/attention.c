@@ -59,7 +59,25 @@ typedef struct att_job {
 } att_job;
 
 /* Keys query t of the current T sees. */
-static int keys_seen(const bark_gpt *g, int T, int t) { return g->causal ? g->n_past + t + 1 : T; }
+static int keys_seen(const bark_gpt *g, int T, int t) { return g->causal ? g->kv->n_past + t + 1 : T; }
+
+/* One query row q of head_dim values against nk keys and values (f16 or f32 rows ld apart): scores in att, softmax,
+ * the weighted sum of the values into out. */
+static void attend_row(const att_job *j, const float *q, const void *kk, const void *vv, int nk, float *att,
+                       float *out) {
+    int hd = j->g->head_dim;
+    if (j->f16) j->k->gemv_f16((const uint16_t *)kk, j->ld, nk, q, hd, att, 1);
+    else j->k->gemv_f32((const float *)kk, j->ld, nk, q, hd, att, 1);
+    for (int s = 0; s < nk; s++) att[s] *= j->scale;
+    j->k->softmax_f32(att, nk);
+    if (j->f16) j->k->wsum_f16(out, att, (const uint16_t *)vv, j->ld, nk, hd);
+    else j->k->wsum_f32(out, att, (const float *)vv, j->ld, nk, hd);
+}
+
+/* Start of element `at` of a cache half holding f16 (f16 != 0) or f32. */
+static const void *elem(const void *base, int f16, size_t at) {
+    return f16 ? (const void *)((const uint16_t *)base + at) : (const void *)((const float *)base + at);
+}
 
 /* Few queries: head h of every query row, with its own score row. */
 static void att_head_task(void *ctx, int h, int n) {
@@ -68,17 +86,35 @@ static void att_head_task(void *ctx, int h, int n) {
     int C = g->n_embd, hd = g->head_dim;
     float *att = g->att + (size_t)h * g->n_ctx;
     size_t at = (size_t)h * j->hs;
-    for (int t = 0; t < j->T; t++) {
-        const float *q = g->qkv + (size_t)t * 3 * C + (size_t)h * hd;
-        float *out = g->xb + (size_t)t * C + (size_t)h * hd;
-        int nk = keys_seen(g, j->T, t);
-        if (j->f16) j->k->gemv_f16((const uint16_t *)j->kk + at, j->ld, nk, q, hd, att, 1);
-        else j->k->gemv_f32((const float *)j->kk + at, j->ld, nk, q, hd, att, 1);
-        for (int s = 0; s < nk; s++) att[s] *= j->scale;
-        j->k->softmax_f32(att, nk);
-        if (j->f16) j->k->wsum_f16(out, att, (const uint16_t *)j->vv + at, j->ld, nk, hd);
-        else j->k->wsum_f32(out, att, (const float *)j->vv + at, j->ld, nk, hd);
-    }
+    for (int t = 0; t < j->T; t++)
+        attend_row(j, g->qkv + (size_t)t * 3 * C + (size_t)h * hd, elem(j->kk, j->f16, at), elem(j->vv, j->f16, at),
+                   keys_seen(g, j->T, t), att, g->xb + (size_t)t * C + (size_t)h * hd);
+}
+
+typedef struct step_job {
+    att_job a;
+    bark_kv *const *kvs;
+    size_t layer;
+} step_job;
+
+/* A batched step: item i is head i % H of sequence i / H, with score row i. */
+static void att_step_task(void *ctx, int i, int n) {
+    step_job *sj = ctx;
+    att_job *j = &sj->a;
+    bark_gpt *g = j->g;
+    int C = g->n_embd, hd = g->head_dim, b = i / g->n_head, h = i % g->n_head;
+    const bark_kv *kv = sj->kvs[b];
+    size_t at = sj->layer + (size_t)h * j->hs;
+    j->f16 = kv->f16; /* the same for every sequence of a stage */
+    attend_row(j, g->qkv + (size_t)b * 3 * C + (size_t)h * hd, elem(kv->k, kv->f16, at), elem(kv->v, kv->f16, at),
+               kv->n_past + 1, g->att + (size_t)i * g->n_ctx, g->xb + (size_t)b * C + (size_t)h * hd);
+}
+
+void bark_attention_step_batch(bark_gpt *g, bark_kv *const *kvs, int B, size_t layer) {
+    step_job sj = {{g, g->ex->k, 1, NULL, NULL, kvs[0]->f16, (size_t)g->head_dim, (size_t)g->n_ctx * g->head_dim,
+                    (float)(1.0 / sqrt((double)g->head_dim)), 0, 0, 0},
+                   kvs, layer};
+    bark_pool_run(g->ex->pool, B * g->n_head, att_step_task, &sj);
 }
 
 /* Item it of a block run: head and query rows [q0, q1). */

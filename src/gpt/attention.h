@@ -18,4 +18,9 @@ void bark_attention_q8_free(bark_gpt *g);
  *   keys by softmax_q8; each output row is scaled by 1 / the sum of its dequantized weights. */
 void bark_attention(bark_gpt *g, int T, const void *k, const void *v, int f16, int int8, size_t ld, size_t hs);
 
+/* A batched decode step: row b of g->qkv is the one new token of the sequence whose cache is kvs[b] (its key and value
+ * already appended at kvs[b]->n_past, in the layer starting at element `layer`); head h goes to g->xb[b][h * head_dim
+ * ..]. Each (sequence, head) by the few-queries rule above, so a row's result is the same as alone. */
+void bark_attention_step_batch(bark_gpt *g, bark_kv *const *kvs, int B, size_t layer);
+
 #endif

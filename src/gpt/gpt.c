@@ -36,7 +36,42 @@ static size_t panel_floats(const bark_gpt_weights *w, int causal) {
     return n;
 }
 
-bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, const bark_exec *ex, bark_error *err) {
+size_t bark_kv_bytes(const bark_gpt_weights *w) {
+    const bark_gpt_hparams *hp = &w->hp;
+    size_t es = bark_gpt_kv_f16(w) ? sizeof(uint16_t) : sizeof(float);
+    return (size_t)hp->n_layer * (size_t)hp->block_size * (size_t)hp->n_embd * es;
+}
+
+bark_status bark_kv_alloc(bark_kv *kv, size_t cap, bark_error *err) {
+    memset(kv, 0, sizeof *kv);
+    kv->k = malloc(cap);
+    kv->v = malloc(cap);
+    if (!kv->k || !kv->v) {
+        bark_kv_free(kv);
+        return bark_fail(err, BARK_ERR_NOMEM, "gpt: out of memory for a KV cache (%zu MB)", 2 * cap >> 20);
+    }
+    kv->cap = cap;
+    return BARK_OK;
+}
+
+bark_status bark_kv_bind(bark_kv *kv, const bark_gpt_weights *w, bark_error *err) {
+    if (bark_kv_bytes(w) > kv->cap)
+        return bark_fail(err, BARK_ERR_ARG, "gpt: a KV cache of %zu bytes is too small for this stage", kv->cap);
+    kv->n_past = 0;
+    kv->n_ctx = w->hp.block_size;
+    kv->f16 = bark_gpt_kv_f16(w);
+    return BARK_OK;
+}
+
+void bark_kv_free(bark_kv *kv) {
+    if (!kv) return;
+    free(kv->k);
+    free(kv->v);
+    memset(kv, 0, sizeof *kv);
+}
+
+bark_status bark_gpt_init_scratch(bark_gpt *g, const bark_gpt_weights *w, int causal, const bark_exec *ex,
+                                  bark_error *err) {
     memset(g, 0, sizeof *g);
     const bark_gpt_hparams *hp = &w->hp;
     if (hp->n_embd <= 0 || hp->n_head <= 0 || hp->n_embd % hp->n_head != 0 || hp->block_size <= 0 ||
@@ -56,7 +91,7 @@ bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, co
     g->n_head = hp->n_head;
     g->head_dim = hp->n_embd / hp->n_head;
     g->n_ctx = hp->block_size;
-    size_t C = (size_t)hp->n_embd, T = (size_t)hp->block_size, L = (size_t)hp->n_layer;
+    size_t C = (size_t)hp->n_embd, T = (size_t)hp->block_size;
     g->x = malloc(T * C * sizeof(float));
     g->xb = malloc(T * C * sizeof(float));
     g->qkv = malloc(T * 3 * C * sizeof(float));
@@ -70,19 +105,21 @@ bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, co
     g->wbuf = g->wbuf_len ? malloc(g->wbuf_len * sizeof(float)) : NULL;
     int ok = g->x && g->xb && g->qkv && g->hb && g->att && g->row && g->xq && g->xd && g->xs &&
              (g->wbuf || !g->wbuf_len);
-    if (ok && causal) {
-        g->kv_f16 = bark_gpt_kv_f16(w);
-        size_t es = g->kv_f16 ? sizeof(uint16_t) : sizeof(float);
-        g->k_cache = malloc(L * T * C * es);
-        g->v_cache = malloc(L * T * C * es);
-        ok = g->k_cache && g->v_cache;
-    }
     if (ok && w->layer[0].qkv_w.type == BARK_TYPE_Q8_0) ok = bark_attention_q8_alloc(g) == 0;
     if (!ok) {
         bark_gpt_free(g);
         return bark_fail(err, BARK_ERR_NOMEM, "gpt: out of memory for the run state (%zu positions x %zu)", T, C);
     }
     return BARK_OK;
+}
+
+bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, const bark_exec *ex, bark_error *err) {
+    bark_status st = bark_gpt_init_scratch(g, w, causal, ex, err);
+    if (st || !causal) return st;
+    if (!(st = bark_kv_alloc(&g->own_kv, bark_kv_bytes(w), err))) st = bark_kv_bind(&g->own_kv, w, err);
+    if (st) bark_gpt_free(g);
+    else g->kv = &g->own_kv;
+    return st;
 }
 
 void bark_gpt_free(bark_gpt *g) {
@@ -97,14 +134,13 @@ void bark_gpt_free(bark_gpt *g) {
     free(g->xd);
     free(g->xs);
     free(g->wbuf);
-    free(g->k_cache);
-    free(g->v_cache);
+    bark_kv_free(&g->own_kv);
     bark_attention_q8_free(g);
     bark_exec_free(&g->own_ex);
     memset(g, 0, sizeof *g);
 }
 
-void bark_gpt_reset(bark_gpt *g) { g->n_past = 0; }
+void bark_gpt_reset(bark_gpt *g) { g->own_kv.n_past = 0; }
 
 /* ---- row-parallel element-wise steps ---- */
 
@@ -186,22 +222,18 @@ static void bias_rows(const linear_job *j, int o0, int o1, int t0, int t1) {
     }
 }
 
-/* Decode (and rows that must not depend on T): output rows split over tasks, each token by the GEMV kernels. */
+/* Decode (and rows that must not depend on T): output rows split over tasks; every token (one per sequence in a
+ * batched step) by the batched GEMV kernels, whose rows are the single-token kernel's bits. */
 static void gemv_task(void *ctx, int i, int n) {
     linear_job *j = ctx;
     int o0 = i * j->rows_per, o1 = imin(j->out, o0 + j->rows_per);
     const bark_tensor *W = j->W;
     size_t rb = bark_type_row_size(W->type, W->ne[0]);
     const void *w0 = (const uint8_t *)W->data + (size_t)o0 * rb;
-    for (int t = 0; t < j->T; t++) {
-        const float *x = j->x + (size_t)t * j->xstride;
-        float *y = j->y + (size_t)t * j->ystride + o0;
-        if (W->type == BARK_TYPE_Q8_0)
-            j->k->gemv_q8_0(w0, rb, o1 - o0, j->xq + (size_t)t * j->in, j->xd + (size_t)t * (j->in / QK8_0), j->in,
-                            y, 1);
-        else if (W->type == BARK_TYPE_F16) j->k->gemv_f16(w0, (size_t)j->in, o1 - o0, x, j->in, y, 1);
-        else j->k->gemv_f32(w0, (size_t)j->in, o1 - o0, x, j->in, y, 1);
-    }
+    float *y = j->y + o0;
+    if (W->type == BARK_TYPE_Q8_0) j->k->gemv_q8_0_batch(w0, rb, o1 - o0, j->xq, j->xd, j->in, j->T, y, j->ystride);
+    else if (W->type == BARK_TYPE_F16) j->k->gemv_f16_batch(w0, (size_t)j->in, o1 - o0, j->x, j->xstride, j->in, j->T, y, j->ystride);
+    else j->k->gemv_f32_batch(w0, (size_t)j->in, o1 - o0, j->x, j->xstride, j->in, j->T, y, j->ystride);
     bias_rows(j, o0, o1, 0, j->T);
 }
 
@@ -261,16 +293,22 @@ static void sgemm_task(void *ctx, int i, int n) {
                 j->y + o0, j->ystride);
 }
 
-/* y[t][o] = W[o] . x[t] (+ b[o]) for T rows; W has ne {in, out}. One token goes to the GEMV kernels, many to
- * sgemm or the int8 GEMM. rowwise: a row's result must not depend on T (the fine stage's heads, whatever the
- * number of positions asked): q8_0 weights then always take the int8 GEMM, f16/f32 ones the GEMV kernels. */
+/* How the rows of a Linear layer are multiplied. */
+enum { ROWS_ANY = 0, /* one row: the GEMV kernels; many (a prefill): sgemm or the int8 GEMM, by the exec's rule */
+       ROWS_EACH,    /* a row's result must not depend on T (the fine stage's heads, whatever the number of positions
+                        asked): q8_0 weights always take the int8 GEMM, f16/f32 ones the GEMV kernels */
+       ROWS_DECODE   /* each row is another sequence's one new token: the GEMV kernels, batched */
+};
+
+/* y[t][o] = W[o] . x[t] (+ b[o]) for T rows; W has ne {in, out}; mode: ROWS_*. */
 static void linear(bark_gpt *g, float *y, int ystride, const float *x, int xstride, int T, const bark_tensor *W,
-                   const bark_tensor *b, int rowwise) {
+                   const bark_tensor *b, int mode) {
+    int rowwise = mode == ROWS_EACH;
     bark_pool *pool = g->ex->pool;
     int nt = bark_pool_threads(pool);
     linear_job j = {g->ex->k, W, b, y, ystride, x, xstride, T, (int)W->ne[0], (int)W->ne[1], 0, 0,
                     g->xq, g->xd, NULL, NULL};
-    int q8 = W->type == BARK_TYPE_Q8_0, small = rowwise ? !q8 : T == 1;
+    int q8 = W->type == BARK_TYPE_Q8_0, small = mode == ROWS_DECODE || (rowwise ? !q8 : T == 1);
     int int8_gemm = q8 && !small && (rowwise || g->ex->gemm == BARK_GEMM_INT8);
     if (int8_gemm) j.xs = g->xs;
     if (q8 && (small || int8_gemm)) bark_pool_run(pool, imin(T, nt), quantize_task, &j);
@@ -308,10 +346,11 @@ typedef struct append_job {
     bark_gpt *g;
     const bark_kernels *k;
     int T;
-    size_t layer; /* elements before layer l's cache */
+    bark_kv *const *kvs; /* a batched step: row t is the new token of sequence kvs[t]; NULL: all T rows are g->kv's */
+    size_t layer;        /* elements before layer l's cache */
 } append_job;
 
-/* The new keys and values of heads [i*H/n, (i+1)*H/n) into the cache. */
+/* The new keys and values of heads [i*H/n, (i+1)*H/n) into the caches. */
 static void append_task(void *ctx, int i, int n) {
     append_job *j = ctx;
     bark_gpt *g = j->g;
@@ -320,14 +359,15 @@ static void append_task(void *ctx, int i, int n) {
     task_rows(i, n, g->n_head, &h0, &h1);
     for (int t = 0; t < j->T; t++) {
         const float *r = g->qkv + (size_t)t * 3 * C;
-        size_t at = j->layer + (size_t)(g->n_past + t) * hd;
+        bark_kv *kv = j->kvs ? j->kvs[t] : g->kv;
+        size_t at = j->layer + (size_t)(kv->n_past + (j->kvs ? 0 : t)) * hd;
         for (int h = h0; h < h1; h++) {
-            if (g->kv_f16) {
-                j->k->f32_to_f16(r + C + h * hd, (uint16_t *)g->k_cache + at + h * hs, (int)hd);
-                j->k->f32_to_f16(r + 2 * C + h * hd, (uint16_t *)g->v_cache + at + h * hs, (int)hd);
+            if (kv->f16) {
+                j->k->f32_to_f16(r + C + h * hd, (uint16_t *)kv->k + at + h * hs, (int)hd);
+                j->k->f32_to_f16(r + 2 * C + h * hd, (uint16_t *)kv->v + at + h * hs, (int)hd);
             } else {
-                memcpy((float *)g->k_cache + at + h * hs, r + C + h * hd, hd * sizeof(float));
-                memcpy((float *)g->v_cache + at + h * hs, r + 2 * C + h * hd, hd * sizeof(float));
+                memcpy((float *)kv->k + at + h * hs, r + C + h * hd, hd * sizeof(float));
+                memcpy((float *)kv->v + at + h * hs, r + 2 * C + h * hd, hd * sizeof(float));
             }
         }
     }
@@ -338,75 +378,130 @@ static void append_task(void *ctx, int i, int n) {
  * its own f32 keys and values; one after cached positions over the cache (an f16 cache expanded to f32 in hb, free
  * until the MLP). */
 static void cache_and_attend(bark_gpt *g, int l, int T) {
-    int C = g->n_embd, H = g->n_head, n_keys = g->n_past + T;
+    bark_kv *kv = g->kv;
+    int C = g->n_embd, H = g->n_head, n_keys = kv->n_past + T;
     size_t hd = (size_t)g->head_dim, hs = (size_t)g->n_ctx * hd, layer = (size_t)l * g->n_ctx * C;
-    append_job aj = {g, g->ex->k, T, layer};
+    append_job aj = {g, g->ex->k, T, NULL, layer};
     bark_pool_run(g->ex->pool, T < 8 ? 1 : imin(H, bark_pool_threads(g->ex->pool)), append_task, &aj);
     if (T < 8) {
-        size_t es = g->kv_f16 ? sizeof(uint16_t) : sizeof(float);
-        attention(g, T, (const uint8_t *)g->k_cache + layer * es, (const uint8_t *)g->v_cache + layer * es, g->kv_f16,
-                  hd, hs);
-    } else if (g->n_past == 0) {
+        size_t es = kv->f16 ? sizeof(uint16_t) : sizeof(float);
+        attention(g, T, (const uint8_t *)kv->k + layer * es, (const uint8_t *)kv->v + layer * es, kv->f16, hd, hs);
+    } else if (kv->n_past == 0) {
         attention(g, T, g->qkv + C, g->qkv + 2 * C, 0, 3 * (size_t)C, hd);
-    } else if (!g->kv_f16) {
-        attention(g, T, (const float *)g->k_cache + layer, (const float *)g->v_cache + layer, 0, hd, hs);
+    } else if (!kv->f16) {
+        attention(g, T, (const float *)kv->k + layer, (const float *)kv->v + layer, 0, hd, hs);
     } else {
         float *kf = g->hb, *vf = g->hb + (size_t)g->n_ctx * C;
         for (int h = 0; h < H; h++) {
             int64_t n = (int64_t)n_keys * (int64_t)hd;
-            bark_dequantize_row(BARK_TYPE_F16, (const uint16_t *)g->k_cache + layer + h * hs, kf + h * hs, n);
-            bark_dequantize_row(BARK_TYPE_F16, (const uint16_t *)g->v_cache + layer + h * hs, vf + h * hs, n);
+            bark_dequantize_row(BARK_TYPE_F16, (const uint16_t *)kv->k + layer + h * hs, kf + h * hs, n);
+            bark_dequantize_row(BARK_TYPE_F16, (const uint16_t *)kv->v + layer + h * hs, vf + h * hs, n);
         }
         attention(g, T, kf, vf, 0, hd, hs);
     }
 }
 
-/* Runs every block over the T rows of g->x (positions n_past.. for causal stages). */
-static void blocks(bark_gpt *g, int T) {
+/* A batched step's layer l: row b's key and value into kvs[b] at its position, then each row attends over its own
+ * cache (src/gpt/attention.c). */
+static void cache_and_attend_batch(bark_gpt *g, int l, bark_kv *const *kvs, int B) {
+    size_t layer = (size_t)l * g->n_ctx * g->n_embd;
+    append_job aj = {g, g->ex->k, B, kvs, layer};
+    bark_pool_run(g->ex->pool, imin(g->n_head, bark_pool_threads(g->ex->pool)), append_task, &aj);
+    bark_attention_step_batch(g, kvs, B, layer);
+}
+
+/* Runs every block over the T rows of g->x: positions n_past.. of g->kv for causal stages, or, with kvs, one new token
+ * of each sequence kvs[t] (a batched step). */
+static void blocks(bark_gpt *g, int T, bark_kv *const *kvs) {
+    int mode = kvs ? ROWS_DECODE : ROWS_ANY;
     const bark_gpt_weights *w = g->w;
     int C = g->n_embd;
     for (int l = 0; l < w->hp.n_layer; l++) {
         const bark_gpt_layer *ly = &w->layer[l];
         layernorm(g, g->xb, g->x, T, C, &ly->ln1_w, &ly->ln1_b);
-        linear(g, g->qkv, 3 * C, g->xb, C, T, &ly->qkv_w, &ly->qkv_b, 0);
-        if (g->causal) cache_and_attend(g, l, T);
+        linear(g, g->qkv, 3 * C, g->xb, C, T, &ly->qkv_w, &ly->qkv_b, mode);
+        if (kvs) cache_and_attend_batch(g, l, kvs, T);
+        else if (g->causal) cache_and_attend(g, l, T);
         else attention(g, T, g->qkv + C, g->qkv + 2 * C, 0, 3 * (size_t)C, (size_t)g->head_dim);
-        linear(g, g->hb, C, g->xb, C, T, &ly->out_w, &ly->out_b, 0);
+        linear(g, g->hb, C, g->xb, C, T, &ly->out_w, &ly->out_b, mode);
         residual_rows(g, g->x, g->hb, T, C);
         layernorm(g, g->xb, g->x, T, C, &ly->ln2_w, &ly->ln2_b);
-        linear(g, g->hb, 4 * C, g->xb, C, T, &ly->up_w, &ly->up_b, 0);
+        linear(g, g->hb, 4 * C, g->xb, C, T, &ly->up_w, &ly->up_b, mode);
         gelu_rows(g, g->hb, T, 4 * C);
-        linear(g, g->qkv, C, g->hb, 4 * C, T, &ly->down_w, &ly->down_b, 0);
+        linear(g, g->qkv, C, g->hb, 4 * C, T, &ly->down_w, &ly->down_b, mode);
         residual_rows(g, g->x, g->qkv, T, C);
     }
 }
 
 bark_status bark_gpt_forward(bark_gpt *g, const int32_t *ids, const int32_t *ids2, int T, float *logits,
                              bark_error *err) {
-    const bark_gpt_weights *w = g->w;
-    if (!g->causal) return bark_fail(err, BARK_ERR_ARG, "gpt: the fine stage has no causal forward");
-    if (T <= 0 || T > g->n_ctx - g->n_past)
-        return bark_fail(err, BARK_ERR_ARG, "gpt: %d new tokens after %d do not fit the context of %d", T,
-                         g->n_past, g->n_ctx);
-    int C = g->n_embd, V = w->hp.input_vocab;
+    if (!g->own_kv.k) return bark_fail(err, BARK_ERR_ARG, "gpt: this stage has no KV cache of its own");
+    return bark_gpt_forward_kv(g, &g->own_kv, ids, ids2, T, logits, err);
+}
+
+/* An id of a causal stage's input outside its table: 0 when all are inside, else the first bad one. */
+static int32_t bad_id(const int32_t *ids, const int32_t *ids2, int T, int V) {
     for (int t = 0; t < T; t++) {
         int32_t bad = ids[t] < 0 || ids[t] >= V ? ids[t] : ids2 && ids2[t] >= V ? ids2[t] : 0;
-        if (bad != 0)
-            return bark_fail(err, BARK_ERR_ARG, "gpt: token id %d at position %d is outside 0..%d", (int)bad,
-                             g->n_past + t, V - 1);
+        if (bad != 0) return bad;
     }
+    return 0;
+}
+
+bark_status bark_gpt_forward_kv(bark_gpt *g, bark_kv *kv, const int32_t *ids, const int32_t *ids2, int T,
+                                float *logits, bark_error *err) {
+    const bark_gpt_weights *w = g->w;
+    if (!g->causal) return bark_fail(err, BARK_ERR_ARG, "gpt: the fine stage has no causal forward");
+    if (kv->n_ctx != g->n_ctx || kv->f16 != bark_gpt_kv_f16(w))
+        return bark_fail(err, BARK_ERR_ARG, "gpt: the KV cache is not bound to this stage");
+    if (T <= 0 || T > g->n_ctx - kv->n_past)
+        return bark_fail(err, BARK_ERR_ARG, "gpt: %d new tokens after %d do not fit the context of %d", T,
+                         kv->n_past, g->n_ctx);
+    int C = g->n_embd, V = w->hp.input_vocab;
+    int32_t bad = bad_id(ids, ids2, T, V);
+    if (bad) return bark_fail(err, BARK_ERR_ARG, "gpt: token id %d is outside 0..%d", (int)bad, V - 1);
+    g->kv = kv;
     for (int t = 0; t < T; t++) {
         float *xt = g->x + (size_t)t * C;
         memset(xt, 0, (size_t)C * sizeof(float));
         add_row(g, xt, &w->wte[0], ids[t]);
         if (ids2 && ids2[t] >= 0) add_row(g, xt, &w->wte[0], ids2[t]);
-        add_row(g, xt, &w->wpe, g->n_past + t);
+        add_row(g, xt, &w->wpe, kv->n_past + t);
     }
-    blocks(g, T);
-    g->n_past += T;
+    blocks(g, T, NULL);
+    kv->n_past += T;
     const float *last = g->x + (size_t)(T - 1) * C;
     layernorm(g, g->xb, last, 1, C, &w->lnf_w, &w->lnf_b);
-    linear(g, logits, w->hp.output_vocab, g->xb, C, 1, &w->lm_head[0], NULL, 0);
+    linear(g, logits, w->hp.output_vocab, g->xb, C, 1, &w->lm_head[0], NULL, ROWS_ANY);
+    return BARK_OK;
+}
+
+bark_status bark_gpt_step_batch(bark_gpt *g, bark_kv *const *kv, const int32_t *ids, int B, float *const *logits,
+                                bark_error *err) {
+    const bark_gpt_weights *w = g->w;
+    int C = g->n_embd, V = w->hp.input_vocab, NV = w->hp.output_vocab;
+    if (!g->causal) return bark_fail(err, BARK_ERR_ARG, "gpt: the fine stage has no causal forward");
+    if (B <= 0 || B * g->n_head > g->n_ctx || (size_t)B * NV > (size_t)g->n_ctx * 4 * C)
+        return bark_fail(err, BARK_ERR_ARG, "gpt: a batch of %d sequences does not fit the run state", B);
+    for (int b = 0; b < B; b++) {
+        if (kv[b]->n_ctx != g->n_ctx || kv[b]->f16 != bark_gpt_kv_f16(w))
+            return bark_fail(err, BARK_ERR_ARG, "gpt: the KV cache of sequence %d is not bound to this stage", b);
+        if (kv[b]->n_past >= g->n_ctx)
+            return bark_fail(err, BARK_ERR_ARG, "gpt: sequence %d fills the context of %d", b, g->n_ctx);
+        if (ids[b] < 0 || ids[b] >= V)
+            return bark_fail(err, BARK_ERR_ARG, "gpt: token id %d is outside 0..%d", (int)ids[b], V - 1);
+    }
+    for (int b = 0; b < B; b++) {
+        float *xt = g->x + (size_t)b * C;
+        memset(xt, 0, (size_t)C * sizeof(float));
+        add_row(g, xt, &w->wte[0], ids[b]);
+        add_row(g, xt, &w->wpe, kv[b]->n_past);
+    }
+    blocks(g, B, kv);
+    for (int b = 0; b < B; b++) kv[b]->n_past++;
+    layernorm(g, g->xb, g->x, B, C, &w->lnf_w, &w->lnf_b);
+    linear(g, g->hb, NV, g->xb, C, B, &w->lm_head[0], NULL, ROWS_DECODE); /* hb is free after the blocks */
+    for (int b = 0; b < B; b++) memcpy(logits[b], g->hb + (size_t)b * NV, (size_t)NV * sizeof(float));
     return BARK_OK;
 }
 
@@ -434,9 +529,9 @@ bark_status bark_gpt_forward_fine(bark_gpt *g, const int32_t *codes, int T, int 
         for (int k = 0; k <= pred; k++) add_row(g, xt, &w->wte[k], codes[(size_t)t * nct + k]);
         add_row(g, xt, &w->wpe, t);
     }
-    blocks(g, T);
+    blocks(g, T, NULL);
     int n = T - t0;
     layernorm(g, g->xb, g->x + (size_t)t0 * C, n, C, &w->lnf_w, &w->lnf_b);
-    linear(g, logits, w->hp.output_vocab, g->xb, C, n, &w->lm_head[pred - ncg], NULL, 1);
+    linear(g, logits, w->hp.output_vocab, g->xb, C, n, &w->lm_head[pred - ncg], NULL, ROWS_EACH);
     return BARK_OK;
 }

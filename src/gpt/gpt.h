@@ -23,6 +23,25 @@ typedef struct bark_att_q8 {
     float *stage_d;  /* [n_head][hdp] their scales */
 } bark_att_q8;
 
+/* The keys and values of one sequence's past positions in a causal stage (its KV cache). Each sequence of a batch has
+ * its own; a bark_gpt runs the forward pass of whichever it is given. */
+typedef struct bark_kv {
+    void *k;        /* [n_layer][n_head][n_ctx][head_dim] keys: each head's rows contiguous */
+    void *v;        /* [n_layer][n_head][n_ctx][head_dim] values, same layout */
+    size_t cap;     /* bytes allocated for each of k and v */
+    int n_past;     /* positions already held */
+    int n_ctx;      /* positions it can hold (the stage's block size) */
+    int f16;        /* holds f16 (models with f16 / q8_0 weights), else f32 (f32 models: exact) */
+} bark_kv;
+
+/* Bytes each of k and v needs for a causal stage of these weights. */
+size_t bark_kv_bytes(const bark_gpt_weights *w);
+/* Allocates a cache of cap bytes per half (at least bark_kv_bytes of the stages it will serve). */
+BARK_NODISCARD bark_status bark_kv_alloc(bark_kv *kv, size_t cap, bark_error *err);
+/* Makes the cache serve a stage of these weights from position 0 (its capacity must hold them). */
+BARK_NODISCARD bark_status bark_kv_bind(bark_kv *kv, const bark_gpt_weights *w, bark_error *err);
+void bark_kv_free(bark_kv *kv); /* accepts NULL and zeroed caches */
+
 /* Run state of one GPT stage: every buffer allocated once by bark_gpt_init, none in the forward pass.
  * T_max = block_size (1024 in Bark), C = n_embd. The kernels come from arch/kernels.h (chosen at run time)
  * and the work is split over the threads of its exec (core/exec.h). Results never depend
@@ -39,7 +58,8 @@ typedef struct bark_gpt {
     int n_head;
     int head_dim;     /* C / n_head */
     int n_ctx;        /* T_max: positions the buffers hold (the stage's block size) */
-    int n_past;       /* positions already in the KV cache (causal stages) */
+    bark_kv *kv;      /* the sequence being run (causal stages): own_kv unless a forward names another */
+    bark_kv own_kv;   /* allocated by bark_gpt_init for causal stages; none by bark_gpt_init_scratch */
     float *x;         /* [T_max][C] residual stream */
     float *xb;        /* [T_max][C] LayerNorm output, then the concatenated attention heads */
     float *qkv;       /* [T_max][3C] q, k, v of the current tokens */
@@ -52,9 +72,6 @@ typedef struct bark_gpt {
     int32_t *xs;      /* [T_max][4C/32] their block sums (int8 GEMM) */
     float *wbuf;      /* a weight matrix expanded to f32 for sgemm (f16 / q8_0 weights), or NULL */
     size_t wbuf_len;  /* floats in wbuf */
-    void *k_cache;    /* [n_layer][n_head][T_max][head_dim] keys: each head's rows contiguous (causal only) */
-    void *v_cache;    /* [n_layer][n_head][T_max][head_dim] values, same layout (causal only) */
-    int kv_f16;       /* the cache holds f16 (models with f16 / q8_0 weights), else f32 (f32 models: exact) */
     bark_att_q8 aq;   /* int8 attention (q8_0 models; used in BARK_GEMM_INT8 mode), zeroed otherwise */
 } bark_gpt;
 
@@ -65,9 +82,12 @@ int bark_gpt_kv_f16(const bark_gpt_weights *w);
  * its own with every CPU, the best kernels and the CPU's GEMM rule; freed by bark_gpt_free). */
 BARK_NODISCARD bark_status bark_gpt_init(bark_gpt *g, const bark_gpt_weights *w, int causal, const bark_exec *ex,
                                          bark_error *err);
+/* The same without a KV cache of its own: causal forwards then name the sequence's cache (a batch engine's stages). */
+BARK_NODISCARD bark_status bark_gpt_init_scratch(bark_gpt *g, const bark_gpt_weights *w, int causal,
+                                                 const bark_exec *ex, bark_error *err);
 void bark_gpt_free(bark_gpt *g); /* accepts NULL and zeroed states */
 
-/* Forgets the KV cache (the next forward starts at position 0). */
+/* Forgets the own KV cache (the next forward starts at position 0). */
 void bark_gpt_reset(bark_gpt *g);
 
 /* Causal stages: runs T new tokens at positions n_past .. n_past+T-1, appends their keys and values
@@ -76,6 +96,16 @@ void bark_gpt_reset(bark_gpt *g);
  * (the semantic stage's merged context). Fails on an id outside the table or a full context. */
 BARK_NODISCARD bark_status bark_gpt_forward(bark_gpt *g, const int32_t *ids, const int32_t *ids2, int T,
                                             float *logits, bark_error *err);
+/* The same on the sequence whose cache is kv (bound to this stage's weights). */
+BARK_NODISCARD bark_status bark_gpt_forward_kv(bark_gpt *g, bark_kv *kv, const int32_t *ids, const int32_t *ids2,
+                                               int T, float *logits, bark_error *err);
+
+/* One decode step of B sequences at once (B <= n_ctx / n_head): sequence b's token ids[b] at its position
+ * kv[b]->n_past; its logits go to logits[b]. Each weight matrix is read once for all of them (the batched GEMV
+ * kernels), attention runs per sequence on its own cache, and every sequence's logits are the same bits as a
+ * one-token bark_gpt_forward_kv of it alone. Checks every id and cache before running any. */
+BARK_NODISCARD bark_status bark_gpt_step_batch(bark_gpt *g, bark_kv *const *kv, const int32_t *ids, int B,
+                                               float *const *logits, bark_error *err);
 
 /* Fine stage: codes[t*n_codes_total + k] (t < T, row-major [T][n_codes_total]) are the input codes;
  * the embedding of position t sums tables 0..pred. Writes the logits of head pred (pred in
