@@ -258,7 +258,7 @@ static void test_bad_input(void **state) {
     assert_non_null(strstr(err.msg, "12096"));
     assert_int_equal(bark_gpt_forward(&g, &neg, NULL, 1, logits, &err), BARK_ERR_ARG);
     assert_int_equal(bark_gpt_forward(&g, two, bad, 2, logits, &err), BARK_ERR_ARG);
-    assert_int_equal(g.n_past, 0); /* failed calls leave the cache alone */
+    assert_int_equal(g.kv->n_past, 0); /* failed calls leave the cache alone */
     assert_int_equal(bark_gpt_forward(&g, two, NULL, 0, logits, &err), BARK_ERR_ARG);
     for (int i = 0; i < 1024; i++) assert_int_equal(bark_gpt_forward(&g, &ok, NULL, 1, logits, &err), BARK_OK);
     assert_int_equal(bark_gpt_forward(&g, &ok, NULL, 1, logits, &err), BARK_ERR_ARG); /* context full */
