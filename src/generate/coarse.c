@@ -89,9 +89,9 @@ bark_status bark_generate_coarse(const bark_model *m, const int32_t *semantic, s
     int32_t *S = malloc(n_sem_max * sizeof *S), *C = malloc((n_hc_max + n_steps) * sizeof *C);
     int32_t *X = malloc((size_t)max_len * sizeof *X);
     float *logits = malloc((size_t)w->hp.output_vocab * sizeof *logits);
-    bark_gpt g;
+    bark_sched *own = NULL, *sched = p->sched;
+    bark_kv *kv = NULL;
     bark_sampler s;
-    memset(&g, 0, sizeof g);
     memset(&s, 0, sizeof s);
     if (!S || !C || !X || !logits) {
         st = bark_fail(err, BARK_ERR_NOMEM, "coarse: out of memory for %zu steps", n_steps);
@@ -103,7 +103,10 @@ bark_status bark_generate_coarse(const bark_model *m, const int32_t *semantic, s
     if (n_hs) memcpy(S, hs, n_hs * sizeof *S);
     memcpy(S + n_hs, semantic, n_semantic * sizeof *S);
     size_t n_S = n_hs + n_semantic, n_C = n_hc;
-    if ((st = bark_gpt_init(&g, w, 1, p->exec, err)) || (st = bark_sampler_init(&s, BARK_CODEBOOK_SIZE, err))) goto done;
+    if (!sched && !(st = bark_sched_create(m, p->exec, 1, &own, err))) sched = own;
+    if (st || (st = bark_sched_acquire(sched, BARK_STAGE_COARSE, &kv, err)) ||
+        (st = bark_sampler_init(&s, BARK_CODEBOOK_SIZE, err)))
+        goto done;
 
     size_t n_step = 0, wl = (size_t)p->sliding_window_len;
     size_t n_windows = (n_steps + wl - 1) / wl;
@@ -116,10 +119,10 @@ bark_status bark_generate_coarse(const bark_model *m, const int32_t *semantic, s
         X[nx++] = BARK_COARSE_INFER_TOKEN;
         size_t nh = n_C < (size_t)p->max_coarse_history ? n_C : (size_t)p->max_coarse_history;
         for (size_t i = 0; i < nh; i++) X[nx++] = C[n_C - nh + i];
-        bark_gpt_reset(&g);
+        kv->n_past = 0;
         int fed = 0; /* ids of X already in the KV cache */
         for (size_t j = 0; j < wl && n_step < n_steps; j++) {
-            if ((st = bark_gpt_forward(&g, X + fed, NULL, nx - fed, logits, err))) break;
+            if ((st = bark_sched_forward(sched, BARK_STAGE_COARSE, kv, X + fed, NULL, nx - fed, logits, err))) break;
             fed = nx;
             int lo = BARK_SEMANTIC_VOCAB_SIZE + (n_step % 2 ? BARK_CODEBOOK_SIZE : 0);
             if ((st = bark_sampler_probs(&s, logits + lo, BARK_CODEBOOK_SIZE, &p->sample, err))) break;
@@ -140,7 +143,8 @@ bark_status bark_generate_coarse(const bark_model *m, const int32_t *semantic, s
         }
 done:
     bark_sampler_free(&s);
-    bark_gpt_free(&g);
+    if (kv) bark_sched_release(sched, kv);
+    bark_sched_free(own);
     free(S);
     free(C);
     free(X);

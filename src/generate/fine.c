@@ -42,9 +42,8 @@ bark_status bark_generate_fine(const bark_model *m, const int32_t *coarse, int n
     int32_t *B = malloc(Lt * NQ * sizeof *B);
     int32_t *pred = malloc(BARK_FINE_WINDOW * sizeof *pred);
     float *logits = malloc((size_t)BARK_FINE_WINDOW * (size_t)w->hp.output_vocab * sizeof *logits);
-    bark_gpt g;
+    bark_sched *own = NULL, *sched = p->sched;
     bark_sampler s;
-    memset(&g, 0, sizeof g);
     memset(&s, 0, sizeof s);
     if (!B || !pred || !logits) {
         st = bark_fail(err, BARK_ERR_NOMEM, "fine: out of memory for %zu frames", Lt);
@@ -57,7 +56,8 @@ bark_status bark_generate_fine(const bark_model *m, const int32_t *coarse, int n
             else if (t < H + n_frames && k < n_coarse) v = coarse[(size_t)k * n_frames + (t - H)];
             B[t * NQ + k] = v;
         }
-    if ((st = bark_gpt_init(&g, w, 0, p->exec, err)) || (st = bark_sampler_init(&s, BARK_CODEBOOK_SIZE, err))) goto done;
+    if (!sched && !(st = bark_sched_create(m, p->exec, 1, &own, err))) sched = own;
+    if (st || (st = bark_sampler_init(&s, BARK_CODEBOOK_SIZE, err))) goto done;
 
     /* n_loops = max(0, ceil((T - (1024 - H)) / 512)) + 1 */
     long over = (long)n_frames - (long)(BARK_FINE_WINDOW - H);
@@ -70,7 +70,7 @@ bark_status bark_generate_fine(const bark_model *m, const int32_t *coarse, int n
         int r = (int)(fill - start);
         int32_t *win = B + start * NQ; /* a view: predictions land in B and feed later codebooks */
         for (int q = n_coarse; q < NQ && !st; q++) {
-            if ((st = bark_gpt_forward_fine(&g, win, BARK_FINE_WINDOW, q, r, logits, err))) break;
+            if ((st = bark_sched_forward_fine(sched, win, BARK_FINE_WINDOW, q, r, logits, err))) break;
             for (int i = 0; i < BARK_FINE_WINDOW - r && !st; i++) {
                 const float *row = logits + (size_t)i * V;
                 if (p->sample.greedy) {
@@ -100,7 +100,7 @@ bark_status bark_generate_fine(const bark_model *m, const int32_t *coarse, int n
     }
 done:
     bark_sampler_free(&s);
-    bark_gpt_free(&g);
+    bark_sched_free(own);
     free(B);
     free(pred);
     free(logits);

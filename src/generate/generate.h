@@ -6,6 +6,7 @@
 #include "core/bark_constants.h"
 #include "core/exec.h"
 #include "gpt/sampler.h"
+#include "generate/scheduler.h"
 
 #define BARK_SEMANTIC_MAX_TOKENS 768 /* generate_text_semantic's n_tot_steps */
 #define BARK_FINE_WINDOW 1024        /* frames the fine model sees at once */
@@ -29,6 +30,7 @@ typedef struct bark_semantic_params {
     int allow_early_stop;      /* 1: the EOS logit (id 10000) joins the softmax and can stop generation */
     bark_steps progress;
     const bark_exec *exec;     /* kernels, GEMM rule, threads; NULL: a default exec for this call */
+    bark_sched *sched;         /* where the forwards run (shared with other sequences); NULL: one of its own on exec */
 } bark_semantic_params;
 
 /* generate_coarse's options. */
@@ -38,6 +40,7 @@ typedef struct bark_coarse_params {
     int sliding_window_len;    /* 60; max_coarse_history + sliding_window_len <= 768 */
     bark_steps progress;
     const bark_exec *exec;     /* kernels, GEMM rule, threads; NULL: a default exec for this call */
+    bark_sched *sched;         /* where the forwards run (shared with other sequences); NULL: one of its own on exec */
 } bark_coarse_params;
 
 /* Streaming report of the fine stage: frames [from, to) of out[8][ld] are final (they never change again).
@@ -50,6 +53,7 @@ typedef struct bark_fine_params {
     bark_sample_params sample; /* temp 0.5, sampled; top-k and top-p must be off (Suno has none here) */
     bark_steps progress;
     const bark_exec *exec;     /* kernels, GEMM rule, threads; NULL: a default exec for this call */
+    bark_sched *sched;         /* where the forwards run (shared with other sequences); NULL: one of its own on exec */
     bark_fine_window_fn on_window; /* NULL: no reports */
     void *window_user;
 } bark_fine_params;

@@ -42,24 +42,19 @@ bark_status bark_generate_semantic(const bark_model *m, const int32_t *text_ids,
     ids[BARK_TEXT_BLOCK] = BARK_SEMANTIC_INFER_TOKEN;
     ids2[BARK_TEXT_BLOCK] = -1;
 
-    bark_gpt g;
-    bark_sampler s;
+    bark_sched *own = NULL, *sched = p->sched;
+    bark_kv *kv = NULL;
+    bark_sampler s = {0};
     float *logits = malloc((size_t)w->hp.output_vocab * sizeof *logits);
     if (!logits) return bark_fail(err, BARK_ERR_NOMEM, "semantic: out of memory for the logits");
-    if ((st = bark_gpt_init(&g, w, 1, p->exec, err))) {
-        free(logits);
-        return st;
-    }
-    if ((st = bark_sampler_init(&s, BARK_SEMANTIC_VOCAB_SIZE + 1, err))) {
-        bark_gpt_free(&g);
-        free(logits);
-        return st;
-    }
+    if (!sched && !(st = bark_sched_create(m, p->exec, 1, &own, err))) sched = own;
+    if (!st) st = bark_sched_acquire(sched, BARK_STAGE_SEMANTIC, &kv, err);
+    if (!st) st = bark_sampler_init(&s, BARK_SEMANTIC_VOCAB_SIZE + 1, err);
     int n_rel = BARK_SEMANTIC_VOCAB_SIZE + (p->allow_early_stop ? 1 : 0);
     int max_tokens = BARK_SEMANTIC_MAX_TOKENS;
     if (max_tokens > w->hp.block_size - BARK_TEXT_BLOCK) max_tokens = w->hp.block_size - BARK_TEXT_BLOCK;
     double dur = 0.0;
-    st = bark_gpt_forward(&g, ids, ids2, BARK_TEXT_BLOCK + 1, logits, err);
+    if (!st) st = bark_sched_forward(sched, BARK_STAGE_SEMANTIC, kv, ids, ids2, BARK_TEXT_BLOCK + 1, logits, err);
     for (int n = 0; !st && n < max_tokens; n++) {
         /* ids 0..9999 and, with early stop, the EOS logit (id 10000 = SEMANTIC_PAD_TOKEN) last */
         if ((st = bark_sampler_probs(&s, logits, n_rel, &p->sample, err))) break;
@@ -76,10 +71,11 @@ bark_status bark_generate_semantic(const bark_model *m, const int32_t *text_ids,
             break;
         }
         int32_t next = tok;
-        st = bark_gpt_forward(&g, &next, NULL, 1, logits, err);
+        st = bark_sched_forward(sched, BARK_STAGE_SEMANTIC, kv, &next, NULL, 1, logits, err);
     }
     bark_sampler_free(&s);
-    bark_gpt_free(&g);
+    if (kv) bark_sched_release(sched, kv);
+    bark_sched_free(own);
     free(logits);
     return st;
 }

@@ -33,6 +33,9 @@ int bark_attention_q8_alloc(bark_gpt *g) {
     a->stage = malloc(H * QK8_0 * hdp * sizeof *a->stage);
     a->stage_q = malloc(H * QK8_0 * hdp);
     a->stage_d = malloc(H * hdp * sizeof *a->stage_d);
+    a->bytes = H * T * kb * sizeof *a->k + H * (size_t)g->head_dim * vb * sizeof *a->vt + H * T * hdp +
+               2 * H * T * kb * sizeof(float) + T * vb * QK8_0 + 2 * T * vb * sizeof(float) + T * sizeof(float) +
+               H * QK8_0 * hdp * (sizeof(float) + 1) + H * hdp * sizeof(float);
     if (a->k && a->vt && a->q && a->qd && a->qs && a->p && a->pd && a->ps && a->norm && a->stage && a->stage_q &&
         a->stage_d)
         return 0;

@@ -106,6 +106,8 @@ bark_status bark_gpt_init_scratch(bark_gpt *g, const bark_gpt_weights *w, int ca
     int ok = g->x && g->xb && g->qkv && g->hb && g->att && g->row && g->xq && g->xd && g->xs &&
              (g->wbuf || !g->wbuf_len);
     if (ok && w->layer[0].qkv_w.type == BARK_TYPE_Q8_0) ok = bark_attention_q8_alloc(g) == 0;
+    g->bytes = (T * C * (2 + 3 + 4) + T * T + 4 * C + g->wbuf_len) * sizeof(float) + T * 4 * C +
+               2 * (T * 4 * C / QK8_0) * sizeof(float) + g->aq.bytes;
     if (!ok) {
         bark_gpt_free(g);
         return bark_fail(err, BARK_ERR_NOMEM, "gpt: out of memory for the run state (%zu positions x %zu)", T, C);

@@ -21,6 +21,7 @@ typedef struct bark_att_q8 {
     float *stage;    /* [n_head][32 * hdp] floats staged for quantization (32 keys or queries of a head) */
     int8_t *stage_q; /* [n_head][32 * hdp] their int8 values */
     float *stage_d;  /* [n_head][hdp] their scales */
+    size_t bytes;    /* allocated in all */
 } bark_att_q8;
 
 /* The keys and values of one sequence's past positions in a causal stage (its KV cache). Each sequence of a batch has
@@ -72,6 +73,7 @@ typedef struct bark_gpt {
     int32_t *xs;      /* [T_max][4C/32] their block sums (int8 GEMM) */
     float *wbuf;      /* a weight matrix expanded to f32 for sgemm (f16 / q8_0 weights), or NULL */
     size_t wbuf_len;  /* floats in wbuf */
+    size_t bytes;     /* the run state's buffers (not the KV cache), in bytes */
     bark_att_q8 aq;   /* int8 attention (q8_0 models; used in BARK_GEMM_INT8 mode), zeroed otherwise */
 } bark_gpt;
 
