@@ -27,25 +27,6 @@ typedef struct fixture {
     const bark_model *model; /* its model file */
 } fixture;
 
-/* Samples collected from on_audio. */
-typedef struct pcm {
-    float *x;
-    size_t n, cap;
-} pcm;
-
-static int collect(void *user, const float *x, size_t n) {
-    pcm *p = user;
-    if (p->n + n > p->cap) {
-        size_t cap = (p->n + n) * 2;
-        float *y = realloc(p->x, cap * sizeof *y);
-        if (!y) return 1;
-        p->x = y, p->cap = cap;
-    }
-    memcpy(p->x + p->n, x, n * sizeof *x);
-    p->n += n;
-    return 0;
-}
-
 static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
     char model[512], out[4096];
@@ -71,13 +52,13 @@ static int teardown(void **state) {
 }
 
 /* Three pieces of at most ~0.8 s each, sampled, voice v2/en_speaker_0, seed 11. */
-static bark_synth_params params(pcm *out) {
+static bark_synth_params params(tu_pcm *out) {
     bark_synth_params p = bark_synth_default_params();
     p.voice = "v2/en_speaker_0";
     p.seed = 11;
     p.max_seconds = 0.8;
     p.max_piece = 24;
-    p.on_audio = collect;
+    p.on_audio = tu_collect;
     p.audio_user = out;
     return p;
 }
@@ -97,11 +78,11 @@ static void test_same_samples_every_path(void **state) {
     const bark_gemm modes[] = {BARK_GEMM_INT8, BARK_GEMM_SGEMM};
     int cpus = bark_cpu_count();
     for (size_t mi = 0; mi < 2; mi++) {
-        pcm ref = {0};
+        tu_pcm ref = {0};
         int runs = 0;
         for (int th = 1; th <= 3; th++)
             for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
-                pcm out = {0};
+                tu_pcm out = {0};
                 bark_synth_params p = params(runs ? &out : &ref);
                 p.n_threads = th;
                 p.isa = isas[i];
@@ -131,7 +112,7 @@ static void test_same_samples_every_path(void **state) {
 /* The check above can fail: another seed gives other samples. */
 static void test_seed_changes_samples(void **state) {
     fixture *f = *state;
-    pcm a = {0}, b = {0};
+    tu_pcm a = {0}, b = {0};
     bark_synth_params p = params(&a);
     say(f->ctx, &p, NULL);
     p = params(&b);
@@ -223,7 +204,7 @@ typedef struct job {
     const bark_context *ctx;
     const char *text;
     uint64_t seed;
-    pcm out;
+    tu_pcm out;
     bark_status st;
 } job;
 

@@ -149,17 +149,6 @@ static double params_per_position(const bark_gpt_weights *w) { /* multiply-adds 
     return 12.0 * C * C * w->hp.n_layer;
 }
 
-static size_t decode_weight_bytes(const bark_gpt_weights *w) {
-    size_t b = w->lm_head[0].nbytes + w->lnf_w.nbytes + w->lnf_b.nbytes;
-    for (int l = 0; l < w->hp.n_layer; l++) {
-        const bark_gpt_layer *y = &w->layer[l];
-        const bark_tensor *t[] = {&y->ln1_w, &y->ln1_b, &y->qkv_w, &y->qkv_b, &y->out_w, &y->out_b,
-                                  &y->ln2_w, &y->ln2_b, &y->up_w,  &y->up_b,  &y->down_w, &y->down_b};
-        for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) b += t[i]->data ? t[i]->nbytes : 0;
-    }
-    return b;
-}
-
 /* Bytes per cached key or value element, as the forward pass keeps them. */
 static double kv_bytes(const bark_gpt_weights *w) { return bark_gpt_kv_f16(w) ? 2.0 : 4.0; }
 
@@ -291,8 +280,8 @@ static int run_workload(const bark_model *m, const int32_t *text, int n_semantic
     double sem_ctx = 257.0 + n_sem / 2.0, coarse_ctx = f->coarse_ctx;
     double kv_s = 2.0 * ws->hp.n_layer * ws->hp.n_embd * kv_bytes(ws) * sem_ctx;
     double kv_c = 2.0 * wc->hp.n_layer * wc->hp.n_embd * kv_bytes(wc) * coarse_ctx;
-    f->sem_gbs = ((double)decode_weight_bytes(ws) + kv_s) / (f->sem_ms_tok / 1e3) / 1e9;
-    f->coarse_gbs = ((double)decode_weight_bytes(wc) + kv_c) / (f->coarse_ms_tok / 1e3) / 1e9;
+    f->sem_gbs = ((double)bark_gpt_decode_bytes(ws) + kv_s) / (f->sem_ms_tok / 1e3) / 1e9;
+    f->coarse_gbs = ((double)bark_gpt_decode_bytes(wc) + kv_c) / (f->coarse_ms_tok / 1e3) / 1e9;
     return 0;
 }
 
@@ -392,11 +381,11 @@ int main(int argc, char **argv) {
         printf("== workload: %zu semantic tokens, %zu frames, %.2f s of audio ==\n", x->n_sem, x->n_frames, x->audio_s);
         printf("semantic: %.2f s, prefill %.3f s, %.2f ms/token (%.1f tokens/s), %.1f MB weights + %.1f MB KV per step, "
                "%.2f GB/s = %.2f of copy bandwidth\n",
-               x->sem_s, x->sem_prefill_s, x->sem_ms_tok, 1e3 / x->sem_ms_tok, decode_weight_bytes(ws) / 1e6,
+               x->sem_s, x->sem_prefill_s, x->sem_ms_tok, 1e3 / x->sem_ms_tok, bark_gpt_decode_bytes(ws) / 1e6,
                2.0 * ws->hp.n_layer * C * kv_bytes(ws) * (257.0 + x->n_sem / 2.0) / 1e6, x->sem_gbs, x->sem_gbs / copy);
         printf("coarse: %.2f s, decode %.2f ms/token (%.1f tokens/s), %.1f MB weights + %.1f MB KV per step, %.2f GB/s "
                "= %.2f of copy bandwidth; prefills %.2f s, %.1f GFLOP, %.1f GFLOP/s = %.2f of best GEMM\n",
-               x->coarse_s, x->coarse_ms_tok, 1e3 / x->coarse_ms_tok, decode_weight_bytes(wc) / 1e6,
+               x->coarse_s, x->coarse_ms_tok, 1e3 / x->coarse_ms_tok, bark_gpt_decode_bytes(wc) / 1e6,
                2.0 * wc->hp.n_layer * C * kv_bytes(wc) * x->coarse_ctx / 1e6, x->coarse_gbs,
                x->coarse_gbs / copy, x->coarse_prefill_s, x->coarse_prefill_gflop,
                x->coarse_prefill_gflop / x->coarse_prefill_s, x->coarse_prefill_gflop / x->coarse_prefill_s / peak);

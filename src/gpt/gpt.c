@@ -12,6 +12,17 @@
 
 int bark_gpt_kv_f16(const bark_gpt_weights *w) { return w->layer[0].qkv_w.type != BARK_TYPE_F32; }
 
+size_t bark_gpt_decode_bytes(const bark_gpt_weights *w) {
+    size_t b = w->lm_head[0].nbytes + w->lnf_w.nbytes + w->lnf_b.nbytes;
+    for (int l = 0; l < w->hp.n_layer; l++) {
+        const bark_gpt_layer *y = &w->layer[l];
+        const bark_tensor *t[] = {&y->ln1_w, &y->ln1_b, &y->qkv_w, &y->qkv_b, &y->out_w, &y->out_b,
+                                  &y->ln2_w, &y->ln2_b, &y->up_w,  &y->up_b,  &y->down_w, &y->down_b};
+        for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) b += t[i]->data ? t[i]->nbytes : 0;
+    }
+    return b;
+}
+
 /* Start of row r of a 2-D tensor whose rows have ne[0] elements of its type. */
 static const void *tensor_row(const bark_tensor *t, int64_t r) {
     return (const uint8_t *)t->data + (size_t)r * bark_type_row_size(t->type, t->ne[0]);

@@ -79,6 +79,8 @@ typedef struct bark_gpt {
 
 /* 1 when a causal stage of these weights keeps its KV cache in f16 (f16 / q8_0 models), 0 for f32. */
 int bark_gpt_kv_f16(const bark_gpt_weights *w);
+/* Bytes of weights one decode step reads (the blocks, the final LayerNorm and the first head), whatever the batch. */
+size_t bark_gpt_decode_bytes(const bark_gpt_weights *w);
 
 /* Allocates the run state for a stage's validated weights (from bark_model_gpt), to run on ex (NULL: an exec of
  * its own with every CPU, the best kernels and the CPU's GEMM rule; freed by bark_gpt_free). */

@@ -1,7 +1,8 @@
-/* stream.c: the generation thread pushes each finished fine window into a ring; the playback thread decodes it
- * and hands the samples to on_audio, holding pieces back as the pacing asks. */
+/* stream.c: piece threads generate through the scheduler; the caller's thread decodes their finished fine windows in
+ * order, hands the samples to on_audio (holding pieces back as the pacing asks) and makes the progress calls. */
 #include "synth/stream.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,38 +11,44 @@
 #include "codec/encodec.h"
 #include "core/bark_constants.h"
 #include "core/error.h"
-#include "core/ring_buffer.h"
 
 #define NQ BARK_N_FINE_CODEBOOKS
 #define FPS ((double)BARK_COARSE_RATE_HZ) /* EnCodec frames per second of audio */
 #define HOP 320                           /* samples per frame */
-#define RING_FRAMES (BARK_COARSE_RATE_HZ * 600) /* at most 10 minutes of audio queued (1.6 MB) */
 #define CHUNK 16                          /* frames decoded and played at a time (0.21 s) */
+#define POLL_S 0.05                       /* the caller's thread looks at should_abort at least this often */
+#define PIECE_SEED_STEP 0x9E3779B97F4A7C15ull
 
-/* One EnCodec frame in the ring, tagged with its piece. */
-typedef struct frame {
-    int32_t piece;
-    int32_t code[NQ];
-} frame;
-
-/* What the generation thread tells the playback thread (under mu). */
-typedef struct stats {
-    pthread_mutex_t mu;
-    size_t *piece_total, *piece_emitted; /* [n_pieces]: frames of each piece (0 until known) and generated */
-    size_t pieces_done, frames_done, chars_done, frames_of_done_pieces;
-    double fine_start, fine_rate;        /* when the current fine stage began; its frames per second so far */
-} stats;
+/* What is known of one piece (under the stream's mu). */
+typedef struct piece_state {
+    int32_t *codes;         /* [NQ][n_frames]: frames [0, emitted) are final */
+    size_t n_frames, emitted;
+    int done;               /* its generation has ended (well or not) */
+    bark_stage stage;       /* its latest progress report, not yet passed on when dirty */
+    size_t step, total;
+    int dirty;
+    double fine_start;      /* when its fine stage began (0: not yet) */
+} piece_state;
 
 typedef struct stream {
     synth_job *j;
-    ring_buffer *ring;
-    stats st;
-    size_t piece;        /* the piece being generated */
-    size_t played;       /* frames handed to the decoder (playback thread) */
-    frame batch[64];     /* generation thread: frames on their way into the ring */
-    bark_status cons_status;
-    bark_error cons_err;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;        /* anything above changed */
+    piece_state *ps;          /* [n_pieces] */
+    size_t next;              /* the next piece a thread takes */
+    int gate;                 /* pieces after the first may start */
+    bark_voice carried;       /* the first piece's codes: the voice of the others when the call has none */
+    int stop;                 /* every thread ends: a failure or a stop */
+    bark_status st;           /* the first failure */
+    bark_error err;
+    size_t frames_done, frames_played, pieces_done, chars_done, frames_of_done_pieces;
 } stream;
+
+typedef struct worker {
+    stream *s;
+    size_t piece;
+    pthread_t th;
+} worker;
 
 double synth_now(void) {
     struct timespec ts;
@@ -49,9 +56,7 @@ double synth_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static double since(const synth_job *j) { return synth_now() - j->start; }
-
-static int stopped(stream *s) { return ring_buffer_cancelled(s->ring); }
+void synth_piece_rng(bark_rng *rng, uint64_t seed, size_t k) { bark_rng_seed(rng, seed + PIECE_SEED_STEP * k); }
 
 /* Semantic tokens a piece of len bytes is expected to take: ~15 characters and 49.9 tokens per second of speech. */
 static size_t semantic_estimate(size_t len) {
@@ -71,176 +76,223 @@ int synth_report(const synth_reporter *r, bark_stage stage, size_t done, size_t 
     return p->on_progress(p->progress_user, &info);
 }
 
-/* ---- generation thread ---- */
-
-/* After every token and fine pass (generation thread = the caller's): the abort and progress callbacks. */
-static int on_progress(void *user, bark_stage stage, size_t done, size_t total) {
-    stream *s = user;
-    if (stopped(s)) return 1;
-    pthread_mutex_lock(&s->st.mu);
-    if (stage == BARK_STAGE_COARSE && done == total) s->st.fine_start = synth_now();
-    double audio_s = (double)s->st.frames_done / FPS;
-    pthread_mutex_unlock(&s->st.mu);
-    synth_reporter r = {s->j->p, s->piece, s->j->n_pieces, s->j->pieces[s->piece].len, s->j->start, audio_s};
-    return synth_report(&r, stage, done, total);
-}
-
-/* Frames [from, to) of out[8][ld] are final: into the ring they go (waiting while it is full). */
-static int on_window(void *user, const int32_t *out, size_t ld, size_t from, size_t to) {
-    stream *s = user;
-    pthread_mutex_lock(&s->st.mu);
-    s->st.piece_total[s->piece] = ld;
-    s->st.piece_emitted[s->piece] = to;
-    s->st.frames_done += to - from;
-    double dt = synth_now() - s->st.fine_start;
-    s->st.fine_rate = dt > 0 ? (double)to / dt : 1e9;
-    pthread_mutex_unlock(&s->st.mu);
-    for (size_t t = from; t < to;) {
-        size_t k = 0;
-        for (; k < 64 && t < to; k++, t++) {
-            s->batch[k].piece = (int32_t)s->piece;
-            for (int q = 0; q < NQ; q++) s->batch[k].code[q] = out[(size_t)q * ld + t];
-        }
-        if (ring_buffer_write(s->ring, s->batch, k) < k) return 1;
+/* The first failure stops everything (under mu). */
+static void fail(stream *s, bark_status st, const bark_error *err) {
+    if (!s->stop) {
+        s->stop = 1;
+        s->st = st;
+        s->err = *err;
     }
-    return 0;
+    pthread_cond_broadcast(&s->cv);
 }
 
-static bark_status generate_all(stream *s, bark_error *err) {
-    synth_job *j = s->j;
-    bark_rng rng;
-    bark_rng_seed(&rng, j->p->seed);
-    bark_voice carried = {0};
-    const bark_voice *voice = j->voice;
-    bark_status st = BARK_OK;
+/* ---- piece threads ---- */
+
+/* After every token and fine pass of a piece: kept for the caller's thread to pass on. */
+static int on_step(void *user, bark_stage stage, size_t done, size_t total) {
+    worker *w = user;
+    stream *s = w->s;
+    pthread_mutex_lock(&s->mu);
+    piece_state *ps = &s->ps[w->piece];
+    ps->stage = stage, ps->step = done, ps->total = total, ps->dirty = 1;
+    if (stage == BARK_STAGE_COARSE && done == total) {
+        ps->fine_start = synth_now();
+        if (w->piece == 0 && s->j->voice) { /* the rest may start while the first finishes */
+            s->gate = 1;
+            pthread_cond_broadcast(&s->cv);
+        }
+    }
+    int stop = s->stop; /* the caller's thread passes the report on when it next wakes (POLL_S at most) */
+    pthread_mutex_unlock(&s->mu);
+    return stop;
+}
+
+/* Frames [from, to) of out[8][ld] are final: copied where the caller's thread plays them from. */
+static int on_window(void *user, const int32_t *out, size_t ld, size_t from, size_t to) {
+    worker *w = user;
+    stream *s = w->s;
+    pthread_mutex_lock(&s->mu);
+    piece_state *ps = &s->ps[w->piece];
+    if (!ps->codes && !(ps->codes = malloc((size_t)NQ * ld * sizeof *ps->codes))) {
+        bark_error e;
+        fail(s, bark_fail(&e, BARK_ERR_NOMEM, "say: out of memory for %zu frames", ld), &e);
+    } else {
+        for (int q = 0; q < NQ; q++)
+            memcpy(ps->codes + (size_t)q * ld + from, out + (size_t)q * ld + from, (to - from) * sizeof *out);
+        ps->n_frames = ld;
+        ps->emitted = to;
+        s->frames_done += to - from;
+    }
+    int stop = s->stop;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return stop;
+}
+
+/* Piece k from its text to its codes, with its own random stream. */
+static bark_status generate_piece(worker *w, const bark_voice *voice, bark_codes *codes, bark_error *err) {
+    synth_job *j = w->s->j;
+    const text_piece *tp = &j->pieces[w->piece];
+    int32_t ids[256];
+    size_t n_text;
+    int truncated;
+    bark_status st = bark_text_to_semantic_input(j->ctx->tok, j->text + tp->off, tp->len, ids, &n_text, &truncated,
+                                                 err);
+    if (st) return st;
     bark_gen_params gen = j->gen;
-    bark_steps prog = {on_progress, s};
+    bark_steps prog = {on_step, w};
     gen.semantic.progress = gen.coarse.progress = gen.fine.progress = prog;
     gen.fine.on_window = on_window;
-    gen.fine.window_user = s;
+    gen.fine.window_user = w;
     gen.last = BARK_STAGE_FINE;
-    for (size_t k = 0; k < j->n_pieces && !st; k++) {
-        int32_t ids[256];
-        bark_codes codes = {0};
-        s->piece = k;
-        size_t n_text;
-        int truncated;
-        if ((st = bark_text_to_semantic_input(j->ctx->tok, j->text + j->pieces[k].off, j->pieces[k].len, ids, &n_text,
-                                              &truncated, err)))
-            break;
-        if ((st = bark_generate_codes(j->ctx->model, ids, voice, &gen, &rng, &codes, err))) break;
-        pthread_mutex_lock(&s->st.mu);
-        s->st.pieces_done = k + 1;
-        s->st.chars_done += j->pieces[k].len;
-        s->st.frames_of_done_pieces += codes.n_frames;
-        pthread_mutex_unlock(&s->st.mu);
-        j->frames += codes.n_frames;
-        if (!j->voice) { /* the next piece goes on in this piece's voice */
-            bark_voice_free(&carried);
-            carried.semantic = codes.semantic, carried.coarse = codes.coarse, carried.fine = codes.fine;
-            carried.n_semantic = codes.n_semantic, carried.n_coarse = carried.n_fine = codes.n_frames;
-            memset(&codes, 0, sizeof codes);
-            voice = &carried;
-        }
-        bark_codes_free(&codes);
-    }
-    bark_voice_free(&carried);
-    return st;
+    bark_rng rng;
+    synth_piece_rng(&rng, j->p->seed, w->piece);
+    return bark_generate_codes(j->ctx->model, ids, voice, &gen, &rng, codes, err);
 }
 
-/* ---- playback thread ---- */
+static void *piece_thread(void *arg) {
+    worker *w = arg;
+    stream *s = w->s;
+    synth_job *j = s->j;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop && s->next < j->n_pieces) {
+        w->piece = s->next++;
+        while (w->piece > 0 && !s->gate && !s->stop) pthread_cond_wait(&s->cv, &s->mu);
+        if (s->stop) break;
+        const bark_voice *voice = j->voice ? j->voice : w->piece > 0 ? &s->carried : NULL;
+        pthread_mutex_unlock(&s->mu);
+        bark_codes codes = {0};
+        bark_error err = {0};
+        bark_status st = generate_piece(w, voice, &codes, &err);
+        pthread_mutex_lock(&s->mu);
+        if (st) {
+            if (st != BARK_ERR_INTERRUPTED || !s->stop) fail(s, st, &err);
+        } else {
+            s->pieces_done++;
+            s->chars_done += j->pieces[w->piece].len;
+            s->frames_of_done_pieces += codes.n_frames;
+            j->frames += codes.n_frames;
+            if (w->piece == 0 && !j->voice) { /* the voice of every later piece */
+                s->carried = (bark_voice){codes.semantic, codes.coarse, codes.fine, codes.n_semantic, codes.n_frames,
+                                          codes.n_frames};
+                memset(&codes, 0, sizeof codes);
+            }
+        }
+        if (w->piece == 0) s->gate = 1;
+        s->ps[w->piece].done = 1;
+        j->gen_end = synth_now() - j->start;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        bark_codes_free(&codes);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
 
-/* Whether piece p may start playing now without a break inside it (or, with no_gaps, anywhere after). */
+/* ---- the caller's thread ---- */
+
+/* Whether piece p may start playing now without a break inside it (or, with no_gaps, anywhere after); under mu. */
 static int ready_to_play(stream *s, size_t p) {
     synth_job *j = s->j;
-    if (ring_buffer_closed(s->ring)) return 1;
-    size_t queued = ring_buffer_count(s->ring);
-    if (queued + CHUNK >= ring_buffer_capacity(s->ring)) return 1;
-    pthread_mutex_lock(&s->st.mu);
-    stats *t = &s->st;
-    int ready = 0;
+    if (s->pieces_done == j->n_pieces) return 1;
+    double now = synth_now();
     if (j->p->pacing == BARK_PACE_NO_GAPS) {
         /* the rest, estimated from the text left and the frames per byte so far, at the measured speed */
-        double elapsed = since(j), speed = elapsed > 0 ? (double)t->frames_done / elapsed : 0;
-        if (t->pieces_done > 0 && speed > 0) {
-            size_t total_chars = 0;
-            for (size_t i = 0; i < j->n_pieces; i++) total_chars += j->pieces[i].len;
-            double per_char = (double)t->frames_of_done_pieces / (double)t->chars_done;
-            double rest = per_char * (double)(total_chars - t->chars_done) -
-                          (double)(t->frames_done - t->frames_of_done_pieces);
-            if (rest < 0) rest = 0;
-            double buffered = (double)(t->frames_done - s->played), last = (double)t->frames_of_done_pieces / (double)t->pieces_done;
-            ready = rest / speed <= (buffered + rest - last) / FPS;
-        }
-    } else if (t->pieces_done > p) {
-        ready = 1;
-    } else if (t->piece_total[p] && t->fine_rate > 0) {
-        /* the rest of this piece must be generated before playback reaches it */
-        double rest = (double)(t->piece_total[p] - t->piece_emitted[p]);
-        ready = rest / t->fine_rate <= (double)t->piece_emitted[p] / FPS;
+        double elapsed = now - j->start, speed = elapsed > 0 ? (double)s->frames_done / elapsed : 0;
+        if (s->pieces_done == 0 || speed <= 0) return 0;
+        size_t total_chars = 0;
+        for (size_t i = 0; i < j->n_pieces; i++) total_chars += j->pieces[i].len;
+        double per_char = (double)s->frames_of_done_pieces / (double)s->chars_done;
+        double rest = per_char * (double)(total_chars - s->chars_done) -
+                      (double)(s->frames_done - s->frames_of_done_pieces);
+        if (rest < 0) rest = 0;
+        double buffered = (double)(s->frames_done - s->frames_played);
+        double last = (double)s->frames_of_done_pieces / (double)s->pieces_done;
+        return rest / speed <= (buffered + rest - last) / FPS;
     }
-    if (t->pieces_done == j->n_pieces) ready = 1;
-    pthread_mutex_unlock(&s->st.mu);
-    return ready;
-}
-
-static void wait_for_piece(stream *s, size_t p) {
-    while (!stopped(s) && !ready_to_play(s, p)) ring_buffer_wait(s->ring, ring_buffer_count(s->ring) + 1, 0.05);
+    piece_state *ps = &s->ps[p];
+    if (ps->done) return 1;
+    if (!ps->n_frames || ps->fine_start <= 0 || now <= ps->fine_start) return 0;
+    /* the rest of this piece must be generated before playback reaches it */
+    double rate = (double)ps->emitted / (now - ps->fine_start);
+    return rate > 0 && (double)(ps->n_frames - ps->emitted) / rate <= (double)ps->emitted / FPS;
 }
 
 /* Hands n decoded samples to on_audio (a nonzero return stops the synthesis). */
-static bark_status deliver(stream *s, const float *pcm, size_t n, bark_error *err) {
-    synth_job *j = s->j;
+static bark_status deliver(synth_job *j, const float *pcm, size_t n, bark_error *err) {
     if (!n) return BARK_OK;
-    if (j->first_audio < 0) j->first_audio = since(j);
+    if (j->first_audio < 0) j->first_audio = synth_now() - j->start;
     j->samples += n;
     if (j->p->on_audio && j->p->on_audio(j->p->audio_user, pcm, n))
         return bark_fail(err, BARK_ERR_INTERRUPTED, "stopped by the audio callback");
     return BARK_OK;
 }
 
-static bark_status play_all(stream *s, encodec_dec_stream *ds, float *pcm, size_t cap, bark_error *err) {
+/* Passes on the pieces' progress kept since the last call (mu held on entry and exit, released for the calls). */
+static bark_status report_progress(stream *s, bark_error *err) {
     synth_job *j = s->j;
-    frame in[CHUNK];
-    int32_t codes[NQ * CHUNK];
-    long cur = -1;
-    size_t n, got;
-    bark_status st = BARK_OK;
-    while (!st && (n = ring_buffer_read(s->ring, in, CHUNK)) > 0) {
-        for (size_t a = 0, b; a < n && !st; a = b) {
-            for (b = a; b < n && in[b].piece == in[a].piece; b++) {}
-            if (in[a].piece != cur) {
-                cur = in[a].piece;
-                if (j->p->pacing != BARK_PACE_NONE) wait_for_piece(s, (size_t)cur);
-            }
-            if (stopped(s)) return BARK_ERR_INTERRUPTED;
-            size_t m = b - a;
-            for (size_t t = 0; t < m; t++)
-                for (int q = 0; q < NQ; q++) codes[(size_t)q * m + t] = in[a + t].code[q];
-            s->played += m;
-            st = encodec_dec_stream_push(ds, codes, m, m, pcm, cap, &got, err);
-            if (!st) st = deliver(s, pcm, got, err);
-        }
+    for (size_t k = 0; k < j->n_pieces; k++) {
+        piece_state *ps = &s->ps[k];
+        if (!ps->dirty) continue;
+        ps->dirty = 0;
+        synth_reporter r = {j->p, k, j->n_pieces, j->pieces[k].len, j->start, (double)s->frames_done / FPS};
+        bark_stage stage = ps->stage;
+        size_t step = ps->step, total = ps->total;
+        pthread_mutex_unlock(&s->mu);
+        int stop = synth_report(&r, stage, step, total);
+        pthread_mutex_lock(&s->mu);
+        if (stop) return bark_fail(err, BARK_ERR_INTERRUPTED, "stopped by the caller");
     }
-    if (st) return st;
-    if (stopped(s)) return BARK_ERR_INTERRUPTED;
-    if ((st = encodec_dec_stream_finish(ds, pcm, cap, &got, err))) return st;
-    return deliver(s, pcm, got, err);
+    return BARK_OK;
 }
 
-static void *playback(void *arg) {
-    stream *s = arg;
-    encodec_dec_stream *ds = NULL;
-    size_t cap = (size_t)HOP * (CHUNK + 6);
-    float *pcm = malloc(cap * sizeof *pcm);
-    bark_status st = pcm ? encodec_dec_stream_create(&s->j->ctx->codec, NQ, &ds, &s->cons_err)
-                         : bark_fail(&s->cons_err, BARK_ERR_NOMEM, "say: out of memory");
-    if (!st) st = play_all(s, ds, pcm, cap, &s->cons_err);
-    if (st) ring_buffer_cancel(s->ring); /* the generation thread stops too */
-    s->cons_status = st;
-    encodec_dec_stream_free(ds);
-    free(pcm);
-    return NULL;
+static void wait_a_while(stream *s) {
+    double t = synth_now() + POLL_S;
+    struct timespec ts = {(time_t)t, (long)((t - floor(t)) * 1e9)};
+    pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+}
+
+/* Plays every piece in order as its frames become final (mu held on entry and exit). */
+static bark_status play(stream *s, encodec_dec_stream *ds, float *pcm, size_t cap, bark_error *err) {
+    synth_job *j = s->j;
+    int32_t codes[NQ * CHUNK];
+    size_t got;
+    bark_status st = BARK_OK;
+    for (size_t p = 0, played = 0, paced = j->p->pacing == BARK_PACE_NONE; p < j->n_pieces && !s->stop;) {
+        if ((st = report_progress(s, err))) return st;
+        if (j->p->should_abort) {
+            pthread_mutex_unlock(&s->mu);
+            int stop = j->p->should_abort(j->p->abort_user);
+            pthread_mutex_lock(&s->mu);
+            if (stop) return bark_fail(err, BARK_ERR_INTERRUPTED, "stopped by the caller");
+        }
+        piece_state *ps = &s->ps[p];
+        if (ps->done && ps->codes && played == ps->n_frames) {
+            p++, played = 0, paced = j->p->pacing == BARK_PACE_NONE;
+            continue;
+        }
+        if (ps->emitted == played || (!paced && !(paced = ready_to_play(s, p)))) {
+            wait_a_while(s);
+            continue;
+        }
+        size_t m = ps->emitted - played < CHUNK ? ps->emitted - played : CHUNK;
+        for (int q = 0; q < NQ; q++)
+            memcpy(codes + (size_t)q * m, ps->codes + (size_t)q * ps->n_frames + played, m * sizeof *codes);
+        played += m;
+        s->frames_played += m;
+        pthread_mutex_unlock(&s->mu);
+        st = encodec_dec_stream_push(ds, codes, m, m, pcm, cap, &got, err);
+        if (!st) st = deliver(j, pcm, got, err);
+        pthread_mutex_lock(&s->mu);
+        if (st) return st;
+    }
+    if (s->stop) return BARK_OK; /* the failure is s->st */
+    pthread_mutex_unlock(&s->mu);
+    st = encodec_dec_stream_finish(ds, pcm, cap, &got, err);
+    if (!st) st = deliver(j, pcm, got, err);
+    pthread_mutex_lock(&s->mu);
+    return st;
 }
 
 bark_status synth_stream_run(synth_job *j, bark_error *err) {
@@ -252,33 +304,42 @@ bark_status synth_stream_run(synth_job *j, bark_error *err) {
     j->first_audio = -1;
     j->frames = 0;
     j->samples = 0;
-    pthread_mutex_init(&s->st.mu, NULL);
-    s->st.piece_total = calloc(j->n_pieces, sizeof *s->st.piece_total);
-    s->st.piece_emitted = calloc(j->n_pieces, sizeof *s->st.piece_emitted);
-    pthread_t th;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    size_t n_workers = j->n_pieces < (size_t)j->max_batch ? j->n_pieces : (size_t)j->max_batch, started = 0;
+    s->ps = calloc(j->n_pieces, sizeof *s->ps);
+    worker *w = calloc(n_workers ? n_workers : 1, sizeof *w);
+    encodec_dec_stream *ds = NULL;
+    size_t cap = (size_t)HOP * (CHUNK + 6);
+    float *pcm = malloc(cap * sizeof *pcm);
     bark_status st = BARK_OK;
-    if (!s->st.piece_total || !s->st.piece_emitted) st = bark_fail(err, BARK_ERR_NOMEM, "say: out of memory");
-    if (!st) st = ring_buffer_create(sizeof(frame), RING_FRAMES, NULL, &s->ring, err);
-    if (!st && pthread_create(&th, NULL, playback, s) != 0) st = bark_fail(err, BARK_ERR_NOMEM, "say: cannot start a thread");
-    else if (!st) {
-        st = generate_all(s, err);
-        j->gen_end = since(j);
-        if (st) ring_buffer_cancel(s->ring);
-        else ring_buffer_close(s->ring);
-        pthread_join(th, NULL);
-        if (s->cons_status && s->cons_status != BARK_ERR_INTERRUPTED) { /* decoding failed: that is the news */
-            st = s->cons_status;
-            *err = s->cons_err;
-        } else if (!st && s->cons_status) {
-            st = s->cons_status;
-            *err = s->cons_err;
-        }
-        if (st == BARK_ERR_INTERRUPTED && !err->msg[0]) bark_fail(err, st, "stopped by the caller");
+    if (!s->ps || !w || !pcm) st = bark_fail(err, BARK_ERR_NOMEM, "say: out of memory");
+    if (!st) st = encodec_dec_stream_create(&j->ctx->codec, NQ, &ds, err);
+    for (; !st && started < n_workers; started++) {
+        w[started].s = s;
+        if (pthread_create(&w[started].th, NULL, piece_thread, &w[started]) != 0)
+            st = bark_fail(err, BARK_ERR_NOMEM, "say: cannot start a thread");
     }
-    ring_buffer_free(s->ring);
-    free(s->st.piece_total);
-    free(s->st.piece_emitted);
-    pthread_mutex_destroy(&s->st.mu);
+    pthread_mutex_lock(&s->mu);
+    if (!st) st = play(s, ds, pcm, cap, err);
+    if (st && !s->stop) { /* the caller's thread stopped it: the piece threads end at their next step */
+        s->stop = 1;
+        pthread_cond_broadcast(&s->cv);
+    } else if (!st && s->stop) {
+        st = s->st;
+        *err = s->err;
+    }
+    pthread_mutex_unlock(&s->mu);
+    for (size_t i = 0; i < started; i++) pthread_join(w[i].th, NULL);
+    if (st == BARK_ERR_INTERRUPTED && !err->msg[0]) bark_fail(err, st, "stopped by the caller");
+    for (size_t k = 0; s->ps && k < j->n_pieces; k++) free(s->ps[k].codes);
+    bark_voice_free(&s->carried);
+    encodec_dec_stream_free(ds);
+    free(pcm);
+    free(w);
+    free(s->ps);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
     free(s);
     return st;
 }

@@ -82,3 +82,26 @@ bark_status text_split(const char *text, size_t len, size_t max_len, text_piece 
     *n = count;
     return BARK_OK;
 }
+
+bark_status text_split_lead(const char *text, text_piece **pieces, size_t *n, bark_error *err) {
+    if (*n < 2) return BARK_OK;
+    const unsigned char *s = (const unsigned char *)text;
+    size_t pos = (*pieces)[0].off, e = pos + (*pieces)[0].len, best[4] = {0, 0, 0, 0};
+    for (size_t i = pos + TEXT_SPLIT_LEAD_MIN; i < e; i++) {
+        int r = cut_rank(s, i, pos, e);
+        if (r >= 2 && !best[r]) best[r] = i;
+    }
+    size_t cut = best[3] ? best[3] : best[2];
+    if (!cut) return BARK_OK;
+    text_piece *p = realloc(*pieces, (*n + 1) * sizeof *p);
+    if (!p) return bark_fail(err, BARK_ERR_NOMEM, "text split: out of memory");
+    memmove(p + 1, p, *n * sizeof *p);
+    size_t pe = cut, rest = cut;
+    while (pe > pos && is_space(s[pe - 1])) pe--;
+    while (rest < e && is_space(s[rest])) rest++;
+    p[0].len = pe - pos;
+    p[1].off = rest, p[1].len = e - rest;
+    *pieces = p;
+    (*n)++;
+    return BARK_OK;
+}

@@ -22,4 +22,11 @@ typedef struct text_piece {
 BARK_NODISCARD bark_status text_split(const char *text, size_t len, size_t max_len, text_piece **out, size_t *n,
                                       bark_error *err);
 
+#define TEXT_SPLIT_LEAD_MIN 12 /* bytes the short first piece has at least */
+
+/* For a text said in several pieces (*n >= 2): cuts the first piece again at its first sentence end, else its first
+ * clause end (at least TEXT_SPLIT_LEAD_MIN bytes in), so that the first audio comes soon; the rest of it becomes the
+ * second piece. Nothing changes when there is no such end or *n < 2. */
+BARK_NODISCARD bark_status text_split_lead(const char *text, text_piece **pieces, size_t *n, bark_error *err);
+
 #endif

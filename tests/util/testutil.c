@@ -94,3 +94,16 @@ int tu_convert_tiny(const char *path, const char *type, char *out, size_t cap) {
     snprintf(cmd, sizeof cmd, "%s convert tests/data/tiny/hf -o %s --type %s", tu_bark(), path, type);
     return tu_run(cmd, out, cap);
 }
+
+int tu_collect(void *user, const float *x, size_t n) {
+    tu_pcm *p = user;
+    if (p->n + n > p->cap) {
+        size_t cap = (p->n + n) * 2;
+        float *y = realloc(p->x, cap * sizeof *y);
+        if (!y) return 1;
+        p->x = y, p->cap = cap;
+    }
+    memcpy(p->x + p->n, x, n * sizeof *x);
+    p->n += n;
+    return 0;
+}

@@ -24,4 +24,11 @@ double tu_max_err(const float *a, const float *b, size_t n, double *snr);
 /* Counts the lines of s. */
 int tu_lines(const char *s);
 
+/* Samples an on_audio callback collects (tu_collect, user = a tu_pcm; free x when done). */
+typedef struct tu_pcm {
+    float *x;
+    size_t n, cap;
+} tu_pcm;
+int tu_collect(void *user, const float *x, size_t n);
+
 #endif
