@@ -89,6 +89,8 @@ void bark_gemm_q8_0_avx512(const void *W, size_t row_bytes, int rows, const int8
 void bark_quantize_q8_avx512(const float *x, int8_t *q, float *d, int32_t *s, int n);
 void bark_softmax_q8_avx512(const float *x, int n, int np, int8_t *q, float *d, int32_t *s);
 void bark_gelu_f32_avx512(float *x, int n);
+void bark_gemv_q8_0_batch_avx512(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n,
+                                 int B, float *Y, int ldy);
 #endif
 #if defined(BARK_HAVE_NEON)
 extern const bark_kernels bark_kernels_neon;         /* NEON without the dot-product instructions */

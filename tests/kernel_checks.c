@@ -35,6 +35,13 @@ static void compare(stat *st, const float *a, const float *b, size_t n) {
     st->cases++;
 }
 
+/* compare() for results that must be bit-identical: any differing bit fails the kernel. */
+static void compare_exact(stat *st, const float *a, const float *b, size_t n) {
+    int before = st->inexact;
+    compare(st, a, b, n);
+    if (st->inexact != before) st->max_rel = INFINITY;
+}
+
 static int report(const stat *st, const bark_kernels *k, FILE *log) {
     int bad = !(st->max_rel <= KC_TOL);
     if (log)
@@ -55,7 +62,9 @@ static void fill_q8(block_q8_0 *w, size_t nb, unsigned *s) {
 int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
     const bark_kernels *c = &bark_kernels_c;
     unsigned s = seed ? seed : 1;
-    enum { MAXN = 3200, MAXR = 40, MAXT = 14 };
+    /* MAXN: the longest rows (n past 4096 every 8th case: the batched GEMVs' long-row path); MAXM: other lengths;
+     * T rows for the GEMM, B up to MAXT for the batched GEMVs */
+    enum { MAXN = 4608, MAXM = 3200, MAXR = 40, MAXT = 20, MAXGT = 14 };
     float *x = malloc(MAXT * MAXN * sizeof *x), *x2 = malloc(MAXN * sizeof *x2), *w = malloc(MAXN * sizeof *w);
     float *ya = malloc(MAXT * MAXN * sizeof *ya), *yb = malloc(MAXT * MAXN * sizeof *yb);
     float *da = malloc(MAXT * MAXN / 32 * sizeof *da), *db = malloc(MAXT * MAXN / 32 * sizeof *db);
@@ -81,9 +90,10 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
     stat st_sq = {"softmax_q8", 0, 0, 0};
     stat st_s = {"softmax_f32", 0, 0, 0}, st_wh = {"wsum_f16", 0, 0, 0}, st_c = {"f32_to_f16", 0, 0, 0};
     for (int it = 0; it < cases; it++) {
-        int nb = 1 + (int)(rnd(&s) % (MAXN / 32)), n = nb * 32;         /* block-multiple sizes */
-        int m = 1 + (int)(rnd(&s) % (MAXN - 1));                         /* any size: odd tails */
-        int rows = 1 + (int)(rnd(&s) % MAXR), T = 1 + (int)(rnd(&s) % MAXT);
+        int nb = it % 8 == 7 ? 129 + (int)(rnd(&s) % (MAXN / 32 - 128)) : 1 + (int)(rnd(&s) % (MAXM / 32));
+        int n = nb * 32;                                                  /* block-multiple sizes */
+        int m = 1 + (int)(rnd(&s) % (MAXM - 1));                         /* any size: odd tails */
+        int rows = 1 + (int)(rnd(&s) % MAXR), T = 1 + (int)(rnd(&s) % MAXGT), B = 1 + (int)(rnd(&s) % MAXT);
         float scale = it % 3 == 0 ? 100.0f : it % 3 == 1 ? 1.0f : 0.01f;
         for (int i = 0; i < MAXT * MAXN; i++) x[i] = frand(&s, scale);
         if (it % 5 == 0) memset(x, 0, 32 * sizeof *x); /* an all-zero block */
@@ -97,8 +107,8 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
         for (int i = 0; i < 32; i++) sum0 += qb[i];
         if (memcmp(qa, qb, (size_t)n) || memcmp(xs, xs + nb, (size_t)nb * sizeof *xs) || xs[nb] != sum0)
             st_q.inexact++, st_q.max_rel = INFINITY;
-        /* gemv / gemm q8_0 on the C-quantized activations of T rows */
-        for (int t = 0; t < T; t++)
+        /* gemv / gemm q8_0 on the C-quantized activations of T (and B) rows */
+        for (int t = 0; t < (T > B ? T : B); t++)
             c->quantize_q8(x + (size_t)t * n, qb + (size_t)t * n, db + (size_t)t * nb, xs + (size_t)t * nb, n);
         fill_q8(W, (size_t)rows * nb, &s);
         size_t rb = (size_t)nb * sizeof(block_q8_0);
@@ -115,9 +125,9 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
         for (int t = 0; t < T; t++) k->gemv_q8_0(W, rb, rows, qb + (size_t)t * n, db + (size_t)t * nb, n, yb + (size_t)t * ldy, 1);
         compare(&st_mv, ya, yb, (size_t)T * ldy);
         st_mv.inexact = 0;
-        k->gemv_q8_0_batch(W, rb, rows, qb, db, n, T, ya, ldy);
-        for (int t = 0; t < T; t++) c->gemv_q8_0(W, rb, rows, qb + (size_t)t * n, db + (size_t)t * nb, n, yb + (size_t)t * ldy, 1);
-        for (int t = 0; t < T; t++) compare(&st_vb, ya + (size_t)t * ldy, yb + (size_t)t * ldy, (size_t)rows);
+        k->gemv_q8_0_batch(W, rb, rows, qb, db, n, B, ya, ldy);
+        for (int t = 0; t < B; t++) c->gemv_q8_0(W, rb, rows, qb + (size_t)t * n, db + (size_t)t * nb, n, yb + (size_t)t * ldy, 1);
+        for (int t = 0; t < B; t++) compare_exact(&st_vb, ya + (size_t)t * ldy, yb + (size_t)t * ldy, (size_t)rows);
         k->dequant_q8_0(W, ya, n);
         c->dequant_q8_0(W, yb, n);
         compare(&st_dq, ya, yb, (size_t)n);
@@ -136,12 +146,12 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
         c->gemv_f32(Wf, ldw, rows, x, m, yb, 2);
         compare(&st_f, ya, yb, (size_t)rows * 2 - 1);
         int ldx = m + (int)(rnd(&s) % 3);
-        k->gemv_f16_batch(Wh, ldw, rows, x, ldx, m, T, ya, ldy);
-        for (int t = 0; t < T; t++) c->gemv_f16(Wh, ldw, rows, x + (size_t)t * ldx, m, yb + (size_t)t * ldy, 1);
-        for (int t = 0; t < T; t++) compare(&st_hb, ya + (size_t)t * ldy, yb + (size_t)t * ldy, (size_t)rows);
-        k->gemv_f32_batch(Wf, ldw, rows, x, ldx, m, T, ya, ldy);
-        for (int t = 0; t < T; t++) c->gemv_f32(Wf, ldw, rows, x + (size_t)t * ldx, m, yb + (size_t)t * ldy, 1);
-        for (int t = 0; t < T; t++) compare(&st_fb, ya + (size_t)t * ldy, yb + (size_t)t * ldy, (size_t)rows);
+        k->gemv_f16_batch(Wh, ldw, rows, x, ldx, m, B, ya, ldy);
+        for (int t = 0; t < B; t++) c->gemv_f16(Wh, ldw, rows, x + (size_t)t * ldx, m, yb + (size_t)t * ldy, 1);
+        for (int t = 0; t < B; t++) compare_exact(&st_hb, ya + (size_t)t * ldy, yb + (size_t)t * ldy, (size_t)rows);
+        k->gemv_f32_batch(Wf, ldw, rows, x, ldx, m, B, ya, ldy);
+        for (int t = 0; t < B; t++) c->gemv_f32(Wf, ldw, rows, x + (size_t)t * ldx, m, yb + (size_t)t * ldy, 1);
+        for (int t = 0; t < B; t++) compare_exact(&st_fb, ya + (size_t)t * ldy, yb + (size_t)t * ldy, (size_t)rows);
         float dk = k->dot_f32(x, Wf, m), dc = c->dot_f32(x, Wf, m);
         compare(&st_d, &dk, &dc, 1);
         /* element-wise */
@@ -151,7 +161,7 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
         k->axpy_f32(ya, a, x, m);
         c->axpy_f32(yb, a, x, m);
         compare(&st_a, ya, yb, (size_t)m);
-        int wr = 1 + (int)(rnd(&s) % (MAXT * 4)), wn = 1 + (int)(rnd(&s) % 200);
+        int wr = 1 + (int)(rnd(&s) % (MAXGT * 4)), wn = 1 + (int)(rnd(&s) % 200);
         size_t ldv = (size_t)wn + rnd(&s) % 9;
         for (int i = 0; i < wr; i++) x2[i] = frand(&s, 1.0f);
         for (size_t i = 0; i < (size_t)wr * ldv; i++) Wf[i] = frand(&s, 3.0f);
@@ -188,7 +198,7 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
         c->softmax_f32(yb, mm);
         compare(&st_s, ya, yb, (size_t)mm);
         /* softmax_q8: n values (any tail), np a multiple of 32 past them; q and the block sums must be identical */
-        int sn = 1 + (int)(rnd(&s) % (MAXN - 64)), np = (sn + 31) / 32 * 32 + (int)(rnd(&s) % 2) * 32;
+        int sn = 1 + (int)(rnd(&s) % (MAXM - 64)), np = (sn + 31) / 32 * 32 + (int)(rnd(&s) % 2) * 32;
         for (int i = 0; i < sn; i++) x2[i] = frand(&s, scale);
         if (it % 4 == 0) x2[rnd(&s) % sn] = 90.0f * scale; /* one dominant score: most weights underflow */
         memset(qa, 0x55, (size_t)np), memset(qb, 0x66, (size_t)np);

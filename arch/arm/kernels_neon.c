@@ -257,7 +257,8 @@ void bark_neon_softmax_q8(const float *x, int n, int np, int8_t *q, float *d, in
     }
 }
 
-BARK_GEMV_Q8_0_BATCH(gemv_q8_0_batch_neon, gemv_q8_0_neon)
+BARK_GEMV_Q8_0_BATCH(gemv_q8_0_batch_tiled, gemv_q8_0_neon)
+BARK_NEON_Q8_GEMV_BATCH(gemv_q8_0_batch_neon, lanes_mull, gemv_q8_0_neon, gemv_q8_0_batch_tiled)
 BARK_GEMV_FLOAT_BATCH(gemv_f16_batch_neon, uint16_t, bark_neon_gemv_f16)
 BARK_GEMV_FLOAT_BATCH(gemv_f32_batch_neon, float, bark_neon_gemv_f32)
 

@@ -102,7 +102,8 @@ static void gemm_q8_0_dotprod(const void *W, size_t row_bytes, int rows, const i
     }
 }
 
-BARK_GEMV_Q8_0_BATCH(gemv_q8_0_batch_dotprod, gemv_q8_0_dotprod)
+BARK_GEMV_Q8_0_BATCH(gemv_q8_0_batch_tiled, gemv_q8_0_dotprod)
+BARK_NEON_Q8_GEMV_BATCH(gemv_q8_0_batch_dotprod, lanes_sdot, gemv_q8_0_dotprod, gemv_q8_0_batch_tiled)
 BARK_GEMV_FLOAT_BATCH(gemv_f16_batch_dotprod, uint16_t, bark_neon_gemv_f16)
 BARK_GEMV_FLOAT_BATCH(gemv_f32_batch_dotprod, float, bark_neon_gemv_f32)
 

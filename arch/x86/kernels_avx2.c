@@ -6,13 +6,7 @@
 #include "kernels.h"
 #include "gemv_batch.h"
 #include "poly.h"
-
-/* The fixed lane reduction of poly.h on a vector. */
-static inline float hsum8(__m256 a) {
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1)); /* h0..h3 */
-    __m128 s = _mm_add_ps(h, _mm_movehl_ps(h, h));                                  /* h0+h2, h1+h3 */
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
+#include "q8_batch_x86.h"
 
 /* Lanes j = 0..7 of one block: the exact int32 sums of products 4j..4j+3, as floats. */
 static inline __m256 block_lanes(__m256i w, __m256i x) {
@@ -21,10 +15,6 @@ static inline __m256 block_lanes(__m256i w, __m256i x) {
 }
 
 static inline float f16(uint16_t h) { return _cvtsh_ss(h); }
-
-/* How far ahead the GEMV streams its weight rows into L2 (DRAM-bound decode steps): measured on Zen 4 with 2
- * threads, 32 KB ahead into L2 (T1) read ~30 GB/s where 8 KB into L1 (T0) read ~20. */
-#define PREFETCH_BYTES 32768
 
 /* One 32-block in v0..v3: q = nearest-even(x * (1 / d)), d = max|x| / 127; returns the sum of q. */
 static inline int32_t quantize_block_avx2(__m256 v0, __m256 v1, __m256 v2, __m256 v3, int8_t *q, float *d) {
@@ -369,7 +359,57 @@ static void softmax_q8_avx2(const float *x, int n, int np, int8_t *q, float *d, 
     }
 }
 
-BARK_GEMV_Q8_0_BATCH(gemv_q8_0_batch_avx2, gemv_q8_0_avx2)
+#define Q8_BB 2 /* batch rows per tile: 4 x 2 accumulators, the weights and their signs fill the 16 registers */
+
+/* R weight rows x M batch rows by the lane rule, each output as gemv_q8_0_avx2 computes it: a block's weights are
+ * loaded and their signs taken once for the M batch rows. S holds the scale products (q8_batch_x86.h). */
+static inline __attribute__((always_inline)) void q8_tile(const uint8_t *w0, size_t row_bytes, const int R,
+                                                          const int8_t *xq, int n, int nb, const int M, const float *S,
+                                                          float *Y, int ldy) {
+    __m256 acc[QB_ROWS][Q8_BB];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int i = 0; i < M; i++) acc[r][i] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        __m256i x[Q8_BB];
+#pragma GCC unroll 4
+        for (int i = 0; i < M; i++) x[i] = _mm256_loadu_si256((const __m256i *)(xq + (size_t)i * n + b * QK8_0));
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            const block_q8_0 *w = (const block_q8_0 *)(w0 + (size_t)r * row_bytes) + b;
+            __m256i wv = _mm256_loadu_si256((const __m256i *)w->qs);
+#pragma GCC unroll 4
+            for (int i = 0; i < M; i++) {
+                __m256 s = _mm256_broadcast_ss(S + (r * M + i) * QB_MAX_NB + b);
+                acc[r][i] = _mm256_add_ps(acc[r][i], _mm256_mul_ps(block_lanes(wv, x[i]), s));
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int i = 0; i < M; i++) Y[(size_t)i * ldy + r] = hsum8(acc[r][i]);
+}
+
+/* q8_tile for any R <= QB_ROWS and m <= Q8_BB: whole tiles at once, a last partial tile a row at a time. */
+static void q8_tile_any(const uint8_t *w0, size_t row_bytes, int R, const int8_t *xq, int n, int nb, int m,
+                        const float *S, float *Y, int ldy) {
+    if (R == QB_ROWS) {
+        if (m == 2) q8_tile(w0, row_bytes, QB_ROWS, xq, n, nb, 2, S, Y, ldy);
+        else q8_tile(w0, row_bytes, QB_ROWS, xq, n, nb, 1, S, Y, ldy);
+        return;
+    }
+    for (int r = 0; r < R; r++) {
+        const uint8_t *w = w0 + (size_t)r * row_bytes;
+        const float *Sr = S + r * m * QB_MAX_NB;
+        if (m == 2) q8_tile(w, row_bytes, 1, xq, n, nb, 2, Sr, Y + r, ldy);
+        else q8_tile(w, row_bytes, 1, xq, n, nb, 1, Sr, Y + r, ldy);
+    }
+}
+
+BARK_GEMV_Q8_0_BATCH(gemv_q8_0_batch_tiled, gemv_q8_0_avx2)
+static BARK_X86_Q8_BATCH(gemv_q8_0_batch_avx2, q8_tile_any, Q8_BB, gemv_q8_0_avx2, gemv_q8_0_batch_tiled)
 BARK_GEMV_FLOAT_BATCH(gemv_f16_batch_avx2, uint16_t, gemv_f16_avx2)
 BARK_GEMV_FLOAT_BATCH(gemv_f32_batch_avx2, float, gemv_f32_avx2)
 

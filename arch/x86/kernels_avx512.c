@@ -1,5 +1,5 @@
 /* kernels_avx512.c: the AVX-512 kernels: the int8 GEMM with VNNI (vpdpbusd, 16 weight rows per vector, the block rule
- * exactly); quantize_q8 and softmax_q8 four blocks at a time; GELU 16 lanes wide. */
+ * exactly); the batched decode GEMV with VNNI; quantize_q8 and softmax_q8 four blocks at a time; GELU 16 lanes wide. */
 #include <float.h>
 #include <immintrin.h>
 #include <math.h>
@@ -7,6 +7,7 @@
 
 #include "kernels.h"
 #include "poly.h"
+#include "q8_batch_x86.h"
 
 #define PANEL_ROWS 16  /* one int32 lane per weight row */
 #define TILE_TOKENS 8  /* tokens whose accumulators stay in registers */
@@ -217,3 +218,63 @@ void bark_softmax_q8_avx512(const float *x, int n, int np, int8_t *q, float *d, 
     __m512 vm = _mm512_set1_ps(_mm512_reduce_max_ps(m)); /* the maximum is exact in any order */
     quantize_blocks(x, n, np / QK8_0, &vm, q, d, s);
 }
+
+#define Q8_BB 4 /* batch rows per tile: 4 x 4 accumulators of the 32 registers */
+
+/* R weight rows x M batch rows by the lane rule, each output as the AVX2 gemv_q8_0 computes it: vpdpbusd takes
+ * unsigned x + 128 times signed w, the lane's 4 products summed exactly in int32 from -128 * (the lane's weight
+ * sum), so each lane is the exact sum of its 4 products w x. S holds the scale products (q8_batch_x86.h). */
+static inline __attribute__((always_inline)) void q8_tile(const uint8_t *w0, size_t row_bytes, const int R,
+                                                          const int8_t *xq, int n, int nb, const int M, const float *S,
+                                                          float *Y, int ldy) {
+    const __m256i bias = _mm256_set1_epi8((char)0x80), zero = _mm256_setzero_si256();
+    __m256 acc[QB_ROWS][Q8_BB];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int i = 0; i < M; i++) acc[r][i] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        __m256i x[Q8_BB];
+#pragma GCC unroll 4
+        for (int i = 0; i < M; i++)
+            x[i] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(xq + (size_t)i * n + b * QK8_0)), bias);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            const block_q8_0 *w = (const block_q8_0 *)(w0 + (size_t)r * row_bytes) + b;
+            __m256i wv = _mm256_loadu_si256((const __m256i *)w->qs);
+            __m256i nc = _mm256_sub_epi32(zero, _mm256_dpbusd_epi32(zero, bias, wv)); /* -128 * lane sums of w */
+#pragma GCC unroll 4
+            for (int i = 0; i < M; i++) {
+                __m256 l = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(nc, x[i], wv));
+                __m256 s = _mm256_broadcast_ss(S + (r * M + i) * QB_MAX_NB + b);
+                acc[r][i] = _mm256_add_ps(acc[r][i], _mm256_mul_ps(l, s));
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int i = 0; i < M; i++) Y[(size_t)i * ldy + r] = hsum8(acc[r][i]);
+}
+
+/* q8_tile for any R <= QB_ROWS and m <= Q8_BB: whole tiles at once, a last partial tile a row at a time. */
+#define Q8_TILE_M(R, w, S_, Y_)                                                                                  \
+    switch (m) {                                                                                                 \
+    case 4: q8_tile(w, row_bytes, R, xq, n, nb, 4, S_, Y_, ldy); break;                                          \
+    case 3: q8_tile(w, row_bytes, R, xq, n, nb, 3, S_, Y_, ldy); break;                                          \
+    case 2: q8_tile(w, row_bytes, R, xq, n, nb, 2, S_, Y_, ldy); break;                                          \
+    default: q8_tile(w, row_bytes, R, xq, n, nb, 1, S_, Y_, ldy); break;                                         \
+    }
+static void q8_tile_any(const uint8_t *w0, size_t row_bytes, int R, const int8_t *xq, int n, int nb, int m,
+                        const float *S, float *Y, int ldy) {
+    if (R == QB_ROWS) {
+        Q8_TILE_M(QB_ROWS, w0, S, Y)
+        return;
+    }
+    for (int r = 0; r < R; r++) Q8_TILE_M(1, w0 + (size_t)r * row_bytes, S + r * m * QB_MAX_NB, Y + r)
+}
+#undef Q8_TILE_M
+
+/* B = 1, and rows too long for the on-stack scales, go to the AVX2 kernels (the same bits). */
+BARK_X86_Q8_BATCH(bark_gemv_q8_0_batch_avx512, q8_tile_any, Q8_BB, bark_kernels_avx2.gemv_q8_0,
+                  bark_kernels_avx2.gemv_q8_0_batch)
