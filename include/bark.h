@@ -9,7 +9,7 @@
 extern "C" {
 #endif
 
-#define BARK_VERSION "0.2.0"
+#define BARK_VERSION "0.3.0"
 #define BARK_VERSION_MAJOR 0 /* the shared library's soname: libbark.so.0 */
 
 /* BARK_API marks what the shared library exports (libbark is compiled with -fvisibility=hidden). */
@@ -163,7 +163,8 @@ typedef struct bark_progress_info {
     double audio_seconds;     /* audio generated so far, all pieces */
     double elapsed_seconds;   /* since the call began */
 } bark_progress_info;
-/* Called on the caller's thread after every token and fine pass; a nonzero return stops the synthesis. */
+/* Called on the caller's thread as generation advances (the pieces' latest steps, at least every 50 ms while they
+ * run); a nonzero return stops the synthesis. */
 typedef int (*bark_progress_fn)(void *user, const bark_progress_info *info);
 /* Polled on the caller's thread between steps; nonzero stops the synthesis (e.g. a flag a signal handler sets). */
 typedef int (*bark_abort_fn)(void *user);
@@ -185,7 +186,8 @@ typedef enum bark_pacing {
 typedef struct bark_synth_params {
     const char *voice;              /* a voice stored in the model ("v2/en_speaker_6") or a Suno .npz path; NULL */
     const bark_voice *voice_prompt; /* an in-memory prompt (bark_clone_file, bark_voice_load_npz); wins over voice */
-    uint64_t seed;                  /* same model, text, voice, seed and parameters: the same samples */
+    uint64_t seed;                  /* same model, text, voice, seed and parameters: the same samples (piece k of a
+                                       long text draws from a stream of its own, seeded by seed and k) */
     float text_temp;                /* semantic temperature, 0.7 */
     float waveform_temp;            /* coarse temperature, 0.7 */
     float fine_temp;                /* fine temperature, 0.5 */
@@ -225,8 +227,10 @@ typedef struct bark_synth_result {
 } bark_synth_result;
 
 /* Says text (UTF-8) through p->on_audio as each fine window is decoded. A text longer than max_piece is cut at
- * sentence or clause ends; with no voice, each piece after the first speaks in the voice of the one before. result
- * may be NULL. Returns BARK_ERR_INTERRUPTED when a callback stopped it (the audio delivered so far is whole). */
+ * sentence or clause ends, the first piece again at its first sentence or clause (audio starts sooner); the other
+ * pieces are generated together, batched, while it plays. With no voice, every later piece speaks in the voice the
+ * first one made. Runs an engine of its own (see bark_engine_open). result may be NULL. Returns BARK_ERR_INTERRUPTED
+ * when a callback stopped it (the audio delivered so far is whole). */
 BARK_API BARK_NODISCARD bark_status bark_synthesize(const bark_context *ctx, const char *text,
                                                     const bark_synth_params *p, bark_synth_result *result,
                                                     bark_error *err);

@@ -99,6 +99,40 @@ static void long_text_covers_everything(void **state) {
     free(t);
 }
 
+/* split() followed by text_split_lead. */
+static const char *split_lead(const char *t, size_t max, size_t *n) {
+    static char out[8192];
+    text_piece *p;
+    bark_error err;
+    assert_int_equal(text_split(t, strlen(t), max, &p, n, &err), BARK_OK);
+    assert_int_equal(text_split_lead(t, &p, n, &err), BARK_OK);
+    out[0] = '\0';
+    for (size_t i = 0; i < *n; i++) {
+        if (i) strcat(out, "|");
+        strncat(out, t + p[i].off, p[i].len);
+    }
+    free(p);
+    return out;
+}
+
+static void first_piece_short(void **state) {
+    (void)state;
+    size_t n;
+    /* a long text: its first sentence becomes a piece of its own */
+    assert_string_equal(split_lead("Good morning everyone. The train to the coast leaves at nine. Platform four.", 50, &n),
+                        "Good morning everyone.|The train to the coast leaves at nine.|Platform four.");
+    assert_int_equal(n, 3);
+    /* no sentence end in the first piece: its first clause (at least TEXT_SPLIT_LEAD_MIN bytes in) */
+    assert_string_equal(split_lead("Hi, dear passengers, the train to the coast leaves at nine from platform four", 60, &n),
+                        "Hi, dear passengers,|the train to the coast leaves at nine|from platform four");
+    /* one piece: left whole, however many sentences */
+    assert_string_equal(split_lead("Hello there. How are you?", 200, &n), "Hello there. How are you?");
+    assert_int_equal(n, 1);
+    /* nothing to cut at: unchanged */
+    assert_string_equal(split_lead("one two three four five six seven eight nine ten eleven", 30, &n),
+                        "one two three four five six|seven eight nine ten eleven");
+}
+
 static void rejects_empty(void **state) {
     (void)state;
     text_piece *p;
@@ -114,6 +148,7 @@ int main(void) {
         cmocka_unit_test(short_text_is_one_piece), cmocka_unit_test(cuts_after_sentences),
         cmocka_unit_test(clause_then_word),        cmocka_unit_test(never_inside_a_word),
         cmocka_unit_test(long_text_covers_everything), cmocka_unit_test(rejects_empty),
+        cmocka_unit_test(first_piece_short),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
