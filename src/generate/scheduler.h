@@ -16,7 +16,7 @@
  * depend on what else runs (bark_gpt_step_batch's rule). */
 typedef struct bark_sched bark_sched;
 
-#define BARK_SCHED_WAIT_S 0.0005 /* the longest a step waits for slower sequences of its stage */
+#define BARK_SCHED_WAIT_S 0.005 /* the longest a step waits for slower sequences of its stage */
 
 /* ex: NULL makes an exec of its own (every CPU, the best kernels). */
 BARK_NODISCARD bark_status bark_sched_create(const bark_model *m, const bark_exec *ex, int max_batch, bark_sched **out,

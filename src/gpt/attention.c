@@ -100,7 +100,8 @@ typedef struct step_job {
     size_t layer;
 } step_job;
 
-/* A batched step: item i is head i % H of sequence i / H, with score row i. */
+/* A batched step: item i is head i % H of sequence i / H, with score row i (every cache of a stage holds the same
+ * element type, bark_gpt_step_batch checks it). */
 static void att_step_task(void *ctx, int i, int n) {
     step_job *sj = ctx;
     att_job *j = &sj->a;
@@ -108,7 +109,6 @@ static void att_step_task(void *ctx, int i, int n) {
     int C = g->n_embd, hd = g->head_dim, b = i / g->n_head, h = i % g->n_head;
     const bark_kv *kv = sj->kvs[b];
     size_t at = sj->layer + (size_t)h * j->hs;
-    j->f16 = kv->f16; /* the same for every sequence of a stage */
     attend_row(j, g->qkv + (size_t)b * 3 * C + (size_t)h * hd, elem(kv->k, kv->f16, at), elem(kv->v, kv->f16, at),
                kv->n_past + 1, g->att + (size_t)i * g->n_ctx, g->xb + (size_t)b * C + (size_t)h * hd);
 }
