@@ -57,9 +57,9 @@ static int bark(const char *fmt, ...) {
 /* ---- the table: every subcommand x every shared flag ---- */
 
 static const char *const commands[] = {"say", "tokens", "clone", "encode", "decode", "convert", "info", "voices",
-                                       "random-model"};
+                                       "random-model", "render"};
 /* which shared flags each command takes: t m q s o */
-static const char *const takes[] = {"tmqso", "tmqs", "tmqso", "tmqo", "tmqo", "qo", "mq", "mq", "qso"};
+static const char *const takes[] = {"tmqso", "tmqs", "tmqso", "tmqo", "tmqo", "qo", "mq", "mq", "qso", "tmqso"};
 
 static const struct {
     const char *args; /* the flag, as typed */
@@ -120,7 +120,10 @@ static void value_ranges(void **state) {
         /* before the model is looked at: a missing model does not matter */
         CHECK(2, bad[i].needle, "say -m /nonexistent.gguf %s Hi.", bad[i].args);
         if (strcmp(bad[i].args, "--max-piece 3")) CHECK(2, bad[i].needle, "tokens -m /nonexistent.gguf %s Hi.", bad[i].args);
+        CHECK(2, bad[i].needle, "render -m /nonexistent.gguf -o x.wav %s", bad[i].args);
     }
+    CHECK(2, "--batch is a whole number from 1", "render -o x.wav --batch 0");
+    CHECK(2, "--batch is a whole number from 1", "render -o x.wav --batch=2000");
     /* the documented good ends: off, 1, 100 */
     CHECK(0, "bark 0.", "say --top-p off --top-p 1 --min-eos-p off --min-eos-p 1 --text-temp 100 --max-seconds off "
           "--top-k 0 --version");

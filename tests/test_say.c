@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <signal.h>
-#include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,18 +58,6 @@ static int bark(const char *fmt, ...) {
     return tu_run(cmd, out, sizeof out);
 }
 
-/* The 16-bit samples of a sound file (libsndfile). */
-static int16_t *read_samples(const char *path, size_t *n) {
-    SF_INFO info;
-    memset(&info, 0, sizeof info);
-    SNDFILE *f = sf_open(path, SFM_READ, &info);
-    if (!f) return NULL;
-    int16_t *x = malloc(((size_t)info.frames + 1) * sizeof *x);
-    *n = (size_t)sf_read_short(f, x, info.frames);
-    sf_close(f);
-    return *n == (size_t)info.frames ? x : (free(x), NULL);
-}
-
 /* The number after `key` in out, or -1. */
 static double figure(const char *key) {
     const char *p = strstr(out, key);
@@ -112,7 +99,7 @@ static void alsa_equals_wav_and_streams(void **state) {
     assert_non_null(raw);
     snprintf(path, sizeof path, "%s/three.wav", dir);
     assert_int_equal(bark("say " FAST " --max-piece 45 -q -o %s '" THREE "'", dir, path), 0);
-    int16_t *wav = read_samples(path, &n_wav);
+    int16_t *wav = tu_read_s16(path, &n_wav);
     assert_non_null(wav);
     printf("  ALSA got %zu samples, the WAV holds %zu\n", raw_len / 2, n_wav);
     assert_true(raw_len >= 2 * n_wav && n_wav > 3 * 24000);
@@ -137,7 +124,7 @@ static void deterministic_wav(void **state) {
     assert_non_null(db);
     assert_int_equal(la, lb);
     assert_memory_equal(da, db, la);
-    int16_t *x = read_samples(a, &n);
+    int16_t *x = tu_read_s16(a, &n);
     assert_non_null(x);
     /* one piece (the text is under the 200-byte limit) of 150 semantic tokens (3 s at 49.9/s, then the stop):
      * bark_coarse_frames(150) EnCodec frames of 320 samples */
@@ -156,7 +143,7 @@ static void streamed_equals_whole(void **state) {
     snprintf(path, sizeof path, "%s/one.wav", dir);
     assert_int_equal(bark("say " FAST " -q -o %s '%s'", dir, path, text), 0);
     size_t n;
-    int16_t *wav = read_samples(path, &n);
+    int16_t *wav = tu_read_s16(path, &n);
     assert_non_null(wav);
 
     bark_model *m;
@@ -252,7 +239,7 @@ static void long_text_bounded_memory(void **state) {
     }
     snprintf(cmd, sizeof cmd, "%s/long.wav", dir);
     size_t n;
-    int16_t *x = read_samples(cmd, &n);
+    int16_t *x = tu_read_s16(cmd, &n);
     assert_non_null(x);
     free(x);
     printf("  peak RSS: 2,000 words %ld kB (%.1f s), 4,000 words %ld kB (%.1f s, %zu samples)\n", rss[0], secs[0], rss[1],
@@ -317,7 +304,7 @@ static void ctrl_c_finishes_the_file(void **state) {
     assert_non_null(strstr(out, "rc=130"));
     assert_true(figure("ms=") < 1000); /* stopped promptly */
     size_t n, len;
-    int16_t *x = read_samples(path, &n);
+    int16_t *x = tu_read_s16(path, &n);
     assert_non_null(x); /* a valid file with what was made before the stop */
     uint8_t *d = tu_read_file(path, &len);
     assert_true(n > 0 && len >= 2 * n + 44);

@@ -1,4 +1,4 @@
-/* progress.c: the rewritten-in-place status line, only on a terminal and rate-limited, with the stage's ETA. */
+/* progress.c: the rewritten-in-place status line, only on a terminal and rate-limited, with an ETA. */
 #include "cli/progress.h"
 
 #include <time.h>
@@ -38,6 +38,18 @@ void progress_update(progress *p, const bark_progress_info *i, int force) {
         fprintf(p->out, "  ETA %.0f s", spent / (double)made * (double)(total - i->done) + 0.5);
     if (i->audio_seconds > 0)
         fprintf(p->out, "  %.1f s of audio, real-time factor %.2f", i->audio_seconds, (t - p->t0) / i->audio_seconds);
+    fflush(p->out);
+    p->drawn = 1;
+}
+
+void progress_batch(progress *p, size_t done, size_t total, double audio_seconds, int force) {
+    if (!p->out) return;
+    const double t = progress_now();
+    if (!force && t - p->last < 0.1) return;
+    p->last = t;
+    const double spent = t - p->t0;
+    fprintf(p->out, "\r\033[K%zu/%zu texts  %.1f s of audio  elapsed %.0f s", done, total, audio_seconds, spent);
+    if (done > 0 && done < total) fprintf(p->out, "  ETA %.0f s", spent / (double)done * (double)(total - done) + 0.5);
     fflush(p->out);
     p->drawn = 1;
 }

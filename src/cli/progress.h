@@ -1,4 +1,5 @@
-/* progress.h: one status line on stderr while `bark say` generates (piece, stage, percent, ETA, real-time factor). */
+/* progress.h: one status line on stderr while `bark say` generates (piece, stage, percent, ETA, real-time factor)
+ * or `bark render` works through its texts (texts done, audio, elapsed, ETA). */
 #ifndef BARK_PROGRESS_H
 #define BARK_PROGRESS_H
 
@@ -25,6 +26,9 @@ void progress_init(progress *p, FILE *out, int quiet);
  * time left in it at the speed measured so far (against the library's estimate of the semantic length: shown
  * with a ~), and the real-time factor once there is audio. */
 void progress_update(progress *p, const bark_progress_info *i, int force);
+/* The same line for many texts (at most 10 times a second, and whenever force is set): texts done of total, the
+ * audio seconds made, the time elapsed and the time left at the rate of texts so far. */
+void progress_batch(progress *p, size_t done, size_t total, double audio_seconds, int force);
 /* Clears the line, so the next message starts on a clean one. */
 void progress_end(progress *p);
 

@@ -21,55 +21,52 @@ static void usage(FILE *f) {
             "  -v, --voice NAME|FILE    voice: a name stored in the model (bark voices lists them) or a Suno .npz\n",
             cmd, cli_datadir());
     if (usage_audio)
-        fprintf(f, "  -o, --output FILE        write FILE instead of playing: .wav, .flac or .ogg (- : WAV on stdout);\n"
-                "                           also --output-file, --output_file\n"
-                "      --output-raw         raw 16-bit little-endian 24 kHz mono samples on stdout\n"
-                "  -D, --device NAME        ALSA device to play on (default: default)\n"
-                "      --lines              say each line of stdin as it arrives (with -o out.wav: out-0001.wav, ...)\n"
-                "      --json               with --lines: each line is {\"text\": ..., \"voice\": ..., \"seed\": ...,"
-                " \"output\": ...}\n"
-                "      --no-split           say a long text as one generation (Bark then stops after ~15 s)\n"
-                "      --max-piece N        split texts longer than N bytes into pieces (default %zu, ~13 s each)\n"
-                "      --no-gaps            wait before playing until the rest can play without a break\n",
-                bark_synth_default_params().max_piece);
+        fputs("  -o, --output FILE        write FILE instead of playing: .wav, .flac or .ogg (- : WAV on stdout);\n"
+              "                           also --output-file, --output_file\n"
+              "      --output-raw         raw 16-bit little-endian 24 kHz mono samples on stdout\n"
+              "  -D, --device NAME        ALSA device to play on (default: default)\n"
+              "      --lines              say each line of stdin as it arrives (with -o out.wav: out-0001.wav, ...)\n"
+              "      --json               with --lines: each line is {\"text\": ..., \"voice\": ..., \"seed\": ...,"
+              " \"output\": ...}\n"
+              "      --no-gaps            wait before playing until the rest can play without a break\n",
+              f);
     else
         fputs("      --stage S            last stage to run: semantic, coarse or fine (default fine)\n"
               "  -d, --dump DIR           write semantic.npy, coarse.npy and fine.npy into DIR (made if need be)\n",
               f);
     fputs("  -s, --seed N             random seed (default: from the clock; printed so a run can be repeated)\n"
           "  -t, --threads N          threads (default $BARK_THREADS, else the CPUs this process may use; more is "
-          "clamped)\n"
-          "      --text-temp T        semantic temperature in (0, 100] (0.7)\n"
+          "clamped)\n", f);
+    say_sampling_usage(f, usage_audio);
+    fputs("  -q, --quiet              no progress or messages (errors still)\n"
+          "      --verbose            timings: each piece, first audio, total, ALSA underruns\n"
+          "      --version            bark's version\n",
+          f);
+}
+
+void say_sampling_usage(FILE *f, int pieces) {
+    fputs("      --text-temp T        semantic temperature in (0, 100] (0.7)\n"
           "      --waveform-temp T    coarse temperature in (0, 100] (0.7)\n"
           "      --fine-temp T        fine temperature in (0, 100] (0.5)\n"
           "      --top-k K            semantic and coarse top-k, a whole number (0: off, the default)\n"
           "      --top-p P            semantic and coarse top-p in (0, 1], or off (the default)\n"
           "      --min-eos-p P        stop once the end-of-speech probability reaches P in (0, 1], or off (0.2)\n"
           "      --max-seconds S      stop the semantic stage after S > 0 seconds of speech, or off (the default)\n"
-          "      --greedy             take the most likely token everywhere instead of sampling\n"
-          "  -q, --quiet              no progress or messages (errors still)\n"
-          "      --verbose            timings: each piece, first audio, total, ALSA underruns\n"
-          "      --version            bark's version\n",
+          "      --greedy             take the most likely token everywhere instead of sampling\n",
           f);
+    if (pieces)
+        fprintf(f, "      --no-split           say a long text as one generation (Bark then stops after ~15 s)\n"
+                "      --max-piece N        split texts longer than N bytes into pieces (default %zu, ~13 s each)\n",
+                bark_synth_default_params().max_piece);
 }
 
-enum {
-    OPT_TEXT_TEMP = CLI_LONG_ONLY, OPT_WAVE_TEMP, OPT_FINE_TEMP, OPT_TOP_K, OPT_TOP_P, OPT_MIN_EOS, OPT_MAX_SECONDS,
-    OPT_GREEDY, OPT_VERBOSE, OPT_NO_SPLIT, OPT_MAX_PIECE, OPT_NO_GAPS, OPT_LINES, OPT_JSON, OPT_RAW, OPT_STAGE
-};
-
-#define SAMPLING_LONGS                                                                                              \
-    {"text-temp", required_argument, NULL, OPT_TEXT_TEMP}, {"waveform-temp", required_argument, NULL, OPT_WAVE_TEMP}, \
-    {"fine-temp", required_argument, NULL, OPT_FINE_TEMP}, {"top-k", required_argument, NULL, OPT_TOP_K},            \
-    {"top-p", required_argument, NULL, OPT_TOP_P}, {"min-eos-p", required_argument, NULL, OPT_MIN_EOS},              \
-    {"max-seconds", required_argument, NULL, OPT_MAX_SECONDS}, {"greedy", no_argument, NULL, OPT_GREEDY},            \
-    {"verbose", no_argument, NULL, OPT_VERBOSE}
+enum { OPT_VERBOSE = SAY_OPT_OWN, OPT_NO_GAPS, OPT_LINES, OPT_JSON, OPT_RAW, OPT_STAGE };
 
 static const struct option say_longs[] = {
-    SAMPLING_LONGS,
+    SAY_SAMPLING_LONGS,
+    SAY_PIECE_LONGS,
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"device", required_argument, NULL, 'D'},
-    {"no-split", no_argument, NULL, OPT_NO_SPLIT},
-    {"max-piece", required_argument, NULL, OPT_MAX_PIECE},
     {"no-gaps", no_argument, NULL, OPT_NO_GAPS},
     {"lines", no_argument, NULL, OPT_LINES},
     {"json", no_argument, NULL, OPT_JSON},
@@ -77,7 +74,8 @@ static const struct option say_longs[] = {
     {NULL, 0, NULL, 0}};
 
 static const struct option tokens_longs[] = {
-    SAMPLING_LONGS,
+    SAY_SAMPLING_LONGS,
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"stage", required_argument, NULL, OPT_STAGE},
     {"dump", required_argument, NULL, 'd'},
     {NULL, 0, NULL, 0}};
@@ -99,38 +97,46 @@ static int probability(const char *cmd, const char *opt, const char *s, float *o
     return 0;
 }
 
-/* One of say's or tokens' own options into o; returns 0 or 2. */
-static int take(const char *cmd, int opt, const char *v, say_opts *o) {
+int say_take_sampling(const char *cmd, int opt, const char *v, bark_synth_params *p) {
     uint64_t n;
     double x;
     switch (opt) {
-    case OPT_TEXT_TEMP: return temperature(cmd, "--text-temp", v, &o->p.text_temp);
-    case OPT_WAVE_TEMP: return temperature(cmd, "--waveform-temp", v, &o->p.waveform_temp);
-    case OPT_FINE_TEMP: return temperature(cmd, "--fine-temp", v, &o->p.fine_temp);
-    case OPT_TOP_P: return probability(cmd, "--top-p", v, &o->p.top_p);
-    case OPT_MIN_EOS: return probability(cmd, "--min-eos-p", v, &o->p.min_eos_p);
-    case OPT_TOP_K:
+    case SAY_OPT_TEXT_TEMP: return temperature(cmd, "--text-temp", v, &p->text_temp);
+    case SAY_OPT_WAVE_TEMP: return temperature(cmd, "--waveform-temp", v, &p->waveform_temp);
+    case SAY_OPT_FINE_TEMP: return temperature(cmd, "--fine-temp", v, &p->fine_temp);
+    case SAY_OPT_TOP_P: return probability(cmd, "--top-p", v, &p->top_p);
+    case SAY_OPT_MIN_EOS: return probability(cmd, "--min-eos-p", v, &p->min_eos_p);
+    case SAY_OPT_TOP_K:
         if (cli_whole(cmd, "--top-k", v, 0, 1000000000, "a whole number >= 0 (0: off)", &n)) return 2;
-        o->p.top_k = (int)n;
+        p->top_k = (int)n;
         return 0;
-    case OPT_MAX_SECONDS:
+    case SAY_OPT_MAX_SECONDS:
         if (!strcmp(v, "off")) x = 0;
         else if (cli_number(cmd, "--max-seconds", v, 0, 1, 1e6, "a number of seconds > 0, or 'off'", &x)) return 2;
-        o->p.max_seconds = x;
+        p->max_seconds = x;
         return 0;
-    case OPT_MAX_PIECE:
+    case SAY_OPT_GREEDY: p->greedy = 1; return 0;
+    case SAY_OPT_MAX_PIECE:
         if (cli_whole(cmd, "--max-piece", v, 16, 1000000, "a whole number of bytes from 16 to 1000000", &n)) return 2;
-        o->p.max_piece = (size_t)n;
+        p->max_piece = (size_t)n;
         return 0;
+    case SAY_OPT_NO_SPLIT: p->max_piece = 0; return 0;
+    default: return -1;
+    }
+}
+
+/* One of say's or tokens' own options into o; returns 0 or 2. */
+static int take(const char *cmd, int opt, const char *v, say_opts *o) {
+    const int rc = say_take_sampling(cmd, opt, v, &o->p);
+    if (rc >= 0) return rc;
+    switch (opt) {
     case OPT_STAGE:
         if (!strcmp(v, "semantic")) o->last = BARK_STAGE_SEMANTIC;
         else if (!strcmp(v, "coarse")) o->last = BARK_STAGE_COARSE;
         else if (!strcmp(v, "fine")) o->last = BARK_STAGE_FINE;
         else return cli_usage_error(cmd, "--stage is semantic, coarse or fine, not '%s'", v);
         return 0;
-    case OPT_GREEDY: o->p.greedy = 1; return 0;
     case OPT_VERBOSE: o->verbose = 1; return 0;
-    case OPT_NO_SPLIT: o->p.max_piece = 0; return 0;
     case OPT_NO_GAPS: o->no_gaps = 1; return 0;
     case OPT_LINES: o->lines = 1; return 0;
     case OPT_JSON: o->json = o->lines = 1; return 0;

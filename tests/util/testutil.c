@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,17 @@ void tu_rmtree(const char *path) {
     if (!path || strncmp(path, "/tmp/bark-test-", 15)) return;
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", path);
+}
+
+int16_t *tu_read_s16(const char *path, size_t *n) {
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    SNDFILE *f = sf_open(path, SFM_READ, &info);
+    if (!f) return NULL;
+    int16_t *x = malloc(((size_t)info.frames + 1) * sizeof *x);
+    *n = x ? (size_t)sf_read_short(f, x, info.frames) : 0;
+    sf_close(f);
+    return x && *n == (size_t)info.frames ? x : (free(x), NULL);
 }
 
 uint8_t *tu_read_file(const char *path, size_t *len) {

@@ -12,6 +12,8 @@ void tu_rmtree(const char *path);
 uint8_t *tu_read_file(const char *path, size_t *len);
 int tu_write_file(const char *path, const void *data, size_t len);
 int tu_exists(const char *path);
+/* The 16-bit samples of a sound file (libsndfile), *n of them; NULL if it is not a valid one. */
+int16_t *tu_read_s16(const char *path, size_t *n);
 /* Runs a shell command, capturing stderr+stdout into out (NUL-terminated); returns the exit status. */
 int tu_run(const char *cmd, char *out, size_t cap);
 /* Converts the tiny test model (tests/data/tiny/hf) to `path` with weight type `type` (f32, f16, q8_0) through the
