@@ -30,9 +30,28 @@ echo "== bark-small q8_0, $threads threads: $long-token and $short-token workloa
 "$build/tools/bench_gpt" "$model" "$threads" "$long" "$short" "$dir/gpt.txt"
 echo "== many sequences at once: decode steps per batch size, a long text of 10 pieces x 640 tokens =="
 "$build/tools/bench_batch" "$model" "$threads" "$dir/batch.txt"
+echo "== bark render: 20 short announcements in batches, against 20 single bark say runs (same run) =="
+rdir=$dir/render
+rm -rf "$rdir" && mkdir -p "$rdir"
+i=0
+while [ $i -lt 20 ]; do i=$((i + 1)); echo "Announcement $i: the shop on the second floor closes in ten minutes."; done > "$rdir/lines.txt"
+opts="-q -m $model -t $threads -v v2/en_speaker_6 -s 7 --max-seconds 1.5"
+t0=$(date +%s.%N)
+"$build/bark" render $opts -o "$rdir/r.wav" "$rdir/lines.txt"
+t1=$(date +%s.%N)
+i=0 same=0
+while read -r line; do
+    i=$((i + 1)); n=$(printf %04d $i)
+    "$build/bark" say $opts -o "$rdir/s-$n.wav" "$line"
+    cmp -s "$rdir/r-$n.wav" "$rdir/s-$n.wav" && same=$((same + 1))
+done < "$rdir/lines.txt"
+t2=$(date +%s.%N)
+awk -v a="$t0" -v b="$t1" -v c="$t2" -v same="$same" 'BEGIN {
+    printf "render_20_s %.1f\nsay_20_s %.1f\nrender_speedup %.2f\nrender_files_equal_say %d\n", b - a, c - b, (c - b) / (b - a), same
+}' | tee "$dir/render.txt"
 echo "== EnCodec 24 kHz (real architecture, random weights, 10 s of audio), 1 and 2 threads =="
 "$build/tools/bench_encodec" | tee "$dir/encodec.txt"
 echo "== clone (10 s reference, HuBERT base + quantizer v1 + EnCodec 24 kHz, random weights) =="
 "$build/tools/bench_clone" 10 q8_0 "$dir" | tee "$dir/clone.txt"
 echo "== summary =="
-cat "$dir/load.txt" "$dir/gpt.txt" "$dir/batch.txt" "$dir/encodec.txt" "$dir/clone.txt"
+cat "$dir/load.txt" "$dir/gpt.txt" "$dir/batch.txt" "$dir/render.txt" "$dir/encodec.txt" "$dir/clone.txt"
