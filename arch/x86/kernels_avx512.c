@@ -15,20 +15,45 @@
 
 /* 16 rows of q8_0 blocks rearranged for vpdpbusd: for block b and 4-byte group g, the 64 bytes
  * panel[b][g][r][0..3] hold row r's weights 4g..4g+3 plus 128 (unsigned), and scale[b][r] its f16 scale as f32.
- * Rows past `rows` get zero weights (bytes 128) and scale 0. */
+ * Rows past `rows` get zero weights (bytes 128) and scale 0. The weights by plain loads and a 16 x 8 dword transpose
+ * (rows r and r + 8 in the two halves of one vector, an 8 x 8 transpose in each half); the scales by one gather. */
 static void repack(const void *W, size_t row_bytes, int rows, int nb, uint8_t *panel, float *scale) {
     const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                            _mm512_set1_epi32((int)row_bytes));
     const __mmask16 m = rows >= PANEL_ROWS ? (__mmask16)0xffff : (__mmask16)((1u << rows) - 1);
     const __m512i bias = _mm512_set1_epi32((int)0x80808080u);
+    const __m512i lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
     for (int b = 0; b < nb; b++) {
         const uint8_t *blk = (const uint8_t *)W + (size_t)b * sizeof(block_q8_0);
         /* the 2-byte scale and the first 2 quants, as one dword per row; keep the scale */
         __m512i d = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, blk, 1);
         _mm512_store_ps(scale + b * PANEL_ROWS, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d)));
-        for (int g = 0; g < QK8_0 / 4; g++) {
-            __m512i q = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, blk + 2 + 4 * g, 1);
-            _mm512_store_si512(panel + ((size_t)b * 8 + g) * 64, _mm512_xor_si512(q, bias));
+        __m512i z[8], t[8], u[8];
+#pragma GCC unroll 8
+        for (int r = 0; r < 8; r++) { /* rows past `rows` load as zeros (a zero mask reads nothing) */
+            const uint8_t *q0 = blk + (size_t)r * row_bytes + 2, *q1 = blk + (size_t)(r + 8) * row_bytes + 2;
+            __m256i a = _mm256_maskz_loadu_epi32(r < rows ? 0xff : 0, q0);
+            __m256i c = _mm256_maskz_loadu_epi32(r + 8 < rows ? 0xff : 0, q1);
+            z[r] = _mm512_inserti64x4(_mm512_castsi256_si512(a), c, 1);
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < 8; r += 2) {
+            t[r] = _mm512_unpacklo_epi32(z[r], z[r + 1]);
+            t[r + 1] = _mm512_unpackhi_epi32(z[r], z[r + 1]);
+        }
+#pragma GCC unroll 2
+        for (int r = 0; r < 8; r += 4) {
+            u[r] = _mm512_unpacklo_epi64(t[r], t[r + 2]);     /* dword 0 (lanes 0, 2) and 4 (lanes 1, 3) */
+            u[r + 1] = _mm512_unpackhi_epi64(t[r], t[r + 2]); /* dwords 1, 5 */
+            u[r + 2] = _mm512_unpacklo_epi64(t[r + 1], t[r + 3]); /* dwords 2, 6 */
+            u[r + 3] = _mm512_unpackhi_epi64(t[r + 1], t[r + 3]); /* dwords 3, 7 */
+        }
+        uint8_t *pb = panel + (size_t)b * 512;
+#pragma GCC unroll 4
+        for (int g = 0; g < 4; g++) { /* u[g]: rows 0..3 and 8..11; u[g + 4]: rows 4..7 and 12..15 */
+            _mm512_store_si512(pb + g * 64, _mm512_xor_si512(_mm512_permutex2var_epi64(u[g], lo, u[g + 4]), bias));
+            _mm512_store_si512(pb + (g + 4) * 64,
+                               _mm512_xor_si512(_mm512_permutex2var_epi64(u[g], hi, u[g + 4]), bias));
         }
     }
 }

@@ -185,6 +185,35 @@ static void layernorm(const bark_gpt *g, float *y, const float *x, int T, int C,
     bark_pool_run(g->ex->pool, imin(T, bark_pool_threads(g->ex->pool)), layernorm_task, &j);
 }
 
+/* The input of a Linear layer, made in one pass per row: x[t] += h[t] (the residual, when h is given), y[t] =
+ * LayerNorm(x[t]), then y[t] quantized into xq, xd (and the block sums xs, when given) when q is set: each row's values
+ * as the separate passes make them. */
+typedef struct norm_job {
+    const bark_kernels *k;
+    float *y, *x;
+    const float *h;
+    int T, C, q;
+    const bark_tensor *w, *b;
+    int8_t *xq;
+    float *xd;
+    int32_t *xs;
+} norm_job;
+
+static void norm_task(void *ctx, int i, int n) {
+    norm_job *j = ctx;
+    int r0, r1, C = j->C, nb = C / QK8_0;
+    task_rows(i, n, j->T, &r0, &r1);
+    for (int t = r0; t < r1; t++) {
+        float *xt = j->x + (size_t)t * C, *yt = j->y + (size_t)t * C;
+        if (j->h)
+            for (int e = 0; e < C; e++) xt[e] += j->h[(size_t)t * C + e];
+        j->k->layernorm_f32(yt, xt, j->w->data, j->b->data, C);
+        if (j->q)
+            j->k->quantize_q8(yt, j->xq + (size_t)t * C, j->xd + (size_t)t * nb, j->xs ? j->xs + (size_t)t * nb : NULL,
+                              C);
+    }
+}
+
 static void gelu_task(void *ctx, int i, int n) {
     rows_job *j = ctx;
     int r0, r1;
@@ -224,6 +253,7 @@ typedef struct linear_job {
     int8_t *xq;
     float *xd, *panel; /* panel: the weight expanded to f32 (sgemm) */
     int32_t *xs;       /* block sums of xq, filled only for the int8 GEMM (else NULL) */
+    int gelu;          /* GELU each input row in place before quantizing it */
 } linear_job;
 
 static void bias_rows(const linear_job *j, int o0, int o1, int t0, int t1) {
@@ -256,6 +286,7 @@ static void quantize_task(void *ctx, int i, int n) {
     task_rows(i, n, j->T, &r0, &r1);
     int nb = j->in / QK8_0;
     for (int t = r0; t < r1; t++) {
+        if (j->gelu) j->k->gelu_f32((float *)j->x + (size_t)t * j->xstride, j->in);
         j->k->quantize_q8(j->x + (size_t)t * j->xstride, j->xq + (size_t)t * j->in, j->xd + (size_t)t * nb,
                           j->xs ? j->xs + (size_t)t * nb : NULL, j->in);
     }
@@ -313,18 +344,35 @@ enum { ROWS_ANY = 0, /* one row: the GEMV kernels; many (a prefill): sgemm or th
        ROWS_DECODE   /* each row is another sequence's one new token: the GEMV kernels, batched */
 };
 
-/* y[t][o] = W[o] . x[t] (+ b[o]) for T rows; W has ne {in, out}; mode: ROWS_*. */
-static void linear(bark_gpt *g, float *y, int ystride, const float *x, int xstride, int T, const bark_tensor *W,
-                   const bark_tensor *b, int mode) {
-    int rowwise = mode == ROWS_EACH;
+/* Whether linear() multiplies T rows by W in this mode on the int8 GEMM (many rows of q8_0 weights). */
+static int linear_int8_gemm(const bark_gpt *g, const bark_tensor *W, int T, int mode) {
+    int q8 = W->type == BARK_TYPE_Q8_0, rowwise = mode == ROWS_EACH;
+    int small = mode == ROWS_DECODE || (rowwise ? !q8 : T == 1);
+    return q8 && !small && (rowwise || g->ex->gemm == BARK_GEMM_INT8);
+}
+
+/* Whether linear() quantizes its input rows for W (the int8 GEMM, or q8_0 GEMV kernels). */
+static int linear_quantizes(const bark_gpt *g, const bark_tensor *W, int T, int mode) {
+    int q8 = W->type == BARK_TYPE_Q8_0, rowwise = mode == ROWS_EACH;
+    return q8 && (mode == ROWS_DECODE || (rowwise ? 0 : T == 1) || linear_int8_gemm(g, W, T, mode));
+}
+
+/* How linear() takes its input x: as it is, already quantized (xq, xd and, for the int8 GEMM, xs hold it: norm_rows
+ * made them), or to be GELU'd in place first (fused with its quantization when it is quantized). */
+enum { IN_FLOAT = 0, IN_QUANTIZED, IN_GELU };
+
+/* y[t][o] = W[o] . x[t] (+ b[o]) for T rows; W has ne {in, out}; mode: ROWS_*; in: IN_*. */
+static void linear(bark_gpt *g, float *y, int ystride, float *x, int xstride, int T, const bark_tensor *W,
+                   const bark_tensor *b, int mode, int in) {
     bark_pool *pool = g->ex->pool;
     int nt = bark_pool_threads(pool);
     linear_job j = {g->ex->k, W, b, y, ystride, x, xstride, T, (int)W->ne[0], (int)W->ne[1], 0, 0,
-                    g->xq, g->xd, NULL, NULL};
-    int q8 = W->type == BARK_TYPE_Q8_0, small = mode == ROWS_DECODE || (rowwise ? !q8 : T == 1);
-    int int8_gemm = q8 && !small && (rowwise || g->ex->gemm == BARK_GEMM_INT8);
+                    g->xq, g->xd, NULL, NULL, in == IN_GELU};
+    int q8 = W->type == BARK_TYPE_Q8_0, quantizes = linear_quantizes(g, W, T, mode);
+    int int8_gemm = linear_int8_gemm(g, W, T, mode), small = mode == ROWS_DECODE || (mode == ROWS_EACH ? !q8 : T == 1);
     if (int8_gemm) j.xs = g->xs;
-    if (q8 && (small || int8_gemm)) bark_pool_run(pool, imin(T, nt), quantize_task, &j);
+    if (quantizes && in != IN_QUANTIZED) bark_pool_run(pool, imin(T, nt), quantize_task, &j);
+    else if (in == IN_GELU) gelu_rows(g, x, T, j.in);
     if (small) {
         /* one task per thread, rows in multiples of 4 (the kernels' row blocking): one long stream each reads
          * faster than several short ones (coarse decode 6.04 -> 5.91 ms/step against 4 tasks per thread) */
@@ -423,27 +471,38 @@ static void cache_and_attend_batch(bark_gpt *g, int l, bark_kv *const *kvs, int 
     bark_attention_step_batch(g, kvs, B, layer);
 }
 
+/* g->xb = LayerNorm(g->x) over T rows, after g->x += h when h is given (the residual), quantized for the Linear
+ * layer W that takes it (its IN_QUANTIZED input) when that quantizes: one pass over the rows. Returns linear()'s
+ * input mode for W. */
+static int norm_rows(bark_gpt *g, const float *h, int T, const bark_tensor *w, const bark_tensor *b,
+                     const bark_tensor *W, int mode) {
+    int q = linear_quantizes(g, W, T, mode);
+    norm_job j = {g->ex->k, g->xb, g->x, h, T, g->n_embd, q, w, b, g->xq, g->xd,
+                  linear_int8_gemm(g, W, T, mode) ? g->xs : NULL};
+    bark_pool_run(g->ex->pool, imin(T, bark_pool_threads(g->ex->pool)), norm_task, &j);
+    return q ? IN_QUANTIZED : IN_FLOAT;
+}
+
 /* Runs every block over the T rows of g->x: positions n_past.. of g->kv for causal stages, or, with kvs, one new token
- * of each sequence kvs[t] (a batched step). */
+ * of each sequence kvs[t] (a batched step). Each residual add is done with the LayerNorm after it (the last one
+ * alone). */
 static void blocks(bark_gpt *g, int T, bark_kv *const *kvs) {
     int mode = kvs ? ROWS_DECODE : ROWS_ANY;
     const bark_gpt_weights *w = g->w;
     int C = g->n_embd;
     for (int l = 0; l < w->hp.n_layer; l++) {
         const bark_gpt_layer *ly = &w->layer[l];
-        layernorm(g, g->xb, g->x, T, C, &ly->ln1_w, &ly->ln1_b);
-        linear(g, g->qkv, 3 * C, g->xb, C, T, &ly->qkv_w, &ly->qkv_b, mode);
+        int in = norm_rows(g, l ? g->qkv : NULL, T, &ly->ln1_w, &ly->ln1_b, &ly->qkv_w, mode);
+        linear(g, g->qkv, 3 * C, g->xb, C, T, &ly->qkv_w, &ly->qkv_b, mode, in);
         if (kvs) cache_and_attend_batch(g, l, kvs, T);
         else if (g->causal) cache_and_attend(g, l, T);
         else attention(g, T, g->qkv + C, g->qkv + 2 * C, 0, 3 * (size_t)C, (size_t)g->head_dim);
-        linear(g, g->hb, C, g->xb, C, T, &ly->out_w, &ly->out_b, mode);
-        residual_rows(g, g->x, g->hb, T, C);
-        layernorm(g, g->xb, g->x, T, C, &ly->ln2_w, &ly->ln2_b);
-        linear(g, g->hb, 4 * C, g->xb, C, T, &ly->up_w, &ly->up_b, mode);
-        gelu_rows(g, g->hb, T, 4 * C);
-        linear(g, g->qkv, C, g->hb, 4 * C, T, &ly->down_w, &ly->down_b, mode);
-        residual_rows(g, g->x, g->qkv, T, C);
+        linear(g, g->hb, C, g->xb, C, T, &ly->out_w, &ly->out_b, mode, IN_FLOAT);
+        in = norm_rows(g, g->hb, T, &ly->ln2_w, &ly->ln2_b, &ly->up_w, mode);
+        linear(g, g->hb, 4 * C, g->xb, C, T, &ly->up_w, &ly->up_b, mode, in);
+        linear(g, g->qkv, C, g->hb, 4 * C, T, &ly->down_w, &ly->down_b, mode, IN_GELU);
     }
+    residual_rows(g, g->x, g->qkv, T, C);
 }
 
 bark_status bark_gpt_forward(bark_gpt *g, const int32_t *ids, const int32_t *ids2, int T, float *logits,
@@ -485,7 +544,7 @@ bark_status bark_gpt_forward_kv(bark_gpt *g, bark_kv *kv, const int32_t *ids, co
     kv->n_past += T;
     const float *last = g->x + (size_t)(T - 1) * C;
     layernorm(g, g->xb, last, 1, C, &w->lnf_w, &w->lnf_b);
-    linear(g, logits, w->hp.output_vocab, g->xb, C, 1, &w->lm_head[0], NULL, ROWS_ANY);
+    linear(g, logits, w->hp.output_vocab, g->xb, C, 1, &w->lm_head[0], NULL, ROWS_ANY, IN_FLOAT);
     return BARK_OK;
 }
 
@@ -513,7 +572,7 @@ bark_status bark_gpt_step_batch(bark_gpt *g, bark_kv *const *kv, const int32_t *
     blocks(g, B, kv);
     for (int b = 0; b < B; b++) kv[b]->n_past++;
     layernorm(g, g->xb, g->x, B, C, &w->lnf_w, &w->lnf_b);
-    linear(g, g->hb, NV, g->xb, C, B, &w->lm_head[0], NULL, ROWS_DECODE); /* hb is free after the blocks */
+    linear(g, g->hb, NV, g->xb, C, B, &w->lm_head[0], NULL, ROWS_DECODE, IN_FLOAT); /* hb is free after the blocks */
     for (int b = 0; b < B; b++) memcpy(logits[b], g->hb + (size_t)b * NV, (size_t)NV * sizeof(float));
     return BARK_OK;
 }
@@ -545,6 +604,6 @@ bark_status bark_gpt_forward_fine(bark_gpt *g, const int32_t *codes, int T, int 
     blocks(g, T, NULL);
     int n = T - t0;
     layernorm(g, g->xb, g->x + (size_t)t0 * C, n, C, &w->lnf_w, &w->lnf_b);
-    linear(g, logits, w->hp.output_vocab, g->xb, C, n, &w->lm_head[pred - ncg], NULL, ROWS_EACH);
+    linear(g, logits, w->hp.output_vocab, g->xb, C, n, &w->lm_head[pred - ncg], NULL, ROWS_EACH, IN_FLOAT);
     return BARK_OK;
 }
