@@ -5,8 +5,7 @@ BUILD   ?= build
 BOARD   ?= generic
 include boards/$(BOARD).mk
 
-PKGS    := sndfile alsa samplerate zlib openblas
-CLI_PKGS:= libcjson
+PKGS    := sndfile alsa samplerate zlib openblas libcjson
 CSTD    := -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 OPT     ?= -O2 -g
@@ -52,9 +51,10 @@ PIC_OBJ  := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 OBJCOPY  ?= objcopy
 # libbark's own dependencies (no ALSA: that sink is the CLI's); the ones pkg-config knows are Requires.private.
-LIB_PKGS := sndfile samplerate zlib openblas
+LIB_PKGS := sndfile samplerate zlib openblas libcjson
 PC_REQ   := $(foreach p,$(LIB_PKGS),$(if $(shell pkg-config --exists $(p) && echo y),$(p)))
-PC_LIBS  := $(strip $(patsubst %,-l%,$(subst zlib,z,$(filter-out $(PC_REQ),$(LIB_PKGS)))) -lpthread -lm)
+PC_LIBS  := $(strip $(patsubst %,-l%,$(subst libcjson,cjson,$(subst zlib,z,$(filter-out $(PC_REQ),$(LIB_PKGS))))) \
+            -lpthread -lm)
 LIB_LIBS := $(if $(PC_REQ),$(shell pkg-config --libs $(PC_REQ))) $(PC_LIBS)
 # Nothing left undefined in the .so (except under the sanitizers: their runtime comes with the executable).
 SO_LDFLAGS ?= $(if $(SAN),,-Wl,--no-undefined)
@@ -116,7 +116,7 @@ $(CLI_LIB): $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
 	$(AR) rcs $@ $^
 
 $(BUILD)/bark: $(BUILD)/src/cli/main.o $(CLI_LIB) $(LIB)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CLI_LIBS) -o $@
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Only the BARK_API functions of include/bark.h leave the library; the internal archive links as before.
 $(LIB_OBJ): CFLAGS += -fvisibility=hidden
@@ -159,9 +159,8 @@ LIBDIR     := $(PREFIX)/lib
 INCLUDEDIR := $(PREFIX)/include
 DATADIR    := $(PREFIX)/share/bark
 
-# The CLI alone parses JSON (cJSON) and searches $(DATADIR) for the model; libbark stays free of both.
-CLI_LIBS   := $(shell pkg-config --libs $(CLI_PKGS))
-$(CLI_OBJ): CFLAGS += $(shell pkg-config --cflags $(CLI_PKGS)) -DBARK_DATADIR='"$(DATADIR)"'
+# The CLI alone searches $(DATADIR) for the model; libbark does not.
+$(CLI_OBJ): CFLAGS += -DBARK_DATADIR='"$(DATADIR)"'
 
 # Installs the CLI, both libraries, the header and libbark.pc under $(DESTDIR)$(PREFIX).
 install: $(BUILD)/bark $(SHARED) $(DIST_LIB) libbark.pc.in
@@ -191,7 +190,7 @@ $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TUTIL_OBJ) $(CLI_LIB) $(LIB)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CLI_LIBS) $(shell pkg-config --libs cmocka) -o $@
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(shell pkg-config --libs cmocka) -o $@
 
 # Installs the Debian packages the build, the tests and the cross build need (root or sudo).
 deps:

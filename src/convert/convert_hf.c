@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "convert/convert_int.h"
-#include "formats/json.h"
+#include "formats/jsondoc.h"
 #include "formats/pickle.h"
 
 static int exists(const char *dir, const char *name, char *path, size_t cap) {
@@ -22,7 +22,7 @@ static int has_prefix(const src_set *s, const char *prefix) {
 }
 
 /* Reads a whole (small) text file and parses it as JSON. */
-static bark_status load_json(convert_ctx *c, const char *path, json_node **out) {
+static bark_status load_json(convert_ctx *c, const char *path, cJSON **out) {
     FILE *f = fopen(path, "rb");
     if (!f) return bark_fail(c->err, BARK_ERR_IO, "%s: cannot open", path);
     char *buf = malloc(1 << 22);
@@ -38,10 +38,10 @@ static bark_status load_json(convert_ctx *c, const char *path, json_node **out) 
 }
 
 /* A sub-model config with BarkSubModelConfig's defaults for absent fields (save_pretrained omits them). */
-static bark_status sub_config(convert_ctx *c, const json_node *root, const char *key, gpt_config *g,
+static bark_status sub_config(convert_ctx *c, const cJSON *root, const char *key, gpt_config *g,
                               const char *path) {
-    const json_node *o = json_get(root, key);
-    if (json_type_of(o) != JSON_OBJECT)
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!cJSON_IsObject(o))
         return bark_fail(c->err, BARK_ERR_FORMAT, "%s: no \"%s\" object; not a Bark config.json", path, key);
     const struct { const char *k; int *dst; int def; } f[] = {
         {"num_layers", &g->n_layer, 12}, {"num_heads", &g->n_head, 12}, {"hidden_size", &g->n_embd, 768},
@@ -49,9 +49,9 @@ static bark_status sub_config(convert_ctx *c, const json_node *root, const char 
         {"output_vocab_size", &g->output_vocab, 10048}, {"n_codes_total", &g->n_codes_total, 8},
         {"n_codes_given", &g->n_codes_given, 1}};
     for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
-        const json_node *v = json_get(o, f[i].k);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, f[i].k);
         int64_t x = f[i].def;
-        if (v && (!json_int(v, &x) || x < 0 || x > (1 << 24)))
+        if (v && !json_int(v, 0, 1 << 24, &x))
             return bark_fail(c->err, BARK_ERR_FORMAT, "%s: %s.%s is not a sensible integer", path, key, f[i].k);
         *f[i].dst = (int)x;
     }
@@ -60,18 +60,22 @@ static bark_status sub_config(convert_ctx *c, const json_node *root, const char 
 
 /* Every file named in model.safetensors.index.json's weight_map, each read once. */
 static bark_status read_shards(convert_ctx *c, const char *dir, const char *index, src_set *s) {
-    json_node *root = NULL;
+    cJSON *root = NULL;
     bark_status st = load_json(c, index, &root);
-    const json_node *map = json_get(root, "weight_map");
-    if (!st && json_type_of(map) != JSON_OBJECT)
+    const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
+    if (!st && !cJSON_IsObject(map))
         st = bark_fail(c->err, BARK_ERR_FORMAT, "%s: no weight_map object", index);
-    for (size_t i = 0; !st && i < json_len(map); i++) {
-        const char *file = json_str(json_value(map, i));
+    for (const cJSON *v = st ? NULL : map->child; v && !st; v = v->next) {
+        const char *file = cJSON_GetStringValue(v);
+        if (!file) {
+            st = bark_fail(c->err, BARK_ERR_FORMAT, "%s: weight_map's \"%s\" is not a file name", index, v->string);
+            break;
+        }
         int seen = 0;
-        for (size_t j = 0; j < i && !seen; j++) seen = !strcmp(file ? file : "", json_str(json_value(map, j)));
+        for (const cJSON *u = map->child; u != v && !seen; u = u->next) seen = !strcmp(file, u->valuestring);
         if (seen) continue;
-        if (!file || strchr(file, '/') || !strcmp(file, "..") || !*file) {
-            st = bark_fail(c->err, BARK_ERR_FORMAT, "%s: weight_map names an unsafe file '%s'", index, file ? file : "");
+        if (strchr(file, '/') || !strcmp(file, "..") || !*file) {
+            st = bark_fail(c->err, BARK_ERR_FORMAT, "%s: weight_map names an unsafe file '%s'", index, file);
             break;
         }
         char path[4096];
@@ -80,25 +84,25 @@ static bark_status read_shards(convert_ctx *c, const char *dir, const char *inde
         else
             st = src_read_safetensors(s, path, "", c->err);
     }
-    json_free(root);
+    cJSON_Delete(root);
     return st;
 }
 
 /* speaker_embeddings_path.json: {"repo_or_path": ..., "<voice>": {"semantic_prompt": "<file.npy>", ...}} */
 static bark_status read_speakers(convert_ctx *c, const char *dir, const char *index) {
-    json_node *root = NULL;
+    cJSON *root = NULL;
     bark_status st = load_json(c, index, &root);
+    if (!st && !cJSON_IsObject(root)) st = bark_fail(c->err, BARK_ERR_FORMAT, "%s: not a JSON object", index);
     static const char *const parts[3] = {"semantic_prompt", "coarse_prompt", "fine_prompt"};
-    for (size_t i = 0; !st && i < json_len(root); i++) {
-        const json_node *v = json_value(root, i);
-        if (json_type_of(v) != JSON_OBJECT) continue; /* repo_or_path */
+    for (const cJSON *v = st ? NULL : root->child; v && !st; v = v->next) {
+        if (!cJSON_IsObject(v)) continue; /* repo_or_path */
         src_set s;
         src_set_init(&s);
         for (int k = 0; k < 3 && !st; k++) {
-            const char *rel = json_str(json_get(v, parts[k]));
+            const char *rel = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, parts[k]));
             char path[4096];
             if (!rel || strstr(rel, "..") || rel[0] == '/')
-                st = bark_fail(c->err, BARK_ERR_FORMAT, "%s: voice '%s' has no safe %s path", index, json_key(root, i),
+                st = bark_fail(c->err, BARK_ERR_FORMAT, "%s: voice '%s' has no safe %s path", index, v->string,
                                parts[k]);
             else if (!exists(dir, rel, path, sizeof path))
                 st = bark_fail(c->err, BARK_ERR_MISSING, "%s: voice file '%s' is missing", dir, rel);
@@ -106,17 +110,17 @@ static bark_status read_speakers(convert_ctx *c, const char *dir, const char *in
                 st = src_read_npy(&s, path, parts[k], c->err);
         }
         if (!st)
-            st = convert_voice(c, json_key(root, i), src_set_find(&s, parts[0]), src_set_find(&s, parts[1]),
+            st = convert_voice(c, v->string, src_set_find(&s, parts[0]), src_set_find(&s, parts[1]),
                                src_set_find(&s, parts[2]), index);
         src_set_free(&s);
     }
-    json_free(root);
+    cJSON_Delete(root);
     return st;
 }
 
 bark_status convert_hf_folder(convert_ctx *c, const char *dir) {
     char path[4096];
-    json_node *cfg = NULL;
+    cJSON *cfg = NULL;
     torch_file *tf = NULL;
     src_set s;
     src_set_init(&s);
@@ -128,7 +132,7 @@ bark_status convert_hf_folder(convert_ctx *c, const char *dir) {
     static const char *const keys[3] = {"semantic_config", "coarse_acoustics_config", "fine_acoustics_config"};
     static const char *const prefixes[3] = {"semantic.", "coarse_acoustics.", "fine_acoustics."};
     for (int i = 0; i < 3 && !st; i++) st = sub_config(c, cfg, keys[i], &g[i], path);
-    json_free(cfg);
+    cJSON_Delete(cfg);
     if (!st) {
         if (exists(dir, "model.safetensors.index.json", path, sizeof path))
             st = read_shards(c, dir, path, &s);

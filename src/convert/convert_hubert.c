@@ -7,7 +7,7 @@
 
 #include "clone/hubert.h"
 #include "convert/convert_hubert.h"
-#include "formats/json.h"
+#include "formats/jsondoc.h"
 #include "formats/pickle.h"
 
 hubert_src_config hubert_src_config_base(void) {
@@ -236,7 +236,7 @@ bark_status convert_hubert_set(convert_ctx *c, const src_set *s, const hubert_sr
 
 /* ---- Hugging Face folder ---- */
 
-static bark_status read_text(convert_ctx *c, const char *path, json_node **out) {
+static bark_status read_text(convert_ctx *c, const char *path, cJSON **out) {
     FILE *f = fopen(path, "rb");
     if (!f) return bark_fail(c->err, BARK_ERR_IO, "%s: cannot open", path);
     char *buf = malloc(1 << 20);
@@ -250,43 +250,61 @@ static bark_status read_text(convert_ctx *c, const char *path, json_node **out) 
     return st;
 }
 
-/* An integer field (HubertConfig's default when absent). */
-static int cfg_int(const json_node *cfg, const char *key, int def, int *bad) {
-    const json_node *v = json_get(cfg, key);
+/* The config's fields, HubertConfig's default where one is absent; a field present with the wrong type or an unlikely
+ * value puts its name in *bad (the first such). */
+static int cfg_int(const cJSON *cfg, const char *key, int def, const char **bad) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
     int64_t x = def;
-    if (v && (!json_int(v, &x) || x < 0 || x > (1 << 20))) *bad = 1;
+    if (v && !json_int(v, 0, 1 << 20, &x) && !*bad) *bad = key;
     return (int)x;
 }
 
-static int cfg_array(const json_node *cfg, const char *key, int *out, int n, const int *def, int *bad) {
-    const json_node *a = json_get(cfg, key);
+static int cfg_array(const cJSON *cfg, const char *key, int *out, int n, const int *def, const char **bad) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(cfg, key);
     if (!a) {
         memcpy(out, def, sizeof(int) * (size_t)n);
         return n;
     }
-    if (json_type_of(a) != JSON_ARRAY || json_len(a) > HUBERT_SRC_MAX_CONV || json_len(a) < 1) {
-        *bad = 1;
+    int len = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : 0;
+    if (len < 1 || len > HUBERT_SRC_MAX_CONV) {
+        if (!*bad) *bad = key;
         return 0;
     }
-    for (size_t i = 0; i < json_len(a); i++) {
+    int i = 0;
+    for (const cJSON *e = a->child; e; e = e->next, i++) {
         int64_t x;
-        if (!json_int(json_at(a, i), &x) || x < 1 || x > 4096) *bad = 1;
-        else out[i] = (int)x;
+        if (json_int(e, 1, 4096, &x)) out[i] = (int)x;
+        else if (!*bad) *bad = key;
     }
-    return (int)json_len(a);
+    return len;
 }
 
-static int str_is(const json_node *cfg, const char *key, const char *want) {
-    const char *s = json_str(json_get(cfg, key));
-    return !s ? -1 : !strcmp(s, want);
+static int cfg_bool(const cJSON *cfg, const char *key, int def, const char **bad) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
+    if (!v) return def;
+    if (!cJSON_IsBool(v) && !*bad) *bad = key;
+    return cJSON_IsTrue(v);
+}
+
+/* 1 if the string field is want (or absent). */
+static int cfg_str_is(const cJSON *cfg, const char *key, const char *want, const char **bad) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
+    if (!v) return 1;
+    if (!cJSON_IsString(v) && !*bad) *bad = key;
+    return cJSON_IsString(v) && !strcmp(v->valuestring, want);
 }
 
 static bark_status hf_config(convert_ctx *c, const char *path, hubert_src_config *g) {
-    json_node *cfg = NULL;
+    cJSON *cfg = NULL;
     bark_status st = read_text(c, path, &cfg);
     if (st) return st;
+    if (!cJSON_IsObject(cfg)) {
+        cJSON_Delete(cfg);
+        return bark_fail(c->err, BARK_ERR_FORMAT, "%s: not a JSON object", path);
+    }
     const hubert_src_config d = hubert_src_config_base();
-    int bad = 0, dims[HUBERT_SRC_MAX_CONV], dd[HUBERT_SRC_MAX_CONV];
+    const char *bad = NULL;
+    int dims[HUBERT_SRC_MAX_CONV] = {0}, dd[HUBERT_SRC_MAX_CONV];
     for (int i = 0; i < HUBERT_SRC_MAX_CONV; i++) dd[i] = d.conv_dim;
     g->hidden = cfg_int(cfg, "hidden_size", d.hidden, &bad);
     g->layers = cfg_int(cfg, "num_hidden_layers", d.layers, &bad);
@@ -294,23 +312,26 @@ static bark_status hf_config(convert_ctx *c, const char *path, hubert_src_config
     g->ffn = cfg_int(cfg, "intermediate_size", d.ffn, &bad);
     g->pos_kernel = cfg_int(cfg, "num_conv_pos_embeddings", d.pos_kernel, &bad);
     g->pos_groups = cfg_int(cfg, "num_conv_pos_embedding_groups", d.pos_groups, &bad);
-    g->conv_bias = json_type_of(json_get(cfg, "conv_bias")) == JSON_BOOL && json_bool(json_get(cfg, "conv_bias"));
+    g->conv_bias = cfg_bool(cfg, "conv_bias", 0, &bad);
     int nd = cfg_array(cfg, "conv_dim", dims, d.n_conv, dd, &bad);
     int nk = cfg_array(cfg, "conv_kernel", g->kernel, d.n_conv, d.kernel, &bad);
     int ns = cfg_array(cfg, "conv_stride", g->stride, d.n_conv, d.stride, &bad);
     g->n_conv = nk;
     g->conv_dim = dims[0];
-    for (int i = 1; i < nd; i++) bad |= dims[i] != dims[0];
-    if (bad || nd != nk || nk != ns)
-        st = bark_fail(c->err, BARK_ERR_FORMAT, "%s: a HuBERT field is not a sensible integer or the conv lists "
-                       "disagree", path);
-    else if (str_is(cfg, "feat_extract_norm", "group") == 0 || json_bool(json_get(cfg, "do_stable_layer_norm")) ||
-             (json_type_of(json_get(cfg, "feat_proj_layer_norm")) == JSON_BOOL &&
-              !json_bool(json_get(cfg, "feat_proj_layer_norm"))) ||
-             str_is(cfg, "hidden_act", "gelu") == 0 || str_is(cfg, "feat_extract_activation", "gelu") == 0)
+    int same_dims = 1;
+    for (int i = 1; i < nd; i++) same_dims &= dims[i] == dims[0];
+    int base = cfg_str_is(cfg, "feat_extract_norm", "group", &bad) & !cfg_bool(cfg, "do_stable_layer_norm", 0, &bad) &
+               cfg_bool(cfg, "feat_proj_layer_norm", 1, &bad) & cfg_str_is(cfg, "hidden_act", "gelu", &bad) &
+               cfg_str_is(cfg, "feat_extract_activation", "gelu", &bad);
+    if (bad)
+        st = bark_fail(c->err, BARK_ERR_FORMAT, "%s: %s has the wrong type or an unlikely value", path, bad);
+    else if (!same_dims || nd != nk || nk != ns)
+        st = bark_fail(c->err, BARK_ERR_FORMAT, "%s: conv_dim's sizes differ, or conv_dim, conv_kernel and "
+                       "conv_stride are not as long as each other", path);
+    else if (!base)
         st = bark_fail(c->err, BARK_ERR_UNSUPPORTED, "%s: only HuBERT base's layout is supported (group norm, "
                        "post-LN layers, GELU); this config differs", path);
-    json_free(cfg);
+    cJSON_Delete(cfg);
     return st;
 }
 

@@ -1,5 +1,5 @@
 /* safetensors.c: reads .safetensors files (JSON header, then raw little-endian tensors) as views. */
-#include "formats/json.h"
+#include "formats/jsondoc.h"
 #include "formats/source.h"
 
 #include <stdlib.h>
@@ -33,29 +33,31 @@ static int parse_dtype(const char *s, src_dtype *dt) {
 }
 
 /* Checks one header entry and adds its tensor. */
-static bark_status add_entry(src_set *s, const char *key, const json_node *v, const uint8_t *data, uint64_t data_size,
+static bark_status add_entry(src_set *s, const char *key, const cJSON *v, const uint8_t *data, uint64_t data_size,
                              const char *prefix, const char *label, span *sp, bark_error *err) {
-    const json_node *jdt = json_get(v, "dtype"), *jshape = json_get(v, "shape"), *joff = json_get(v, "data_offsets");
-    if (json_type_of(v) != JSON_OBJECT || !json_str(jdt) || json_type_of(jshape) != JSON_ARRAY ||
-        json_type_of(joff) != JSON_ARRAY || json_len(joff) != 2)
+    const cJSON *jdt = cJSON_GetObjectItemCaseSensitive(v, "dtype");
+    const cJSON *jshape = cJSON_GetObjectItemCaseSensitive(v, "shape");
+    const cJSON *joff = cJSON_GetObjectItemCaseSensitive(v, "data_offsets");
+    if (!cJSON_IsObject(v) || !cJSON_IsString(jdt) || !cJSON_IsArray(jshape) || !cJSON_IsArray(joff) ||
+        cJSON_GetArraySize(joff) != 2)
         return bark_fail(err, BARK_ERR_FORMAT, "%s: tensor %s: needs dtype, shape and data_offsets", label, key);
     src_dtype dt;
-    if (!parse_dtype(json_str(jdt), &dt))
+    if (!parse_dtype(jdt->valuestring, &dt))
         return bark_fail(err, BARK_ERR_UNSUPPORTED, "%s: tensor %s: dtype %s is not supported", label, key,
-                         json_str(jdt));
-    size_t n_dims = json_len(jshape);
+                         jdt->valuestring);
+    int n_dims = cJSON_GetArraySize(jshape);
     if (n_dims > SRC_MAX_DIMS)
-        return bark_fail(err, BARK_ERR_UNSUPPORTED, "%s: tensor %s: %zu dimensions", label, key, n_dims);
+        return bark_fail(err, BARK_ERR_UNSUPPORTED, "%s: tensor %s: %d dimensions", label, key, n_dims);
     int64_t shape[SRC_MAX_DIMS];
-    for (size_t i = 0; i < n_dims; i++)
-        if (!json_int(json_at(jshape, i), &shape[i]) || shape[i] < 0)
+    for (int i = 0; i < n_dims; i++)
+        if (!json_int(cJSON_GetArrayItem(jshape, i), 0, INT64_MAX, &shape[i]))
             return bark_fail(err, BARK_ERR_FORMAT, "%s: tensor %s: bad shape", label, key);
     int64_t b, e;
-    if (!json_int(json_at(joff, 0), &b) || !json_int(json_at(joff, 1), &e) || b < 0 || e < b ||
-        (uint64_t)e > data_size)
+    if (!json_int(cJSON_GetArrayItem(joff, 0), 0, INT64_MAX, &b) ||
+        !json_int(cJSON_GetArrayItem(joff, 1), b, INT64_MAX, &e) || (uint64_t)e > data_size)
         return bark_fail(err, BARK_ERR_FORMAT, "%s: tensor %s: data_offsets out of range", label, key);
     size_t nbytes;
-    if (src_shape_bytes(dt, (int)n_dims, shape, &nbytes) != BARK_OK || (uint64_t)(e - b) != nbytes)
+    if (src_shape_bytes(dt, n_dims, shape, &nbytes) != BARK_OK || (uint64_t)(e - b) != nbytes)
         return bark_fail(err, BARK_ERR_FORMAT, "%s: tensor %s: %lld data bytes do not match its shape", label, key,
                          (long long)(e - b));
     size_t plen = strlen(prefix), klen = strlen(key);
@@ -63,7 +65,7 @@ static bark_status add_entry(src_set *s, const char *key, const json_node *v, co
     if (!name) return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", label);
     memcpy(name, prefix, plen);
     memcpy(name + plen, key, klen + 1);
-    bark_status st = src_set_add(s, name, dt, (int)n_dims, shape, data + b, nbytes, err);
+    bark_status st = src_set_add(s, name, dt, n_dims, shape, data + b, nbytes, err);
     free(name);
     if (st != BARK_OK) return bark_err_prefix(err, "%s: ", label);
     sp->begin = (uint64_t)b;
@@ -83,25 +85,24 @@ bark_status src_parse_safetensors_mem(src_set *s, const uint8_t *buf, size_t siz
     if (hlen > ST_MAX_HEADER) return bark_fail(err, BARK_ERR_UNSUPPORTED, "%s: header of %llu bytes is too large",
                                                label, (unsigned long long)hlen);
     if (hlen < 2 || buf[8] != '{') return bark_fail(err, BARK_ERR_FORMAT, "%s: not a safetensors header", label);
-    json_node *root = NULL;
+    cJSON *root = NULL;
     bark_status st = json_parse((const char *)buf + 8, (size_t)hlen, &root, err);
     if (st != BARK_OK) return bark_err_prefix(err, "%s: header: ", label);
-    if (json_type_of(root) != JSON_OBJECT) {
-        json_free(root);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
         return bark_fail(err, BARK_ERR_FORMAT, "%s: header is not a JSON object", label);
     }
     const uint8_t *data = buf + 8 + hlen;
     uint64_t data_size = size - 8 - hlen;
-    size_t n0 = s->n, n = json_len(root), used = 0;
+    size_t n0 = s->n, n = (size_t)cJSON_GetArraySize(root), used = 0;
     span *sp = calloc(n ? n : 1, sizeof *sp);
     if (!sp) {
-        json_free(root);
+        cJSON_Delete(root);
         return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", label);
     }
-    for (size_t i = 0; i < n && st == BARK_OK; i++) {
-        const char *key = json_key(root, i);
-        if (strcmp(key, "__metadata__") == 0) continue;
-        st = add_entry(s, key, json_value(root, i), data, data_size, prefix, label, &sp[used], err);
+    for (const cJSON *v = root->child; v && st == BARK_OK; v = v->next) {
+        if (strcmp(v->string, "__metadata__") == 0) continue;
+        st = add_entry(s, v->string, v, data, data_size, prefix, label, &sp[used], err);
         if (st == BARK_OK) used++;
     }
     if (st == BARK_OK) {
@@ -112,7 +113,7 @@ bark_status src_parse_safetensors_mem(src_set *s, const uint8_t *buf, size_t siz
                                sp[i].name);
     }
     free(sp);
-    json_free(root);
+    cJSON_Delete(root);
     if (st != BARK_OK) src_set_truncate(s, n0);
     return st;
 }
