@@ -6,7 +6,7 @@ BOARD   ?= generic
 include boards/$(BOARD).mk
 
 PKGS    := sndfile alsa samplerate zlib openblas
-CLI_PKGS:= libcjson
+CLI_PKGS:= libcjson libmicrohttpd
 CSTD    := -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 OPT     ?= -O2 -g
@@ -29,7 +29,7 @@ endif
 
 LIB_DIRS := core text gpt generate codec clone model formats audio synth convert
 LIB_SRC  := $(wildcard $(LIB_DIRS:%=src/%/*.c) arch/*.c arch/c/*.c) $(BOARD_ARCH_SRC)
-CLI_SRC  := $(wildcard src/cli/*.c)
+CLI_SRC  := $(wildcard src/cli/*.c src/serve/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 TUTIL_SRC:= $(wildcard tests/util/*.c)
 TOOL_SRC := $(wildcard tools/*.c)
@@ -109,7 +109,7 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-# The program's own parts (sinks, progress line, option parsing) in an archive the tests link too.
+# The program's own parts (sinks, progress line, option parsing, the HTTP service) in an archive the tests link too.
 CLI_LIB  := $(BUILD)/libbark_cli.a
 $(CLI_LIB): $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
 	@rm -f $@
@@ -159,7 +159,8 @@ LIBDIR     := $(PREFIX)/lib
 INCLUDEDIR := $(PREFIX)/include
 DATADIR    := $(PREFIX)/share/bark
 
-# The CLI alone parses JSON (cJSON) and searches $(DATADIR) for the model; libbark stays free of both.
+# The CLI alone parses JSON (cJSON), serves HTTP (libmicrohttpd) and searches $(DATADIR) for the model; libbark
+# stays free of all three.
 CLI_LIBS   := $(shell pkg-config --libs $(CLI_PKGS))
 $(CLI_OBJ): CFLAGS += $(shell pkg-config --cflags $(CLI_PKGS)) -DBARK_DATADIR='"$(DATADIR)"'
 
