@@ -101,14 +101,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         for (int e = 0; e < SRV_OTHER; e++)
             if (!strcmp(url, paths[e])) r->ep = (srv_endpoint)e;
         if (refused_early(s, c, r, method, &res)) return res;
-        if (r->ep != SRV_SPEECH) return srv_info(s, c, r->ep);
-        return MHD_YES; /* the body comes in the next calls */
+        return MHD_YES; /* answered once the request is whole (the connection can then stay open) */
     }
     if (*upload_size) {
         take_body(r, upload, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
+    if (r->ep != SRV_SPEECH) return srv_info(s, c, r->ep);
     if (r->too_big)
         return srv_reply_error(c, s, r->ep, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", NULL,
                                "the body is over %d bytes", SRV_MAX_BODY);
