@@ -6,6 +6,7 @@ BOARD   ?= generic
 include boards/$(BOARD).mk
 
 PKGS    := sndfile alsa samplerate zlib openblas libcjson
+CLI_PKGS:= libmicrohttpd
 CSTD    := -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 OPT     ?= -O2 -g
@@ -28,7 +29,7 @@ endif
 
 LIB_DIRS := core text gpt generate codec clone model formats audio synth convert
 LIB_SRC  := $(wildcard $(LIB_DIRS:%=src/%/*.c) arch/*.c arch/c/*.c) $(BOARD_ARCH_SRC)
-CLI_SRC  := $(wildcard src/cli/*.c)
+CLI_SRC  := $(wildcard src/cli/*.c src/serve/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 TUTIL_SRC:= $(wildcard tests/util/*.c)
 TOOL_SRC := $(wildcard tools/*.c)
@@ -109,14 +110,14 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-# The program's own parts (sinks, progress line, option parsing) in an archive the tests link too.
+# The program's own parts (sinks, progress line, option parsing, the HTTP service) in an archive the tests link too.
 CLI_LIB  := $(BUILD)/libbark_cli.a
 $(CLI_LIB): $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
 	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/bark: $(BUILD)/src/cli/main.o $(CLI_LIB) $(LIB)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CLI_LIBS) -o $@
 
 # Only the BARK_API functions of include/bark.h leave the library; the internal archive links as before.
 $(LIB_OBJ): CFLAGS += -fvisibility=hidden
@@ -159,8 +160,9 @@ LIBDIR     := $(PREFIX)/lib
 INCLUDEDIR := $(PREFIX)/include
 DATADIR    := $(PREFIX)/share/bark
 
-# The CLI alone searches $(DATADIR) for the model; libbark does not.
-$(CLI_OBJ): CFLAGS += -DBARK_DATADIR='"$(DATADIR)"'
+# The CLI alone serves HTTP (libmicrohttpd) and searches $(DATADIR) for the model; libbark does neither.
+CLI_LIBS   := $(shell pkg-config --libs $(CLI_PKGS))
+$(CLI_OBJ): CFLAGS += $(shell pkg-config --cflags $(CLI_PKGS)) -DBARK_DATADIR='"$(DATADIR)"'
 
 # Installs the CLI, both libraries, the header and libbark.pc under $(DESTDIR)$(PREFIX).
 install: $(BUILD)/bark $(SHARED) $(DIST_LIB) libbark.pc.in
@@ -190,7 +192,7 @@ $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TUTIL_OBJ) $(CLI_LIB) $(LIB)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(shell pkg-config --libs cmocka) -o $@
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CLI_LIBS) $(shell pkg-config --libs cmocka) -o $@
 
 # Installs the Debian packages the build, the tests and the cross build need (root or sudo).
 deps:

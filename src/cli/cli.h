@@ -15,6 +15,7 @@ int cmd_voices(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_say(int argc, char **argv);
 int cmd_render(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* The model path: the -m value if given, else $BARK_MODEL, else the first of models/bark-small.gguf,
  * $XDG_DATA_HOME/bark/ (~/.local/share/bark/) and BARK_DATADIR that holds bark-small.gguf (model_path.c). */

@@ -1,0 +1,204 @@
+/* daemon.c: `bark serve`'s HTTP daemon (libmicrohttpd, a thread per connection): start, stop, auth, routing,
+ * request bodies up to SRV_MAX_BODY. */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve/srv.h"
+
+/* One request's state between libmicrohttpd's calls. */
+typedef struct srv_request {
+    srv_endpoint ep;
+    char *body;
+    size_t len;
+    int too_big;
+} srv_request;
+
+static const char *const paths[SRV_N_ENDPOINTS] = {"/v1/audio/speech", "/v1/voices", "/health", "/metrics", NULL};
+static const char *const names[SRV_N_ENDPOINTS] = {"speech", "voices", "health", "metrics", "other"};
+
+const char *srv_endpoint_name(srv_endpoint e) { return names[e]; }
+
+serve_config serve_default_config(void) {
+    serve_config c = {0};
+    c.host = "127.0.0.1", c.port = 5002;
+    return c;
+}
+
+/* The addresses of host (numeric, or a name such as localhost); freeaddrinfo the result. */
+static struct addrinfo *resolve(const char *host, int port) {
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC, hints.ai_socktype = SOCK_STREAM, hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char p[16];
+    snprintf(p, sizeof p, "%d", port);
+    return getaddrinfo(host, p, &hints, &res) ? NULL : res;
+}
+
+static int loopback(const struct sockaddr *a) {
+    if (a->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr) >> 24) == 127;
+    if (a->sa_family == AF_INET6) {
+        const struct in6_addr *x = &((const struct sockaddr_in6 *)a)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(x) || (IN6_IS_ADDR_V4MAPPED(x) && x->s6_addr[12] == 127);
+    }
+    return 0;
+}
+
+int serve_host_is_loopback(const char *host) {
+    struct addrinfo *res = resolve(host, 0);
+    int all = res != NULL;
+    for (const struct addrinfo *a = res; a; a = a->ai_next) all &= loopback(a->ai_addr);
+    if (res) freeaddrinfo(res);
+    return all;
+}
+
+/* Takes a POST body's next bytes (beyond SRV_MAX_BODY they are dropped and the request marked). */
+static void take_body(srv_request *r, const char *data, size_t n) {
+    if (r->too_big || r->len + n > SRV_MAX_BODY) {
+        r->too_big = 1;
+        return;
+    }
+    if (!r->body && !(r->body = malloc(SRV_MAX_BODY + 1))) {
+        r->too_big = 1;
+        return;
+    }
+    memcpy(r->body + r->len, data, n);
+    r->len += n;
+}
+
+/* The checks a request gets before its body: auth, path, method, announced length. 0: go on. */
+static int refused_early(serve *s, struct MHD_Connection *c, srv_request *r, const char *method,
+                         enum MHD_Result *res) {
+    const int get = !strcmp(method, "GET") || !strcmp(method, "HEAD"), post = !strcmp(method, "POST");
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (!srv_authorized(s, c))
+        *res = srv_reply_error(c, s, r->ep, MHD_HTTP_UNAUTHORIZED, "invalid_api_key", NULL,
+                               "missing or wrong API key: send 'Authorization: Bearer <key>'");
+    else if (r->ep == SRV_OTHER)
+        *res = srv_reply_error(c, s, r->ep, MHD_HTTP_NOT_FOUND, "not_found", NULL,
+                               "no such endpoint (POST /v1/audio/speech, GET /v1/voices, /health, /metrics)");
+    else if (r->ep == SRV_SPEECH ? !post : !get)
+        *res = srv_reply_error(c, s, r->ep, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL,
+                               "%.16s is not allowed here: use %s", method, r->ep == SRV_SPEECH ? "POST" : "GET");
+    else if (post && cl && strtoull(cl, NULL, 10) > SRV_MAX_BODY)
+        *res = srv_reply_error(c, s, r->ep, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", NULL,
+                               "the body is %.20s bytes; the most is %d", cl, SRV_MAX_BODY);
+    else return 0;
+    return 1;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **req_cls) {
+    serve *s = cls;
+    srv_request *r = *req_cls;
+    enum MHD_Result res;
+    if (!r) {
+        if (!(r = calloc(1, sizeof *r))) return MHD_NO;
+        *req_cls = r;
+        r->ep = SRV_OTHER;
+        for (int e = 0; e < SRV_OTHER; e++)
+            if (!strcmp(url, paths[e])) r->ep = (srv_endpoint)e;
+        if (refused_early(s, c, r, method, &res)) return res;
+        return MHD_YES; /* answered once the request is whole (the connection can then stay open) */
+    }
+    if (*upload_size) {
+        take_body(r, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (r->ep != SRV_SPEECH) return srv_info(s, c, r->ep);
+    if (r->too_big)
+        return srv_reply_error(c, s, r->ep, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", NULL,
+                               "the body is over %d bytes", SRV_MAX_BODY);
+    return srv_speech(s, c, r->body ? r->body : "", r->len);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode why) {
+    srv_request *r = *req_cls;
+    if (!r) return;
+    free(r->body);
+    free(r);
+    *req_cls = NULL;
+}
+
+/* Binds and starts the daemon on s->host:s->cfg.port. */
+static bark_status start_daemon(serve *s, bark_error *err) {
+    struct addrinfo *a = resolve(s->host, s->cfg.port);
+    if (!a) {
+        snprintf(err->msg, sizeof err->msg, "cannot resolve the address '%.200s'", s->host);
+        return err->status = BARK_ERR_ARG;
+    }
+    const unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+                           (a->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    s->daemon = MHD_start_daemon(flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s,
+                                 MHD_OPTION_SOCK_ADDR, a->ai_addr,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.timeout_seconds,
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                                 MHD_OPTION_END);
+    freeaddrinfo(a);
+    const union MHD_DaemonInfo *di = s->daemon ? MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+    if (!di) {
+        snprintf(err->msg, sizeof err->msg, "cannot listen on %.200s port %d (in use, or not an address of this "
+                 "machine?)", s->host, s->cfg.port);
+        return err->status = BARK_ERR_IO;
+    }
+    s->port = di->port;
+    return BARK_OK;
+}
+
+bark_status serve_open(const serve_config *cfg, serve **out, bark_error *err) {
+    *out = NULL;
+    serve *s = calloc(1, sizeof *s);
+    if (!s) return err->status = BARK_ERR_NOMEM;
+    s->cfg = *cfg;
+    snprintf(s->host, sizeof s->host, "%s", cfg->host ? cfg->host : "127.0.0.1");
+    snprintf(s->api_key, sizeof s->api_key, "%s", cfg->api_key ? cfg->api_key : "");
+    const char *slash = cfg->model ? strrchr(cfg->model, '/') : NULL;
+    snprintf(s->model_name, sizeof s->model_name, "%s", slash ? slash + 1 : cfg->model ? cfg->model : "bark");
+    if (s->cfg.max_queue <= 0) s->cfg.max_queue = 16;
+    if (s->cfg.max_connections <= 0) s->cfg.max_connections = 256;
+    if (s->cfg.timeout_seconds <= 0) s->cfg.timeout_seconds = 30;
+    atomic_init(&s->stopping, 0);
+    pthread_mutex_init(&s->mu, NULL);
+    srv_metrics_init(&s->metrics);
+    s->started = srv_now();
+    bark_status st = BARK_OK;
+    if (cfg->api_key && strlen(cfg->api_key) >= sizeof s->api_key) {
+        snprintf(err->msg, sizeof err->msg, "the API key is longer than %zu bytes", sizeof s->api_key - 1);
+        st = err->status = BARK_ERR_ARG;
+    } else if (!s->api_key[0] && !serve_host_is_loopback(s->host)) {
+        snprintf(err->msg, sizeof err->msg, "refusing to listen on %.200s without --api-key (only loopback "
+                 "addresses are served without one)", s->host);
+        st = err->status = BARK_ERR_ARG;
+    }
+    if (!st && !(s->slots = calloc((size_t)s->cfg.max_queue, sizeof *s->slots))) st = err->status = BARK_ERR_NOMEM;
+    s->ctx = cfg->ctx;
+    bark_engine_params ep = bark_engine_default_params();
+    if (cfg->max_batch > 0) ep.max_batch = cfg->max_batch;
+    ep.n_threads = cfg->n_threads, ep.isa = cfg->isa, ep.gemm = cfg->gemm;
+    if (!st) st = bark_engine_open(s->ctx, &ep, &s->engine, err);
+    if (!st) st = start_daemon(s, err);
+    if (st) {
+        serve_close(s);
+        return st;
+    }
+    *out = s;
+    return BARK_OK;
+}
+
+int serve_port(const serve *s) { return s->port; }
+
+void serve_close(serve *s) {
+    if (!s) return;
+    atomic_store(&s->stopping, 1);
+    if (s->daemon) MHD_stop_daemon(s->daemon);
+    if (s->slots) srv_join_all(s);
+    bark_engine_free(s->engine);
+    free(s->slots);
+    srv_metrics_free(&s->metrics);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}

@@ -1,0 +1,38 @@
+/* serve.h: `bark serve`, an HTTP text-to-speech service (OpenAI's /v1/audio/speech) on one shared bark_engine. */
+#ifndef BARK_SERVE_H
+#define BARK_SERVE_H
+
+#include "bark.h"
+
+typedef struct serve_config {
+    const bark_context *ctx; /* the open model, shared by every request (it must outlive the server) */
+    const char *model;   /* its file's path (GET /health shows the name) */
+    const char *host;    /* address to bind: "127.0.0.1" unless given; a non-loopback one needs api_key */
+    int port;            /* 0: any free port (serve_port says which) */
+    const char *api_key; /* NULL: no auth; else every request needs "Authorization: Bearer <api_key>" */
+    int n_threads;       /* the engine's threads (0: every CPU) */
+    const char *isa;     /* kernels, as bark_engine_params.isa */
+    bark_gemm gemm;
+    int max_batch;       /* the engine's sequences at once (0: its default) */
+    int max_queue;       /* speech requests admitted at once, running or waiting for the engine (0: 16) */
+    int max_connections; /* open connections (0: 256) */
+    int timeout_seconds; /* an idle connection is closed after this long (0: 30) */
+} serve_config;
+
+/* The defaults above, host 127.0.0.1, port 5002. */
+serve_config serve_default_config(void);
+
+typedef struct serve serve;
+
+/* 1 when host is a loopback address (127.0.0.0/8, ::1, "localhost"). */
+int serve_host_is_loopback(const char *host);
+
+/* Opens the engine on cfg->ctx, binds and starts answering (on threads of its own). A non-loopback host without an
+ * api_key is refused (BARK_ERR_ARG). */
+bark_status serve_open(const serve_config *cfg, serve **out, bark_error *err);
+/* The port it listens on. */
+int serve_port(const serve *s);
+/* Stops: in-flight syntheses are aborted, connections closed, threads joined, the engine freed. */
+void serve_close(serve *s); /* accepts NULL */
+
+#endif

@@ -1,0 +1,160 @@
+/* speech.c: POST /v1/audio/speech: the JSON body checked field by field, the synthesis started, the audio streamed. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "serve/srv.h"
+
+#define MAX_SEED 9007199254740991.0 /* 2^53 - 1: the largest integer a JSON number carries exactly */
+
+/* Why a body was refused: the message, OpenAI's code and the field. */
+typedef struct refusal {
+    char msg[640];
+    const char *code, *param;
+} refusal;
+
+static int refuse(refusal *r, const char *code, const char *param, const char *msg) {
+    snprintf(r->msg, sizeof r->msg, "%s", msg);
+    r->code = code, r->param = param;
+    return -1;
+}
+
+/* UTF-8 characters of s (continuation bytes not counted). */
+static size_t characters(const char *s) {
+    size_t n = 0;
+    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+static int known_voice(const serve *s, const char *name) {
+    const bark_model *m = bark_context_model(s->ctx);
+    for (size_t i = 0; i < bark_model_voice_count(m); i++)
+        if (!strcmp(bark_model_voice_name(m, i), name)) return 1;
+    return 0;
+}
+
+/* A temperature field: absent (the default stays) or a number in (0, 100]. */
+static int temperature(const cJSON *v, const char *name, float *out, refusal *r) {
+    if (!v || cJSON_IsNull(v)) return 0;
+    if (!cJSON_IsNumber(v) || !(v->valuedouble > 0 && v->valuedouble <= 100)) {
+        char m[160];
+        snprintf(m, sizeof m, "'%s' must be a number in (0, 100]", name);
+        return refuse(r, "invalid_value", name, m);
+    }
+    *out = (float)v->valuedouble;
+    return 0;
+}
+
+static int format_of(const cJSON *v, srv_format *out, refusal *r) {
+    if (!v || cJSON_IsNull(v)) return *out = SRV_WAV, 0;
+    if (!cJSON_IsString(v)) return refuse(r, "invalid_type", "response_format", "'response_format' must be a string");
+    static const char *const names[] = {"wav", "pcm", "flac"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(v->valuestring, names[i])) return *out = (srv_format)i, 0;
+    char m[320];
+    const char *f = v->valuestring;
+    if (!strcmp(f, "mp3") || !strcmp(f, "opus") || !strcmp(f, "aac"))
+        snprintf(m, sizeof m, "response_format '%s' is not supported by this server: use wav, pcm or flac", f);
+    else snprintf(m, sizeof m, "unknown response_format '%.100s': use wav, pcm or flac", f);
+    return refuse(r, "unsupported_response_format", "response_format", m);
+}
+
+/* Every field of the body checked; the request filled in (text and voice copied). */
+static int parse(const serve *s, const cJSON *root, srv_speech_req *q, refusal *r) {
+    static const char *const fields[] = {"model", "input", "voice", "response_format", "speed", "seed", "text_temp",
+                                         "waveform_temp"};
+    char m[640];
+    if (!cJSON_IsObject(root)) return refuse(r, "invalid_json", NULL, "the body must be a JSON object");
+    for (const cJSON *f = root->child; f; f = f->next) {
+        size_t i = 0;
+        while (i < sizeof fields / sizeof *fields && strcmp(f->string, fields[i])) i++;
+        if (i == sizeof fields / sizeof *fields) {
+            snprintf(m, sizeof m, "unknown field '%.100s' (known: model, input, voice, response_format, speed, seed, "
+                     "text_temp, waveform_temp)", f->string);
+            return refuse(r, "unknown_field", NULL, m);
+        }
+    }
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    const cJSON *input = cJSON_GetObjectItemCaseSensitive(root, "input");
+    const cJSON *voice = cJSON_GetObjectItemCaseSensitive(root, "voice");
+    const cJSON *speed = cJSON_GetObjectItemCaseSensitive(root, "speed");
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(root, "seed");
+    if (!model) return refuse(r, "missing_field", "model", "missing field 'model'");
+    if (!cJSON_IsString(model) || !*model->valuestring)
+        return refuse(r, "invalid_type", "model", "'model' must be a non-empty string");
+    if (!input) return refuse(r, "missing_field", "input", "missing field 'input'");
+    if (!cJSON_IsString(input)) return refuse(r, "invalid_type", "input", "'input' must be a string");
+    const size_t n = characters(input->valuestring);
+    if (n == 0) return refuse(r, "invalid_value", "input", "'input' is empty: give 1 to 4096 characters");
+    if (n > SRV_MAX_INPUT) {
+        snprintf(m, sizeof m, "'input' is %zu characters long; the most is %d (split the text into several requests)",
+                 n, SRV_MAX_INPUT);
+        return refuse(r, "input_too_long", "input", m);
+    }
+    if (!voice) return refuse(r, "missing_field", "voice", "missing field 'voice' (GET /v1/voices lists them)");
+    if (!cJSON_IsString(voice)) return refuse(r, "invalid_type", "voice", "'voice' must be a string");
+    if (!known_voice(s, voice->valuestring)) {
+        snprintf(m, sizeof m, "unknown voice '%.100s' (GET /v1/voices lists the voices of this model)",
+                 voice->valuestring);
+        return refuse(r, "unknown_voice", "voice", m);
+    }
+    if (format_of(cJSON_GetObjectItemCaseSensitive(root, "response_format"), &q->format, r)) return -1;
+    if (speed && !cJSON_IsNull(speed)) {
+        if (!cJSON_IsNumber(speed)) return refuse(r, "invalid_type", "speed", "'speed' must be a number");
+        if (speed->valuedouble != 1.0) {
+            snprintf(m, sizeof m, "speed %g is not supported: only 1.0 (bark cannot change its speaking rate)",
+                     speed->valuedouble);
+            return refuse(r, "unsupported_speed", "speed", m);
+        }
+    }
+    q->seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32) ^ (uint64_t)(uintptr_t)q;
+    if (seed && !cJSON_IsNull(seed)) {
+        const double v = seed->valuedouble;
+        if (!cJSON_IsNumber(seed) || !(v >= 0 && v <= MAX_SEED) || floor(v) != v)
+            return refuse(r, "invalid_value", "seed", "'seed' must be a whole number in [0, 2^53 - 1]");
+        q->seed = (uint64_t)v;
+    }
+    const bark_synth_params d = bark_synth_default_params();
+    q->text_temp = d.text_temp, q->waveform_temp = d.waveform_temp;
+    if (temperature(cJSON_GetObjectItemCaseSensitive(root, "text_temp"), "text_temp", &q->text_temp, r) ||
+        temperature(cJSON_GetObjectItemCaseSensitive(root, "waveform_temp"), "waveform_temp", &q->waveform_temp, r))
+        return -1;
+    q->text = strdup(input->valuestring);
+    q->voice = strdup(voice->valuestring);
+    if (!q->text || !q->voice) {
+        free(q->text), free(q->voice);
+        return refuse(r, "out_of_memory", NULL, "out of memory");
+    }
+    return 0;
+}
+
+enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body, size_t len) {
+    const char *where = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(body, len, &where, 0);
+    while (root && where < body + len && strchr(" \t\r\n", *where) && *where) where++;
+    if (root && where != body + len) cJSON_Delete(root), root = NULL; /* something after the value */
+    if (!root)
+        return srv_reply_error(c, s, SRV_SPEECH, MHD_HTTP_BAD_REQUEST, "invalid_json", NULL,
+                               "the body is not valid JSON (at byte %zu)", where ? (size_t)(where - body) : len);
+    srv_speech_req q = {0};
+    refusal r = {.code = NULL};
+    const int bad = parse(s, root, &q, &r);
+    cJSON_Delete(root);
+    if (bad) return srv_reply_error(c, s, SRV_SPEECH, MHD_HTTP_BAD_REQUEST, r.code, r.param, "%s", r.msg);
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    srv_job *j = srv_job_start(s, &q, ci ? ci->connect_fd : -1);
+    if (!j)
+        return srv_reply_error(c, s, SRV_SPEECH, MHD_HTTP_SERVICE_UNAVAILABLE, "server_busy", NULL,
+                               "all %d synthesis slots are busy: try again shortly", s->cfg.max_queue);
+    bark_error err = {BARK_OK, ""};
+    const int w = srv_job_wait_first(j, &err);
+    if (w) {
+        srv_job_release(j);
+        if (w == 1) return MHD_NO; /* the client went away, or the server is stopping: close the connection */
+        return srv_reply_error(c, s, SRV_SPEECH, MHD_HTTP_INTERNAL_SERVER_ERROR, "synthesis_failed", NULL,
+                               "synthesis failed: %s", err.msg);
+    }
+    return srv_queue(c, s, SRV_SPEECH, MHD_HTTP_OK, srv_job_response(j));
+}

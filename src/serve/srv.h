@@ -1,0 +1,132 @@
+/* srv.h: what the files of `bark serve` share: the server's state, the endpoints, replies, metrics, limits. */
+#ifndef BARK_SRV_H
+#define BARK_SRV_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "serve/serve.h"
+
+#define SRV_MAX_BODY (64 * 1024) /* a request body beyond this is answered 413 */
+#define SRV_MAX_INPUT 4096       /* characters of a speech input, as OpenAI's limit */
+
+/* The endpoints, for routing and the metrics' labels. */
+typedef enum srv_endpoint { SRV_SPEECH, SRV_VOICES, SRV_HEALTH, SRV_METRICS, SRV_OTHER, SRV_N_ENDPOINTS } srv_endpoint;
+const char *srv_endpoint_name(srv_endpoint e);
+
+/* Time-to-first-audio and real-time-factor histograms (Prometheus buckets). */
+#define SRV_N_BUCKETS 9
+typedef struct srv_hist {
+    const double *le; /* SRV_N_BUCKETS upper bounds, +Inf apart */
+    uint64_t bucket[SRV_N_BUCKETS], count;
+    double sum;
+} srv_hist;
+
+typedef struct srv_metrics {
+    pthread_mutex_t mu;
+    uint64_t requests[SRV_N_ENDPOINTS][500]; /* by endpoint and status (index status - 100) */
+    uint64_t aborted_client, aborted_shutdown, failed, audio_samples;
+    int in_flight;                           /* speech requests admitted and not finished */
+    int waiting;                             /* of them, those with no audio yet */
+    srv_hist ttfa, rtf;
+} srv_metrics;
+
+/* A synthesis thread's place: a request is admitted only when one is free (at most max_queue). */
+typedef struct srv_slot {
+    pthread_t th;
+    int state; /* SLOT_FREE, SLOT_RUNNING, SLOT_DONE (finished, not joined yet) */
+} srv_slot;
+
+struct serve {
+    serve_config cfg;
+    char host[256], api_key[256], model_name[256];
+    const bark_context *ctx;
+    bark_engine *engine;
+    struct MHD_Daemon *daemon;
+    int port;
+    double started;  /* srv_now() at the start */
+    atomic_int stopping;
+    pthread_mutex_t mu; /* the slots */
+    srv_slot *slots;
+    srv_metrics metrics;
+};
+
+/* Seconds on the monotonic clock. */
+double srv_now(void);
+
+/* ---- replies (reply.c): every response goes through srv_queue, which counts it ---- */
+
+enum MHD_Result srv_queue(struct MHD_Connection *c, serve *s, srv_endpoint ep, unsigned status,
+                          struct MHD_Response *r);
+/* A JSON body (owned string, freed here). */
+enum MHD_Result srv_reply_json(struct MHD_Connection *c, serve *s, srv_endpoint ep, unsigned status, char *json);
+/* OpenAI's error shape: {"error": {"message", "type", "param", "code"}}; param may be NULL. */
+enum MHD_Result srv_reply_error(struct MHD_Connection *c, serve *s, srv_endpoint ep, unsigned status,
+                                const char *code, const char *param, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 7, 8)))
+#endif
+    ;
+
+/* ---- limits (limits.c) ---- */
+
+/* Whether the request carries "Authorization: Bearer <key>" (always 1 without an api key). */
+int srv_authorized(const serve *s, struct MHD_Connection *c);
+/* Starts fn(arg) on a free synthesis slot (its index into *slot, under the lock fn reads it with); returns it, or
+ * -1 when all max_queue are busy (or no thread could start). */
+int srv_admit(serve *s, void *(*fn)(void *), void *arg, int *slot);
+/* Called by a synthesis thread when it is done with the server's engine. */
+void srv_slot_done(serve *s, const int *slot);
+/* Joins every synthesis thread (at the stop). */
+void srv_join_all(serve *s);
+/* 1 when the peer of fd has closed its end (or the socket failed). */
+int srv_client_gone(int fd);
+
+/* ---- metrics (metrics.c) ---- */
+
+void srv_metrics_init(srv_metrics *m);
+void srv_metrics_free(srv_metrics *m);
+void srv_metrics_count(srv_metrics *m, srv_endpoint ep, unsigned status);
+/* A speech request admitted, its first audio (seconds since admission), its end. */
+typedef enum srv_outcome { SRV_DONE_OK, SRV_DONE_CLIENT, SRV_DONE_SHUTDOWN, SRV_DONE_ERROR } srv_outcome;
+void srv_metrics_admitted(srv_metrics *m);
+void srv_metrics_first_audio(srv_metrics *m, double seconds);
+void srv_metrics_finished(srv_metrics *m, srv_outcome how, int had_audio, double rtf, uint64_t samples);
+/* The Prometheus text of the metrics and the engine's stats (malloc'd). */
+char *srv_metrics_render(serve *s);
+
+/* ---- a speech synthesis and its stream (stream.c) ---- */
+
+typedef enum srv_format { SRV_WAV, SRV_PCM, SRV_FLAC } srv_format;
+
+/* A validated speech request. */
+typedef struct srv_speech_req {
+    char *text, *voice; /* owned */
+    srv_format format;
+    uint64_t seed;
+    float text_temp, waveform_temp;
+} srv_speech_req;
+
+typedef struct srv_job srv_job;
+
+/* Starts req's synthesis on a free slot (req is taken over either way); fd is the client's socket, watched for its
+ * going away. NULL when every slot is busy (or memory ran out). */
+srv_job *srv_job_start(serve *s, srv_speech_req *req, int fd);
+/* Waits until the first audio is ready: 0 (or the synthesis ended well without any), 1 the client went away or the
+ * server is stopping, 2 the synthesis failed (why in err). */
+int srv_job_wait_first(srv_job *j, bark_error *err);
+/* A chunked response streaming the job's bytes; it takes over the caller's reference (NULL: released). */
+struct MHD_Response *srv_job_response(srv_job *j);
+void srv_job_release(srv_job *j);
+
+/* ---- endpoints ---- */
+
+/* POST /v1/audio/speech with its whole body (speech.c). */
+enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body, size_t len);
+/* GET /v1/voices, /health, /metrics (info.c). */
+enum MHD_Result srv_info(serve *s, struct MHD_Connection *c, srv_endpoint ep);
+
+#endif

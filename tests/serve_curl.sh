@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# serve_curl.sh: `build/bark serve` on the tiny model at a free loopback port driven by real curl: every endpoint,
+# the status codes, the WAV parsed by Python's wave module; a transcript in $BUILD/serve_curl.log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+BARK=$BUILD/bark
+LOG=$BUILD/serve_curl.log
+DIR=$(mktemp -d /tmp/bark-serve-curl-XXXXXX)
+PID=""
+stop() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$DIR"; }
+trap stop EXIT
+: > "$LOG"
+say() { printf '%s\n' "$*" | tee -a "$LOG"; }
+
+"$BARK" convert tests/data/tiny/hf -o "$DIR/tiny.gguf" --type q8_0 > /dev/null
+# a free port: bind 0 and read it back, then give it to the server (retried if someone took it meanwhile)
+for attempt in 1 2 3; do
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$BARK" serve -m "$DIR/tiny.gguf" --port "$PORT" -t 2 2> "$DIR/server.log" &
+    PID=$!
+    for _ in $(seq 100); do
+        curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/health" && break
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$PID" 2>/dev/null && break
+    wait "$PID" || true; PID=""
+done
+[ -n "$PID" ] || { cat "$DIR/server.log"; echo "serve_curl: the server did not start"; exit 1; }
+URL=http://127.0.0.1:$PORT
+say "== bark serve on $URL ($(head -1 "$DIR/server.log"))"
+fail=0
+
+# expect STATUS DESCRIPTION CURL-ARGS...: runs curl, logs the exchange, checks the status
+expect() {
+    local want=$1 what=$2; shift 2
+    local got
+    got=$(curl -sS --max-time 120 -o "$DIR/body" -D "$DIR/head" -w '%{http_code}' "$@" || echo "curl-failed")
+    say "-- $what: curl $*"
+    sed -n '1p;/^[Cc]ontent-[Tt]ype/p;/^[Tt]ransfer-[Ee]ncoding/p;/^[Rr]etry-[Aa]fter/p;/^[Aa]llow/p' "$DIR/head" \
+        | tr -d '\r' | sed 's/^/   < /' | tee -a "$LOG"
+    if grep -qi '^content-type: application/json\|^content-type: text/plain' "$DIR/head"; then
+        head -c 400 "$DIR/body" | sed 's/^/   | /' | tee -a "$LOG"; echo | tee -a "$LOG"
+    else
+        say "   | ($(wc -c < "$DIR/body") bytes)"
+    fi
+    if [ "$got" = "$want" ]; then say "   ok: $got"; else say "   FAILED: status $got, wanted $want"; fail=1; fi
+}
+J=(-H 'Content-Type: application/json')
+
+expect 200 "health" "$URL/health"
+expect 200 "voices" "$URL/v1/voices"
+expect 200 "speech as WAV (streamed)" "${J[@]}" \
+    -d '{"model":"bark","input":"Hello","voice":"v2/en_speaker_0","seed":1}' "$URL/v1/audio/speech"
+cp "$DIR/body" "$DIR/hi.wav"
+python3 - "$DIR/hi.wav" <<'PY' | tee -a "$LOG"
+import sys, wave
+w = wave.open(sys.argv[1])
+assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, 24000), w.getparams()
+n = len(w.readframes(1 << 30)) // 2
+assert n > 24000, n
+print("   wave: mono 16-bit 24000 Hz, %d samples (%.2f s)" % (n, n / 24000))
+PY
+expect 200 "speech as raw PCM" "${J[@]}" \
+    -d '{"model":"bark","input":"Hello","voice":"v2/en_speaker_0","seed":1,"response_format":"pcm"}' \
+    "$URL/v1/audio/speech"
+cmp -s <(tail -c +45 "$DIR/hi.wav") "$DIR/body" && say "   pcm: the WAV's samples, byte for byte" \
+    || { say "   FAILED: the PCM differs from the WAV's samples"; fail=1; }
+expect 200 "speech as FLAC" "${J[@]}" \
+    -d '{"model":"bark","input":"Hello","voice":"v2/de_speaker_1","response_format":"flac"}' "$URL/v1/audio/speech"
+[ "$(head -c 4 "$DIR/body")" = "fLaC" ] && say "   flac: starts with fLaC" || { say "   FAILED: not FLAC"; fail=1; }
+expect 400 "unknown voice" "${J[@]}" -d '{"model":"bark","input":"Hi","voice":"alloy"}' "$URL/v1/audio/speech"
+expect 400 "malformed JSON" "${J[@]}" -d '{"model":' "$URL/v1/audio/speech"
+expect 400 "speed" "${J[@]}" -d '{"model":"bark","input":"Hi","voice":"v2/en_speaker_0","speed":2}' \
+    "$URL/v1/audio/speech"
+expect 400 "mp3" "${J[@]}" -d '{"model":"bark","input":"Hi","voice":"v2/en_speaker_0","response_format":"mp3"}' \
+    "$URL/v1/audio/speech"
+head -c 70000 /dev/zero | tr '\0' ' ' > "$DIR/big.json"
+expect 413 "a 70 KB body" "${J[@]}" --data-binary "@$DIR/big.json" "$URL/v1/audio/speech"
+expect 405 "GET on speech" "$URL/v1/audio/speech"
+expect 404 "unknown path" "$URL/v2/nothing"
+expect 200 "metrics" "$URL/metrics"
+grep -q '^bark_serve_requests_total{endpoint="speech",code="200"} 3$' "$DIR/body" \
+    && say "   metrics: 3 speech requests answered 200" || { say "   FAILED: metrics count"; fail=1; }
+
+kill -TERM "$PID"
+rc=0; wait "$PID" || rc=$?
+PID=""
+say "-- SIGTERM: the server exited with $rc ($(tail -1 "$DIR/server.log"))"
+[ "$rc" -eq 0 ] || fail=1
+[ "$fail" -eq 0 ] && say "serve_curl: all passed" || { say "serve_curl: FAILED"; exit 1; }

@@ -1,0 +1,481 @@
+/* test_serve.c: `bark serve` in-process on the tiny model, spoken to over loopback sockets: every endpoint, speech
+ * equal to bark_synthesize's samples (alone and 4 at once), each bad request answered with its JSON error, a client
+ * that leaves mid-stream, 200 connections at once, a full queue, the API key. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bark.h"
+#include "serve/serve.h"
+#include "util/testutil.h"
+
+#define VOICE "v2/en_speaker_0"
+#define IO_TIMEOUT 120      /* seconds a socket waits for the server at most */
+#define MAX_RESPONSE (64u << 20)
+
+typedef struct fixture {
+    char *dir;
+    bark_context *ctx;
+    serve *srv;
+    int port;
+} fixture;
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    char model[512], out[4096];
+    if (!f || !(f->dir = tu_tmpdir())) return -1;
+    snprintf(model, sizeof model, "%s/tiny.gguf", f->dir);
+    bark_error err = {BARK_OK, ""};
+    if (tu_convert_tiny(model, "q8_0", out, sizeof out) || bark_context_open(model, &f->ctx, &err)) {
+        fprintf(stderr, "tiny model: %s %s\n", out, err.msg);
+        return -1;
+    }
+    serve_config cfg = serve_default_config();
+    cfg.ctx = f->ctx, cfg.model = model, cfg.port = 0, cfg.max_queue = 8;
+    if (serve_open(&cfg, &f->srv, &err)) {
+        fprintf(stderr, "serve_open: %s\n", err.msg);
+        return -1;
+    }
+    f->port = serve_port(f->srv);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    serve_close(f->srv);
+    bark_context_free(f->ctx);
+    tu_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- a small HTTP/1.1 client ---- */
+
+typedef struct response {
+    int status;
+    char head[4096];     /* the status line and headers */
+    unsigned char *body; /* de-chunked, NUL-terminated */
+    size_t len;
+} response;
+
+static void response_free(response *r) {
+    free(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+/* A socket connected to 127.0.0.1:port with IO_TIMEOUT on both directions; -1 on failure. */
+static int dial(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    struct timeval tv = {IO_TIMEOUT, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Sends a request (headers: extra lines, each ending in \r\n, or ""); send errors are left to the reading. */
+static void send_request(int fd, const char *method, const char *path, const char *headers, const char *body,
+                         size_t blen) {
+    char head[1024];
+    int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s"
+                     "Content-Length: %zu\r\n\r\n", method, path, headers, blen);
+    if (send(fd, head, (size_t)n, MSG_NOSIGNAL) != n) return;
+    for (size_t at = 0; at < blen;) {
+        ssize_t k = send(fd, body + at, blen - at, MSG_NOSIGNAL);
+        if (k <= 0) return;
+        at += (size_t)k;
+    }
+}
+
+/* Undoes chunked transfer coding in place; -1 when malformed (or cut short). */
+static int dechunk(unsigned char *b, size_t *len) {
+    size_t in = 0, out = 0;
+    for (;;) {
+        char *end;
+        unsigned long n = strtoul((const char *)b + in, &end, 16);
+        const char *crlf = strstr((const char *)b + in, "\r\n");
+        if (!crlf || end == (char *)b + in) return -1;
+        in = (size_t)((const unsigned char *)crlf - b) + 2;
+        if (n == 0) break;
+        if (in + n + 2 > *len) return -1;
+        memmove(b + out, b + in, n);
+        out += n, in += n + 2;
+    }
+    *len = out;
+    b[out] = 0;
+    return 0;
+}
+
+/* Reads the whole response (the server closes after it: Connection: close). */
+static int read_response(int fd, response *r) {
+    size_t cap = 1 << 16, len = 0;
+    unsigned char *b = malloc(cap + 1);
+    ssize_t k;
+    while (b && (k = recv(fd, b + len, cap - len, 0)) > 0) {
+        len += (size_t)k;
+        if (len == cap) {
+            unsigned char *nb = cap < MAX_RESPONSE ? realloc(b, 2 * cap + 1) : NULL;
+            if (!nb) break;
+            b = nb, cap *= 2;
+        }
+    }
+    memset(r, 0, sizeof *r);
+    if (!b) return -1;
+    b[len] = 0;
+    const char *sep = strstr((const char *)b, "\r\n\r\n");
+    if (!sep || sscanf((const char *)b, "HTTP/1.%*d %d", &r->status) != 1) {
+        free(b);
+        return -1;
+    }
+    const size_t hl = (size_t)(sep - (const char *)b);
+    snprintf(r->head, sizeof r->head, "%.*s", (int)hl, (const char *)b);
+    r->len = len - hl - 4;
+    memmove(b, b + hl + 4, r->len + 1);
+    r->body = b;
+    if (strcasestr(r->head, "Transfer-Encoding: chunked") && dechunk(r->body, &r->len)) return -1;
+    return 0;
+}
+
+/* One request, its whole response; fails the test when the exchange itself fails. */
+static response http(int port, const char *method, const char *path, const char *headers, const char *body) {
+    response r;
+    int fd = dial(port);
+    assert_true(fd >= 0);
+    send_request(fd, method, path, headers, body, body ? strlen(body) : 0);
+    if (read_response(fd, &r)) fail_msg("%s %s: no valid response", method, path);
+    close(fd);
+    return r;
+}
+
+#define JSON "Content-Type: application/json\r\n"
+
+/* ---- what the server must say ---- */
+
+/* The s16 little-endian bytes bark_synthesize makes of the request (bark_audio_to_s16, as the writers do). */
+static unsigned char *reference(fixture *f, const char *text, uint64_t seed, size_t *len) {
+    bark_synth_params p = bark_synth_default_params();
+    tu_pcm pcm = {0};
+    p.voice = VOICE, p.seed = seed, p.on_audio = tu_collect, p.audio_user = &pcm;
+    bark_error err = {BARK_OK, ""};
+    if (bark_synthesize(f->ctx, text, &p, NULL, &err)) fail_msg("bark_synthesize: %s", err.msg);
+    int16_t *s = malloc((pcm.n + 1) * sizeof *s);
+    unsigned char *b = malloc(2 * pcm.n + 1);
+    assert_non_null(s), assert_non_null(b);
+    bark_audio_to_s16(pcm.x, pcm.n, s);
+    for (size_t i = 0; i < pcm.n; i++) b[2 * i] = (unsigned char)(s[i] & 0xff), b[2 * i + 1] = (unsigned char)((uint16_t)s[i] >> 8);
+    *len = 2 * pcm.n;
+    free(s), free(pcm.x);
+    return b;
+}
+
+static char *speech_body(const char *text, uint64_t seed, const char *format) {
+    char *b = malloc(1024);
+    snprintf(b, 1024, "{\"model\":\"bark\",\"input\":\"%s\",\"voice\":\"" VOICE "\",\"seed\":%llu,"
+             "\"response_format\":\"%s\"}", text, (unsigned long long)seed, format);
+    return b;
+}
+
+/* Checks an error response: the status and {"error": {"message", "type", "code": code}}; message holds `says`. */
+static void is_error(const response *r, int status, const char *code, const char *says) {
+    if (r->status != status) fail_msg("status %d, not %d: %s", r->status, status, r->body);
+    assert_non_null(strcasestr(r->head, "Content-Type: application/json"));
+    char want[128];
+    snprintf(want, sizeof want, "\"code\":\"%s\"", code);
+    assert_non_null(strstr((const char *)r->body, "{\"error\":{\"message\":\""));
+    assert_non_null(strstr((const char *)r->body, "\"type\":\""));
+    if (!strstr((const char *)r->body, want)) fail_msg("no %s in %s", want, r->body);
+    if (says && !strstr((const char *)r->body, says)) fail_msg("no '%s' in %s", says, r->body);
+}
+
+static void still_serving(int port) {
+    response h = http(port, "GET", "/health", "", NULL);
+    assert_int_equal(h.status, 200);
+    assert_non_null(strstr((const char *)h.body, "\"status\":\"ok\""));
+    response_free(&h);
+}
+
+/* The metrics' value of a line starting with `name` (-1 when absent). */
+static double metric(int port, const char *name) {
+    response m = http(port, "GET", "/metrics", "", NULL);
+    const char *at = m.status == 200 ? strstr((const char *)m.body, name) : NULL;
+    double v = -1;
+    while (at && at != (const char *)m.body && at[-1] != '\n') at = strstr(at + 1, name);
+    if (at) v = atof(at + strlen(name));
+    response_free(&m);
+    return v;
+}
+
+/* ---- the tests ---- */
+
+static void endpoints(void **state) {
+    fixture *f = *state;
+    still_serving(f->port);
+    response r = http(f->port, "GET", "/health", "", NULL);
+    assert_non_null(strstr((const char *)r.body, "\"model\":\"tiny.gguf\""));
+    assert_non_null(strstr((const char *)r.body, "\"uptime_seconds\":"));
+    response_free(&r);
+    r = http(f->port, "GET", "/v1/voices", "", NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr((const char *)r.body, "{\"name\":\"v2/en_speaker_0\",\"language\":\"en\",\"source\":\"model\"}"));
+    assert_non_null(strstr((const char *)r.body, "{\"name\":\"v2/de_speaker_1\",\"language\":\"de\",\"source\":\"model\"}"));
+    response_free(&r);
+    r = http(f->port, "GET", "/metrics", "", NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strcasestr(r.head, "Content-Type: text/plain; version=0.0.4"));
+    static const char *const names[] = {"# TYPE bark_serve_requests_total counter",
+                                        "bark_serve_requests_total{endpoint=\"health\",code=\"200\"} ",
+                                        "bark_serve_requests_in_flight 0", "bark_serve_queue_depth 0",
+                                        "# TYPE bark_serve_time_to_first_audio_seconds histogram",
+                                        "bark_serve_real_time_factor_bucket{le=\"+Inf\"}", "bark_engine_max_batch 8",
+                                        "bark_engine_decode_steps_total "};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strstr((const char *)r.body, names[i])) fail_msg("no '%s' in /metrics:\n%s", names[i], r.body);
+    response_free(&r);
+}
+
+static void speech_equals_synthesize(void **state) {
+    fixture *f = *state;
+    size_t n;
+    unsigned char *want = reference(f, "Hello from the server.", 7, &n);
+    char *body = speech_body("Hello from the server.", 7, "wav");
+    response r = http(f->port, "POST", "/v1/audio/speech", JSON, body);
+    free(body);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strcasestr(r.head, "Content-Type: audio/wav"));
+    assert_non_null(strcasestr(r.head, "Transfer-Encoding: chunked"));
+    assert_true(r.len > 44);
+    assert_memory_equal(r.body, "RIFF\xff\xff\xff\xffWAVEfmt ", 16);
+    assert_memory_equal(r.body + 36, "data\xff\xff\xff\xff", 8);
+    assert_int_equal(r.len - 44, n);
+    assert_memory_equal(r.body + 44, want, n);
+    response_free(&r);
+    body = speech_body("Hello from the server.", 7, "pcm");
+    r = http(f->port, "POST", "/v1/audio/speech", JSON, body);
+    free(body);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.len, n);
+    assert_memory_equal(r.body, want, n);
+    response_free(&r);
+    body = speech_body("Hello from the server.", 7, "flac");
+    r = http(f->port, "POST", "/v1/audio/speech", JSON, body);
+    free(body);
+    assert_int_equal(r.status, 200);
+    assert_true(r.len > 4 && !memcmp(r.body, "fLaC", 4));
+    response_free(&r);
+    assert_true(metric(f->port, "bark_serve_requests_total{endpoint=\"speech\",code=\"200\"} ") >= 3);
+    free(want);
+}
+
+typedef struct concurrent_req {
+    int port;
+    char *body;
+    response r;
+} concurrent_req;
+
+static void *one_request(void *arg) {
+    concurrent_req *q = arg;
+    int fd = dial(q->port);
+    if (fd >= 0) {
+        send_request(fd, "POST", "/v1/audio/speech", JSON, q->body, strlen(q->body));
+        if (read_response(fd, &q->r)) q->r.status = -1;
+        close(fd);
+    }
+    return NULL;
+}
+
+static void concurrent_equal_alone(void **state) {
+    fixture *f = *state;
+    static const char *const texts[4] = {"One at once.", "Two together, batched.", "Three of four.", "Four."};
+    concurrent_req q[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        memset(&q[i], 0, sizeof q[i]);
+        q[i].port = f->port, q[i].body = speech_body(texts[i], 100 + (uint64_t)i, i % 2 ? "pcm" : "wav");
+        assert_int_equal(pthread_create(&th[i], NULL, one_request, &q[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++) {
+        size_t n, skip = i % 2 ? 0 : 44;
+        unsigned char *want = reference(f, texts[i], 100 + (uint64_t)i, &n);
+        assert_int_equal(q[i].r.status, 200);
+        assert_int_equal(q[i].r.len - skip, n);
+        assert_memory_equal(q[i].r.body + skip, want, n);
+        free(want), free(q[i].body);
+        response_free(&q[i].r);
+    }
+    assert_true(metric(f->port, "bark_engine_largest_batch ") >= 2);
+}
+
+static void bad_requests(void **state) {
+    fixture *f = *state;
+    static const struct {
+        const char *method, *path, *body;
+        int status;
+        const char *code, *says;
+    } cases[] = {
+        {"POST", "/v1/audio/speech", "{\"model\":\"bark\",\"input\":", 400, "invalid_json", "not valid JSON"},
+        {"POST", "/v1/audio/speech", "{\"model\":\"bark\"} trailing", 400, "invalid_json", NULL},
+        {"POST", "/v1/audio/speech", "[1, 2]", 400, "invalid_json", "JSON object"},
+        {"POST", "/v1/audio/speech", "", 400, "invalid_json", NULL},
+        {"POST", "/v1/audio/speech", "{\"model\":\"bark\",\"voice\":\"" VOICE "\"}", 400, "missing_field", "'input'"},
+        {"POST", "/v1/audio/speech", "{\"input\":\"Hi\",\"voice\":\"" VOICE "\"}", 400, "missing_field", "'model'"},
+        {"POST", "/v1/audio/speech", "{\"model\":\"bark\",\"input\":\"Hi\"}", 400, "missing_field", "'voice'"},
+        {"POST", "/v1/audio/speech", "{\"model\":\"bark\",\"input\":\"Hi\",\"voice\":\"" VOICE "\",\"pitch\":2}", 400,
+         "unknown_field", "'pitch'"},
+        {"POST", "/v1/audio/speech", "{\"model\":\"bark\",\"input\":\"Hi\",\"voice\":\"alloy\"}", 400, "unknown_voice",
+         "'alloy'"},
+        {"POST", "/v1/audio/speech", "{\"model\":\"bark\",\"input\":\"\",\"voice\":\"" VOICE "\"}", 400,
+         "invalid_value", "empty"},
+        {"POST", "/v1/audio/speech", "{\"model\":\"bark\",\"input\":7,\"voice\":\"" VOICE "\"}", 400, "invalid_type",
+         NULL},
+        {"POST", "/v1/audio/speech", "{\"model\":\"bark\",\"input\":\"Hi\",\"voice\":\"" VOICE "\",\"speed\":1.5}",
+         400, "unsupported_speed", "only 1.0"},
+        {"POST", "/v1/audio/speech", "{\"model\":\"bark\",\"input\":\"Hi\",\"voice\":\"" VOICE
+         "\",\"response_format\":\"mp3\"}", 400, "unsupported_response_format", "'mp3'"},
+        {"POST", "/v1/audio/speech", "{\"model\":\"bark\",\"input\":\"Hi\",\"voice\":\"" VOICE
+         "\",\"response_format\":\"au\"}", 400, "unsupported_response_format", "'au'"},
+        {"POST", "/v1/audio/speech", "{\"model\":\"bark\",\"input\":\"Hi\",\"voice\":\"" VOICE "\",\"seed\":-1}", 400,
+         "invalid_value", "'seed'"},
+        {"POST", "/v1/audio/speech", "{\"model\":\"bark\",\"input\":\"Hi\",\"voice\":\"" VOICE "\",\"text_temp\":0}",
+         400, "invalid_value", "'text_temp'"},
+        {"GET", "/v1/audio/speech", NULL, 405, "method_not_allowed", "POST"},
+        {"DELETE", "/health", NULL, 405, "method_not_allowed", "GET"},
+        {"POST", "/v1/voices", "{}", 405, "method_not_allowed", NULL},
+        {"GET", "/v1/nothing", NULL, 404, "not_found", NULL},
+        {"GET", "/", NULL, 404, "not_found", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        response r = http(f->port, cases[i].method, cases[i].path, JSON, cases[i].body);
+        is_error(&r, cases[i].status, cases[i].code, cases[i].says);
+        if (cases[i].status == 405) assert_non_null(strcasestr(r.head, "Allow: "));
+        response_free(&r);
+        still_serving(f->port);
+    }
+    /* 4097 characters (in 2-byte UTF-8): too long; a 70 KB body: too large */
+    char *big = malloc(80 * 1024);
+    int n = snprintf(big, 1024, "{\"model\":\"bark\",\"voice\":\"" VOICE "\",\"input\":\"");
+    for (int i = 0; i < 4097; i++) big[n++] = (char)0xc3, big[n++] = (char)0xa9;
+    snprintf(big + n, 64, "\"}");
+    response r = http(f->port, "POST", "/v1/audio/speech", JSON, big);
+    is_error(&r, 400, "input_too_long", "4097 characters");
+    response_free(&r);
+    still_serving(f->port);
+    memset(big, ' ', 70 * 1024);
+    memcpy(big, "{\"model\":\"bark\"", 15);
+    big[70 * 1024 - 1] = '}', big[70 * 1024] = 0;
+    r = http(f->port, "POST", "/v1/audio/speech", JSON, big);
+    is_error(&r, 413, "body_too_large", NULL);
+    response_free(&r);
+    free(big);
+    still_serving(f->port);
+    assert_true(metric(f->port, "bark_serve_errors_total{endpoint=\"speech\",code=\"400\"} ") >= 17);
+}
+
+/* Waits (bounded) until a metric reaches v. */
+static void metric_reaches(int port, const char *name, double v) {
+    for (int i = 0; i < 600 && metric(port, name) < v; i++) usleep(50 * 1000);
+    if (metric(port, name) < v) fail_msg("%s stayed below %g", name, v);
+}
+
+static void client_leaves_mid_stream(void **state) {
+    fixture *f = *state;
+    const double before = metric(f->port, "bark_serve_speech_aborted_total{reason=\"client_gone\"} ");
+    int fd = dial(f->port);
+    assert_true(fd >= 0);
+    char *body = speech_body("Nobody will hear the end of this.", 3, "pcm");
+    send_request(fd, "POST", "/v1/audio/speech", JSON, body, strlen(body));
+    free(body);
+    char b[4096];
+    assert_true(recv(fd, b, sizeof b, 0) > 0); /* the headers and the first audio */
+    close(fd);
+    metric_reaches(f->port, "bark_serve_speech_aborted_total{reason=\"client_gone\"} ", before + 1);
+    for (int i = 0; i < 200 && metric(f->port, "bark_serve_requests_in_flight ") != 0; i++) usleep(50 * 1000);
+    assert_true(metric(f->port, "bark_serve_requests_in_flight ") == 0);
+    still_serving(f->port);
+}
+
+static void many_connections(void **state) {
+    fixture *f = *state;
+    int fds[200];
+    for (int i = 0; i < 200; i++) assert_true((fds[i] = dial(f->port)) >= 0);
+    still_serving(f->port);
+    for (int i = 0; i < 200; i++) close(fds[i]);
+    still_serving(f->port);
+}
+
+static void full_queue_and_auth(void **state) {
+    fixture *f = *state;
+    serve_config cfg = serve_default_config();
+    serve *s = NULL;
+    bark_error err = {BARK_OK, ""};
+    cfg.ctx = f->ctx, cfg.model = "tiny.gguf", cfg.port = 0, cfg.max_queue = 1, cfg.api_key = "sesame";
+    cfg.host = "0.0.0.0";
+    serve_config open = cfg;
+    open.api_key = NULL;
+    assert_int_equal(serve_open(&open, &s, &err), BARK_ERR_ARG);
+    assert_non_null(strstr(err.msg, "without --api-key"));
+    assert_true(serve_host_is_loopback("127.0.0.1") && serve_host_is_loopback("::1"));
+    assert_true(serve_host_is_loopback("localhost") && !serve_host_is_loopback("0.0.0.0"));
+    cfg.host = "127.0.0.1";
+    assert_int_equal(serve_open(&cfg, &s, &err), BARK_OK);
+    const int port = serve_port(s);
+    response r = http(port, "GET", "/health", "", NULL);
+    is_error(&r, 401, "invalid_api_key", "Bearer");
+    assert_non_null(strcasestr(r.head, "WWW-Authenticate: Bearer"));
+    response_free(&r);
+    r = http(port, "GET", "/v1/voices", "Authorization: Bearer sesam\r\n", NULL);
+    is_error(&r, 401, "invalid_api_key", NULL);
+    response_free(&r);
+    r = http(port, "POST", "/v1/audio/speech", JSON "Authorization: Basic sesame\r\n", "{}");
+    is_error(&r, 401, "invalid_api_key", NULL);
+    response_free(&r);
+    r = http(port, "GET", "/health", "Authorization: Bearer sesame\r\n", NULL);
+    assert_int_equal(r.status, 200);
+    response_free(&r);
+    /* one synthesis holds the only slot: the next request is told to come back */
+    int fd = dial(port);
+    assert_true(fd >= 0);
+    char *body = speech_body("Holding the only slot.", 5, "pcm");
+    send_request(fd, "POST", "/v1/audio/speech", JSON "Authorization: Bearer sesame\r\n", body, strlen(body));
+    char b[256];
+    assert_true(recv(fd, b, sizeof b, 0) > 0);
+    r = http(port, "POST", "/v1/audio/speech", JSON "Authorization: Bearer sesame\r\n", body);
+    is_error(&r, 503, "server_busy", NULL);
+    assert_non_null(strcasestr(r.head, "Retry-After: 1"));
+    response_free(&r);
+    free(body);
+    /* the server stops with that synthesis in flight and its client still connected */
+    serve_close(s);
+    close(fd);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(endpoints),           cmocka_unit_test(speech_equals_synthesize),
+        cmocka_unit_test(concurrent_equal_alone), cmocka_unit_test(bad_requests),
+        cmocka_unit_test(client_leaves_mid_stream), cmocka_unit_test(many_connections),
+        cmocka_unit_test(full_queue_and_auth),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
