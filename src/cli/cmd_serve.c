@@ -8,11 +8,12 @@
 #include "cli/say.h"
 #include "serve/serve.h"
 
-enum { OPT_HOST = CLI_LONG_ONLY, OPT_PORT, OPT_API_KEY, OPT_MAX_BATCH, OPT_MAX_QUEUE };
+enum { OPT_HOST = CLI_LONG_ONLY, OPT_PORT, OPT_API_KEY, OPT_MAX_BATCH, OPT_MAX_QUEUE, OPT_DEVICE, OPT_NO_SPEAKER,
+       OPT_CHIMES, OPT_MAX_ANNOUNCEMENTS };
 
 static void usage(FILE *f) {
     fputs("usage: bark serve [-m MODEL] [--host ADDR] [--port N] [--api-key KEY] [-t N] [--max-batch N]\n"
-          "                  [--max-queue N]\n"
+          "                  [--max-queue N] [--device NAME | --no-speaker] [--chimes DIR] [--max-announcements N]\n"
           "Answers OpenAI's POST /v1/audio/speech (WAV, PCM or FLAC, streamed as it is generated), GET /v1/voices,\n"
           "/health and /metrics (Prometheus). One model and one engine serve every request; requests that\n"
           "arrive together are generated together (their decode steps batched).\n"
@@ -23,6 +24,10 @@ static void usage(FILE *f) {
           "  -t, --threads N    the engine's threads (default: every CPU)\n"
           "      --max-batch N  sequences generated in one batch at most (8)\n"
           "      --max-queue N  speech requests at once, running or waiting (16); more get 503 and Retry-After\n"
+          "      --device NAME  ALSA device POST /v1/announce plays on (default), opened for each announcement\n"
+          "      --no-speaker   no announcements: POST /v1/announce and /v1/queue answer 503\n"
+          "      --chimes DIR   the folder an announcement's \"chime\" sound file must be in (none: no chimes)\n"
+          "      --max-announcements N  announcements waiting or playing at most (32); more get 429\n"
           "Stops on SIGINT or SIGTERM (syntheses in flight are aborted, their connections closed).\n",
           f);
 }
@@ -32,7 +37,9 @@ static int parse(int argc, char **argv, serve_config *cfg, cli_common *c) {
     static const struct option longs[] = {
         {"host", required_argument, NULL, OPT_HOST},           {"port", required_argument, NULL, OPT_PORT},
         {"api-key", required_argument, NULL, OPT_API_KEY},     {"max-batch", required_argument, NULL, OPT_MAX_BATCH},
-        {"max-queue", required_argument, NULL, OPT_MAX_QUEUE}, {0, 0, 0, 0}};
+        {"max-queue", required_argument, NULL, OPT_MAX_QUEUE}, {"device", required_argument, NULL, OPT_DEVICE},
+        {"no-speaker", no_argument, NULL, OPT_NO_SPEAKER},     {"chimes", required_argument, NULL, OPT_CHIMES},
+        {"max-announcements", required_argument, NULL, OPT_MAX_ANNOUNCEMENTS}, {0, 0, 0, 0}};
     static const cli_spec spec = {"serve", CLI_MODEL | CLI_THREADS, NULL, longs, usage};
     cli_parser p;
     const char *v;
@@ -43,6 +50,13 @@ static int parse(int argc, char **argv, serve_config *cfg, cli_common *c) {
         if (o == CLI_EXIT) return rc;
         if (o == OPT_HOST) cfg->host = v;
         else if (o == OPT_API_KEY) cfg->api_key = v;
+        else if (o == OPT_DEVICE) cfg->device = v;
+        else if (o == OPT_NO_SPEAKER) cfg->no_speaker = 1;
+        else if (o == OPT_CHIMES) cfg->chimes = v;
+        else if (o == OPT_MAX_ANNOUNCEMENTS) {
+            if (cli_whole("serve", "--max-announcements", v, 1, 4096, "a whole number in [1, 4096]", &x)) return 2;
+            cfg->max_announcements = (int)x;
+        }
         else if (o == OPT_PORT) {
             if (cli_whole("serve", "--port", v, 0, 65535, "a port number in [0, 65535]", &x)) return 2;
             cfg->port = (int)x;
@@ -77,8 +91,9 @@ int cmd_serve(int argc, char **argv) {
         return cli_fail("serve", &err);
     }
     fprintf(stderr, "bark serve: listening on http://%s%s%s:%d/ (%s; POST /v1/audio/speech, GET /v1/voices, "
-            "/health, /metrics)\n", strchr(cfg.host, ':') ? "[" : "", cfg.host, strchr(cfg.host, ':') ? "]" : "",
-            serve_port(s), cfg.model);
+            "/health, /metrics; announcements %s%s)\n", strchr(cfg.host, ':') ? "[" : "", cfg.host,
+            strchr(cfg.host, ':') ? "]" : "", serve_port(s), cfg.model, cfg.no_speaker ? "off" : "on ALSA ",
+            cfg.no_speaker ? "" : cfg.device ? cfg.device : "default");
     const struct timespec tick = {0, 100 * 1000000L};
     while (!say_signalled()) nanosleep(&tick, NULL);
     fprintf(stderr, "bark serve: stopping\n");

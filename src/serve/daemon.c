@@ -16,10 +16,29 @@ typedef struct srv_request {
     int too_big;
 } srv_request;
 
-static const char *const paths[SRV_N_ENDPOINTS] = {"/v1/audio/speech", "/v1/voices", "/health", "/metrics", NULL};
-static const char *const names[SRV_N_ENDPOINTS] = {"speech", "voices", "health", "metrics", "other"};
+static const char *const paths[SRV_N_ENDPOINTS] = {"/v1/audio/speech", "/v1/voices", "/health", "/metrics",
+                                                    "/v1/announce", "/v1/queue", NULL};
+static const char *const names[SRV_N_ENDPOINTS] = {"speech", "voices", "health", "metrics", "announce", "queue",
+                                                    "other"};
+static const char *const allowed[SRV_N_ENDPOINTS] = {"POST", "GET, HEAD", "GET, HEAD", "GET, HEAD", "POST",
+                                                      "GET, HEAD, DELETE", ""};
 
 const char *srv_endpoint_name(srv_endpoint e) { return names[e]; }
+const char *srv_endpoint_allow(srv_endpoint e) { return allowed[e]; }
+
+/* The endpoint of a path: one of paths, or /v1/queue/{id} for the queue. */
+static srv_endpoint route(const char *url) {
+    for (int e = 0; e < SRV_OTHER; e++)
+        if (!strcmp(url, paths[e])) return (srv_endpoint)e;
+    return !strncmp(url, "/v1/queue/", 10) ? SRV_QUEUE : SRV_OTHER;
+}
+
+/* Whether the endpoint answers the method (as srv_endpoint_allow lists them). */
+static int method_allowed(srv_endpoint e, const char *method) {
+    const char *at = strstr(allowed[e], method);
+    const size_t n = strlen(method);
+    return n && at && (at == allowed[e] || at[-1] == ' ') && (at[n] == ',' || at[n] == '\0');
+}
 
 serve_config serve_default_config(void) {
     serve_config c = {0};
@@ -71,17 +90,18 @@ static void take_body(srv_request *r, const char *data, size_t n) {
 /* The checks a request gets before its body: auth, path, method, announced length. 0: go on. */
 static int refused_early(serve *s, struct MHD_Connection *c, srv_request *r, const char *method,
                          enum MHD_Result *res) {
-    const int get = !strcmp(method, "GET") || !strcmp(method, "HEAD"), post = !strcmp(method, "POST");
+    const int post = !strcmp(method, "POST");
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (!srv_authorized(s, c))
         *res = srv_reply_error(c, s, r->ep, MHD_HTTP_UNAUTHORIZED, "invalid_api_key", NULL,
                                "missing or wrong API key: send 'Authorization: Bearer <key>'");
     else if (r->ep == SRV_OTHER)
         *res = srv_reply_error(c, s, r->ep, MHD_HTTP_NOT_FOUND, "not_found", NULL,
-                               "no such endpoint (POST /v1/audio/speech, GET /v1/voices, /health, /metrics)");
-    else if (r->ep == SRV_SPEECH ? !post : !get)
+                               "no such endpoint (POST /v1/audio/speech, GET /v1/voices, /health, /metrics, POST "
+                               "/v1/announce, GET /v1/queue, DELETE /v1/queue/{id})");
+    else if (!method_allowed(r->ep, method))
         *res = srv_reply_error(c, s, r->ep, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL,
-                               "%.16s is not allowed here: use %s", method, r->ep == SRV_SPEECH ? "POST" : "GET");
+                               "%.16s is not allowed here: use %s", method, allowed[r->ep]);
     else if (post && cl && strtoull(cl, NULL, 10) > SRV_MAX_BODY)
         *res = srv_reply_error(c, s, r->ep, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", NULL,
                                "the body is %.20s bytes; the most is %d", cl, SRV_MAX_BODY);
@@ -97,9 +117,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!r) {
         if (!(r = calloc(1, sizeof *r))) return MHD_NO;
         *req_cls = r;
-        r->ep = SRV_OTHER;
-        for (int e = 0; e < SRV_OTHER; e++)
-            if (!strcmp(url, paths[e])) r->ep = (srv_endpoint)e;
+        r->ep = route(url);
         if (refused_early(s, c, r, method, &res)) return res;
         return MHD_YES; /* answered once the request is whole (the connection can then stay open) */
     }
@@ -108,10 +126,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
-    if (r->ep != SRV_SPEECH) return srv_info(s, c, r->ep);
     if (r->too_big)
         return srv_reply_error(c, s, r->ep, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", NULL,
                                "the body is over %d bytes", SRV_MAX_BODY);
+    if (r->ep == SRV_ANNOUNCE || r->ep == SRV_QUEUE)
+        return srv_announce(s, c, r->ep, method, url, r->body ? r->body : "", r->len);
+    if (r->ep != SRV_SPEECH) return srv_info(s, c, r->ep);
     return srv_speech(s, c, r->body ? r->body : "", r->len);
 }
 
@@ -180,6 +200,7 @@ bark_status serve_open(const serve_config *cfg, serve **out, bark_error *err) {
     if (cfg->max_batch > 0) ep.max_batch = cfg->max_batch;
     ep.n_threads = cfg->n_threads, ep.isa = cfg->isa, ep.gemm = cfg->gemm;
     if (!st) st = bark_engine_open(s->ctx, &ep, &s->engine, err);
+    if (!st) st = srv_announcer_open(s, err);
     if (!st) st = start_daemon(s, err);
     if (st) {
         serve_close(s);
@@ -196,6 +217,7 @@ void serve_close(serve *s) {
     atomic_store(&s->stopping, 1);
     if (s->daemon) MHD_stop_daemon(s->daemon);
     if (s->slots) srv_join_all(s);
+    srv_announcer_close(s->announcer);
     bark_engine_free(s->engine);
     free(s->slots);
     srv_metrics_free(&s->metrics);

@@ -22,7 +22,7 @@ void srv_metrics_count(srv_metrics *m, srv_endpoint ep, unsigned status) {
     pthread_mutex_unlock(&m->mu);
 }
 
-static void observe(srv_hist *h, double v) {
+void srv_hist_observe(srv_hist *h, double v) {
     int i = 0;
     while (i < SRV_N_BUCKETS && v > h->le[i]) i++;
     if (i < SRV_N_BUCKETS) h->bucket[i]++;
@@ -38,7 +38,7 @@ void srv_metrics_admitted(srv_metrics *m) {
 void srv_metrics_first_audio(srv_metrics *m, double seconds) {
     pthread_mutex_lock(&m->mu);
     m->waiting--;
-    observe(&m->ttfa, seconds);
+    srv_hist_observe(&m->ttfa, seconds);
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -47,14 +47,14 @@ void srv_metrics_finished(srv_metrics *m, srv_outcome how, int had_audio, double
     m->in_flight--;
     if (!had_audio) m->waiting--;
     m->audio_samples += samples;
-    if (how == SRV_DONE_OK && rtf > 0) observe(&m->rtf, rtf);
+    if (how == SRV_DONE_OK && rtf > 0) srv_hist_observe(&m->rtf, rtf);
     else if (how == SRV_DONE_CLIENT) m->aborted_client++;
     else if (how == SRV_DONE_SHUTDOWN) m->aborted_shutdown++;
     else if (how == SRV_DONE_ERROR) m->failed++;
     pthread_mutex_unlock(&m->mu);
 }
 
-static void hist(FILE *f, const char *name, const char *help, const srv_hist *h) {
+void srv_hist_print(FILE *f, const char *name, const char *help, const srv_hist *h) {
     fprintf(f, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
     uint64_t below = 0;
     for (int i = 0; i < SRV_N_BUCKETS; i++) {
@@ -103,11 +103,12 @@ char *srv_metrics_render(serve *s) {
             (unsigned long long)m->failed);
     one(f, "bark_serve_audio_seconds_total", "counter", "Seconds of audio sent.",
         (double)m->audio_samples / BARK_SAMPLE_RATE_HZ);
-    hist(f, "bark_serve_time_to_first_audio_seconds", "From a speech request's admission to its first audio.",
+    srv_hist_print(f, "bark_serve_time_to_first_audio_seconds", "From a speech request's admission to its first audio.",
          &m->ttfa);
-    hist(f, "bark_serve_real_time_factor", "Generation time over audio duration of each finished synthesis.",
+    srv_hist_print(f, "bark_serve_real_time_factor", "Generation time over audio duration of each finished synthesis.",
          &m->rtf);
     pthread_mutex_unlock(&m->mu);
+    srv_announce_metrics(s, f);
     one(f, "bark_serve_uptime_seconds", "gauge", "Seconds since the server started.", srv_now() - s->started);
     one(f, "bark_engine_max_batch", "gauge", "Sequences the engine runs in one batch at most.", es.max_batch);
     one(f, "bark_engine_threads", "gauge", "Threads of the engine.", es.n_threads);

@@ -32,8 +32,9 @@ enum MHD_Result srv_reply_json(struct MHD_Connection *c, serve *s, srv_endpoint 
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     if (status == MHD_HTTP_UNAUTHORIZED) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, ep == SRV_SPEECH ? "POST" : "GET, HEAD");
-    if (status == MHD_HTTP_SERVICE_UNAVAILABLE) MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, srv_endpoint_allow(ep));
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE && ep == SRV_SPEECH) MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if (status == MHD_HTTP_TOO_MANY_REQUESTS) MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "10");
     return srv_queue(c, s, ep, status, r);
 }
 
@@ -43,6 +44,7 @@ static const char *error_type(unsigned status) {
     case MHD_HTTP_UNAUTHORIZED: return "authentication_error";
     case MHD_HTTP_NOT_FOUND: return "not_found_error";
     case MHD_HTTP_SERVICE_UNAVAILABLE: return "server_overloaded";
+    case MHD_HTTP_TOO_MANY_REQUESTS: return "rate_limit_error";
     default: return status >= 500 ? "server_error" : "invalid_request_error";
     }
 }

@@ -17,6 +17,10 @@ typedef struct serve_config {
     int max_queue;       /* speech requests admitted at once, running or waiting for the engine (0: 16) */
     int max_connections; /* open connections (0: 256) */
     int timeout_seconds; /* an idle connection is closed after this long (0: 30) */
+    int no_speaker;      /* 1: no announcements (POST /v1/announce and /v1/queue answer 503) */
+    const char *device;  /* the ALSA device announcements play on (NULL: "default"), opened for each one */
+    const char *chimes;  /* the folder an announcement's chime file must be in (NULL: no chimes) */
+    int max_announcements; /* announcements waiting or playing at most (0: 32); more get 429 */
 } serve_config;
 
 /* The defaults above, host 127.0.0.1, port 5002. */

@@ -21,14 +21,13 @@ static int refuse(refusal *r, const char *code, const char *param, const char *m
     return -1;
 }
 
-/* UTF-8 characters of s (continuation bytes not counted). */
-static size_t characters(const char *s) {
+size_t srv_characters(const char *s) {
     size_t n = 0;
     for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
     return n;
 }
 
-static int known_voice(const serve *s, const char *name) {
+int srv_known_voice(const serve *s, const char *name) {
     const bark_model *m = bark_context_model(s->ctx);
     for (size_t i = 0; i < bark_model_voice_count(m); i++)
         if (!strcmp(bark_model_voice_name(m, i), name)) return 1;
@@ -86,7 +85,7 @@ static int parse(const serve *s, const cJSON *root, srv_speech_req *q, refusal *
         return refuse(r, "invalid_type", "model", "'model' must be a non-empty string");
     if (!input) return refuse(r, "missing_field", "input", "missing field 'input'");
     if (!cJSON_IsString(input)) return refuse(r, "invalid_type", "input", "'input' must be a string");
-    const size_t n = characters(input->valuestring);
+    const size_t n = srv_characters(input->valuestring);
     if (n == 0) return refuse(r, "invalid_value", "input", "'input' is empty: give 1 to 4096 characters");
     if (n > SRV_MAX_INPUT) {
         snprintf(m, sizeof m, "'input' is %zu characters long; the most is %d (split the text into several requests)",
@@ -95,7 +94,7 @@ static int parse(const serve *s, const cJSON *root, srv_speech_req *q, refusal *
     }
     if (!voice) return refuse(r, "missing_field", "voice", "missing field 'voice' (GET /v1/voices lists them)");
     if (!cJSON_IsString(voice)) return refuse(r, "invalid_type", "voice", "'voice' must be a string");
-    if (!known_voice(s, voice->valuestring)) {
+    if (!srv_known_voice(s, voice->valuestring)) {
         snprintf(m, sizeof m, "unknown voice '%.100s' (GET /v1/voices lists the voices of this model)",
                  voice->valuestring);
         return refuse(r, "unknown_voice", "voice", m);
@@ -130,14 +129,21 @@ static int parse(const serve *s, const cJSON *root, srv_speech_req *q, refusal *
     return 0;
 }
 
-enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body, size_t len) {
+cJSON *srv_parse_body(const char *body, size_t len, size_t *bad_at) {
     const char *where = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(body, len, &where, 0);
     while (root && where < body + len && strchr(" \t\r\n", *where) && *where) where++;
     if (root && where != body + len) cJSON_Delete(root), root = NULL; /* something after the value */
+    *bad_at = where ? (size_t)(where - body) : len;
+    return root;
+}
+
+enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body, size_t len) {
+    size_t at;
+    cJSON *root = srv_parse_body(body, len, &at);
     if (!root)
         return srv_reply_error(c, s, SRV_SPEECH, MHD_HTTP_BAD_REQUEST, "invalid_json", NULL,
-                               "the body is not valid JSON (at byte %zu)", where ? (size_t)(where - body) : len);
+                               "the body is not valid JSON (at byte %zu)", at);
     srv_speech_req q = {0};
     refusal r = {.code = NULL};
     const int bad = parse(s, root, &q, &r);

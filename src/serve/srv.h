@@ -14,8 +14,12 @@
 #define SRV_MAX_INPUT 4096       /* characters of a speech input, as OpenAI's limit */
 
 /* The endpoints, for routing and the metrics' labels. */
-typedef enum srv_endpoint { SRV_SPEECH, SRV_VOICES, SRV_HEALTH, SRV_METRICS, SRV_OTHER, SRV_N_ENDPOINTS } srv_endpoint;
+typedef enum srv_endpoint {
+    SRV_SPEECH, SRV_VOICES, SRV_HEALTH, SRV_METRICS, SRV_ANNOUNCE, SRV_QUEUE, SRV_OTHER, SRV_N_ENDPOINTS
+} srv_endpoint;
 const char *srv_endpoint_name(srv_endpoint e);
+/* The methods an endpoint answers ("POST", "GET, HEAD", ...), as the Allow header lists them. */
+const char *srv_endpoint_allow(srv_endpoint e);
 
 /* Time-to-first-audio and real-time-factor histograms (Prometheus buckets). */
 #define SRV_N_BUCKETS 9
@@ -52,6 +56,7 @@ struct serve {
     pthread_mutex_t mu; /* the slots */
     srv_slot *slots;
     srv_metrics metrics;
+    struct srv_announcer *announcer; /* NULL with --no-speaker */
 };
 
 /* Seconds on the monotonic clock. */
@@ -95,6 +100,8 @@ typedef enum srv_outcome { SRV_DONE_OK, SRV_DONE_CLIENT, SRV_DONE_SHUTDOWN, SRV_
 void srv_metrics_admitted(srv_metrics *m);
 void srv_metrics_first_audio(srv_metrics *m, double seconds);
 void srv_metrics_finished(srv_metrics *m, srv_outcome how, int had_audio, double rtf, uint64_t samples);
+void srv_hist_observe(srv_hist *h, double v);
+void srv_hist_print(FILE *f, const char *name, const char *help, const srv_hist *h);
 /* The Prometheus text of the metrics and the engine's stats (malloc'd). */
 char *srv_metrics_render(serve *s);
 
@@ -124,9 +131,30 @@ void srv_job_release(srv_job *j);
 
 /* ---- endpoints ---- */
 
+/* A request body as one JSON value (nothing after it but blanks), or NULL with the byte it went wrong at. */
+struct cJSON *srv_parse_body(const char *body, size_t len, size_t *bad_at);
+/* UTF-8 characters of s (continuation bytes not counted). */
+size_t srv_characters(const char *s);
+/* Whether the model has a voice of that name. */
+int srv_known_voice(const serve *s, const char *name);
 /* POST /v1/audio/speech with its whole body (speech.c). */
 enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body, size_t len);
 /* GET /v1/voices, /health, /metrics (info.c). */
 enum MHD_Result srv_info(serve *s, struct MHD_Connection *c, srv_endpoint ep);
+
+/* ---- announcements on the local loudspeaker (announce.c, announce_api.c) ---- */
+
+typedef struct srv_announcer srv_announcer;
+/* Starts the queue's generating and playing threads (s->announcer), unless cfg.no_speaker. */
+bark_status srv_announcer_open(serve *s, bark_error *err);
+/* Stops the threads (what is playing stops; what waits is dropped) and frees the queue. Accepts NULL. */
+void srv_announcer_close(srv_announcer *a);
+/* The seed an announcement of text in voice is said with: the same for the same text and voice. */
+uint64_t srv_announce_seed(const char *text, const char *voice);
+/* POST /v1/announce, GET /v1/queue, DELETE /v1/queue/{id} (announce_api.c). */
+enum MHD_Result srv_announce(serve *s, struct MHD_Connection *c, srv_endpoint ep, const char *method,
+                             const char *url, const char *body, size_t len);
+/* The announcements' metrics, Prometheus text onto f (nothing with --no-speaker). */
+void srv_announce_metrics(serve *s, FILE *f);
 
 #endif

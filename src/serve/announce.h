@@ -1,0 +1,35 @@
+/* announce.h: the announcement queue of `bark serve` (announce.c) as its HTTP side (announce_api.c) uses it. */
+#ifndef BARK_SERVE_ANNOUNCE_H
+#define BARK_SERVE_ANNOUNCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "serve/srv.h"
+
+#define ANN_MAX_CHIME_SECONDS 10 /* a longer chime file is refused */
+
+typedef enum ann_priority { ANN_LOW, ANN_NORMAL, ANN_HIGH, ANN_CRITICAL, ANN_N_PRIORITIES } ann_priority;
+extern const char *const ann_priority_names[ANN_N_PRIORITIES];
+
+/* A validated announcement (owned buffers, taken over by ann_add). */
+typedef struct ann_request {
+    char *text, *voice;
+    ann_priority priority;
+    float volume;     /* 0..1 */
+    float *chime;     /* the chime's samples at 24 kHz, or NULL */
+    size_t n_chime;
+} ann_request;
+
+/* The real path of the chimes folder, "" when there is none. */
+const char *ann_chimes(const srv_announcer *a);
+/* Queues q (taken over either way): 0 with its id and its place in the playing order (0: plays next), -1 when the
+ * queue holds max_announcements already (or memory ran out: *full is then 0). */
+int ann_add(srv_announcer *a, ann_request *q, uint64_t *id, size_t *position, int *full);
+/* Cancels a waiting announcement or stops the playing one at once: 0, or -1 for an id not waiting or playing (1 when
+ * it is known but over already). */
+int ann_cancel(srv_announcer *a, uint64_t id);
+/* {"playing": {...} or null, "waiting": [...], "recent": [...]} (malloc'd). */
+char *ann_queue_json(srv_announcer *a);
+
+#endif
