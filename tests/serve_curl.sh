@@ -14,6 +14,9 @@ trap stop EXIT
 say() { printf '%s\n' "$*" | tee -a "$LOG"; }
 
 "$BARK" convert tests/data/tiny/hf -o "$DIR/tiny.gguf" --type q8_0 > /dev/null
+# the loudspeaker: ALSA's file plugin writing the raw samples to a file (no sound card)
+sed "s|@FILE@|$DIR/speaker.raw|" tests/data/say/asoundrc.in > "$DIR/asoundrc"
+export ALSA_CONFIG_PATH=$DIR/asoundrc
 # a free port: bind 0 and read it back, then give it to the server (retried if someone took it meanwhile)
 for attempt in 1 2 3; do
     PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -80,9 +83,28 @@ head -c 70000 /dev/zero | tr '\0' ' ' > "$DIR/big.json"
 expect 413 "a 70 KB body" "${J[@]}" --data-binary "@$DIR/big.json" "$URL/v1/audio/speech"
 expect 405 "GET on speech" "$URL/v1/audio/speech"
 expect 404 "unknown path" "$URL/v2/nothing"
+expect 202 "an announcement" "${J[@]}" -d '{"text":"Hello","voice":"v2/en_speaker_0","priority":"high"}' \
+    "$URL/v1/announce"
+expect 400 "an unknown priority" "${J[@]}" -d '{"text":"Hi","priority":"urgent"}' "$URL/v1/announce"
+for _ in $(seq 600); do
+    curl -s --max-time 5 "$URL/v1/queue" | grep -q '"state":"played"' && break
+    sleep 0.1
+done
+expect 200 "the queue" "$URL/v1/queue"
+grep -q '"playing":null,"waiting":\[\],"recent":\[{"id":1,"text":"Hello".*"state":"played"' "$DIR/body" \
+    && say "   queue: announcement 1 played" || { say "   FAILED: not played"; fail=1; }
+SEED=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["recent"][0]["seed"])' "$DIR/body")
+expect 200 "the same text, voice and seed as speech" "${J[@]}" \
+    -d "{\"model\":\"bark\",\"input\":\"Hello\",\"voice\":\"v2/en_speaker_0\",\"seed\":$SEED,\"response_format\":\"pcm\"}" \
+    "$URL/v1/audio/speech"
+cmp -s <(head -c "$(wc -c < "$DIR/body")" "$DIR/speaker.raw") "$DIR/body" \
+    && say "   speaker: the announcement's samples are the speech's (seed $SEED), byte for byte" \
+    || { say "   FAILED: the speaker's samples differ"; fail=1; }
+expect 404 "cancel an unknown one" -X DELETE "$URL/v1/queue/99"
 expect 200 "metrics" "$URL/metrics"
-grep -q '^bark_serve_requests_total{endpoint="speech",code="200"} 3$' "$DIR/body" \
-    && say "   metrics: 3 speech requests answered 200" || { say "   FAILED: metrics count"; fail=1; }
+grep -q '^bark_serve_requests_total{endpoint="speech",code="200"} 4$' "$DIR/body" \
+    && grep -q '^bark_serve_announcements_total{event="played"} 1$' "$DIR/body" \
+    && say "   metrics: 4 speech requests answered 200, 1 announcement played" || { say "   FAILED: metrics count"; fail=1; }
 
 kill -TERM "$PID"
 rc=0; wait "$PID" || rc=$?
