@@ -16,8 +16,8 @@ typedef struct srv_request {
     int too_big;
 } srv_request;
 
-static const char *const paths[SRV_N_ENDPOINTS] = {"/v1/audio/speech", "/v1/voices", "/health", "/metrics", NULL};
-static const char *const names[SRV_N_ENDPOINTS] = {"speech", "voices", "health", "metrics", "other"};
+static const char *const paths[SRV_N_ENDPOINTS] = {"/v1/audio/speech", "/v1/voices", "/health", "/metrics", "/", NULL};
+static const char *const names[SRV_N_ENDPOINTS] = {"speech", "voices", "health", "metrics", "page", "other"};
 
 const char *srv_endpoint_name(srv_endpoint e) { return names[e]; }
 
@@ -68,17 +68,18 @@ static void take_body(srv_request *r, const char *data, size_t n) {
     r->len += n;
 }
 
-/* The checks a request gets before its body: auth, path, method, announced length. 0: go on. */
+/* The checks a request gets before its body: auth (not for the page: it asks for the key), path, method, announced
+ * length. 0: go on. */
 static int refused_early(serve *s, struct MHD_Connection *c, srv_request *r, const char *method,
                          enum MHD_Result *res) {
     const int get = !strcmp(method, "GET") || !strcmp(method, "HEAD"), post = !strcmp(method, "POST");
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (!srv_authorized(s, c))
+    if (r->ep != SRV_PAGE && !srv_authorized(s, c))
         *res = srv_reply_error(c, s, r->ep, MHD_HTTP_UNAUTHORIZED, "invalid_api_key", NULL,
                                "missing or wrong API key: send 'Authorization: Bearer <key>'");
     else if (r->ep == SRV_OTHER)
         *res = srv_reply_error(c, s, r->ep, MHD_HTTP_NOT_FOUND, "not_found", NULL,
-                               "no such endpoint (POST /v1/audio/speech, GET /v1/voices, /health, /metrics)");
+                               "no such endpoint (POST /v1/audio/speech, GET /v1/voices, /health, /metrics, / the page)");
     else if (r->ep == SRV_SPEECH ? !post : !get)
         *res = srv_reply_error(c, s, r->ep, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL,
                                "%.16s is not allowed here: use %s", method, r->ep == SRV_SPEECH ? "POST" : "GET");
@@ -100,6 +101,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->ep = SRV_OTHER;
         for (int e = 0; e < SRV_OTHER; e++)
             if (!strcmp(url, paths[e])) r->ep = (srv_endpoint)e;
+        if (!strncmp(url, "/page/", 6)) r->ep = SRV_PAGE;
         if (refused_early(s, c, r, method, &res)) return res;
         return MHD_YES; /* answered once the request is whole (the connection can then stay open) */
     }
@@ -108,6 +110,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
+    if (r->ep == SRV_PAGE) return srv_page(s, c, url);
     if (r->ep != SRV_SPEECH) return srv_info(s, c, r->ep);
     if (r->too_big)
         return srv_reply_error(c, s, r->ep, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", NULL,

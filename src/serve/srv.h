@@ -14,7 +14,11 @@
 #define SRV_MAX_INPUT 4096       /* characters of a speech input, as OpenAI's limit */
 
 /* The endpoints, for routing and the metrics' labels. */
-typedef enum srv_endpoint { SRV_SPEECH, SRV_VOICES, SRV_HEALTH, SRV_METRICS, SRV_OTHER, SRV_N_ENDPOINTS } srv_endpoint;
+typedef enum srv_endpoint {
+    SRV_SPEECH, SRV_VOICES, SRV_HEALTH, SRV_METRICS,
+    SRV_PAGE, /* the operator page: / and /page/... */
+    SRV_OTHER, SRV_N_ENDPOINTS
+} srv_endpoint;
 const char *srv_endpoint_name(srv_endpoint e);
 
 /* Time-to-first-audio and real-time-factor histograms (Prometheus buckets). */
@@ -128,5 +132,7 @@ void srv_job_release(srv_job *j);
 enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body, size_t len);
 /* GET /v1/voices, /health, /metrics (info.c). */
 enum MHD_Result srv_info(serve *s, struct MHD_Connection *c, srv_endpoint ep);
+/* GET / and the page's files under /page/ (page.c); 404 for any other /page/ path. */
+enum MHD_Result srv_page(serve *s, struct MHD_Connection *c, const char *url);
 
 #endif
