@@ -171,13 +171,14 @@ BINDIR     := $(PREFIX)/bin
 LIBDIR     := $(PREFIX)/lib
 INCLUDEDIR := $(PREFIX)/include
 DATADIR    := $(PREFIX)/share/bark
+UNITDIR    := $(LIBDIR)/systemd/system
 
 # The CLI alone serves HTTP (libmicrohttpd) and searches $(DATADIR) for the model; libbark does neither.
 CLI_LIBS   := $(shell pkg-config --libs $(CLI_PKGS))
 $(CLI_OBJ): CFLAGS += $(shell pkg-config --cflags $(CLI_PKGS)) -DBARK_DATADIR='"$(DATADIR)"'
 
-# Installs the CLI, both libraries, the header and libbark.pc under $(DESTDIR)$(PREFIX).
-install: $(BUILD)/bark $(SHARED) $(DIST_LIB) libbark.pc.in
+# Installs the CLI, both libraries, the header, libbark.pc and the systemd unit under $(DESTDIR)$(PREFIX).
+install: $(BUILD)/bark $(SHARED) $(DIST_LIB) libbark.pc.in packaging/bark-serve.service.in
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES_PRIVATE@|$(PC_REQ)|' \
 	    -e 's|@LIBS_PRIVATE@|$(PC_LIBS)|' libbark.pc.in > $(BUILD)/libbark.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(DATADIR)
@@ -188,13 +189,18 @@ install: $(BUILD)/bark $(SHARED) $(DIST_LIB) libbark.pc.in
 	install -m 644 $(DIST_LIB) $(DESTDIR)$(LIBDIR)/libbark.a
 	install -m 644 include/bark.h $(DESTDIR)$(INCLUDEDIR)/bark.h
 	install -m 644 $(BUILD)/libbark.pc $(DESTDIR)$(LIBDIR)/pkgconfig/libbark.pc
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' packaging/bark-serve.service.in \
+	    > $(BUILD)/bark-serve.service
+	install -d $(DESTDIR)$(UNITDIR)
+	install -m 644 $(BUILD)/bark-serve.service $(DESTDIR)$(UNITDIR)/bark-serve.service
 
-# Removes what install put there (share/bark only if empty).
+# Removes what install put there (share/bark and lib/systemd/system only if empty).
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/bark $(DESTDIR)$(LIBDIR)/libbark.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	    $(DESTDIR)$(LIBDIR)/libbark.so $(DESTDIR)$(LIBDIR)/libbark.a $(DESTDIR)$(INCLUDEDIR)/bark.h \
-	    $(DESTDIR)$(LIBDIR)/pkgconfig/libbark.pc
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/libbark.pc $(DESTDIR)$(UNITDIR)/bark-serve.service
 	[ ! -d $(DESTDIR)$(DATADIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DATADIR)
+	[ ! -d $(DESTDIR)$(UNITDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LIBDIR)/systemd
 
 # install/uninstall with DESTDIR and PREFIX, then examples/speak.c built against a temporary prefix via pkg-config.
 example-installed:
