@@ -1,13 +1,14 @@
 #!/bin/sh
 # check_install.sh: `make install` and `make uninstall` honour DESTDIR and PREFIX; examples/speak.c builds against the
-# installed files with pkg-config alone, shared and static, and runs (usage and a missing model: exit codes 2 and 1).
+# installed files with pkg-config alone, shared and static, and runs (usage and a missing model: exit codes 2 and 1); the
+# installed systemd unit passes `systemd-analyze verify` where that exists.
 cd "$(dirname "$0")/.." || exit 1
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 mk() { ${MAKE:-make} --no-print-directory -s "$@" >/dev/null; }
 v=$(sed -n 's/^.define BARK_VERSION "\(.*\)"/\1/p' include/bark.h)
 want="bin/bark include/bark.h lib/libbark.a lib/libbark.so lib/libbark.so.0 lib/libbark.so.$v lib/pkgconfig/libbark.pc
-share/bark"
+lib/systemd/system/bark-serve.service share/bark"
 # installed DIR: the files and folders `make install` leaves under DIR, one a line.
 installed() { (cd "$1" && find . ! -type d -o -type d -empty | sed 's|^\./||' | sort); }
 fail() { echo "check_install: $*"; exit 1; }
@@ -22,6 +23,15 @@ left=$(find "$tmp/stage" ! -type d -o -path '*/share/bark')
 
 p=$tmp/prefix
 mk install PREFIX="$p" DESTDIR= || fail "make install PREFIX=... failed"
+unit=$p/lib/systemd/system/bark-serve.service
+grep -qx "ExecStart=$p/bin/bark serve -m $p/share/bark/bark-small.gguf --host 127.0.0.1 --port 5002" "$unit" ||
+    fail "bark-serve.service: ExecStart is not $p/bin/bark serve -m $p/share/bark/..."
+if command -v systemd-analyze >/dev/null; then
+    out=$(systemd-analyze verify --man=no "$unit" 2>&1) && [ -z "$out" ] || fail "systemd-analyze verify: $out"
+    unit_check="bark-serve.service verified"
+else
+    unit_check="no systemd-analyze: bark-serve.service not verified"
+fi
 export PKG_CONFIG_PATH="$p/lib/pkgconfig"
 # run NAME: speak without arguments exits 2, with a missing model 1.
 run() {
@@ -38,4 +48,4 @@ rm "$p"/lib/libbark.so*
 deps="$(pkg-config --libs $(pkg-config --print-requires-private libbark)) $(sed -n 's/^Libs.private: //p' "$PKG_CONFIG_PATH/libbark.pc")"
 cc examples/speak.c $(pkg-config --cflags --libs libbark) $deps -o "$tmp/speak_static" || fail "static build failed"
 run speak_static
-echo "check_install: ok (install, uninstall, speak built shared and static against $p)"
+echo "check_install: ok (install, uninstall, speak built shared and static against $p; $unit_check)"

@@ -1,6 +1,6 @@
 /* test_serve.c: `bark serve` in-process on the tiny model, spoken to over loopback sockets: every endpoint, speech
  * equal to bark_synthesize's samples (alone and 4 at once), each bad request answered with its JSON error, a client
- * that leaves mid-stream, 200 connections at once, a full queue, the API key. */
+ * that leaves mid-stream, 200 connections at once, a full queue, the API key, the operator page's files. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -88,11 +88,28 @@ static char *speech_body(const char *text, uint64_t seed, const char *format) {
              "\"response_format\":\"%s\"}", text, (unsigned long long)seed, format);
     return b;
 }
+
+/* GET path: the page's file, with its content type and a Content-Security-Policy of this server alone. */
+static void page_file(int port, const char *path, const char *headers, const char *type, const char *holds) {
+    response r = http(port, "GET", path, headers, NULL);
+    if (r.status != 200) fail_msg("GET %s: status %d", path, r.status);
+    char want[128];
+    snprintf(want, sizeof want, "Content-Type: %s\r\n", type);
+    if (!strcasestr(r.head, want)) fail_msg("GET %s: not %s: %s", path, type, r.head);
+    assert_non_null(strcasestr(r.head, "Content-Security-Policy: default-src 'none'; script-src 'self';"));
+    assert_non_null(strcasestr(r.head, "X-Content-Type-Options: nosniff"));
+    if (!strstr((const char *)r.body, holds)) fail_msg("GET %s: no '%s'", path, holds);
+    response_free(&r);
+}
+
 /* ---- the tests ---- */
 
 static void endpoints(void **state) {
     fixture *f = *state;
     still_serving(f->port);
+    page_file(f->port, "/", "", "text/html; charset=utf-8", "<script src=\"/page/app.js\"");
+    page_file(f->port, "/page/app.js", "", "text/javascript; charset=utf-8", "'/v1/audio/speech'");
+    page_file(f->port, "/page/app.css", "", "text/css; charset=utf-8", "#status");
     response r = http(f->port, "GET", "/health", "", NULL);
     assert_non_null(strstr((const char *)r.body, "\"model\":\"tiny.gguf\""));
     assert_non_null(strstr((const char *)r.body, "\"uptime_seconds\":"));
@@ -225,7 +242,8 @@ static void bad_requests(void **state) {
         {"DELETE", "/health", NULL, 405, "method_not_allowed", "GET"},
         {"POST", "/v1/voices", "{}", 405, "method_not_allowed", NULL},
         {"GET", "/v1/nothing", NULL, 404, "not_found", NULL},
-        {"GET", "/", NULL, 404, "not_found", NULL},
+        {"GET", "/page/nothing.js", NULL, 404, "not_found", "/page/app.js"},
+        {"POST", "/", "{}", 405, "method_not_allowed", "GET"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         response r = http(f->port, cases[i].method, cases[i].path, JSON, cases[i].body);
@@ -309,6 +327,9 @@ static void full_queue_and_auth(void **state) {
     r = http(port, "GET", "/health", "Authorization: Bearer sesame\r\n", NULL);
     assert_int_equal(r.status, 200);
     response_free(&r);
+    /* the page holds no secret: it is served without the key, and asks for it */
+    page_file(port, "/", "", "text/html; charset=utf-8", "id=\"auth\"");
+    page_file(port, "/page/app.js", "", "text/javascript; charset=utf-8", "Bearer");
     /* one synthesis holds the only slot: the next request is told to come back */
     int fd = dial(port);
     assert_true(fd >= 0);

@@ -17,11 +17,11 @@ typedef struct srv_request {
 } srv_request;
 
 static const char *const paths[SRV_N_ENDPOINTS] = {"/v1/audio/speech", "/v1/voices", "/health", "/metrics",
-                                                    "/v1/announce", "/v1/queue", NULL};
+                                                    "/v1/announce", "/v1/queue", "/", NULL};
 static const char *const names[SRV_N_ENDPOINTS] = {"speech", "voices", "health", "metrics", "announce", "queue",
-                                                    "other"};
+                                                    "page", "other"};
 static const char *const allowed[SRV_N_ENDPOINTS] = {"POST", "GET, HEAD", "GET, HEAD", "GET, HEAD", "POST",
-                                                      "GET, HEAD, DELETE", ""};
+                                                      "GET, HEAD, DELETE", "GET, HEAD", ""};
 
 const char *srv_endpoint_name(srv_endpoint e) { return names[e]; }
 const char *srv_endpoint_allow(srv_endpoint e) { return allowed[e]; }
@@ -30,6 +30,7 @@ const char *srv_endpoint_allow(srv_endpoint e) { return allowed[e]; }
 static srv_endpoint route(const char *url) {
     for (int e = 0; e < SRV_OTHER; e++)
         if (!strcmp(url, paths[e])) return (srv_endpoint)e;
+    if (!strncmp(url, "/page/", 6)) return SRV_PAGE;
     return !strncmp(url, "/v1/queue/", 10) ? SRV_QUEUE : SRV_OTHER;
 }
 
@@ -87,18 +88,19 @@ static void take_body(srv_request *r, const char *data, size_t n) {
     r->len += n;
 }
 
-/* The checks a request gets before its body: auth, path, method, announced length. 0: go on. */
+/* The checks a request gets before its body: auth (not for the page: it asks for the key), path, method, announced
+ * length. 0: go on. */
 static int refused_early(serve *s, struct MHD_Connection *c, srv_request *r, const char *method,
                          enum MHD_Result *res) {
     const int post = !strcmp(method, "POST");
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (!srv_authorized(s, c))
+    if (r->ep != SRV_PAGE && !srv_authorized(s, c))
         *res = srv_reply_error(c, s, r->ep, MHD_HTTP_UNAUTHORIZED, "invalid_api_key", NULL,
                                "missing or wrong API key: send 'Authorization: Bearer <key>'");
     else if (r->ep == SRV_OTHER)
         *res = srv_reply_error(c, s, r->ep, MHD_HTTP_NOT_FOUND, "not_found", NULL,
                                "no such endpoint (POST /v1/audio/speech, GET /v1/voices, /health, /metrics, POST "
-                               "/v1/announce, GET /v1/queue, DELETE /v1/queue/{id})");
+                               "/v1/announce, GET /v1/queue, DELETE /v1/queue/{id}, / the page)");
     else if (!method_allowed(r->ep, method))
         *res = srv_reply_error(c, s, r->ep, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL,
                                "%.16s is not allowed here: use %s", method, allowed[r->ep]);
@@ -126,6 +128,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
+    if (r->ep == SRV_PAGE) return srv_page(s, c, url);
     if (r->too_big)
         return srv_reply_error(c, s, r->ep, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", NULL,
                                "the body is over %d bytes", SRV_MAX_BODY);

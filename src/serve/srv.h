@@ -15,7 +15,9 @@
 
 /* The endpoints, for routing and the metrics' labels. */
 typedef enum srv_endpoint {
-    SRV_SPEECH, SRV_VOICES, SRV_HEALTH, SRV_METRICS, SRV_ANNOUNCE, SRV_QUEUE, SRV_OTHER, SRV_N_ENDPOINTS
+    SRV_SPEECH, SRV_VOICES, SRV_HEALTH, SRV_METRICS, SRV_ANNOUNCE, SRV_QUEUE,
+    SRV_PAGE, /* the operator page: / and /page/... */
+    SRV_OTHER, SRV_N_ENDPOINTS
 } srv_endpoint;
 const char *srv_endpoint_name(srv_endpoint e);
 /* The methods an endpoint answers ("POST", "GET, HEAD", ...), as the Allow header lists them. */
@@ -141,6 +143,8 @@ int srv_known_voice(const serve *s, const char *name);
 enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body, size_t len);
 /* GET /v1/voices, /health, /metrics (info.c). */
 enum MHD_Result srv_info(serve *s, struct MHD_Connection *c, srv_endpoint ep);
+/* GET / and the page's files under /page/ (page.c); 404 for any other /page/ path. */
+enum MHD_Result srv_page(serve *s, struct MHD_Connection *c, const char *url);
 
 /* ---- announcements on the local loudspeaker (announce.c, announce_api.c) ---- */
 
