@@ -16,8 +16,9 @@ typedef struct srv_request {
     int too_big;
 } srv_request;
 
-static const char *const paths[SRV_N_ENDPOINTS] = {"/v1/audio/speech", "/v1/voices", "/health", "/metrics", NULL};
-static const char *const names[SRV_N_ENDPOINTS] = {"speech", "voices", "health", "metrics", "other"};
+static const char *const paths[SRV_N_ENDPOINTS] = {"/v1/audio/speech", "/v1/voices", "/health", "/metrics",
+                                                   "/v1/cache", NULL};
+static const char *const names[SRV_N_ENDPOINTS] = {"speech", "voices", "health", "metrics", "cache", "other"};
 
 const char *srv_endpoint_name(srv_endpoint e) { return names[e]; }
 
@@ -72,16 +73,19 @@ static void take_body(srv_request *r, const char *data, size_t n) {
 static int refused_early(serve *s, struct MHD_Connection *c, srv_request *r, const char *method,
                          enum MHD_Result *res) {
     const int get = !strcmp(method, "GET") || !strcmp(method, "HEAD"), post = !strcmp(method, "POST");
+    const int del = r->ep == SRV_CACHE && !strcmp(method, "DELETE");
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (!srv_authorized(s, c))
         *res = srv_reply_error(c, s, r->ep, MHD_HTTP_UNAUTHORIZED, "invalid_api_key", NULL,
                                "missing or wrong API key: send 'Authorization: Bearer <key>'");
     else if (r->ep == SRV_OTHER)
         *res = srv_reply_error(c, s, r->ep, MHD_HTTP_NOT_FOUND, "not_found", NULL,
-                               "no such endpoint (POST /v1/audio/speech, GET /v1/voices, /health, /metrics)");
-    else if (r->ep == SRV_SPEECH ? !post : !get)
+                               "no such endpoint (POST /v1/audio/speech, GET /v1/voices, /health, /metrics, GET "
+                               "or DELETE /v1/cache)");
+    else if (r->ep == SRV_SPEECH ? !post : !get && !del)
         *res = srv_reply_error(c, s, r->ep, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL,
-                               "%.16s is not allowed here: use %s", method, r->ep == SRV_SPEECH ? "POST" : "GET");
+                               "%.16s is not allowed here: use %s", method, r->ep == SRV_SPEECH ? "POST"
+                               : r->ep == SRV_CACHE ? "GET or DELETE" : "GET");
     else if (post && cl && strtoull(cl, NULL, 10) > SRV_MAX_BODY)
         *res = srv_reply_error(c, s, r->ep, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", NULL,
                                "the body is %.20s bytes; the most is %d", cl, SRV_MAX_BODY);
@@ -108,6 +112,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
+    if (r->ep == SRV_CACHE) return srv_cache_endpoint(s, c, method);
     if (r->ep != SRV_SPEECH) return srv_info(s, c, r->ep);
     if (r->too_big)
         return srv_reply_error(c, s, r->ep, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", NULL,
@@ -149,6 +154,20 @@ static bark_status start_daemon(serve *s, bark_error *err) {
     return BARK_OK;
 }
 
+/* The cache in cfg.cache_dir, keyed by the model file's SHA-256; on failure it stays off, cache_problem says why. */
+static void open_cache(serve *s) {
+    unsigned char digest[32];
+    char engine[160];
+    if (!s->cfg.model || srv_file_sha256(s->cfg.model, digest)) {
+        snprintf(s->cache_problem, sizeof s->cache_problem, "cannot read the model file %.400s to digest it",
+                 s->cfg.model ? s->cfg.model : "(none given)");
+        return;
+    }
+    snprintf(engine, sizeof engine, "gemm %d isa %.100s", (int)s->cfg.gemm, s->cfg.isa ? s->cfg.isa : "auto");
+    s->cache = srv_cache_open(s->cfg.cache_dir, digest, engine, s->cfg.cache_max_bytes, s->cache_problem,
+                              sizeof s->cache_problem);
+}
+
 bark_status serve_open(const serve_config *cfg, serve **out, bark_error *err) {
     *out = NULL;
     serve *s = calloc(1, sizeof *s);
@@ -161,6 +180,7 @@ bark_status serve_open(const serve_config *cfg, serve **out, bark_error *err) {
     if (s->cfg.max_queue <= 0) s->cfg.max_queue = 16;
     if (s->cfg.max_connections <= 0) s->cfg.max_connections = 256;
     if (s->cfg.timeout_seconds <= 0) s->cfg.timeout_seconds = 30;
+    if (!s->cfg.cache_max_bytes) s->cfg.cache_max_bytes = (uint64_t)1 << 30;
     atomic_init(&s->stopping, 0);
     pthread_mutex_init(&s->mu, NULL);
     srv_metrics_init(&s->metrics);
@@ -180,6 +200,7 @@ bark_status serve_open(const serve_config *cfg, serve **out, bark_error *err) {
     if (cfg->max_batch > 0) ep.max_batch = cfg->max_batch;
     ep.n_threads = cfg->n_threads, ep.isa = cfg->isa, ep.gemm = cfg->gemm;
     if (!st) st = bark_engine_open(s->ctx, &ep, &s->engine, err);
+    if (!st && cfg->cache_dir) open_cache(s);
     if (!st) st = start_daemon(s, err);
     if (st) {
         serve_close(s);
@@ -191,12 +212,16 @@ bark_status serve_open(const serve_config *cfg, serve **out, bark_error *err) {
 
 int serve_port(const serve *s) { return s->port; }
 
+const char *serve_cache_problem(const serve *s) { return s->cache_problem[0] ? s->cache_problem : NULL; }
+
 void serve_close(serve *s) {
     if (!s) return;
     atomic_store(&s->stopping, 1);
     if (s->daemon) MHD_stop_daemon(s->daemon);
     if (s->slots) srv_join_all(s);
+    srv_warm_join(s);
     bark_engine_free(s->engine);
+    srv_cache_close(s->cache);
     free(s->slots);
     srv_metrics_free(&s->metrics);
     pthread_mutex_destroy(&s->mu);

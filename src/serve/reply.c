@@ -32,7 +32,8 @@ enum MHD_Result srv_reply_json(struct MHD_Connection *c, serve *s, srv_endpoint 
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     if (status == MHD_HTTP_UNAUTHORIZED) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, ep == SRV_SPEECH ? "POST" : "GET, HEAD");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, ep == SRV_SPEECH ? "POST"
+                                                          : ep == SRV_CACHE ? "GET, HEAD, DELETE" : "GET, HEAD");
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE) MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     return srv_queue(c, s, ep, status, r);
 }
