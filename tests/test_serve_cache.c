@@ -139,7 +139,8 @@ static void miss_then_hit(void **state) {
     ts_response list = ts_http(port, "GET", "/v1/cache", "", NULL);
     assert_int_equal(list.status, 200);
     assert_non_null(strstr((const char *)list.body, "\"count\":1"));
-    assert_non_null(strstr((const char *)list.body, "{\"text\":\"Cached once.\",\"voice\":\"" TS_VOICE "\",\"seed\":11,"));
+    assert_non_null(
+        strstr((const char *)list.body, "{\"text\":\"Cached once.\",\"voice\":\"" TS_VOICE "\",\"seed\":11,"));
     serve_close(s);
     /* a FLAC said fresh (no cache) is the same file, byte for byte */
     s = start(f, NULL, 0, &port);
@@ -195,7 +196,8 @@ static void no_seed_not_cached(void **state) {
     serve *s = start(f, f->cache, 0, &port);
     const double entries = ts_metric(port, "bark_serve_cache_entries ");
     ts_response r = ts_http(port, "POST", SPEECH, TS_JSON,
-                            "{\"model\":\"bark\",\"input\":\"No seed.\",\"voice\":\"" TS_VOICE "\",\"response_format\":\"pcm\"}");
+                            "{\"model\":\"bark\",\"input\":\"No seed.\",\"voice\":\"" TS_VOICE "\","
+                            "\"response_format\":\"pcm\"}");
     assert_int_equal(r.status, 200);
     assert_non_null(strcasestr(r.head, "X-Bark-Cache: off"));
     assert_non_null(strcasestr(r.head, "X-Bark-Seed: "));
