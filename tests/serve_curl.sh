@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # serve_curl.sh: `build/bark serve` on the tiny model at a free loopback port driven by real curl: every endpoint,
-# the status codes, the WAV parsed by Python's wave module; a transcript in $BUILD/serve_curl.log.
+# the status codes, the WAV parsed by Python's wave module, a cache hit timed; a transcript in $BUILD/serve_curl.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -20,7 +20,7 @@ export ALSA_CONFIG_PATH=$DIR/asoundrc
 # a free port: bind 0 and read it back, then give it to the server (retried if someone took it meanwhile)
 for attempt in 1 2 3; do
     PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    "$BARK" serve -m "$DIR/tiny.gguf" --port "$PORT" -t 2 2> "$DIR/server.log" &
+    "$BARK" serve -m "$DIR/tiny.gguf" --port "$PORT" -t 2 --cache "$DIR/cache" 2> "$DIR/server.log" &
     PID=$!
     for _ in $(seq 100); do
         curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/health" && break
@@ -32,7 +32,7 @@ for attempt in 1 2 3; do
 done
 [ -n "$PID" ] || { cat "$DIR/server.log"; echo "serve_curl: the server did not start"; exit 1; }
 URL=http://127.0.0.1:$PORT
-say "== bark serve on $URL ($(head -1 "$DIR/server.log"))"
+say "== bark serve on $URL ($(tail -1 "$DIR/server.log"))"
 fail=0
 
 # expect STATUS DESCRIPTION CURL-ARGS...: runs curl, logs the exchange, checks the status
@@ -70,6 +70,17 @@ expect 200 "speech as raw PCM" "${J[@]}" \
     "$URL/v1/audio/speech"
 cmp -s <(tail -c +45 "$DIR/hi.wav") "$DIR/body" && say "   pcm: the WAV's samples, byte for byte" \
     || { say "   FAILED: the PCM differs from the WAV's samples"; fail=1; }
+cp "$DIR/body" "$DIR/hi.pcm"
+grep -qi '^x-bark-cache: hit' "$DIR/head" && say "   cache: a hit (same seed as the WAV)" \
+    || { say "   FAILED: no cache hit"; fail=1; }
+T=$(curl -sS --max-time 120 -o "$DIR/body" -D "$DIR/head" -w '%{time_total}' "${J[@]}" \
+    -d '{"model":"bark","input":"Hello","voice":"v2/en_speaker_0","seed":1,"response_format":"pcm"}' \
+    "$URL/v1/audio/speech")
+say "-- a cache hit again, timed: $(grep -i '^x-bark-cache' "$DIR/head" | tr -d '\r'), ${T} s (curl time_total)"
+grep -qi '^x-bark-cache: hit' "$DIR/head" && cmp -s "$DIR/body" "$DIR/hi.pcm" && say "   ok: the same bytes" \
+    || { say "   FAILED: not a hit of the same bytes"; fail=1; }
+expect 200 "the cache's entries" "$URL/v1/cache"
+grep -q '"count":1' "$DIR/body" || { say "   FAILED: not one entry"; fail=1; }
 expect 200 "speech as FLAC" "${J[@]}" \
     -d '{"model":"bark","input":"Hello","voice":"v2/de_speaker_1","response_format":"flac"}' "$URL/v1/audio/speech"
 [ "$(head -c 4 "$DIR/body")" = "fLaC" ] && say "   flac: starts with fLaC" || { say "   FAILED: not FLAC"; fail=1; }
@@ -102,9 +113,11 @@ cmp -s <(head -c "$(wc -c < "$DIR/body")" "$DIR/speaker.raw") "$DIR/body" \
     || { say "   FAILED: the speaker's samples differ"; fail=1; }
 expect 404 "cancel an unknown one" -X DELETE "$URL/v1/queue/99"
 expect 200 "metrics" "$URL/metrics"
-grep -q '^bark_serve_requests_total{endpoint="speech",code="200"} 4$' "$DIR/body" \
+grep -q '^bark_serve_requests_total{endpoint="speech",code="200"} 5$' "$DIR/body" \
     && grep -q '^bark_serve_announcements_total{event="played"} 1$' "$DIR/body" \
-    && say "   metrics: 4 speech requests answered 200, 1 announcement played" || { say "   FAILED: metrics count"; fail=1; }
+    && say "   metrics: 5 speech requests answered 200, 1 announcement played" || { say "   FAILED: metrics count"; fail=1; }
+grep -q '^bark_serve_cache_hits_total 2$' "$DIR/body" && grep -q '^bark_serve_cache_misses_total 2$' "$DIR/body" \
+    && say "   metrics: 2 cache hits, 2 misses" || { say "   FAILED: cache metrics"; fail=1; }
 
 kill -TERM "$PID"
 rc=0; wait "$PID" || rc=$?

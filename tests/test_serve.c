@@ -8,8 +8,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +21,7 @@
 #include "util/serve_client.h"
 #include "util/testutil.h"
 
-#define VOICE "v2/en_speaker_0"
+#define VOICE TS_VOICE
 
 typedef struct fixture {
     char *dir;
@@ -34,14 +32,9 @@ typedef struct fixture {
 
 static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
-    char model[512], out[4096];
-    if (!f || !(f->dir = tu_tmpdir())) return -1;
-    snprintf(model, sizeof model, "%s/tiny.gguf", f->dir);
+    char model[512];
+    if (!f || !(f->dir = tu_tmpdir()) || ts_open_tiny(f->dir, model, sizeof model, &f->ctx)) return -1;
     bark_error err = {BARK_OK, ""};
-    if (tu_convert_tiny(model, "q8_0", out, sizeof out) || bark_context_open(model, &f->ctx, &err)) {
-        fprintf(stderr, "tiny model: %s %s\n", out, err.msg);
-        return -1;
-    }
     serve_config cfg = serve_default_config();
     cfg.ctx = f->ctx, cfg.model = model, cfg.port = 0, cfg.max_queue = 8;
     if (serve_open(&cfg, &f->srv, &err)) {
@@ -63,35 +56,9 @@ static int teardown(void **state) {
     return 0;
 }
 
-/* ---- what the server must say ---- */
-
-/* The s16 little-endian bytes bark_synthesize makes of the request (bark_audio_to_s16, as the writers do). */
-static unsigned char *reference(fixture *f, const char *text, uint64_t seed, size_t *len) {
-    bark_synth_params p = bark_synth_default_params();
-    tu_pcm pcm = {0};
-    p.voice = VOICE, p.seed = seed, p.on_audio = tu_collect, p.audio_user = &pcm;
-    bark_error err = {BARK_OK, ""};
-    if (bark_synthesize(f->ctx, text, &p, NULL, &err)) fail_msg("bark_synthesize: %s", err.msg);
-    int16_t *s = malloc((pcm.n + 1) * sizeof *s);
-    unsigned char *b = malloc(2 * pcm.n + 1);
-    assert_non_null(s), assert_non_null(b);
-    bark_audio_to_s16(pcm.x, pcm.n, s);
-    for (size_t i = 0; i < pcm.n; i++) b[2 * i] = (unsigned char)(s[i] & 0xff), b[2 * i + 1] = (unsigned char)((uint16_t)s[i] >> 8);
-    *len = 2 * pcm.n;
-    free(s), free(pcm.x);
-    return b;
-}
-
-static char *speech_body(const char *text, uint64_t seed, const char *format) {
-    char *b = malloc(1024);
-    snprintf(b, 1024, "{\"model\":\"bark\",\"input\":\"%s\",\"voice\":\"" VOICE "\",\"seed\":%llu,"
-             "\"response_format\":\"%s\"}", text, (unsigned long long)seed, format);
-    return b;
-}
-
 /* GET path: the page's file, with its content type and a Content-Security-Policy of this server alone. */
 static void page_file(int port, const char *path, const char *headers, const char *type, const char *holds) {
-    response r = http(port, "GET", path, headers, NULL);
+    ts_response r = ts_http(port, "GET", path, headers, NULL);
     if (r.status != 200) fail_msg("GET %s: status %d", path, r.status);
     char want[128];
     snprintf(want, sizeof want, "Content-Type: %s\r\n", type);
@@ -99,27 +66,27 @@ static void page_file(int port, const char *path, const char *headers, const cha
     assert_non_null(strcasestr(r.head, "Content-Security-Policy: default-src 'none'; script-src 'self';"));
     assert_non_null(strcasestr(r.head, "X-Content-Type-Options: nosniff"));
     if (!strstr((const char *)r.body, holds)) fail_msg("GET %s: no '%s'", path, holds);
-    response_free(&r);
+    ts_response_free(&r);
 }
 
 /* ---- the tests ---- */
 
 static void endpoints(void **state) {
     fixture *f = *state;
-    still_serving(f->port);
+    ts_still_serving(f->port);
     page_file(f->port, "/", "", "text/html; charset=utf-8", "<script src=\"/page/app.js\"");
     page_file(f->port, "/page/app.js", "", "text/javascript; charset=utf-8", "'/v1/audio/speech'");
     page_file(f->port, "/page/app.css", "", "text/css; charset=utf-8", "#status");
-    response r = http(f->port, "GET", "/health", "", NULL);
+    ts_response r = ts_http(f->port, "GET", "/health", "", NULL);
     assert_non_null(strstr((const char *)r.body, "\"model\":\"tiny.gguf\""));
     assert_non_null(strstr((const char *)r.body, "\"uptime_seconds\":"));
-    response_free(&r);
-    r = http(f->port, "GET", "/v1/voices", "", NULL);
+    ts_response_free(&r);
+    r = ts_http(f->port, "GET", "/v1/voices", "", NULL);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr((const char *)r.body, "{\"name\":\"v2/en_speaker_0\",\"language\":\"en\",\"source\":\"model\"}"));
     assert_non_null(strstr((const char *)r.body, "{\"name\":\"v2/de_speaker_1\",\"language\":\"de\",\"source\":\"model\"}"));
-    response_free(&r);
-    r = http(f->port, "GET", "/metrics", "", NULL);
+    ts_response_free(&r);
+    r = ts_http(f->port, "GET", "/metrics", "", NULL);
     assert_int_equal(r.status, 200);
     assert_non_null(strcasestr(r.head, "Content-Type: text/plain; version=0.0.4"));
     static const char *const names[] = {"# TYPE bark_serve_requests_total counter",
@@ -130,15 +97,15 @@ static void endpoints(void **state) {
                                         "bark_engine_decode_steps_total "};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (!strstr((const char *)r.body, names[i])) fail_msg("no '%s' in /metrics:\n%s", names[i], r.body);
-    response_free(&r);
+    ts_response_free(&r);
 }
 
 static void speech_equals_synthesize(void **state) {
     fixture *f = *state;
     size_t n;
-    unsigned char *want = reference(f, "Hello from the server.", 7, &n);
-    char *body = speech_body("Hello from the server.", 7, "wav");
-    response r = http(f->port, "POST", "/v1/audio/speech", JSON, body);
+    unsigned char *want = ts_reference(f->ctx, "Hello from the server.", 7, &n);
+    char *body = ts_speech_body("Hello from the server.", 7, "wav");
+    ts_response r = ts_http(f->port, "POST", "/v1/audio/speech", TS_JSON, body);
     free(body);
     assert_int_equal(r.status, 200);
     assert_non_null(strcasestr(r.head, "Content-Type: audio/wav"));
@@ -148,36 +115,36 @@ static void speech_equals_synthesize(void **state) {
     assert_memory_equal(r.body + 36, "data\xff\xff\xff\xff", 8);
     assert_int_equal(r.len - 44, n);
     assert_memory_equal(r.body + 44, want, n);
-    response_free(&r);
-    body = speech_body("Hello from the server.", 7, "pcm");
-    r = http(f->port, "POST", "/v1/audio/speech", JSON, body);
+    ts_response_free(&r);
+    body = ts_speech_body("Hello from the server.", 7, "pcm");
+    r = ts_http(f->port, "POST", "/v1/audio/speech", TS_JSON, body);
     free(body);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.len, n);
     assert_memory_equal(r.body, want, n);
-    response_free(&r);
-    body = speech_body("Hello from the server.", 7, "flac");
-    r = http(f->port, "POST", "/v1/audio/speech", JSON, body);
+    ts_response_free(&r);
+    body = ts_speech_body("Hello from the server.", 7, "flac");
+    r = ts_http(f->port, "POST", "/v1/audio/speech", TS_JSON, body);
     free(body);
     assert_int_equal(r.status, 200);
     assert_true(r.len > 4 && !memcmp(r.body, "fLaC", 4));
-    response_free(&r);
-    assert_true(metric(f->port, "bark_serve_requests_total{endpoint=\"speech\",code=\"200\"} ") >= 3);
+    ts_response_free(&r);
+    assert_true(ts_metric(f->port, "bark_serve_requests_total{endpoint=\"speech\",code=\"200\"} ") >= 3);
     free(want);
 }
 
 typedef struct concurrent_req {
     int port;
     char *body;
-    response r;
+    ts_response r;
 } concurrent_req;
 
 static void *one_request(void *arg) {
     concurrent_req *q = arg;
-    int fd = dial(q->port);
+    int fd = ts_dial(q->port);
     if (fd >= 0) {
-        send_request(fd, "POST", "/v1/audio/speech", JSON, q->body, strlen(q->body));
-        if (read_response(fd, &q->r)) q->r.status = -1;
+        ts_send_request(fd, "POST", "/v1/audio/speech", TS_JSON, q->body, strlen(q->body));
+        if (ts_read_response(fd, &q->r)) q->r.status = -1;
         close(fd);
     }
     return NULL;
@@ -190,20 +157,20 @@ static void concurrent_equal_alone(void **state) {
     pthread_t th[4];
     for (int i = 0; i < 4; i++) {
         memset(&q[i], 0, sizeof q[i]);
-        q[i].port = f->port, q[i].body = speech_body(texts[i], 100 + (uint64_t)i, i % 2 ? "pcm" : "wav");
+        q[i].port = f->port, q[i].body = ts_speech_body(texts[i], 100 + (uint64_t)i, i % 2 ? "pcm" : "wav");
         assert_int_equal(pthread_create(&th[i], NULL, one_request, &q[i]), 0);
     }
     for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
     for (int i = 0; i < 4; i++) {
         size_t n, skip = i % 2 ? 0 : 44;
-        unsigned char *want = reference(f, texts[i], 100 + (uint64_t)i, &n);
+        unsigned char *want = ts_reference(f->ctx, texts[i], 100 + (uint64_t)i, &n);
         assert_int_equal(q[i].r.status, 200);
         assert_int_equal(q[i].r.len - skip, n);
         assert_memory_equal(q[i].r.body + skip, want, n);
         free(want), free(q[i].body);
-        response_free(&q[i].r);
+        ts_response_free(&q[i].r);
     }
-    assert_true(metric(f->port, "bark_engine_largest_batch ") >= 2);
+    assert_true(ts_metric(f->port, "bark_engine_largest_batch ") >= 2);
 }
 
 static void bad_requests(void **state) {
@@ -246,56 +213,56 @@ static void bad_requests(void **state) {
         {"POST", "/", "{}", 405, "method_not_allowed", "GET"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        response r = http(f->port, cases[i].method, cases[i].path, JSON, cases[i].body);
-        is_error(&r, cases[i].status, cases[i].code, cases[i].says);
+        ts_response r = ts_http(f->port, cases[i].method, cases[i].path, TS_JSON, cases[i].body);
+        ts_is_error(&r, cases[i].status, cases[i].code, cases[i].says);
         if (cases[i].status == 405) assert_non_null(strcasestr(r.head, "Allow: "));
-        response_free(&r);
-        still_serving(f->port);
+        ts_response_free(&r);
+        ts_still_serving(f->port);
     }
     /* 4097 characters (in 2-byte UTF-8): too long; a 70 KB body: too large */
     char *big = malloc(80 * 1024);
     int n = snprintf(big, 1024, "{\"model\":\"bark\",\"voice\":\"" VOICE "\",\"input\":\"");
     for (int i = 0; i < 4097; i++) big[n++] = (char)0xc3, big[n++] = (char)0xa9;
     snprintf(big + n, 64, "\"}");
-    response r = http(f->port, "POST", "/v1/audio/speech", JSON, big);
-    is_error(&r, 400, "input_too_long", "4097 characters");
-    response_free(&r);
-    still_serving(f->port);
+    ts_response r = ts_http(f->port, "POST", "/v1/audio/speech", TS_JSON, big);
+    ts_is_error(&r, 400, "input_too_long", "4097 characters");
+    ts_response_free(&r);
+    ts_still_serving(f->port);
     memset(big, ' ', 70 * 1024);
     memcpy(big, "{\"model\":\"bark\"", 15);
     big[70 * 1024 - 1] = '}', big[70 * 1024] = 0;
-    r = http(f->port, "POST", "/v1/audio/speech", JSON, big);
-    is_error(&r, 413, "body_too_large", NULL);
-    response_free(&r);
+    r = ts_http(f->port, "POST", "/v1/audio/speech", TS_JSON, big);
+    ts_is_error(&r, 413, "body_too_large", NULL);
+    ts_response_free(&r);
     free(big);
-    still_serving(f->port);
-    assert_true(metric(f->port, "bark_serve_errors_total{endpoint=\"speech\",code=\"400\"} ") >= 17);
+    ts_still_serving(f->port);
+    assert_true(ts_metric(f->port, "bark_serve_errors_total{endpoint=\"speech\",code=\"400\"} ") >= 17);
 }
 
 static void client_leaves_mid_stream(void **state) {
     fixture *f = *state;
-    const double before = metric(f->port, "bark_serve_speech_aborted_total{reason=\"client_gone\"} ");
-    int fd = dial(f->port);
+    const double before = ts_metric(f->port, "bark_serve_speech_aborted_total{reason=\"client_gone\"} ");
+    int fd = ts_dial(f->port);
     assert_true(fd >= 0);
-    char *body = speech_body("Nobody will hear the end of this.", 3, "pcm");
-    send_request(fd, "POST", "/v1/audio/speech", JSON, body, strlen(body));
+    char *body = ts_speech_body("Nobody will hear the end of this.", 3, "pcm");
+    ts_send_request(fd, "POST", "/v1/audio/speech", TS_JSON, body, strlen(body));
     free(body);
     char b[4096];
     assert_true(recv(fd, b, sizeof b, 0) > 0); /* the headers and the first audio */
     close(fd);
-    metric_reaches(f->port, "bark_serve_speech_aborted_total{reason=\"client_gone\"} ", before + 1);
-    for (int i = 0; i < 200 && metric(f->port, "bark_serve_requests_in_flight ") != 0; i++) usleep(50 * 1000);
-    assert_true(metric(f->port, "bark_serve_requests_in_flight ") == 0);
-    still_serving(f->port);
+    ts_metric_reaches(f->port, "bark_serve_speech_aborted_total{reason=\"client_gone\"} ", before + 1);
+    for (int i = 0; i < 200 && ts_metric(f->port, "bark_serve_requests_in_flight ") != 0; i++) usleep(50 * 1000);
+    assert_true(ts_metric(f->port, "bark_serve_requests_in_flight ") == 0);
+    ts_still_serving(f->port);
 }
 
 static void many_connections(void **state) {
     fixture *f = *state;
     int fds[200];
-    for (int i = 0; i < 200; i++) assert_true((fds[i] = dial(f->port)) >= 0);
-    still_serving(f->port);
+    for (int i = 0; i < 200; i++) assert_true((fds[i] = ts_dial(f->port)) >= 0);
+    ts_still_serving(f->port);
     for (int i = 0; i < 200; i++) close(fds[i]);
-    still_serving(f->port);
+    ts_still_serving(f->port);
 }
 
 static void full_queue_and_auth(void **state) {
@@ -314,33 +281,33 @@ static void full_queue_and_auth(void **state) {
     cfg.host = "127.0.0.1";
     assert_int_equal(serve_open(&cfg, &s, &err), BARK_OK);
     const int port = serve_port(s);
-    response r = http(port, "GET", "/health", "", NULL);
-    is_error(&r, 401, "invalid_api_key", "Bearer");
+    ts_response r = ts_http(port, "GET", "/health", "", NULL);
+    ts_is_error(&r, 401, "invalid_api_key", "Bearer");
     assert_non_null(strcasestr(r.head, "WWW-Authenticate: Bearer"));
-    response_free(&r);
-    r = http(port, "GET", "/v1/voices", "Authorization: Bearer sesam\r\n", NULL);
-    is_error(&r, 401, "invalid_api_key", NULL);
-    response_free(&r);
-    r = http(port, "POST", "/v1/audio/speech", JSON "Authorization: Basic sesame\r\n", "{}");
-    is_error(&r, 401, "invalid_api_key", NULL);
-    response_free(&r);
-    r = http(port, "GET", "/health", "Authorization: Bearer sesame\r\n", NULL);
+    ts_response_free(&r);
+    r = ts_http(port, "GET", "/v1/voices", "Authorization: Bearer sesam\r\n", NULL);
+    ts_is_error(&r, 401, "invalid_api_key", NULL);
+    ts_response_free(&r);
+    r = ts_http(port, "POST", "/v1/audio/speech", TS_JSON "Authorization: Basic sesame\r\n", "{}");
+    ts_is_error(&r, 401, "invalid_api_key", NULL);
+    ts_response_free(&r);
+    r = ts_http(port, "GET", "/health", "Authorization: Bearer sesame\r\n", NULL);
     assert_int_equal(r.status, 200);
-    response_free(&r);
+    ts_response_free(&r);
     /* the page holds no secret: it is served without the key, and asks for it */
     page_file(port, "/", "", "text/html; charset=utf-8", "id=\"auth\"");
     page_file(port, "/page/app.js", "", "text/javascript; charset=utf-8", "Bearer");
     /* one synthesis holds the only slot: the next request is told to come back */
-    int fd = dial(port);
+    int fd = ts_dial(port);
     assert_true(fd >= 0);
-    char *body = speech_body("Holding the only slot.", 5, "pcm");
-    send_request(fd, "POST", "/v1/audio/speech", JSON "Authorization: Bearer sesame\r\n", body, strlen(body));
+    char *body = ts_speech_body("Holding the only slot.", 5, "pcm");
+    ts_send_request(fd, "POST", "/v1/audio/speech", TS_JSON "Authorization: Bearer sesame\r\n", body, strlen(body));
     char b[256];
     assert_true(recv(fd, b, sizeof b, 0) > 0);
-    r = http(port, "POST", "/v1/audio/speech", JSON "Authorization: Bearer sesame\r\n", body);
-    is_error(&r, 503, "server_busy", NULL);
+    r = ts_http(port, "POST", "/v1/audio/speech", TS_JSON "Authorization: Bearer sesame\r\n", body);
+    ts_is_error(&r, 503, "server_busy", NULL);
     assert_non_null(strcasestr(r.head, "Retry-After: 1"));
-    response_free(&r);
+    ts_response_free(&r);
     free(body);
     /* the server stops with that synthesis in flight and its client still connected */
     serve_close(s);

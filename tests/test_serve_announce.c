@@ -137,9 +137,9 @@ static void listen_start(fixture *f, listener *l) {
 static void listen_end(listener *l, int port) {
     int i = 0;
     for (; i < WAIT_TRIES; i++) {
-        response q = http(port, "GET", "/v1/queue", "", NULL);
+        ts_response q = ts_http(port, "GET", "/v1/queue", "", NULL);
         const int idle = strstr((const char *)q.body, "\"playing\":null,\"waiting\":[]") != NULL;
-        response_free(&q);
+        ts_response_free(&q);
         if (idle) break;
         usleep(50 * 1000);
     }
@@ -164,7 +164,7 @@ static unsigned char *said(fixture *f, const char *text, size_t k, float v, size
     free(tp);
     bark_synth_params p = bark_synth_default_params();
     tu_pcm pcm = {0};
-    p.voice = VOICE, p.seed = srv_announce_seed(text, VOICE) + k, p.max_piece = 0;
+    p.voice = VOICE, p.seed = srv_cache_default_seed(text, VOICE) + k, p.max_piece = 0;
     p.on_audio = tu_collect, p.audio_user = &pcm;
     if (bark_synthesize(f->ctx, piece, &p, NULL, &err)) fail_msg("bark_synthesize: %s", err.msg);
     free(piece);
@@ -208,34 +208,34 @@ static size_t heard_at(const listener *l, const unsigned char *needle, size_t n,
 
 /* POST /v1/announce: the id of a 202. */
 static unsigned long announce(int port, const char *body, size_t *position) {
-    response r = http(port, "POST", "/v1/announce", JSON, body);
+    ts_response r = ts_http(port, "POST", "/v1/announce", TS_JSON, body);
     if (r.status != 202) fail_msg("status %d: %s", r.status, r.body);
     unsigned long id = 0;
     size_t pos = 0;
     assert_int_equal(sscanf((const char *)r.body, "{\"id\":%lu,\"position\":%zu}", &id, &pos), 2);
     if (position) *position = pos;
-    response_free(&r);
+    ts_response_free(&r);
     return id;
 }
 
 /* Waits until GET /v1/queue holds `what`; returns that listing. */
-static response queue_shows(int port, const char *what) {
+static ts_response queue_shows(int port, const char *what) {
     for (int i = 0; i < WAIT_TRIES; i++) {
-        response q = http(port, "GET", "/v1/queue", "", NULL);
+        ts_response q = ts_http(port, "GET", "/v1/queue", "", NULL);
         assert_int_equal(q.status, 200);
         if (strstr((const char *)q.body, what)) return q;
-        response_free(&q);
+        ts_response_free(&q);
         usleep(50 * 1000);
     }
     fail_msg("/v1/queue never showed %s", what);
-    return (response){0};
+    return (ts_response){0};
 }
 
 static void playing(int port, unsigned long id) {
     char want[64];
     snprintf(want, sizeof want, "\"playing\":{\"id\":%lu,", id);
-    response q = queue_shows(port, want);
-    response_free(&q);
+    ts_response q = queue_shows(port, want);
+    ts_response_free(&q);
 }
 
 /* ---- the tests ---- */
@@ -254,13 +254,13 @@ static void priority_order_chime_first(void **state) {
     assert_int_equal(pos, 1);
     announce(port, "{\"text\":\"High one.\",\"priority\":\"high\",\"voice\":\"" VOICE "\"}", &pos);
     assert_int_equal(pos, 1);
-    response q = http(port, "GET", "/v1/queue", "", NULL);
+    ts_response q = ts_http(port, "GET", "/v1/queue", "", NULL);
     const char *w = strstr((const char *)q.body, "\"waiting\":[");
     assert_non_null(w);
     const char *h = strstr(w, "High one."), *n = strstr(w, "Normal one."), *l = strstr(w, "Low one.");
     assert_true(h && n && l && h < n && n < l);
     assert_non_null(strstr((const char *)q.body, "\"priority\":\"high\",\"state\":\"waiting\""));
-    response_free(&q);
+    ts_response_free(&q);
     listener ear;
     listen_start(f, &ear);
     listen_end(&ear, port);
@@ -276,9 +276,9 @@ static void priority_order_chime_first(void **state) {
         free(x);
     }
     free(ear.b);
-    assert_true(metric(port, "bark_serve_announcements_total{event=\"played\"} ") == 4);
-    assert_true(metric(port, "bark_serve_announce_time_to_first_sound_seconds_count ") == 4);
-    assert_true(metric(port, "bark_serve_announce_queue_depth ") == 0);
+    assert_true(ts_metric(port, "bark_serve_announcements_total{event=\"played\"} ") == 4);
+    assert_true(ts_metric(port, "bark_serve_announce_time_to_first_sound_seconds_count ") == 4);
+    assert_true(ts_metric(port, "bark_serve_announce_queue_depth ") == 0);
     serve_close(s);
 }
 
@@ -315,10 +315,10 @@ static void critical_cuts_in(void **state) {
         free(x);
     }
     free(ear.b);
-    response q = http(port, "GET", "/v1/queue", "", NULL);
+    ts_response q = ts_http(port, "GET", "/v1/queue", "", NULL);
     assert_non_null(strstr((const char *)q.body, "\"state\":\"played\""));
     assert_null(strstr((const char *)q.body, "\"state\":\"failed\""));
-    response_free(&q);
+    ts_response_free(&q);
     serve_close(s);
 }
 
@@ -329,25 +329,25 @@ static void cancel_and_full_queue(void **state) {
     const unsigned long a = announce(port, "{\"text\":\"Never finished.\",\"chime\":\"ding.wav\"}", NULL);
     playing(port, a);
     const unsigned long b = announce(port, "{\"text\":\"Never started.\"}", NULL);
-    response r = http(port, "POST", "/v1/announce", JSON, "{\"text\":\"One too many.\"}");
-    is_error(&r, 429, "queue_full", "2 announcements");
+    ts_response r = ts_http(port, "POST", "/v1/announce", TS_JSON, "{\"text\":\"One too many.\"}");
+    ts_is_error(&r, 429, "queue_full", "2 announcements");
     assert_non_null(strcasestr(r.head, "Retry-After: "));
-    response_free(&r);
+    ts_response_free(&r);
     char path[64];
     snprintf(path, sizeof path, "/v1/queue/%lu", b);
-    r = http(port, "DELETE", path, "", NULL);
+    r = ts_http(port, "DELETE", path, "", NULL);
     assert_int_equal(r.status, 204);
-    response_free(&r);
-    r = http(port, "DELETE", path, "", NULL);
-    is_error(&r, 409, "already_over", NULL);
-    response_free(&r);
-    r = http(port, "DELETE", "/v1/queue/999", "", NULL);
-    is_error(&r, 404, "not_found", NULL);
-    response_free(&r);
+    ts_response_free(&r);
+    r = ts_http(port, "DELETE", path, "", NULL);
+    ts_is_error(&r, 409, "already_over", NULL);
+    ts_response_free(&r);
+    r = ts_http(port, "DELETE", "/v1/queue/999", "", NULL);
+    ts_is_error(&r, 404, "not_found", NULL);
+    ts_response_free(&r);
     snprintf(path, sizeof path, "/v1/queue/%lu", a);
-    r = http(port, "DELETE", path, "", NULL); /* the one playing: stopped at once */
+    r = ts_http(port, "DELETE", path, "", NULL); /* the one playing: stopped at once */
     assert_int_equal(r.status, 204);
-    response_free(&r);
+    ts_response_free(&r);
     announce(port, "{\"text\":\"Quietly after.\",\"volume\":0.5}", NULL);
     listener ear;
     listen_start(f, &ear);
@@ -363,14 +363,14 @@ static void cancel_and_full_queue(void **state) {
         free(x);
     }
     free(ear.b);
-    response q = http(port, "GET", "/v1/queue", "", NULL);
+    ts_response q = ts_http(port, "GET", "/v1/queue", "", NULL);
     assert_non_null(strstr((const char *)q.body, "\"text\":\"Never finished.\",\"voice\":\"" VOICE
                                                   "\",\"priority\":\"normal\",\"state\":\"cancelled\""));
     assert_non_null(strstr((const char *)q.body, "\"text\":\"Never started.\",\"voice\":\"" VOICE
                                                   "\",\"priority\":\"normal\",\"state\":\"cancelled\""));
-    response_free(&q);
-    assert_true(metric(port, "bark_serve_announcements_total{event=\"cancelled\"} ") == 2);
-    assert_true(metric(port, "bark_serve_announcements_total{event=\"played\"} ") == 1);
+    ts_response_free(&q);
+    assert_true(ts_metric(port, "bark_serve_announcements_total{event=\"cancelled\"} ") == 2);
+    assert_true(ts_metric(port, "bark_serve_announcements_total{event=\"played\"} ") == 1);
     serve_close(s);
 }
 
@@ -408,23 +408,23 @@ static void bad_requests(void **state) {
         {"DELETE", "/v1/queue/abc", NULL, 404, "not_found", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        response r = http(port, cases[i].method, cases[i].path, JSON, cases[i].body);
-        is_error(&r, cases[i].status, cases[i].code, cases[i].says);
-        response_free(&r);
+        ts_response r = ts_http(port, cases[i].method, cases[i].path, TS_JSON, cases[i].body);
+        ts_is_error(&r, cases[i].status, cases[i].code, cases[i].says);
+        ts_response_free(&r);
     }
-    response q = http(port, "GET", "/v1/queue", "", NULL);
+    ts_response q = ts_http(port, "GET", "/v1/queue", "", NULL);
     assert_string_equal((const char *)q.body, "{\"playing\":null,\"waiting\":[],\"recent\":[]}");
-    response_free(&q);
-    assert_true(metric(port, "bark_serve_announcements_total{event=\"queued\"} ") == 0);
+    ts_response_free(&q);
+    assert_true(ts_metric(port, "bark_serve_announcements_total{event=\"queued\"} ") == 0);
     serve_close(s);
     s = start(f, "fifo", 8, 1, &port); /* --no-speaker */
-    response r = http(port, "POST", "/v1/announce", JSON, "{\"text\":\"Hi.\"}");
-    is_error(&r, 503, "speaker_off", "--no-speaker");
-    response_free(&r);
-    r = http(port, "GET", "/v1/queue", "", NULL);
-    is_error(&r, 503, "speaker_off", NULL);
-    response_free(&r);
-    still_serving(port);
+    ts_response r = ts_http(port, "POST", "/v1/announce", TS_JSON, "{\"text\":\"Hi.\"}");
+    ts_is_error(&r, 503, "speaker_off", "--no-speaker");
+    ts_response_free(&r);
+    r = ts_http(port, "GET", "/v1/queue", "", NULL);
+    ts_is_error(&r, 503, "speaker_off", NULL);
+    ts_response_free(&r);
+    ts_still_serving(port);
     serve_close(s);
 }
 
@@ -435,15 +435,15 @@ static void failing_device(void **state) {
     const unsigned long a = announce(port, "{\"text\":\"Nobody hears this.\"}", NULL);
     char want[64];
     snprintf(want, sizeof want, "{\"id\":%lu,", a);
-    response q = queue_shows(port, "\"state\":\"failed\"");
+    ts_response q = queue_shows(port, "\"state\":\"failed\"");
     assert_non_null(strstr((const char *)q.body, want));
     assert_non_null(strstr((const char *)q.body, "'gone'"));
-    response_free(&q);
-    assert_true(metric(port, "bark_serve_announcements_total{event=\"failed\"} ") == 1);
+    ts_response_free(&q);
+    assert_true(ts_metric(port, "bark_serve_announcements_total{event=\"failed\"} ") == 1);
     assert_int_equal(mkdir(f->gone, 0755), 0); /* the device is back: the next one plays */
     announce(port, "{\"text\":\"Heard again.\"}", NULL);
     q = queue_shows(port, "\"text\":\"Heard again.\",\"voice\":\"" VOICE "\",\"priority\":\"normal\",\"state\":\"played\"");
-    response_free(&q);
+    ts_response_free(&q);
     char path[600];
     snprintf(path, sizeof path, "%s/played.raw", f->gone);
     size_t len, got_len;
@@ -452,7 +452,7 @@ static void failing_device(void **state) {
     assert_true(got_len >= len);
     assert_memory_equal(got, x, len);
     free(x), free(got);
-    assert_true(metric(port, "bark_serve_announcements_total{event=\"played\"} ") == 1);
+    assert_true(ts_metric(port, "bark_serve_announcements_total{event=\"played\"} ") == 1);
     serve_close(s);
 }
 

@@ -1,5 +1,7 @@
 /* cmd_serve.c: `bark serve`: the HTTP text-to-speech service of src/serve/ until SIGINT or SIGTERM. */
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -9,11 +11,12 @@
 #include "serve/serve.h"
 
 enum { OPT_HOST = CLI_LONG_ONLY, OPT_PORT, OPT_API_KEY, OPT_MAX_BATCH, OPT_MAX_QUEUE, OPT_DEVICE, OPT_NO_SPEAKER,
-       OPT_CHIMES, OPT_MAX_ANNOUNCEMENTS };
+       OPT_CHIMES, OPT_MAX_ANNOUNCEMENTS, OPT_CACHE, OPT_CACHE_SIZE, OPT_NO_CACHE, OPT_WARM };
 
 static void usage(FILE *f) {
     fputs("usage: bark serve [-m MODEL] [--host ADDR] [--port N] [--api-key KEY] [-t N] [--max-batch N]\n"
           "                  [--max-queue N] [--device NAME | --no-speaker] [--chimes DIR] [--max-announcements N]\n"
+          "                  [--cache DIR] [--cache-size MB] [--no-cache] [--warm FILE [-v VOICE]]\n"
           "Answers OpenAI's POST /v1/audio/speech (WAV, PCM or FLAC, streamed as it is generated), GET /v1/voices,\n"
           "/health and /metrics (Prometheus). One model and one engine serve every request; requests that\n"
           "arrive together are generated together (their decode steps batched).\n"
@@ -28,19 +31,36 @@ static void usage(FILE *f) {
           "      --no-speaker   no announcements: POST /v1/announce and /v1/queue answer 503\n"
           "      --chimes DIR   the folder an announcement's \"chime\" sound file must be in (none: no chimes)\n"
           "      --max-announcements N  announcements waiting or playing at most (32); more get 429\n"
+          "      --cache DIR    where speech with a seed is cached (default $XDG_CACHE_HOME/bark, ~/.cache/bark)\n"
+          "      --cache-size MB  the cache's audio at most (1024); the least recently used goes first\n"
+          "      --no-cache     no cache\n"
+          "      --warm FILE    renders FILE's texts into the cache in the background from the start (lines as\n"
+          "                     `bark render`: a text a line, or {\"text\", \"voice\", \"seed\"}; without a seed,\n"
+          "                     the text's and voice's default seed, as announcements)\n"
+          "  -v, --voice NAME   the voice of --warm lines that name none\n"
           "Stops on SIGINT or SIGTERM (syntheses in flight are aborted, their connections closed).\n",
           f);
 }
 
 /* Parses the options into cfg; -1 to go on, else the exit status. */
-static int parse(int argc, char **argv, serve_config *cfg, cli_common *c) {
+/* What the cache options decided. */
+typedef struct cache_opts {
+    const char *dir, *warm;
+    int off;
+    char dflt[PATH_MAX];
+} cache_opts;
+
+static int parse(int argc, char **argv, serve_config *cfg, cli_common *c, cache_opts *co) {
     static const struct option longs[] = {
         {"host", required_argument, NULL, OPT_HOST},           {"port", required_argument, NULL, OPT_PORT},
         {"api-key", required_argument, NULL, OPT_API_KEY},     {"max-batch", required_argument, NULL, OPT_MAX_BATCH},
         {"max-queue", required_argument, NULL, OPT_MAX_QUEUE}, {"device", required_argument, NULL, OPT_DEVICE},
         {"no-speaker", no_argument, NULL, OPT_NO_SPEAKER},     {"chimes", required_argument, NULL, OPT_CHIMES},
-        {"max-announcements", required_argument, NULL, OPT_MAX_ANNOUNCEMENTS}, {0, 0, 0, 0}};
-    static const cli_spec spec = {"serve", CLI_MODEL | CLI_THREADS, NULL, longs, usage};
+        {"max-announcements", required_argument, NULL, OPT_MAX_ANNOUNCEMENTS},
+        {"cache", required_argument, NULL, OPT_CACHE},          {"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
+        {"no-cache", no_argument, NULL, OPT_NO_CACHE},          {"warm", required_argument, NULL, OPT_WARM},
+        {0, 0, 0, 0}};
+    static const cli_spec spec = {"serve", CLI_MODEL | CLI_THREADS | CLI_VOICE, NULL, longs, usage};
     cli_parser p;
     const char *v;
     int rc, o;
@@ -56,6 +76,13 @@ static int parse(int argc, char **argv, serve_config *cfg, cli_common *c) {
         else if (o == OPT_MAX_ANNOUNCEMENTS) {
             if (cli_whole("serve", "--max-announcements", v, 1, 4096, "a whole number in [1, 4096]", &x)) return 2;
             cfg->max_announcements = (int)x;
+        } else if (o == OPT_CACHE) co->dir = v;
+        else if (o == OPT_NO_CACHE) co->off = 1;
+        else if (o == OPT_WARM) co->warm = v;
+        else if (o == OPT_CACHE_SIZE) {
+            if (cli_whole("serve", "--cache-size", v, 1, 1u << 24, "a whole number of MB in [1, 16777216]", &x))
+                return 2;
+            cfg->cache_max_bytes = x << 20;
         }
         else if (o == OPT_PORT) {
             if (cli_whole("serve", "--port", v, 0, 65535, "a port number in [0, 65535]", &x)) return 2;
@@ -71,14 +98,75 @@ static int parse(int argc, char **argv, serve_config *cfg, cli_common *c) {
     if (!cfg->api_key && !serve_host_is_loopback(cfg->host))
         return cli_usage_error("serve", "refusing to listen on %s without --api-key (only loopback addresses are "
                                "served without one)", cfg->host);
+    if (co->off && (co->dir || co->warm)) return cli_usage_error("serve", "--no-cache with --cache or --warm");
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg) snprintf(co->dflt, sizeof co->dflt, "%s/bark", xdg);
+    else if (home && *home) snprintf(co->dflt, sizeof co->dflt, "%s/.cache/bark", home);
+    if (!co->off) cfg->cache_dir = co->dir ? co->dir : co->dflt[0] ? co->dflt : NULL;
+    if (co->warm && !cfg->cache_dir) return cli_usage_error("serve", "--warm needs a cache: give --cache DIR");
     cfg->n_threads = c->threads;
     return cli_exec_env("serve", &cfg->n_threads, &cfg->isa, &cfg->gemm) ? 2 : -1;
+}
+
+static int known_voice(const bark_context *ctx, const char *name) {
+    const bark_model *m = bark_context_model(ctx);
+    for (size_t i = 0; i < bark_model_voice_count(m); i++)
+        if (!strcmp(bark_model_voice_name(m, i), name)) return 1;
+    return 0;
+}
+
+/* --warm FILE: its lines (a line starting with '{' is JSON) handed to serve_warm; a bad line is reported and skipped.
+ * 0, or 1 when the file cannot be read. */
+static int warm(serve *s, const bark_context *ctx, const char *path, const char *voice) {
+    say_line_reader r = {.in = fopen(path, "r"), .cmd = "serve"};
+    if (!r.in) {
+        fprintf(stderr, "bark serve: --warm %s: cannot read it\n", path);
+        return 1;
+    }
+    say_item *its = NULL;
+    size_t n = 0, cap = 0;
+    char *line, why[256];
+    while ((line = say_line_next(&r))) {
+        say_item it = {0};
+        if (*line == '{' ? say_json_parse(line, &it, why, sizeof why) : !(it.text = strdup(line))) {
+            fprintf(stderr, "bark serve: --warm %s: line %zu: %s (skipped)\n", path, r.lineno,
+                    *line == '{' ? why : "out of memory");
+            continue;
+        }
+        if (!it.voice && voice) it.voice = strdup(voice);
+        const char *bad = !it.voice ? "no voice (give -v VOICE)" : !known_voice(ctx, it.voice) ? "unknown voice" : NULL;
+        say_item *grown = n < cap ? its : realloc(its, (cap = 2 * cap + 16) * sizeof *its);
+        if (bad || !grown) {
+            fprintf(stderr, "bark serve: --warm %s: line %zu: %s (skipped)\n", path, r.lineno,
+                    bad ? bad : "out of memory");
+            say_item_free(&it);
+            continue;
+        }
+        its = grown;
+        its[n++] = it;
+    }
+    const int failed = ferror(r.in);
+    fclose(r.in);
+    say_line_reader_free(&r);
+    serve_warm_item *items = calloc(n ? n : 1, sizeof *items);
+    bark_error err = {BARK_OK, ""};
+    for (size_t i = 0; items && i < n; i++)
+        items[i] = (serve_warm_item){its[i].text, its[i].voice, its[i].seed, its[i].have_seed};
+    bark_status st = items ? serve_warm(s, items, n, &err) : (snprintf(err.msg, sizeof err.msg, "out of memory"),
+                                                               BARK_ERR_NOMEM);
+    for (size_t i = 0; i < n; i++) say_item_free(&its[i]);
+    free(its), free(items);
+    if (failed) fprintf(stderr, "bark serve: --warm %s: reading failed\n", path);
+    if (st) return cli_fail("serve", &err);
+    fprintf(stderr, "bark serve: warming the cache with %zu texts in the background\n", n);
+    return 0;
 }
 
 int cmd_serve(int argc, char **argv) {
     serve_config cfg = serve_default_config();
     cli_common c;
-    int rc = parse(argc, argv, &cfg, &c);
+    cache_opts co = {0};
+    int rc = parse(argc, argv, &cfg, &c, &co);
     if (rc >= 0) return rc;
     say_signals_catch();
     bark_context *ctx = cli_open_context("serve", c.model);
@@ -89,6 +177,14 @@ int cmd_serve(int argc, char **argv) {
     if (serve_open(&cfg, &s, &err)) {
         bark_context_free(ctx);
         return cli_fail("serve", &err);
+    }
+    if (serve_cache_problem(s)) fprintf(stderr, "bark serve: warning: no cache: %s\n", serve_cache_problem(s));
+    else if (cfg.cache_dir) fprintf(stderr, "bark serve: cache in %s (%llu MB at most)\n", cfg.cache_dir,
+                                    (unsigned long long)((cfg.cache_max_bytes ? cfg.cache_max_bytes : 1u << 30) >> 20));
+    if (co.warm && !serve_cache_problem(s) && warm(s, ctx, co.warm, c.voice)) {
+        serve_close(s);
+        bark_context_free(ctx);
+        return 1;
     }
     fprintf(stderr, "bark serve: listening on http://%s%s%s:%d/ (%s; POST /v1/audio/speech, GET /v1/voices, "
             "/health, /metrics; announcements %s%s)\n", strchr(cfg.host, ':') ? "[" : "", cfg.host,

@@ -65,18 +65,6 @@ struct srv_announcer {
 
 static const double first_sound_le[SRV_N_BUCKETS] = {0.25, 0.5, 1, 2, 4, 8, 16, 32, 64};
 
-uint64_t srv_announce_seed(const char *text, const char *voice) {
-    /* FNV-1a over text, a NUL and voice, cut to 53 bits (a JSON number carries it exactly, and POST
-     * /v1/audio/speech takes it as "seed"). The `cache` branch's srv_cache_default_seed is to take its place. */
-    uint64_t h = 14695981039346656037ull;
-    for (const char *p = text;; p++) {
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-        if (!*p) break;
-    }
-    for (const char *p = voice; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    return h & ((1ull << 53) - 1);
-}
-
 static double unix_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -334,7 +322,7 @@ int ann_add(srv_announcer *a, ann_request *q, uint64_t *id, size_t *position, in
         item_free(it);
         return -1;
     }
-    it->seed = srv_announce_seed(q->text, q->voice);
+    it->seed = srv_cache_default_seed(q->text, q->voice);
     it->queued_mono = srv_now(), it->t_queued = unix_now();
     pthread_mutex_lock(&a->mu);
     if (a->depth >= (size_t)a->max || a->stop) {

@@ -17,11 +17,11 @@ typedef struct srv_request {
 } srv_request;
 
 static const char *const paths[SRV_N_ENDPOINTS] = {"/v1/audio/speech", "/v1/voices", "/health", "/metrics",
-                                                    "/v1/announce", "/v1/queue", "/", NULL};
+                                                    "/v1/announce", "/v1/queue", "/v1/cache", "/", NULL};
 static const char *const names[SRV_N_ENDPOINTS] = {"speech", "voices", "health", "metrics", "announce", "queue",
-                                                    "page", "other"};
+                                                    "cache", "page", "other"};
 static const char *const allowed[SRV_N_ENDPOINTS] = {"POST", "GET, HEAD", "GET, HEAD", "GET, HEAD", "POST",
-                                                      "GET, HEAD, DELETE", "GET, HEAD", ""};
+                                                      "GET, HEAD, DELETE", "GET, HEAD, DELETE", "GET, HEAD", ""};
 
 const char *srv_endpoint_name(srv_endpoint e) { return names[e]; }
 const char *srv_endpoint_allow(srv_endpoint e) { return allowed[e]; }
@@ -100,7 +100,7 @@ static int refused_early(serve *s, struct MHD_Connection *c, srv_request *r, con
     else if (r->ep == SRV_OTHER)
         *res = srv_reply_error(c, s, r->ep, MHD_HTTP_NOT_FOUND, "not_found", NULL,
                                "no such endpoint (POST /v1/audio/speech, GET /v1/voices, /health, /metrics, POST "
-                               "/v1/announce, GET /v1/queue, DELETE /v1/queue/{id}, / the page)");
+                               "/v1/announce, GET /v1/queue, DELETE /v1/queue/{id}, GET or DELETE /v1/cache, / the page)");
     else if (!method_allowed(r->ep, method))
         *res = srv_reply_error(c, s, r->ep, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL,
                                "%.16s is not allowed here: use %s", method, allowed[r->ep]);
@@ -129,6 +129,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (r->ep == SRV_PAGE) return srv_page(s, c, url);
+    if (r->ep == SRV_CACHE) return srv_cache_endpoint(s, c, method);
     if (r->too_big)
         return srv_reply_error(c, s, r->ep, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", NULL,
                                "the body is over %d bytes", SRV_MAX_BODY);
@@ -172,6 +173,20 @@ static bark_status start_daemon(serve *s, bark_error *err) {
     return BARK_OK;
 }
 
+/* The cache in cfg.cache_dir, keyed by the model file's SHA-256; on failure it stays off, cache_problem says why. */
+static void open_cache(serve *s) {
+    unsigned char digest[32];
+    char engine[160];
+    if (!s->cfg.model || srv_file_sha256(s->cfg.model, digest)) {
+        snprintf(s->cache_problem, sizeof s->cache_problem, "cannot read the model file %.400s to digest it",
+                 s->cfg.model ? s->cfg.model : "(none given)");
+        return;
+    }
+    snprintf(engine, sizeof engine, "gemm %d isa %.100s", (int)s->cfg.gemm, s->cfg.isa ? s->cfg.isa : "auto");
+    s->cache = srv_cache_open(s->cfg.cache_dir, digest, engine, s->cfg.cache_max_bytes, s->cache_problem,
+                              sizeof s->cache_problem);
+}
+
 bark_status serve_open(const serve_config *cfg, serve **out, bark_error *err) {
     *out = NULL;
     serve *s = calloc(1, sizeof *s);
@@ -184,6 +199,7 @@ bark_status serve_open(const serve_config *cfg, serve **out, bark_error *err) {
     if (s->cfg.max_queue <= 0) s->cfg.max_queue = 16;
     if (s->cfg.max_connections <= 0) s->cfg.max_connections = 256;
     if (s->cfg.timeout_seconds <= 0) s->cfg.timeout_seconds = 30;
+    if (!s->cfg.cache_max_bytes) s->cfg.cache_max_bytes = (uint64_t)1 << 30;
     atomic_init(&s->stopping, 0);
     pthread_mutex_init(&s->mu, NULL);
     srv_metrics_init(&s->metrics);
@@ -204,6 +220,7 @@ bark_status serve_open(const serve_config *cfg, serve **out, bark_error *err) {
     ep.n_threads = cfg->n_threads, ep.isa = cfg->isa, ep.gemm = cfg->gemm;
     if (!st) st = bark_engine_open(s->ctx, &ep, &s->engine, err);
     if (!st) st = srv_announcer_open(s, err);
+    if (!st && cfg->cache_dir) open_cache(s);
     if (!st) st = start_daemon(s, err);
     if (st) {
         serve_close(s);
@@ -215,13 +232,17 @@ bark_status serve_open(const serve_config *cfg, serve **out, bark_error *err) {
 
 int serve_port(const serve *s) { return s->port; }
 
+const char *serve_cache_problem(const serve *s) { return s->cache_problem[0] ? s->cache_problem : NULL; }
+
 void serve_close(serve *s) {
     if (!s) return;
     atomic_store(&s->stopping, 1);
     if (s->daemon) MHD_stop_daemon(s->daemon);
     if (s->slots) srv_join_all(s);
     srv_announcer_close(s->announcer);
+    srv_warm_join(s);
     bark_engine_free(s->engine);
+    srv_cache_close(s->cache);
     free(s->slots);
     srv_metrics_free(&s->metrics);
     pthread_mutex_destroy(&s->mu);

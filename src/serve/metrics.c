@@ -110,6 +110,19 @@ char *srv_metrics_render(serve *s) {
     pthread_mutex_unlock(&m->mu);
     srv_announce_metrics(s, f);
     one(f, "bark_serve_uptime_seconds", "gauge", "Seconds since the server started.", srv_now() - s->started);
+    srv_cache_stats cs = {0};
+    if (s->cache) srv_cache_get_stats(s->cache, &cs);
+    one(f, "bark_serve_cache_enabled", "gauge", "1 when speech with a seed is cached.", s->cache != NULL);
+    one(f, "bark_serve_cache_hits_total", "counter", "Speech requests with a seed answered from the cache.",
+        (double)cs.hits);
+    one(f, "bark_serve_cache_misses_total", "counter", "Speech requests with a seed generated (then cached).",
+        (double)cs.misses);
+    one(f, "bark_serve_cache_entries", "gauge", "Texts in the cache.", (double)cs.entries);
+    one(f, "bark_serve_cache_bytes", "gauge", "Bytes of the cache's audio files.", (double)cs.bytes);
+    one(f, "bark_serve_cache_max_bytes", "gauge", "The cache's limit (--cache-size).", (double)cs.max_bytes);
+    one(f, "bark_serve_cache_evictions_total", "counter", "Entries evicted, least recently used first.",
+        (double)cs.evictions);
+    one(f, "bark_serve_cache_warm_pending", "gauge", "Texts of --warm not rendered yet.", srv_warm_pending(s));
     one(f, "bark_engine_max_batch", "gauge", "Sequences the engine runs in one batch at most.", es.max_batch);
     one(f, "bark_engine_threads", "gauge", "Threads of the engine.", es.n_threads);
     one(f, "bark_engine_kv_bytes", "gauge", "Bytes of KV caches allocated.", (double)es.kv_bytes);

@@ -21,6 +21,8 @@ typedef struct serve_config {
     const char *device;  /* the ALSA device announcements play on (NULL: "default"), opened for each one */
     const char *chimes;  /* the folder an announcement's chime file must be in (NULL: no chimes) */
     int max_announcements; /* announcements waiting or playing at most (0: 32); more get 429 */
+    const char *cache_dir;    /* NULL: no cache; else speech with a seed is kept there (SQLite and FLAC files) */
+    uint64_t cache_max_bytes; /* the cache's files at most (least recently used evicted beyond; 0: 1 GiB) */
 } serve_config;
 
 /* The defaults above, host 127.0.0.1, port 5002. */
@@ -36,6 +38,19 @@ int serve_host_is_loopback(const char *host);
 bark_status serve_open(const serve_config *cfg, serve **out, bark_error *err);
 /* The port it listens on. */
 int serve_port(const serve *s);
+/* Why the cache asked for (cache_dir) is off: its database could not be opened (NULL: it is on, or not asked for). */
+const char *serve_cache_problem(const serve *s);
+
+/* A text to render into the cache ahead of its first request; without have_seed it gets the default seed of its text
+ * and voice (as announcements). */
+typedef struct serve_warm_item {
+    const char *text, *voice;
+    uint64_t seed;
+    int have_seed;
+} serve_warm_item;
+/* Renders in the background, through the engine, the items not in the cache yet (they are copied); BARK_ERR_ARG
+ * without a cache. Call once, after serve_open. */
+bark_status serve_warm(serve *s, const serve_warm_item *items, size_t n, bark_error *err);
 /* Stops: in-flight syntheses are aborted, connections closed, threads joined, the engine freed. */
 void serve_close(serve *s); /* accepts NULL */
 

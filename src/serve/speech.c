@@ -113,7 +113,7 @@ static int parse(const serve *s, const cJSON *root, srv_speech_req *q, refusal *
         const double v = seed->valuedouble;
         if (!cJSON_IsNumber(seed) || !(v >= 0 && v <= MAX_SEED) || floor(v) != v)
             return refuse(r, "invalid_value", "seed", "'seed' must be a whole number in [0, 2^53 - 1]");
-        q->seed = (uint64_t)v;
+        q->seed = (uint64_t)v, q->have_seed = 1;
     }
     const bark_synth_params d = bark_synth_default_params();
     q->text_temp = d.text_temp, q->waveform_temp = d.waveform_temp;
@@ -149,6 +149,18 @@ enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body,
     const int bad = parse(s, root, &q, &r);
     cJSON_Delete(root);
     if (bad) return srv_reply_error(c, s, SRV_SPEECH, MHD_HTTP_BAD_REQUEST, r.code, r.param, "%s", r.msg);
+    if (s->cache && q.have_seed) {
+        unsigned char *audio;
+        size_t n;
+        srv_cache_key(s->cache, &q);
+        if (srv_cache_lookup(s->cache, &q, &audio, &n, 1)) {
+            struct MHD_Response *hit = MHD_create_response_from_buffer(n, audio, MHD_RESPMEM_MUST_FREE);
+            if (hit) srv_audio_headers(hit, &q, "hit");
+            else free(audio);
+            free(q.text), free(q.voice);
+            return srv_queue(c, s, SRV_SPEECH, MHD_HTTP_OK, hit);
+        }
+    }
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     srv_job *j = srv_job_start(s, &q, ci ? ci->connect_fd : -1);
     if (!j)

@@ -12,10 +12,11 @@
 
 #define SRV_MAX_BODY (64 * 1024) /* a request body beyond this is answered 413 */
 #define SRV_MAX_INPUT 4096       /* characters of a speech input, as OpenAI's limit */
+#define SRV_CACHE_LIST_MAX 1000  /* entries GET /v1/cache lists at most */
 
 /* The endpoints, for routing and the metrics' labels. */
 typedef enum srv_endpoint {
-    SRV_SPEECH, SRV_VOICES, SRV_HEALTH, SRV_METRICS, SRV_ANNOUNCE, SRV_QUEUE,
+    SRV_SPEECH, SRV_VOICES, SRV_HEALTH, SRV_METRICS, SRV_ANNOUNCE, SRV_QUEUE, SRV_CACHE,
     SRV_PAGE, /* the operator page: / and /page/... */
     SRV_OTHER, SRV_N_ENDPOINTS
 } srv_endpoint;
@@ -41,6 +42,9 @@ typedef struct srv_metrics {
 } srv_metrics;
 
 /* A synthesis thread's place: a request is admitted only when one is free (at most max_queue). */
+typedef struct srv_cache srv_cache;
+typedef struct srv_warm srv_warm;
+
 typedef struct srv_slot {
     pthread_t th;
     int state; /* SLOT_FREE, SLOT_RUNNING, SLOT_DONE (finished, not joined yet) */
@@ -59,6 +63,9 @@ struct serve {
     srv_slot *slots;
     srv_metrics metrics;
     struct srv_announcer *announcer; /* NULL with --no-speaker */
+    srv_cache *cache;       /* NULL: no cache (not asked for, or its database could not be opened) */
+    char cache_problem[640]; /* why the cache asked for is off */
+    srv_warm *warm;         /* the --warm renders running in the background, or NULL */
 };
 
 /* Seconds on the monotonic clock. */
@@ -116,7 +123,9 @@ typedef struct srv_speech_req {
     char *text, *voice; /* owned */
     srv_format format;
     uint64_t seed;
+    int have_seed;      /* the seed was the client's: the audio is cached (key: its cache key) */
     float text_temp, waveform_temp;
+    char key[65];
 } srv_speech_req;
 
 typedef struct srv_job srv_job;
@@ -130,6 +139,60 @@ int srv_job_wait_first(srv_job *j, bark_error *err);
 /* A chunked response streaming the job's bytes; it takes over the caller's reference (NULL: released). */
 struct MHD_Response *srv_job_response(srv_job *j);
 void srv_job_release(srv_job *j);
+/* The 44-byte header of a streamed WAV (RIFF and data sizes 0xFFFFFFFF). */
+void srv_wav_header(unsigned char h[44]);
+/* A speech response's Content-Type, X-Bark-Seed, X-Sample-Rate (PCM) and X-Bark-Cache (hit, miss or off). */
+void srv_audio_headers(struct MHD_Response *r, const srv_speech_req *q, const char *cache);
+
+/* ---- SHA-256 (sha256.c) ---- */
+
+typedef struct srv_sha256 {
+    uint32_t state[8];
+    uint64_t total;
+    unsigned char buf[64];
+} srv_sha256;
+void srv_sha256_init(srv_sha256 *h);
+void srv_sha256_update(srv_sha256 *h, const void *data, size_t n);
+void srv_sha256_final(srv_sha256 *h, unsigned char out[32]);
+/* n bytes as 2n lowercase hex digits and a NUL. */
+void srv_hex(const unsigned char *b, size_t n, char *out);
+
+/* ---- the cache of rendered speech (cache.c) ---- */
+
+/* Opens (creating) the cache in dir: dir/cache.sqlite and dir/audio/; model_digest (32 bytes) and engine (the
+ * engine's gemm and isa) enter every key. NULL with the reason in why when it cannot be used. */
+srv_cache *srv_cache_open(const char *dir, const unsigned char model_digest[32], const char *engine,
+                          uint64_t max_bytes, char *why, size_t cap);
+void srv_cache_close(srv_cache *c); /* accepts NULL */
+/* The SHA-256 of a whole file into digest; -1 when it cannot be read. */
+int srv_file_sha256(const char *path, unsigned char digest[32]);
+/* q->key from the model, the engine, q's voice, text, seed and sampling parameters. */
+void srv_cache_key(const srv_cache *c, srv_speech_req *q);
+/* The file of a key (audio/<key>.flac; written through bark_audio_writer, which renames it into place whole). */
+void srv_cache_file(const srv_cache *c, const char *key, char *path, size_t cap);
+/* q's audio in q's format (malloc'd into *body): 1 on a hit; 0 on a miss, after dropping a broken entry. count: the
+ * hit or miss enters the metrics. */
+int srv_cache_lookup(srv_cache *c, const srv_speech_req *q, unsigned char **body, size_t *len, int count);
+/* Records the finished file of q->key (its size and digest), then evicts the least recently used beyond the limit. */
+void srv_cache_put(srv_cache *c, const srv_speech_req *q);
+/* GET /v1/cache's JSON: totals and at most max entries, the most recently used first (malloc'd). */
+char *srv_cache_json(srv_cache *c, size_t max);
+/* Drops every entry and file; the entries dropped. */
+uint64_t srv_cache_clear(srv_cache *c);
+typedef struct srv_cache_stats {
+    uint64_t hits, misses, evictions, entries, bytes, max_bytes;
+} srv_cache_stats;
+void srv_cache_get_stats(srv_cache *c, srv_cache_stats *out);
+/* The seed of a text said without one, where its audio should be cached (announcements, --warm): a stable hash of
+ * text and voice, below 2^53. */
+uint64_t srv_cache_default_seed(const char *text, const char *voice);
+
+/* ---- warming (warm.c) ---- */
+
+/* Texts still to render in the background. */
+int srv_warm_pending(const serve *s);
+/* Stops and joins the warming threads (at the stop). */
+void srv_warm_join(serve *s);
 
 /* ---- endpoints ---- */
 
@@ -153,12 +216,13 @@ typedef struct srv_announcer srv_announcer;
 bark_status srv_announcer_open(serve *s, bark_error *err);
 /* Stops the threads (what is playing stops; what waits is dropped) and frees the queue. Accepts NULL. */
 void srv_announcer_close(srv_announcer *a);
-/* The seed an announcement of text in voice is said with: the same for the same text and voice. */
-uint64_t srv_announce_seed(const char *text, const char *voice);
 /* POST /v1/announce, GET /v1/queue, DELETE /v1/queue/{id} (announce_api.c). */
 enum MHD_Result srv_announce(serve *s, struct MHD_Connection *c, srv_endpoint ep, const char *method,
                              const char *url, const char *body, size_t len);
 /* The announcements' metrics, Prometheus text onto f (nothing with --no-speaker). */
 void srv_announce_metrics(serve *s, FILE *f);
+
+/* GET (list) and DELETE (clear) /v1/cache (cache.c). */
+enum MHD_Result srv_cache_endpoint(serve *s, struct MHD_Connection *c, const char *method);
 
 #endif

@@ -27,8 +27,9 @@ struct srv_job {
     bark_error err;
     double t0;
     uint64_t samples;
-    bark_audio_writer *flac; /* FLAC: the samples go to a temporary file first */
-    char flac_path[512];
+    bark_audio_writer *flac; /* FLAC, or a cached request: the samples go to a file too */
+    char flac_path[4200];
+    int store;               /* the finished file is the cache's entry of the request */
 };
 
 void srv_job_release(srv_job *j) {
@@ -92,12 +93,17 @@ static void put_le32(unsigned char *p, uint32_t v) {
 }
 
 /* A WAV header for a stream of unknown length: the RIFF and data sizes are 0xFFFFFFFF, as streaming servers do. */
-static int push_wav_header(srv_job *j) {
-    unsigned char h[44] = "RIFF....WAVEfmt \x10\0\0\0\x01\0\x01\0........\x02\0\x10\0data....";
+void srv_wav_header(unsigned char h[44]) {
+    memcpy(h, "RIFF....WAVEfmt \x10\0\0\0\x01\0\x01\0........\x02\0\x10\0data....", 44);
     put_le32(h + 4, 0xFFFFFFFFu);
     put_le32(h + 24, BARK_SAMPLE_RATE_HZ);
     put_le32(h + 28, BARK_SAMPLE_RATE_HZ * 2);
     put_le32(h + 40, 0xFFFFFFFFu);
+}
+
+static int push_wav_header(srv_job *j) {
+    unsigned char h[44];
+    srv_wav_header(h);
     return push(j, h, sizeof h, 0);
 }
 
@@ -105,7 +111,9 @@ static int on_audio(void *user, const float *pcm, size_t n) {
     srv_job *j = user;
     if (stopped(j)) return 1;
     j->samples += n;
-    if (j->flac) return bark_audio_writer_write(j->flac, pcm, n, &j->err) != BARK_OK;
+    if (j->req.format == SRV_FLAC) return bark_audio_writer_write(j->flac, pcm, n, &j->err) != BARK_OK;
+    bark_error cache_err;
+    if (j->store && bark_audio_writer_write(j->flac, pcm, n, &cache_err)) j->store = 0; /* only the cache's loss */
     int16_t s16[BLOCK];
     unsigned char le[2 * BLOCK];
     for (size_t at = 0; at < n; at += BLOCK) {
@@ -119,8 +127,15 @@ static int on_audio(void *user, const float *pcm, size_t n) {
 
 static int should_abort(void *user) { return stopped(user); }
 
-/* Opens the temporary FLAC file the samples go to. */
+/* Opens the FLAC file the samples go to: the cache's file of the request (written under a temporary name until it
+ * is whole), else a temporary file. */
 static bark_status open_flac(srv_job *j) {
+    if (j->store) {
+        srv_cache_file(j->s->cache, j->req.key, j->flac_path, sizeof j->flac_path);
+        if (!bark_audio_writer_open(j->flac_path, BARK_SAMPLE_RATE_HZ, &j->flac, &j->err)) return BARK_OK;
+        j->store = 0;
+        if (j->req.format != SRV_FLAC) return BARK_ERR_IO;
+    }
     const char *tmp = getenv("TMPDIR");
     snprintf(j->flac_path, sizeof j->flac_path, "%s/bark-serve-XXXXXX.flac", tmp && *tmp ? tmp : "/tmp");
     int fd = mkstemps(j->flac_path, 5);
@@ -132,9 +147,8 @@ static bark_status open_flac(srv_job *j) {
     return bark_audio_writer_open(j->flac_path, BARK_SAMPLE_RATE_HZ, &j->flac, &j->err);
 }
 
-/* The finished FLAC file to the client. */
-static bark_status send_flac(srv_job *j) {
-    FILE *f = fopen(j->flac_path, "rb");
+/* The finished FLAC file (open as f, or NULL: it could not be opened) to the client. */
+static bark_status send_flac(srv_job *j, FILE *f) {
     if (!f) {
         snprintf(j->err.msg, sizeof j->err.msg, "cannot read back the FLAC file: %s", strerror(errno));
         return j->err.status = BARK_ERR_IO;
@@ -144,7 +158,6 @@ static bark_status send_flac(srv_job *j) {
     bark_status st = BARK_OK;
     while (!st && (n = fread(b, 1, sizeof b, f)) > 0)
         if (push(j, b, n, 1)) st = BARK_ERR_INTERRUPTED;
-    fclose(f);
     return st;
 }
 
@@ -156,16 +169,24 @@ static void *job_main(void *arg) {
     p.on_audio = on_audio, p.audio_user = j;
     p.should_abort = should_abort, p.abort_user = j;
     bark_synth_result res = {0};
-    bark_status st = j->req.format == SRV_FLAC                     ? open_flac(j)
+    const int flac = j->req.format == SRV_FLAC;
+    bark_status st = flac                                           ? open_flac(j)
                      : j->req.format == SRV_WAV && push_wav_header(j) ? BARK_ERR_INTERRUPTED
                                                                       : BARK_OK;
+    if (!st && !flac && j->store) open_flac(j); /* failing, it leaves no cache file: the client is served the same */
     if (!st) st = bark_engine_synthesize(j->s->engine, j->req.text, &p, &res, &j->err);
-    if (j->req.format == SRV_FLAC) {
-        bark_status cst = j->flac ? bark_audio_writer_close(j->flac, !st, st ? NULL : &j->err) : BARK_OK;
-        if (!st) st = cst;
-        if (!st) st = send_flac(j);
-        if (j->flac_path[0]) unlink(j->flac_path);
+    if (j->flac) {
+        /* a file is kept only when the synthesis completed; a cache file that fails only costs the cache */
+        bark_error cache_err;
+        bark_status cst =
+            bark_audio_writer_close(j->flac, !st && (flac || j->store), flac && !st ? &j->err : &cache_err);
+        if (flac && !st) st = cst;
+        FILE *f = flac && !st ? fopen(j->flac_path, "rb") : NULL; /* open before an eviction could remove it */
+        if (j->store && !cst && !st) srv_cache_put(j->s->cache, &j->req);
+        if (flac && !st) st = send_flac(j, f);
+        if (f) fclose(f);
     }
+    if (flac && !j->store && j->flac_path[0]) unlink(j->flac_path);
     srv_outcome how = atomic_load(&j->s->stopping) ? SRV_DONE_SHUTDOWN : atomic_load(&j->gone) ? SRV_DONE_CLIENT
                       : st ? SRV_DONE_ERROR : SRV_DONE_OK;
     pthread_mutex_lock(&j->mu);
@@ -185,6 +206,7 @@ srv_job *srv_job_start(serve *s, srv_speech_req *req, int fd) {
         return NULL;
     }
     j->s = s, j->req = *req, j->fd = fd, j->refs = 2, j->t0 = srv_now();
+    j->store = s->cache && req->have_seed;
     atomic_init(&j->gone, 0);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -265,11 +287,16 @@ struct MHD_Response *srv_job_response(srv_job *j) {
         free_stream(j);
         return NULL;
     }
-    static const char *const types[] = {"audio/wav", "audio/pcm", "audio/flac"};
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, types[j->req.format]);
-    char seed[32];
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)j->req.seed);
-    MHD_add_response_header(r, "X-Bark-Seed", seed);
-    if (j->req.format == SRV_PCM) MHD_add_response_header(r, "X-Sample-Rate", "24000");
+    srv_audio_headers(r, &j->req, j->store ? "miss" : "off");
     return r;
+}
+
+void srv_audio_headers(struct MHD_Response *r, const srv_speech_req *q, const char *cache) {
+    static const char *const types[] = {"audio/wav", "audio/pcm", "audio/flac"};
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, types[q->format]);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)q->seed);
+    MHD_add_response_header(r, "X-Bark-Seed", seed);
+    if (q->format == SRV_PCM) MHD_add_response_header(r, "X-Sample-Rate", "24000");
+    MHD_add_response_header(r, "X-Bark-Cache", cache);
 }

@@ -1,4 +1,4 @@
-/* serve_client.c: the HTTP/1.1 client and shared checks of the `bark serve` suites (see serve_client.h). */
+/* serve_client.c: the `bark serve` suites' tiny model, HTTP client and metrics reader (see serve_client.h). */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,17 +15,29 @@
 #include <unistd.h>
 
 #include "serve_client.h"
+#include "testutil.h"
 
-#define IO_TIMEOUT 120      /* seconds a socket waits for the server at most */
+#define IO_TIMEOUT 120 /* seconds a socket waits for the server at most */
 #define MAX_RESPONSE (64u << 20)
 
-void response_free(response *r) {
+int ts_open_tiny(const char *dir, char *model, size_t cap, bark_context **ctx) {
+    char out[4096];
+    bark_error err = {BARK_OK, ""};
+    snprintf(model, cap, "%s/tiny.gguf", dir);
+    if (tu_convert_tiny(model, "q8_0", out, sizeof out) || bark_context_open(model, ctx, &err)) {
+        fprintf(stderr, "tiny model: %s %s\n", out, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+void ts_response_free(ts_response *r) {
     free(r->body);
     memset(r, 0, sizeof *r);
 }
 
 /* A socket connected to 127.0.0.1:port with IO_TIMEOUT on both directions; -1 on failure. */
-int dial(int port) {
+int ts_dial(int port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return -1;
     struct timeval tv = {IO_TIMEOUT, 0};
@@ -41,7 +53,7 @@ int dial(int port) {
 }
 
 /* Sends a request (headers: extra lines, each ending in \r\n, or ""); send errors are left to the reading. */
-void send_request(int fd, const char *method, const char *path, const char *headers, const char *body,
+void ts_send_request(int fd, const char *method, const char *path, const char *headers, const char *body,
                          size_t blen) {
     char head[1024];
     int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s"
@@ -73,8 +85,8 @@ static int dechunk(unsigned char *b, size_t *len) {
     return 0;
 }
 
-/* Reads the whole response (the server closes after it: Connection: close). */
-int read_response(int fd, response *r) {
+/* Reads the whole ts_response (the server closes after it: Connection: close). */
+int ts_read_response(int fd, ts_response *r) {
     size_t cap = 1 << 16, len = 0;
     unsigned char *b = malloc(cap + 1);
     ssize_t k;
@@ -103,19 +115,42 @@ int read_response(int fd, response *r) {
     return 0;
 }
 
-/* One request, its whole response; fails the test when the exchange itself fails. */
-response http(int port, const char *method, const char *path, const char *headers, const char *body) {
-    response r;
-    int fd = dial(port);
+/* One request, its whole ts_response; fails the test when the exchange itself fails. */
+ts_response ts_http(int port, const char *method, const char *path, const char *headers, const char *body) {
+    ts_response r;
+    int fd = ts_dial(port);
     assert_true(fd >= 0);
-    send_request(fd, method, path, headers, body, body ? strlen(body) : 0);
-    if (read_response(fd, &r)) fail_msg("%s %s: no valid response", method, path);
+    ts_send_request(fd, method, path, headers, body, body ? strlen(body) : 0);
+    if (ts_read_response(fd, &r)) fail_msg("%s %s: no valid ts_response", method, path);
     close(fd);
     return r;
 }
 
-/* Checks an error response: the status and {"error": {"message", "type", "code": code}}; message holds `says`. */
-void is_error(const response *r, int status, const char *code, const char *says) {
+/* The s16 little-endian bytes bark_synthesize makes of the request (bark_audio_to_s16, as the writers do). */
+unsigned char *ts_reference(const bark_context *ctx, const char *text, uint64_t seed, size_t *len) {
+    bark_synth_params p = bark_synth_default_params();
+    tu_pcm pcm = {0};
+    p.voice = TS_VOICE, p.seed = seed, p.on_audio = tu_collect, p.audio_user = &pcm;
+    bark_error err = {BARK_OK, ""};
+    if (bark_synthesize(ctx, text, &p, NULL, &err)) fail_msg("bark_synthesize: %s", err.msg);
+    int16_t *s = malloc((pcm.n + 1) * sizeof *s);
+    unsigned char *b = malloc(2 * pcm.n + 1);
+    assert_non_null(s), assert_non_null(b);
+    bark_audio_to_s16(pcm.x, pcm.n, s);
+    for (size_t i = 0; i < pcm.n; i++) b[2 * i] = (unsigned char)(s[i] & 0xff), b[2 * i + 1] = (unsigned char)((uint16_t)s[i] >> 8);
+    *len = 2 * pcm.n;
+    free(s), free(pcm.x);
+    return b;
+}
+
+char *ts_speech_body(const char *text, uint64_t seed, const char *format) {
+    char *b = malloc(1024);
+    snprintf(b, 1024, "{\"model\":\"bark\",\"input\":\"%s\",\"voice\":\"" TS_VOICE "\",\"seed\":%llu,"
+             "\"response_format\":\"%s\"}", text, (unsigned long long)seed, format);
+    return b;
+}
+
+void ts_is_error(const ts_response *r, int status, const char *code, const char *says) {
     if (r->status != status) fail_msg("status %d, not %d: %s", r->status, status, r->body);
     assert_non_null(strcasestr(r->head, "Content-Type: application/json"));
     char want[128];
@@ -126,26 +161,27 @@ void is_error(const response *r, int status, const char *code, const char *says)
     if (says && !strstr((const char *)r->body, says)) fail_msg("no '%s' in %s", says, r->body);
 }
 
-void still_serving(int port) {
-    response h = http(port, "GET", "/health", "", NULL);
+void ts_still_serving(int port) {
+    ts_response h = ts_http(port, "GET", "/health", "", NULL);
     assert_int_equal(h.status, 200);
     assert_non_null(strstr((const char *)h.body, "\"status\":\"ok\""));
-    response_free(&h);
+    ts_response_free(&h);
 }
 
 /* The metrics' value of a line starting with `name` (-1 when absent). */
-double metric(int port, const char *name) {
-    response m = http(port, "GET", "/metrics", "", NULL);
+double ts_metric(int port, const char *name) {
+    ts_response m = ts_http(port, "GET", "/metrics", "", NULL);
     const char *at = m.status == 200 ? strstr((const char *)m.body, name) : NULL;
     double v = -1;
     while (at && at != (const char *)m.body && at[-1] != '\n') at = strstr(at + 1, name);
     if (at) v = atof(at + strlen(name));
-    response_free(&m);
+    ts_response_free(&m);
     return v;
 }
 
 /* Waits (bounded) until a metric reaches v. */
-void metric_reaches(int port, const char *name, double v) {
-    for (int i = 0; i < 600 && metric(port, name) < v; i++) usleep(50 * 1000);
-    if (metric(port, name) < v) fail_msg("%s stayed below %g", name, v);
+void ts_metric_reaches(int port, const char *name, double v) {
+    for (int i = 0; i < 600 && ts_metric(port, name) < v; i++) usleep(50 * 1000);
+    if (ts_metric(port, name) < v) fail_msg("%s stayed below %g", name, v);
 }
+
