@@ -23,7 +23,7 @@ typedef struct encodec_hparams {
     int codebook_size, n_q;
 } encodec_hparams;
 
-/* A causal conv (w[k][cin][cout]) or transposed conv (w[cin][k][cout]); bias b[cout]. */
+/* A causal conv (w[k][cin][cout]) or transposed conv (w[cin][k][cout]) as GEMM panels (encodec_ops.h); b[cout]. */
 typedef struct encodec_conv {
     int cin, cout, k, stride;
     float *w, *b;
@@ -34,7 +34,8 @@ typedef struct encodec_resunit {
     encodec_conv block1, block3, shortcut;
 } encodec_resunit;
 
-/* Two stacked LSTM layers (gates i, f, g, o), w_*[4*dim][dim], bias = b_ih + b_hh; output h1 + x. */
+/* Two stacked LSTM layers (gates i, f, g, o), w_*[dim][4*dim] (PyTorch's transposed) as GEMM panels,
+ * bias = b_ih + b_hh; output h1 + x. */
 typedef struct encodec_lstm {
     int dim;
     float *w_ih[2], *w_hh[2], *bias[2];

@@ -1,18 +1,9 @@
 /* encodec_conv.c: EnCodec's causal conv, transposed conv, residual unit and reflect padding, all streamable. */
 #include "codec/encodec_ops.h"
 
-#include <cblas.h>
-#include <math.h>
 #include <string.h>
 
 #include "core/error.h"
-
-/* expf(v) - 1 is as accurate in absolute terms as expm1f below -1/8 and twice as fast. */
-float encodec_elu(float v) { return v > 0.0f ? v : v < -0.125f ? expf(v) - 1.0f : expm1f(v); }
-
-void encodec_elu_inplace(float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] = encodec_elu(x[i]);
-}
 
 void encodec_pad_reflect(float *buf, int L, int C, int pl, int pr) {
     const int m = pl > pr ? pl : pr;
@@ -37,18 +28,8 @@ void encodec_pad_reflect(float *buf, int L, int C, int pl, int pr) {
     }
 }
 
-/* y[m][n] = bias + a[m][k] (row stride lda) * w[k][n]. */
-static void gemm_bias(int m, int n, int k, const float *a, int lda, const float *w, const float *bias, float *y) {
-    if (m <= 0) return;
-    for (int i = 0; i < m; i++) memcpy(y + (size_t)i * n, bias, (size_t)n * sizeof *y);
-    if (m == 1) /* no packing of w for a single row */
-        cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.0f, w, n, a, 1, 1.0f, y, 1);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, lda, w, n, 1.0f, y, n);
-}
-
 void encodec_conv1x1(const encodec_conv *c, const float *x, int m, float *y) {
-    gemm_bias(m, c->cout, c->cin, x, c->cin, c->w, c->b, y);
+    encodec_gemm(m, c->cout, c->cin, x, (size_t)c->cin, c->w, c->b, y, (size_t)c->cout);
 }
 
 /* ---- causal conv ---- */
@@ -71,7 +52,7 @@ void encodec_conv_state_init(encodec_conv_state *s, const encodec_conv *c, int m
 }
 
 bark_status encodec_conv_push(encodec_conv_state *s, const float *x, int n, int final, float *y, int *m,
-                              float *col, bark_error *err) {
+                              bark_error *err) {
     const encodec_conv *c = s->c;
     const int K = c->k, S = c->stride, C = c->cin;
     *m = 0;
@@ -103,15 +84,8 @@ bark_status encodec_conv_push(encodec_conv_state *s, const float *x, int n, int 
     }
     const int nw = s->len >= K ? (s->len - K) / S + 1 : 0;
     if (nw > 0) {
-        const float *a = s->buf;
-        int lda = C;
-        if (K > 1 || S > 1) {
-            for (int j = 0; j < nw; j++)
-                memcpy(col + (size_t)j * K * C, s->buf + (size_t)j * S * C, (size_t)K * C * sizeof *col);
-            a = col;
-            lda = K * C;
-        }
-        gemm_bias(nw, c->cout, K * C, a, lda, c->w, c->b, y);
+        /* window j is the K * C contiguous floats from column j * S */
+        encodec_gemm(nw, c->cout, K * C, s->buf, (size_t)S * C, c->w, c->b, y, (size_t)c->cout);
         const int used = nw * S;
         memmove(s->buf, s->buf + (size_t)used * C, (size_t)(s->len - used) * C * sizeof *x);
         s->len -= used;
@@ -132,11 +106,7 @@ void encodec_convtr_push(encodec_convtr_state *s, const float *x, int n, float *
     const encodec_conv *c = s->c;
     const int S = c->stride, K = c->k, N = c->cout, row = K * N;
     if (n <= 0) return;
-    if (n == 1)
-        cblas_sgemv(CblasRowMajor, CblasTrans, c->cin, row, 1.0f, c->w, row, x, 1, 0.0f, raw, 1);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, row, c->cin, 1.0f, x, c->cin, c->w, row, 0.0f, raw,
-                    row);
+    encodec_gemm(n, row, c->cin, x, (size_t)c->cin, c->w, NULL, raw, (size_t)row);
     for (int t = 0; t < n; t++) {
         const float *cur = raw + (size_t)t * row;
         const float *prev = t > 0 ? raw + (size_t)(t - 1) * row + (size_t)S * N : s->has_tail ? s->tail : NULL;
@@ -180,7 +150,7 @@ void encodec_res_state_init(encodec_res_state *s, const encodec_resunit *u, int 
 }
 
 bark_status encodec_res_push(encodec_res_state *s, const float *x, int n, int final, float *y, int *m,
-                             float *col, bark_error *err) {
+                             bark_error *err) {
     const encodec_resunit *u = s->u;
     const int C = u->block1.cin;
     const int pc = s->pend_cap;
@@ -192,7 +162,7 @@ bark_status encodec_res_push(encodec_res_state *s, const float *x, int n, int fi
     memcpy(s->act, x, (size_t)n * C * sizeof *x);
     encodec_elu_inplace(s->act, (size_t)n * C);
     int m1 = 0;
-    bark_status st = encodec_conv_push(&s->conv1, s->act, n, final, s->mid, &m1, col, err);
+    bark_status st = encodec_conv_push(&s->conv1, s->act, n, final, s->mid, &m1, err);
     if (st != BARK_OK) return st;
     if (m1 > s->pend_len) return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: residual unit out of step");
     if (m1 == 0) return BARK_OK;

@@ -6,11 +6,25 @@
 
 /* ---- the tensor table (encodec_weights.c) ---- */
 
+/* GEMM weights (convs, transposed convs, LSTM) are stored as panels of ENCODEC_PANEL columns: element (r, c)
+ * of a rows x cols matrix at encodec_panel_at(rows, r, c), the last panel zero-padded, so that the GEMM reads
+ * each panel as one contiguous stream. */
+#define ENCODEC_PANEL 16
+
+static inline size_t encodec_panel_floats(int64_t rows, int64_t cols) {
+    return (size_t)rows * (size_t)((cols + ENCODEC_PANEL - 1) / ENCODEC_PANEL * ENCODEC_PANEL);
+}
+
+static inline size_t encodec_panel_at(int64_t rows, int64_t r, int64_t c) {
+    return (size_t)((c / ENCODEC_PANEL) * ENCODEC_PANEL * rows + r * ENCODEC_PANEL + c % ENCODEC_PANEL);
+}
+
 typedef enum encodec_tkind {
-    ENCODEC_T_CONV,     /* torch [cout][cin][k] -> w[k][cin][cout];  GGUF ne {k, cin, cout} */
-    ENCODEC_T_CONVTR,   /* torch [cin][cout][k] -> w[cin][k][cout];  GGUF ne {k, cout, cin} */
-    ENCODEC_T_VEC,      /* [n];                                       GGUF ne {n} */
-    ENCODEC_T_MAT,      /* torch [rows][cols] unchanged;              GGUF ne {cols, rows} */
+    ENCODEC_T_CONV,     /* torch [cout][cin][k] -> panels of [k][cin][cout];  GGUF ne {k, cin, cout} */
+    ENCODEC_T_CONVTR,   /* torch [cin][cout][k] -> panels of [cin][k][cout];  GGUF ne {k, cout, cin} */
+    ENCODEC_T_VEC,      /* [n];                                                GGUF ne {n} */
+    ENCODEC_T_MAT,      /* torch [rows][cols] unchanged;                       GGUF ne {cols, rows} */
+    ENCODEC_T_LSTM,     /* torch [rows][cols] -> panels of [cols][rows];       GGUF ne {cols, rows} */
 } encodec_tkind;
 
 typedef struct encodec_tref {
@@ -36,10 +50,18 @@ void encodec_store(const encodec_tref *r, const float *src);
 void encodec_finish_codebooks(encodec_model *m);
 int64_t encodec_tref_numel(const encodec_tref *r);
 
+/* ---- GEMM and ELU (encodec_gemm.c) ---- */
+
+/* y[t*ldy + o] = (sum over i = 0..k-1, in that order from 0, of x[t*ldx + i] * W(i, o)) + b[o] (+ 0 if b is
+ * NULL) for t < m, o < n, W the k x n panels at w; without fused multiply-adds: every output the same bits
+ * whatever m, the other rows and columns, or the CPU's instruction set. */
+void encodec_gemm(int m, int n, int k, const float *x, size_t ldx, const float *w, const float *b, float *y,
+                  size_t ldy);
+/* x = elu(x) in place (polynomial exp; the same bits on every CPU). */
+void encodec_elu_inplace(float *x, size_t n);
+
 /* ---- primitive operators (encodec_conv.c) ---- */
 
-float encodec_elu(float v);
-void encodec_elu_inplace(float *x, size_t n);
 /* Reflect padding of x[L][C] (time-major) held at buf[0..L): moves it to buf[pl..pl+L) and fills pl
  * columns before and pr after exactly like PyTorch's pad1d(mode='reflect') with EnCodec's small-input
  * zero extension. buf must hold pl + L + pr columns. */
@@ -62,10 +84,9 @@ size_t encodec_conv_state_floats(const encodec_conv *c, int max_in);
 /* Largest output count of one push of at most max_in columns. */
 int encodec_conv_max_out(const encodec_conv *c, int max_in);
 void encodec_conv_state_init(encodec_conv_state *s, const encodec_conv *c, int max_in, float *mem);
-/* Pushes x[n][cin] (n <= max_in); writes *m rows y[*m][cout]. final marks the end of the stream.
- * col: im2col scratch of encodec_conv_max_out * k * cin floats. */
+/* Pushes x[n][cin] (n <= max_in); writes *m rows y[*m][cout]. final marks the end of the stream. */
 bark_status encodec_conv_push(encodec_conv_state *s, const float *x, int n, int final, float *y, int *m,
-                              float *col, bark_error *err);
+                              bark_error *err);
 
 /* A transposed conv (k = 2 * stride, causal right trim) with its overlap tail (bias-free). */
 typedef struct encodec_convtr_state {
@@ -91,21 +112,24 @@ typedef struct encodec_res_state {
 
 size_t encodec_res_state_floats(const encodec_resunit *u, int max_in);
 void encodec_res_state_init(encodec_res_state *s, const encodec_resunit *u, int max_in, float *mem);
-/* x[n][C] -> y[*m][C]; col as for encodec_conv_push of block1. */
+/* x[n][C] -> y[*m][C]. */
 bark_status encodec_res_push(encodec_res_state *s, const float *x, int n, int final, float *y, int *m,
-                             float *col, bark_error *err);
+                             bark_error *err);
 
 /* ---- LSTM (encodec_lstm.c) ---- */
 
 typedef struct encodec_lstm_state {
     const encodec_lstm *l;
+    int max_n;          /* frames whose input projections are computed together */
     float *h[2], *c[2]; /* [dim] each */
     float *gates;       /* [4*dim] */
+    float *proj;        /* [max_n][4*dim] input projections (w_ih x + bias) */
+    float *h0;          /* [max_n][dim] layer 0's outputs */
 } encodec_lstm_state;
 
-size_t encodec_lstm_state_floats(const encodec_lstm *l);
-void encodec_lstm_state_init(encodec_lstm_state *s, const encodec_lstm *l, float *mem);
-/* y[t] = h1_t + x[t] for n frames x[n][dim] (y may not alias x). */
+size_t encodec_lstm_state_floats(const encodec_lstm *l, int max_n);
+void encodec_lstm_state_init(encodec_lstm_state *s, const encodec_lstm *l, int max_n, float *mem);
+/* y[t] = h1_t + x[t] for n frames x[n][dim] (any n: max_n at a time; y may not alias x). */
 void encodec_lstm_push(encodec_lstm_state *s, const float *x, int n, float *y);
 
 #endif

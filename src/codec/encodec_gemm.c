@@ -1,0 +1,188 @@
+/* encodec_gemm.c: EnCodec's f32 GEMM and ELU whose every output is the same arithmetic whatever the rows, tiles or CPU. */
+#include "codec/encodec_ops.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* Each output y[t][o] is acc = 0; acc = acc + x[t][i] * w[i][o] for i = 0, 1, .. k-1 (each product rounded, then
+ * added: no fused multiply-add; C11 mode keeps GCC from contracting and separate statements keep clang from it),
+ * then y = acc + b[o]. Vector lanes hold different outputs, never parts of one sum, so the tile shape, the
+ * instruction set (the x86 clones below) and the rows given in one call never change a bit. */
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi" /* 32-byte vectors passed between static inline functions only */
+#endif
+
+/* Every helper taking or giving a vector is inlined into the clone that calls it (no vector crosses a call). */
+#define VINLINE static inline __attribute__((always_inline))
+
+typedef float v8 __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+VINLINE v8 ld8(const float *p) {
+    v8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+VINLINE void st8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
+
+/* f in every lane (one broadcast instruction; the initializer list would be built lane by lane) */
+VINLINE v8 splat8(float f) {
+#if defined(__clang__)
+    const v8 v = {f};
+    return __builtin_shufflevector(v, v, 0, 0, 0, 0, 0, 0, 0, 0);
+#else
+    return __builtin_shuffle((v8){f}, (v8i){0});
+#endif
+}
+
+/* y[0..cols) = acc + b[0..cols) (b NULL: + 0), cols <= 8 of the lanes */
+VINLINE void put8(float *y, v8 acc, const float *b, int cols) {
+    if (cols >= 8) {
+        st8(y, acc + (b ? ld8(b) : splat8(0.0f)));
+        return;
+    }
+    float t[8];
+    st8(t, acc);
+    for (int c = 0; c < cols; c++) y[c] = t[c] + (b ? b[c] : 0.0f);
+}
+
+/* Rows [t, t + R) x columns [o, o + 8 * NV) of the product, in registers (columns from n on are computed from
+ * the panels' zero padding and not stored). */
+#define GEMM_TILE(R, NV)                                                                                             \
+    do {                                                                                                             \
+        const float *wp[NV];                                                                                         \
+        _Pragma("GCC unroll 16") for (int j = 0; j < NV; j++) {                                                      \
+            const int oj = o + 8 * j;                                                                                \
+            wp[j] = w + (size_t)(oj / ENCODEC_PANEL) * ENCODEC_PANEL * k + oj % ENCODEC_PANEL;                       \
+        }                                                                                                            \
+        v8 acc[R][NV];                                                                                               \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) _Pragma("GCC unroll 16") for (int j = 0; j < NV; j++)   \
+            acc[r][j] = splat8(0.0f);                                                                                \
+        for (int i = 0; i < k; i++) {                                                                                \
+            v8 wv[NV];                                                                                               \
+            _Pragma("GCC unroll 16") for (int j = 0; j < NV; j++) wv[j] = ld8(wp[j] + (size_t)i * ENCODEC_PANEL);    \
+            _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {                                                   \
+                const v8 xb = splat8(x[(size_t)(t + r) * ldx + i]);                                                  \
+                _Pragma("GCC unroll 16") for (int j = 0; j < NV; j++) {                                              \
+                    const v8 p = xb * wv[j];                                                                         \
+                    acc[r][j] = acc[r][j] + p;                                                                       \
+                }                                                                                                    \
+            }                                                                                                        \
+        }                                                                                                            \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) _Pragma("GCC unroll 16") for (int j = 0; j < NV; j++)   \
+            put8(y + (size_t)(t + r) * ldy + o + 8 * j, acc[r][j], b ? b + o + 8 * j : NULL, n - o - 8 * j);        \
+    } while (0)
+
+/* Columns [o, o + 8 * NV) for every row: R rows at a time, then one. */
+#define GEMM_COLS(R, NV)                                                                                             \
+    do {                                                                                                             \
+        int t = 0;                                                                                                   \
+        for (; t + R <= m; t += R) GEMM_TILE(R, NV);                                                                 \
+        for (; t < m; t++) GEMM_TILE(1, NV);                                                                         \
+    } while (0)
+
+/* The body of every clone: column strips of 8 * NV (the weight strip stays in cache over the rows), then single
+ * vectors (the last one maybe partial). */
+#define GEMM_BODY(R, NV)                                                                                             \
+    do {                                                                                                             \
+        int o = 0;                                                                                                   \
+        for (; o + 8 * NV <= n; o += 8 * NV) GEMM_COLS(R, NV);                                                       \
+        for (; o < n; o += 8) GEMM_COLS(2 * R, 1);                                                                   \
+    } while (0)
+
+#define GEMM_ARGS int m, int n, int k, const float *x, size_t ldx, const float *w, const float *b, float *y, size_t ldy
+
+/* a * b + c, rounded twice (a statement of its own, so that no compiler fuses it) */
+VINLINE v8 madd(v8 a, v8 b, v8 c) {
+    const v8 p = a * b;
+    return p + c;
+}
+
+/* mask ? a : b lane by lane (mask lanes all ones or zero) */
+VINLINE v8 sel(v8i mask, v8 a, v8 b) {
+    v8i ia, ib;
+    memcpy(&ia, &a, sizeof ia);
+    memcpy(&ib, &b, sizeof ib);
+    const v8i r = (mask & ia) | (~mask & ib);
+    v8 out;
+    memcpy(&out, &r, sizeof out);
+    return out;
+}
+
+/* ELU of 8 values: v above 0; a polynomial expm1 on [-1/8, 0]; exp(v) - 1 below (Cody-Waite reduction to
+ * |r| <= ln2/2, Cephes' expf polynomial, 2^n from the exponent bits; v clamped at -87 where exp is below 1e-37). */
+VINLINE v8 elu8(v8 v) {
+    const v8 c = sel(v < splat8(-87.0f), splat8(-87.0f), v);
+    const v8 fn = madd(c, splat8(1.44269504088896341f), splat8(12582912.0f)) - splat8(12582912.0f);
+    v8 r = madd(fn, splat8(-0.693359375f), c);
+    r = madd(fn, splat8(2.12194440e-4f), r);
+    v8 p = splat8(1.9875691500e-4f);
+    p = madd(p, r, splat8(1.3981999507e-3f));
+    p = madd(p, r, splat8(8.3334519073e-3f));
+    p = madd(p, r, splat8(4.1665795894e-2f));
+    p = madd(p, r, splat8(1.6666665459e-1f));
+    p = madd(p, r, splat8(5.0000001201e-1f));
+    const v8 e = madd(p, r * r, r) + splat8(1.0f);
+    const v8i bits = (__builtin_convertvector(fn, v8i) + 127) << 23;
+    v8 scale;
+    memcpy(&scale, &bits, sizeof scale);
+    const v8 big = madd(e, scale, splat8(-1.0f));
+    v8 q = splat8(1.0f / 5040.0f);
+    q = madd(q, c, splat8(1.0f / 720.0f));
+    q = madd(q, c, splat8(1.0f / 120.0f));
+    q = madd(q, c, splat8(1.0f / 24.0f));
+    q = madd(q, c, splat8(1.0f / 6.0f));
+    q = madd(q, c, splat8(0.5f));
+    const v8 small = madd(q, c * c, c);
+    return sel(v > splat8(0.0f), v, sel(c < splat8(-0.125f), big, small));
+}
+
+#define ELU_BODY                                                                                                     \
+    do {                                                                                                             \
+        size_t i = 0;                                                                                                \
+        for (; i + 8 <= len; i += 8) st8(x + i, elu8(ld8(x + i)));                                                   \
+        if (i < len) {                                                                                               \
+            float tail[8] = {0};                                                                                     \
+            memcpy(tail, x + i, (len - i) * sizeof *x);                                                              \
+            st8(tail, elu8(ld8(tail)));                                                                              \
+            memcpy(x + i, tail, (len - i) * sizeof *x);                                                              \
+        }                                                                                                            \
+    } while (0)
+
+static void gemm_generic(GEMM_ARGS) { GEMM_BODY(2, 2); }
+static void elu_generic(float *x, size_t len) { ELU_BODY; }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static void gemm_avx2(GEMM_ARGS) { GEMM_BODY(4, 3); }
+__attribute__((target("avx2"))) static void elu_avx2(float *x, size_t len) { ELU_BODY; }
+/* 32 vector registers: 4 x 6 accumulators */
+__attribute__((target("avx512f,avx512vl"))) static void gemm_avx512(GEMM_ARGS) { GEMM_BODY(4, 6); }
+
+static int cpu_level(void) {
+    static int level = -1; /* a benign race: every thread stores the same value */
+    if (level < 0) {
+        __builtin_cpu_init();
+        level = __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512f") ? 2
+                : __builtin_cpu_supports("avx2")                                          ? 1
+                                                                                          : 0;
+    }
+    return level;
+}
+
+void encodec_gemm(GEMM_ARGS) {
+    const int level = cpu_level();
+    if (level == 2) gemm_avx512(m, n, k, x, ldx, w, b, y, ldy);
+    else if (level == 1) gemm_avx2(m, n, k, x, ldx, w, b, y, ldy);
+    else gemm_generic(m, n, k, x, ldx, w, b, y, ldy);
+}
+
+void encodec_elu_inplace(float *x, size_t len) {
+    if (cpu_level() >= 1) elu_avx2(x, len);
+    else elu_generic(x, len);
+}
+#else
+void encodec_gemm(GEMM_ARGS) { gemm_generic(m, n, k, x, ldx, w, b, y, ldy); }
+void encodec_elu_inplace(float *x, size_t len) { elu_generic(x, len); }
+#endif
