@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "bark.h"
+#include "core/threadpool.h"
 #include "model/model.h"
 
 #define ENCODEC_MAX_RATIOS 8
@@ -109,6 +110,9 @@ typedef struct encodec_dec_stream encodec_dec_stream;
 BARK_NODISCARD bark_status encodec_dec_stream_create(const encodec_model *m, int n_q, encodec_dec_stream **out,
                                                      bark_error *err);
 void encodec_dec_stream_free(encodec_dec_stream *s); /* accepts NULL */
+/* Runs the stream's products on pool's threads from now on (NULL, the default: the caller's thread alone). The
+ * samples never depend on it. The pool must outlive the stream's use of it and not run anything else meanwhile. */
+void encodec_dec_stream_set_pool(encodec_dec_stream *s, bark_pool *pool);
 /* Samples the next push of n frames can produce: 0 while fewer than K frames were seen in total, then
  * hop * (frames seen so far) on the push that reaches K, afterwards hop * n. At most hop * (n + K - 1). */
 size_t encodec_dec_stream_out_size(const encodec_dec_stream *s, size_t n);
@@ -123,6 +127,9 @@ BARK_NODISCARD bark_status encodec_dec_stream_finish(encodec_dec_stream *s, floa
 /* Whole-sequence decode of codes[q*T + t] (n_q rows, T frames) into out[hop*T]. */
 BARK_NODISCARD bark_status encodec_decode(const encodec_model *m, const int32_t *codes, int n_q, size_t T,
                                           float *out, bark_error *err);
+/* The same on pool's threads (NULL: the caller's); the same samples whatever the pool. */
+BARK_NODISCARD bark_status encodec_decode_pool(const encodec_model *m, const int32_t *codes, int n_q, size_t T,
+                                               float *out, bark_pool *pool, bark_error *err);
 
 /* ---- encoder: samples -> latent [dimension][T] -> codes [n_q][T], T = ceil(N/hop) ---- */
 

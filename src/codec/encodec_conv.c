@@ -28,8 +28,8 @@ void encodec_pad_reflect(float *buf, int L, int C, int pl, int pr) {
     }
 }
 
-void encodec_conv1x1(const encodec_conv *c, const float *x, int m, float *y) {
-    encodec_gemm(m, c->cout, c->cin, x, (size_t)c->cin, c->w, c->b, y, (size_t)c->cout);
+void encodec_conv1x1(bark_pool *pool, const encodec_conv *c, const float *x, int m, float *y) {
+    encodec_gemm_pool(pool, m, c->cout, c->cin, x, (size_t)c->cin, c->w, c->b, y, (size_t)c->cout);
 }
 
 /* ---- causal conv ---- */
@@ -51,8 +51,8 @@ void encodec_conv_state_init(encodec_conv_state *s, const encodec_conv *c, int m
     s->buf = mem;
 }
 
-bark_status encodec_conv_push(encodec_conv_state *s, const float *x, int n, int final, float *y, int *m,
-                              bark_error *err) {
+bark_status encodec_conv_push(bark_pool *pool, encodec_conv_state *s, const float *x, int n, int final, float *y,
+                              int *m, bark_error *err) {
     const encodec_conv *c = s->c;
     const int K = c->k, S = c->stride, C = c->cin;
     *m = 0;
@@ -85,7 +85,7 @@ bark_status encodec_conv_push(encodec_conv_state *s, const float *x, int n, int 
     const int nw = s->len >= K ? (s->len - K) / S + 1 : 0;
     if (nw > 0) {
         /* window j is the K * C contiguous floats from column j * S */
-        encodec_gemm(nw, c->cout, K * C, s->buf, (size_t)S * C, c->w, c->b, y, (size_t)c->cout);
+        encodec_gemm_pool(pool, nw, c->cout, K * C, s->buf, (size_t)S * C, c->w, c->b, y, (size_t)c->cout);
         const int used = nw * S;
         memmove(s->buf, s->buf + (size_t)used * C, (size_t)(s->len - used) * C * sizeof *x);
         s->len -= used;
@@ -102,11 +102,11 @@ void encodec_convtr_state_init(encodec_convtr_state *s, const encodec_conv *c, f
     s->tail = mem;
 }
 
-void encodec_convtr_push(encodec_convtr_state *s, const float *x, int n, float *y, float *raw) {
+void encodec_convtr_push(bark_pool *pool, encodec_convtr_state *s, const float *x, int n, float *y, float *raw) {
     const encodec_conv *c = s->c;
     const int S = c->stride, K = c->k, N = c->cout, row = K * N;
     if (n <= 0) return;
-    encodec_gemm(n, row, c->cin, x, (size_t)c->cin, c->w, NULL, raw, (size_t)row);
+    encodec_gemm_pool(pool, n, row, c->cin, x, (size_t)c->cin, c->w, NULL, raw, (size_t)row);
     for (int t = 0; t < n; t++) {
         const float *cur = raw + (size_t)t * row;
         const float *prev = t > 0 ? raw + (size_t)(t - 1) * row + (size_t)S * N : s->has_tail ? s->tail : NULL;
@@ -149,8 +149,8 @@ void encodec_res_state_init(encodec_res_state *s, const encodec_resunit *u, int 
     s->sc = mem;
 }
 
-bark_status encodec_res_push(encodec_res_state *s, const float *x, int n, int final, float *y, int *m,
-                             bark_error *err) {
+bark_status encodec_res_push(bark_pool *pool, encodec_res_state *s, const float *x, int n, int final, float *y,
+                             int *m, bark_error *err) {
     const encodec_resunit *u = s->u;
     const int C = u->block1.cin;
     const int pc = s->pend_cap;
@@ -162,13 +162,13 @@ bark_status encodec_res_push(encodec_res_state *s, const float *x, int n, int fi
     memcpy(s->act, x, (size_t)n * C * sizeof *x);
     encodec_elu_inplace(s->act, (size_t)n * C);
     int m1 = 0;
-    bark_status st = encodec_conv_push(&s->conv1, s->act, n, final, s->mid, &m1, err);
+    bark_status st = encodec_conv_push(pool, &s->conv1, s->act, n, final, s->mid, &m1, err);
     if (st != BARK_OK) return st;
     if (m1 > s->pend_len) return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: residual unit out of step");
     if (m1 == 0) return BARK_OK;
     encodec_elu_inplace(s->mid, (size_t)m1 * u->block1.cout);
-    encodec_conv1x1(&u->block3, s->mid, m1, y);
-    encodec_conv1x1(&u->shortcut, s->pend, m1, s->sc);
+    encodec_conv1x1(pool, &u->block3, s->mid, m1, y);
+    encodec_conv1x1(pool, &u->shortcut, s->pend, m1, s->sc);
     for (size_t i = 0; i < (size_t)m1 * C; i++) y[i] = s->sc[i] + y[i];
     memmove(s->pend, s->pend + (size_t)m1 * C, (size_t)(s->pend_len - m1) * C * sizeof *x);
     s->pend_len -= m1;

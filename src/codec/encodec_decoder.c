@@ -9,10 +9,11 @@
 
 /* Frames decoded together after dec.0: the LSTM's input projections and every later conv take this many
  * frames' rows in one product (each output's arithmetic never depends on it, see encodec_gemm). */
-#define DEC_BLOCK 8
+#define DEC_BLOCK 16
 
 struct encodec_dec_stream {
     const encodec_model *m;
+    bark_pool *pool; /* NULL: the caller's thread */
     int n_q;
     int finished;
     size_t frames_in;
@@ -114,6 +115,8 @@ void encodec_dec_stream_free(encodec_dec_stream *s) {
     free(s);
 }
 
+void encodec_dec_stream_set_pool(encodec_dec_stream *s, bark_pool *pool) { s->pool = pool; }
+
 size_t encodec_dec_stream_out_size(const encodec_dec_stream *s, size_t n) {
     const size_t hop = (size_t)s->m->hop;
     if (s->in.started) return n * hop;
@@ -124,22 +127,22 @@ size_t encodec_dec_stream_out_size(const encodec_dec_stream *s, size_t n) {
 /* n <= DEC_BLOCK dec.0 output frames x[n][C] through the rest of the decoder into y[n * hop]. */
 static bark_status dec_block(encodec_dec_stream *s, const float *x, int n, float *y, bark_error *err) {
     const encodec_model *m = s->m;
-    encodec_lstm_push(&s->lstm, x, n, s->lo);
+    encodec_lstm_push(s->pool, &s->lstm, x, n, s->lo);
     float *cur = s->lo; /* convtr writes s->a, the residual unit s->b */
     int rows = n;
     for (int i = 0; i < m->hp.n_ratios; i++) {
         encodec_elu_inplace(cur, (size_t)rows * m->dec_up[i].cin);
-        encodec_convtr_push(&s->up[i], cur, rows, s->a, s->raw);
+        encodec_convtr_push(s->pool, &s->up[i], cur, rows, s->a, s->raw);
         rows *= m->dec_up[i].stride;
         int got = 0;
-        bark_status st = encodec_res_push(&s->res[i], s->a, rows, 0, s->b, &got, err);
+        bark_status st = encodec_res_push(s->pool, &s->res[i], s->a, rows, 0, s->b, &got, err);
         if (st != BARK_OK) return st;
         if (got != rows) return bark_fail(err, BARK_ERR_ARG, "encodec_decoder.c: residual stage %d out of step", i);
         cur = s->b;
     }
     encodec_elu_inplace(cur, (size_t)rows * m->dec_out.cin);
     int got = 0;
-    bark_status st = encodec_conv_push(&s->out, cur, rows, 0, y, &got, err);
+    bark_status st = encodec_conv_push(s->pool, &s->out, cur, rows, 0, y, &got, err);
     if (st != BARK_OK) return st;
     if (got != rows) return bark_fail(err, BARK_ERR_ARG, "encodec_decoder.c: output stage out of step");
     return BARK_OK;
@@ -174,7 +177,7 @@ bark_status encodec_dec_stream_push(encodec_dec_stream *s, const int32_t *codes,
         for (int t = 0; t < b; t++)
             encodec_rvq_decode_frame(s->m, codes + t0 + t, s->n_q, ld, s->lat + (size_t)t * D);
         int m = 0;
-        st = encodec_conv_push(&s->in, s->lat, b, 0, s->rows, &m, err);
+        st = encodec_conv_push(s->pool, &s->in, s->lat, b, 0, s->rows, &m, err);
         if (st != BARK_OK) return st;
         s->frames_in += (size_t)b;
         st = run_rows(s, m, out + *n_out, err);
@@ -194,7 +197,7 @@ bark_status encodec_dec_stream_finish(encodec_dec_stream *s, float *out, size_t 
     if (cap < need)
         return bark_fail(err, BARK_ERR_ARG, "encodec: output buffer of %zu samples, finish needs %zu", cap, need);
     int m = 0;
-    bark_status st = encodec_conv_push(&s->in, NULL, 0, 1, s->rows, &m, err);
+    bark_status st = encodec_conv_push(s->pool, &s->in, NULL, 0, 1, s->rows, &m, err);
     if (st != BARK_OK) return st;
     st = run_rows(s, m, out, err);
     if (st != BARK_OK) return st;
@@ -204,12 +207,18 @@ bark_status encodec_dec_stream_finish(encodec_dec_stream *s, float *out, size_t 
 
 bark_status encodec_decode(const encodec_model *m, const int32_t *codes, int n_q, size_t T, float *out,
                            bark_error *err) {
+    return encodec_decode_pool(m, codes, n_q, T, out, NULL, err);
+}
+
+bark_status encodec_decode_pool(const encodec_model *m, const int32_t *codes, int n_q, size_t T, float *out,
+                                bark_pool *pool, bark_error *err) {
     if (T < 1) return bark_fail(err, BARK_ERR_ARG, "encodec: nothing to decode (0 frames)");
     bark_status st = encodec_check_codes(m, codes, n_q, T, T, err);
     if (st != BARK_OK) return st;
     encodec_dec_stream *s = NULL;
     st = encodec_dec_stream_create(m, n_q, &s, err);
     if (st != BARK_OK) return st;
+    encodec_dec_stream_set_pool(s, pool);
     size_t n1 = 0, n2 = 0;
     const size_t total = T * (size_t)m->hop;
     st = encodec_dec_stream_push(s, codes, T, T, out, total, &n1, err);

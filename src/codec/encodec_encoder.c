@@ -123,18 +123,18 @@ static bark_status run(encodec_enc_stream *s, const float *x, int n, int final, 
                        size_t ld, size_t cap, size_t *n_frames, bark_error *err) {
     const encodec_model *m = s->m;
     int mo = 0, mr = 0;
-    bark_status st = encodec_conv_push(&s->in, x, n, final, s->a, &mo, err);
+    bark_status st = encodec_conv_push(NULL, &s->in, x, n, final, s->a, &mo, err);
     for (int i = 0; st == BARK_OK && i < m->hp.n_ratios; i++) {
-        st = encodec_res_push(&s->res[i], s->a, mo, final, s->b, &mr, err);
+        st = encodec_res_push(NULL, &s->res[i], s->a, mo, final, s->b, &mr, err);
         if (st != BARK_OK) break;
         encodec_elu_inplace(s->b, (size_t)mr * m->enc_res[i].block1.cin);
-        st = encodec_conv_push(&s->down[i], s->b, mr, final, s->a, &mo, err);
+        st = encodec_conv_push(NULL, &s->down[i], s->b, mr, final, s->a, &mo, err);
     }
     if (st != BARK_OK) return st;
-    encodec_lstm_push(&s->lstm, s->a, mo, s->lo);
+    encodec_lstm_push(NULL, &s->lstm, s->a, mo, s->lo);
     encodec_elu_inplace(s->lo, (size_t)mo * m->enc_lstm.dim);
     int mf = 0;
-    st = encodec_conv_push(&s->out, s->lo, mo, final, s->lat, &mf, err);
+    st = encodec_conv_push(NULL, &s->out, s->lo, mo, final, s->lat, &mf, err);
     if (st != BARK_OK) return st;
     if (*n_frames + (size_t)mf > cap)
         return bark_fail(err, BARK_ERR_ARG, "encodec_encoder.c: %zu frames exceed the output capacity %zu",

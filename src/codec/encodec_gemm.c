@@ -111,10 +111,9 @@ VINLINE v8 sel(v8i mask, v8 a, v8 b) {
     return out;
 }
 
-/* ELU of 8 values: v above 0; a polynomial expm1 on [-1/8, 0]; exp(v) - 1 below (Cody-Waite reduction to
- * |r| <= ln2/2, Cephes' expf polynomial, 2^n from the exponent bits; v clamped at -87 where exp is below 1e-37). */
-VINLINE v8 elu8(v8 v) {
-    const v8 c = sel(v < splat8(-87.0f), splat8(-87.0f), v);
+/* exp(c) for c in [-87, 0]: Cody-Waite reduction to |r| <= ln2/2, Cephes' expf polynomial, 2^n from the
+ * exponent bits (n >= -126: always a normal number). */
+VINLINE v8 expn8(v8 c) {
     const v8 fn = madd(c, splat8(1.44269504088896341f), splat8(12582912.0f)) - splat8(12582912.0f);
     v8 r = madd(fn, splat8(-0.693359375f), c);
     r = madd(fn, splat8(2.12194440e-4f), r);
@@ -128,7 +127,12 @@ VINLINE v8 elu8(v8 v) {
     const v8i bits = (__builtin_convertvector(fn, v8i) + 127) << 23;
     v8 scale;
     memcpy(&scale, &bits, sizeof scale);
-    const v8 big = madd(e, scale, splat8(-1.0f));
+    return e * scale;
+}
+
+/* expm1(v) for v <= 0: a polynomial on [-1/8, 0], exp(v) - 1 below (v clamped at -87, exp below 1e-37). */
+VINLINE v8 expm1n8(v8 v) {
+    const v8 c = sel(v < splat8(-87.0f), splat8(-87.0f), v);
     v8 q = splat8(1.0f / 5040.0f);
     q = madd(q, c, splat8(1.0f / 720.0f));
     q = madd(q, c, splat8(1.0f / 120.0f));
@@ -136,8 +140,51 @@ VINLINE v8 elu8(v8 v) {
     q = madd(q, c, splat8(1.0f / 6.0f));
     q = madd(q, c, splat8(0.5f));
     const v8 small = madd(q, c * c, c);
-    return sel(v > splat8(0.0f), v, sel(c < splat8(-0.125f), big, small));
+    return sel(c < splat8(-0.125f), expn8(c) - splat8(1.0f), small);
 }
+
+VINLINE v8 elu8(v8 v) { return sel(v > splat8(0.0f), v, expm1n8(v)); }
+
+VINLINE v8 absv8(v8 v) { return sel(v < splat8(0.0f), -v, v); }
+
+VINLINE v8 sigmoid8(v8 v) {
+    const v8 e = expm1n8(-absv8(v)) + splat8(1.0f); /* exp(-|v|) */
+    const v8 s = splat8(1.0f) / (splat8(1.0f) + e);
+    return sel(v < splat8(0.0f), e * s, s);
+}
+
+/* tanh(|v|) = -t / (t + 2) with t = expm1(-2|v|), accurate near 0; the sign put back */
+VINLINE v8 tanh8(v8 v) {
+    const v8 t = expm1n8(splat8(-2.0f) * absv8(v));
+    const v8 r = -t / (t + splat8(2.0f));
+    return sel(v < splat8(0.0f), -r, r);
+}
+
+/* 8 cells: gates at g, g + gs, g + 2 gs, g + 3 gs */
+VINLINE void cell8(const float *g, size_t gs, float *c, float *h) {
+    const v8 ig = sigmoid8(ld8(g)), fg = sigmoid8(ld8(g + gs));
+    const v8 cg = tanh8(ld8(g + 2 * gs)), og = sigmoid8(ld8(g + 3 * gs));
+    const v8 fc = fg * ld8(c), ic = ig * cg;
+    const v8 cn = fc + ic;
+    st8(c, cn);
+    st8(h, og * tanh8(cn));
+}
+
+/* the cells 8 at a time, the last d % 8 through zero-padded copies */
+#define CELL_BODY                                                                                                    \
+    do {                                                                                                             \
+        int j = 0;                                                                                                   \
+        for (; j + 8 <= d; j += 8) cell8(g + j, (size_t)d, c + j, h + j);                                            \
+        if (j < d) {                                                                                                 \
+            float tg[32] = {0}, tc[8] = {0}, th[8];                                                                  \
+            const size_t r = (size_t)(d - j) * sizeof *c;                                                            \
+            for (int q = 0; q < 4; q++) memcpy(tg + 8 * q, g + (size_t)q * d + j, r);                               \
+            memcpy(tc, c + j, r);                                                                                    \
+            cell8(tg, 8, tc, th);                                                                                    \
+            memcpy(c + j, tc, r);                                                                                    \
+            memcpy(h + j, th, r);                                                                                    \
+        }                                                                                                            \
+    } while (0)
 
 #define ELU_BODY                                                                                                     \
     do {                                                                                                             \
@@ -153,10 +200,12 @@ VINLINE v8 elu8(v8 v) {
 
 static void gemm_generic(GEMM_ARGS) { GEMM_BODY(2, 2); }
 static void elu_generic(float *x, size_t len) { ELU_BODY; }
+static void cell_generic(const float *g, float *c, float *h, int d) { CELL_BODY; }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target("avx2"))) static void gemm_avx2(GEMM_ARGS) { GEMM_BODY(4, 3); }
 __attribute__((target("avx2"))) static void elu_avx2(float *x, size_t len) { ELU_BODY; }
+__attribute__((target("avx2"))) static void cell_avx2(const float *g, float *c, float *h, int d) { CELL_BODY; }
 /* 32 vector registers: 4 x 6 accumulators */
 __attribute__((target("avx512f,avx512vl"))) static void gemm_avx512(GEMM_ARGS) { GEMM_BODY(4, 6); }
 
@@ -182,7 +231,58 @@ void encodec_elu_inplace(float *x, size_t len) {
     if (cpu_level() >= 1) elu_avx2(x, len);
     else elu_generic(x, len);
 }
+
+void encodec_lstm_cell(const float *g, float *c, float *h, int d) {
+    if (cpu_level() >= 1) cell_avx2(g, c, h, d);
+    else cell_generic(g, c, h, d);
+}
 #else
 void encodec_gemm(GEMM_ARGS) { gemm_generic(m, n, k, x, ldx, w, b, y, ldy); }
 void encodec_elu_inplace(float *x, size_t len) { elu_generic(x, len); }
+void encodec_lstm_cell(const float *g, float *c, float *h, int d) { cell_generic(g, c, h, d); }
 #endif
+
+/* ---- the same products split over a pool's threads (which thread computes an output never changes it) ---- */
+
+typedef struct gemm_job {
+    int m, n, k;
+    const float *x;
+    size_t ldx;
+    const float *w, *b;
+    float *y;
+    size_t ldy;
+    int by_rows, per; /* task i takes rows (by_rows) or panels [i * per, (i + 1) * per) */
+} gemm_job;
+
+static void gemm_task(void *ctx, int i, int n_tasks) {
+    (void)n_tasks;
+    const gemm_job *j = ctx;
+    if (j->by_rows) {
+        const int t0 = i * j->per, t1 = t0 + j->per < j->m ? t0 + j->per : j->m;
+        if (t1 > t0)
+            encodec_gemm(t1 - t0, j->n, j->k, j->x + (size_t)t0 * j->ldx, j->ldx, j->w, j->b, j->y + (size_t)t0 * j->ldy,
+                         j->ldy);
+        return;
+    }
+    const int o0 = i * j->per * ENCODEC_PANEL, o1 = o0 + j->per * ENCODEC_PANEL < j->n ? o0 + j->per * ENCODEC_PANEL : j->n;
+    if (o1 > o0)
+        encodec_gemm(j->m, o1 - o0, j->k, j->x, j->ldx, j->w + (size_t)o0 * j->k, j->b ? j->b + o0 : NULL, j->y + o0,
+                     j->ldy);
+}
+
+/* Products below this many multiply-adds run on the caller's thread alone (a pool run costs microseconds). */
+#define GEMM_POOL_MIN (1 << 16)
+
+void encodec_gemm_pool(bark_pool *pool, GEMM_ARGS) {
+    const int nt = pool ? bark_pool_threads(pool) : 1;
+    if (nt <= 1 || (double)m * n * k < GEMM_POOL_MIN) {
+        encodec_gemm(m, n, k, x, ldx, w, b, y, ldy);
+        return;
+    }
+    gemm_job j = {m, n, k, x, ldx, w, b, y, ldy, 0, 0};
+    const int panels = (n + ENCODEC_PANEL - 1) / ENCODEC_PANEL;
+    j.by_rows = panels < 2 * nt && m >= 2 * nt;
+    const int units = j.by_rows ? m : panels;
+    j.per = (units + nt - 1) / nt;
+    bark_pool_run(pool, (units + j.per - 1) / j.per, gemm_task, &j);
+}

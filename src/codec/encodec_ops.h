@@ -3,6 +3,7 @@
 #define BARK_ENCODEC_OPS_H
 
 #include "codec/encodec.h"
+#include "core/threadpool.h"
 
 /* ---- the tensor table (encodec_weights.c) ---- */
 
@@ -57,17 +58,23 @@ int64_t encodec_tref_numel(const encodec_tref *r);
  * whatever m, the other rows and columns, or the CPU's instruction set. */
 void encodec_gemm(int m, int n, int k, const float *x, size_t ldx, const float *w, const float *b, float *y,
                   size_t ldy);
+/* The same on a pool's threads (NULL or one thread: the caller's); the same bits whatever the thread count. */
+void encodec_gemm_pool(bark_pool *pool, int m, int n, int k, const float *x, size_t ldx, const float *w,
+                       const float *b, float *y, size_t ldy);
 /* x = elu(x) in place (polynomial exp; the same bits on every CPU). */
 void encodec_elu_inplace(float *x, size_t n);
+/* One LSTM cell update from the gates g[4*d] (i, f, g, o): c = sig(f) c + sig(i) tanh(g),
+ * h = sig(o) tanh(c) (polynomial exp; the same bits on every CPU). */
+void encodec_lstm_cell(const float *g, float *c, float *h, int d);
 
-/* ---- primitive operators (encodec_conv.c) ---- */
+/* ---- primitive operators (encodec_conv.c); pool: where the products run (NULL: the caller's thread) ---- */
 
 /* Reflect padding of x[L][C] (time-major) held at buf[0..L): moves it to buf[pl..pl+L) and fills pl
  * columns before and pr after exactly like PyTorch's pad1d(mode='reflect') with EnCodec's small-input
  * zero extension. buf must hold pl + L + pr columns. */
 void encodec_pad_reflect(float *buf, int L, int C, int pl, int pr);
 /* y[m][cout] = bias + x[m][cin] * w (a 1x1 conv, time-major). */
-void encodec_conv1x1(const encodec_conv *c, const float *x, int m, float *y);
+void encodec_conv1x1(bark_pool *pool, const encodec_conv *c, const float *x, int m, float *y);
 
 /* A causal conv with its streaming state: left reflect padding k - stride at the start, right reflect
  * padding at the end of a stream whose length is not a multiple of the stride. */
@@ -85,8 +92,8 @@ size_t encodec_conv_state_floats(const encodec_conv *c, int max_in);
 int encodec_conv_max_out(const encodec_conv *c, int max_in);
 void encodec_conv_state_init(encodec_conv_state *s, const encodec_conv *c, int max_in, float *mem);
 /* Pushes x[n][cin] (n <= max_in); writes *m rows y[*m][cout]. final marks the end of the stream. */
-bark_status encodec_conv_push(encodec_conv_state *s, const float *x, int n, int final, float *y, int *m,
-                              bark_error *err);
+bark_status encodec_conv_push(bark_pool *pool, encodec_conv_state *s, const float *x, int n, int final, float *y,
+                              int *m, bark_error *err);
 
 /* A transposed conv (k = 2 * stride, causal right trim) with its overlap tail (bias-free). */
 typedef struct encodec_convtr_state {
@@ -97,7 +104,7 @@ typedef struct encodec_convtr_state {
 
 void encodec_convtr_state_init(encodec_convtr_state *s, const encodec_conv *c, float *mem);
 /* x[n][cin] -> y[n*stride][cout]; raw: scratch of n * k * cout floats. */
-void encodec_convtr_push(encodec_convtr_state *s, const float *x, int n, float *y, float *raw);
+void encodec_convtr_push(bark_pool *pool, encodec_convtr_state *s, const float *x, int n, float *y, float *raw);
 
 /* A residual unit with its k3 conv state and the raw inputs whose output is still pending. */
 typedef struct encodec_res_state {
@@ -113,8 +120,8 @@ typedef struct encodec_res_state {
 size_t encodec_res_state_floats(const encodec_resunit *u, int max_in);
 void encodec_res_state_init(encodec_res_state *s, const encodec_resunit *u, int max_in, float *mem);
 /* x[n][C] -> y[*m][C]. */
-bark_status encodec_res_push(encodec_res_state *s, const float *x, int n, int final, float *y, int *m,
-                             bark_error *err);
+bark_status encodec_res_push(bark_pool *pool, encodec_res_state *s, const float *x, int n, int final, float *y,
+                             int *m, bark_error *err);
 
 /* ---- LSTM (encodec_lstm.c) ---- */
 
@@ -130,6 +137,6 @@ typedef struct encodec_lstm_state {
 size_t encodec_lstm_state_floats(const encodec_lstm *l, int max_n);
 void encodec_lstm_state_init(encodec_lstm_state *s, const encodec_lstm *l, int max_n, float *mem);
 /* y[t] = h1_t + x[t] for n frames x[n][dim] (any n: max_n at a time; y may not alias x). */
-void encodec_lstm_push(encodec_lstm_state *s, const float *x, int n, float *y);
+void encodec_lstm_push(bark_pool *pool, encodec_lstm_state *s, const float *x, int n, float *y);
 
 #endif
