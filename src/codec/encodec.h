@@ -141,6 +141,8 @@ typedef struct encodec_enc_stream encodec_enc_stream;
 BARK_NODISCARD bark_status encodec_enc_stream_create(const encodec_model *m, int n_q, encodec_enc_stream **out,
                                                      bark_error *err);
 void encodec_enc_stream_free(encodec_enc_stream *s); /* accepts NULL */
+/* As encodec_dec_stream_set_pool: the products on pool's threads, the same codes and latents whatever it is. */
+void encodec_enc_stream_set_pool(encodec_enc_stream *s, bark_pool *pool);
 /* Upper bound of the frames a push of n samples (or the finish call, n = 0) can produce. */
 size_t encodec_enc_stream_out_frames(const encodec_enc_stream *s, size_t n);
 /* Encodes n samples; writes *n_frames frames: codes[q*ld + j] and, if latent is non-NULL,
@@ -158,5 +160,9 @@ float encodec_enc_stream_min_margin(const encodec_enc_stream *s);
 /* Whole encode of x[n]: codes[q*T + t] (n_q rows) and optionally latent[c*T + t], T = encodec_frames(n). */
 BARK_NODISCARD bark_status encodec_encode(const encodec_model *m, const float *x, size_t n, int n_q,
                                           int32_t *codes, float *latent, float *min_margin, bark_error *err);
+/* The same on pool's threads (NULL: the caller's); the same results whatever the pool. */
+BARK_NODISCARD bark_status encodec_encode_pool(const encodec_model *m, const float *x, size_t n, int n_q,
+                                               int32_t *codes, float *latent, float *min_margin, bark_pool *pool,
+                                               bark_error *err);
 
 #endif

@@ -159,14 +159,13 @@ bark_status encodec_res_push(bark_pool *pool, encodec_res_state *s, const float 
         return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: %d columns overflow a residual unit buffer", n);
     memcpy(s->pend + (size_t)s->pend_len * C, x, (size_t)n * C * sizeof *x);
     s->pend_len += n;
-    memcpy(s->act, x, (size_t)n * C * sizeof *x);
-    encodec_elu_inplace(s->act, (size_t)n * C);
+    encodec_elu_pool(pool, x, s->act, (size_t)n * C);
     int m1 = 0;
     bark_status st = encodec_conv_push(pool, &s->conv1, s->act, n, final, s->mid, &m1, err);
     if (st != BARK_OK) return st;
     if (m1 > s->pend_len) return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: residual unit out of step");
     if (m1 == 0) return BARK_OK;
-    encodec_elu_inplace(s->mid, (size_t)m1 * u->block1.cout);
+    encodec_elu_pool(pool, s->mid, s->mid, (size_t)m1 * u->block1.cout);
     encodec_conv1x1(pool, &u->block3, s->mid, m1, y);
     encodec_conv1x1(pool, &u->shortcut, s->pend, m1, s->sc);
     for (size_t i = 0; i < (size_t)m1 * C; i++) y[i] = s->sc[i] + y[i];

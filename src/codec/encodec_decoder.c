@@ -131,7 +131,7 @@ static bark_status dec_block(encodec_dec_stream *s, const float *x, int n, float
     float *cur = s->lo; /* convtr writes s->a, the residual unit s->b */
     int rows = n;
     for (int i = 0; i < m->hp.n_ratios; i++) {
-        encodec_elu_inplace(cur, (size_t)rows * m->dec_up[i].cin);
+        encodec_elu_pool(s->pool, cur, cur, (size_t)rows * m->dec_up[i].cin);
         encodec_convtr_push(s->pool, &s->up[i], cur, rows, s->a, s->raw);
         rows *= m->dec_up[i].stride;
         int got = 0;
@@ -140,7 +140,7 @@ static bark_status dec_block(encodec_dec_stream *s, const float *x, int n, float
         if (got != rows) return bark_fail(err, BARK_ERR_ARG, "encodec_decoder.c: residual stage %d out of step", i);
         cur = s->b;
     }
-    encodec_elu_inplace(cur, (size_t)rows * m->dec_out.cin);
+    encodec_elu_pool(s->pool, cur, cur, (size_t)rows * m->dec_out.cin);
     int got = 0;
     bark_status st = encodec_conv_push(s->pool, &s->out, cur, rows, 0, y, &got, err);
     if (st != BARK_OK) return st;

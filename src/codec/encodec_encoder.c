@@ -10,6 +10,7 @@
 
 struct encodec_enc_stream {
     const encodec_model *m;
+    bark_pool *pool; /* NULL: the caller's thread */
     int n_q;
     int finished;
     size_t samples_in, frames_out;
@@ -107,6 +108,8 @@ void encodec_enc_stream_free(encodec_enc_stream *s) {
     free(s);
 }
 
+void encodec_enc_stream_set_pool(encodec_enc_stream *s, bark_pool *pool) { s->pool = pool; }
+
 float encodec_enc_stream_min_margin(const encodec_enc_stream *s) { return s->margin; }
 
 size_t encodec_frames(const encodec_model *m, size_t n_samples) {
@@ -123,18 +126,18 @@ static bark_status run(encodec_enc_stream *s, const float *x, int n, int final, 
                        size_t ld, size_t cap, size_t *n_frames, bark_error *err) {
     const encodec_model *m = s->m;
     int mo = 0, mr = 0;
-    bark_status st = encodec_conv_push(NULL, &s->in, x, n, final, s->a, &mo, err);
+    bark_status st = encodec_conv_push(s->pool, &s->in, x, n, final, s->a, &mo, err);
     for (int i = 0; st == BARK_OK && i < m->hp.n_ratios; i++) {
-        st = encodec_res_push(NULL, &s->res[i], s->a, mo, final, s->b, &mr, err);
+        st = encodec_res_push(s->pool, &s->res[i], s->a, mo, final, s->b, &mr, err);
         if (st != BARK_OK) break;
-        encodec_elu_inplace(s->b, (size_t)mr * m->enc_res[i].block1.cin);
-        st = encodec_conv_push(NULL, &s->down[i], s->b, mr, final, s->a, &mo, err);
+        encodec_elu_pool(s->pool, s->b, s->b, (size_t)mr * m->enc_res[i].block1.cin);
+        st = encodec_conv_push(s->pool, &s->down[i], s->b, mr, final, s->a, &mo, err);
     }
     if (st != BARK_OK) return st;
-    encodec_lstm_push(NULL, &s->lstm, s->a, mo, s->lo);
-    encodec_elu_inplace(s->lo, (size_t)mo * m->enc_lstm.dim);
+    encodec_lstm_push(s->pool, &s->lstm, s->a, mo, s->lo);
+    encodec_elu_pool(s->pool, s->lo, s->lo, (size_t)mo * m->enc_lstm.dim);
     int mf = 0;
-    st = encodec_conv_push(NULL, &s->out, s->lo, mo, final, s->lat, &mf, err);
+    st = encodec_conv_push(s->pool, &s->out, s->lo, mo, final, s->lat, &mf, err);
     if (st != BARK_OK) return st;
     if (*n_frames + (size_t)mf > cap)
         return bark_fail(err, BARK_ERR_ARG, "encodec_encoder.c: %zu frames exceed the output capacity %zu",
@@ -202,10 +205,16 @@ bark_status encodec_enc_stream_finish(encodec_enc_stream *s, int32_t *codes, flo
 
 bark_status encodec_encode(const encodec_model *m, const float *x, size_t n, int n_q, int32_t *codes, float *latent,
                            float *min_margin, bark_error *err) {
+    return encodec_encode_pool(m, x, n, n_q, codes, latent, min_margin, NULL, err);
+}
+
+bark_status encodec_encode_pool(const encodec_model *m, const float *x, size_t n, int n_q, int32_t *codes,
+                                float *latent, float *min_margin, bark_pool *pool, bark_error *err) {
     if (n < 1) return bark_fail(err, BARK_ERR_ARG, "encodec: nothing to encode (0 samples)");
     encodec_enc_stream *s = NULL;
     bark_status st = encodec_enc_stream_create(m, n_q, &s, err);
     if (st != BARK_OK) return st;
+    encodec_enc_stream_set_pool(s, pool);
     const size_t T = encodec_frames(m, n);
     size_t f1 = 0, f2 = 0;
     st = encodec_enc_stream_push(s, x, n, codes, latent, T, T, &f1, err);

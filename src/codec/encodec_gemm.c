@@ -83,13 +83,14 @@ VINLINE void put8(float *y, v8 acc, const float *b, int cols) {
         for (; t < m; t++) GEMM_TILE(1, NV);                                                                         \
     } while (0)
 
-/* The body of every clone: column strips of 8 * NV (the weight strip stays in cache over the rows), then single
- * vectors (the last one maybe partial). */
-#define GEMM_BODY(R, NV)                                                                                             \
+/* The body of every clone: column strips of 8 * NV (the weight strip stays in cache over the rows), then
+ * strips of one panel and single vectors (the last one maybe partial), R2 rows at a time. */
+#define GEMM_BODY(R, NV, R2)                                                                                         \
     do {                                                                                                             \
         int o = 0;                                                                                                   \
         for (; o + 8 * NV <= n; o += 8 * NV) GEMM_COLS(R, NV);                                                       \
-        for (; o < n; o += 8) GEMM_COLS(2 * R, 1);                                                                   \
+        for (; o + 16 <= n; o += 16) GEMM_COLS(R2, 2);                                                               \
+        for (; o < n; o += 8) GEMM_COLS(R2, 1);                                                                      \
     } while (0)
 
 #define GEMM_ARGS int m, int n, int k, const float *x, size_t ldx, const float *w, const float *b, float *y, size_t ldy
@@ -189,25 +190,25 @@ VINLINE void cell8(const float *g, size_t gs, float *c, float *h) {
 #define ELU_BODY                                                                                                     \
     do {                                                                                                             \
         size_t i = 0;                                                                                                \
-        for (; i + 8 <= len; i += 8) st8(x + i, elu8(ld8(x + i)));                                                   \
+        for (; i + 8 <= len; i += 8) st8(y + i, elu8(ld8(x + i)));                                                   \
         if (i < len) {                                                                                               \
             float tail[8] = {0};                                                                                     \
             memcpy(tail, x + i, (len - i) * sizeof *x);                                                              \
             st8(tail, elu8(ld8(tail)));                                                                              \
-            memcpy(x + i, tail, (len - i) * sizeof *x);                                                              \
+            memcpy(y + i, tail, (len - i) * sizeof *x);                                                              \
         }                                                                                                            \
     } while (0)
 
-static void gemm_generic(GEMM_ARGS) { GEMM_BODY(2, 2); }
-static void elu_generic(float *x, size_t len) { ELU_BODY; }
+static void gemm_generic(GEMM_ARGS) { GEMM_BODY(2, 2, 2); }
+static void elu_generic(const float *x, float *y, size_t len) { ELU_BODY; }
 static void cell_generic(const float *g, float *c, float *h, int d) { CELL_BODY; }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2"))) static void gemm_avx2(GEMM_ARGS) { GEMM_BODY(4, 3); }
-__attribute__((target("avx2"))) static void elu_avx2(float *x, size_t len) { ELU_BODY; }
+__attribute__((target("avx2"))) static void gemm_avx2(GEMM_ARGS) { GEMM_BODY(4, 3, 4); }
+__attribute__((target("avx2"))) static void elu_avx2(const float *x, float *y, size_t len) { ELU_BODY; }
 __attribute__((target("avx2"))) static void cell_avx2(const float *g, float *c, float *h, int d) { CELL_BODY; }
-/* 32 vector registers: 4 x 6 accumulators */
-__attribute__((target("avx512f,avx512vl"))) static void gemm_avx512(GEMM_ARGS) { GEMM_BODY(4, 6); }
+/* 32 vector registers: 4 x 6 accumulators (8 x 2 on narrow products) */
+__attribute__((target("avx512f,avx512vl"))) static void gemm_avx512(GEMM_ARGS) { GEMM_BODY(4, 6, 8); }
 
 static int cpu_level(void) {
     static int level = -1; /* a benign race: every thread stores the same value */
@@ -227,9 +228,9 @@ void encodec_gemm(GEMM_ARGS) {
     else gemm_generic(m, n, k, x, ldx, w, b, y, ldy);
 }
 
-void encodec_elu_inplace(float *x, size_t len) {
-    if (cpu_level() >= 1) elu_avx2(x, len);
-    else elu_generic(x, len);
+static void elu(const float *x, float *y, size_t len) {
+    if (cpu_level() >= 1) elu_avx2(x, y, len);
+    else elu_generic(x, y, len);
 }
 
 void encodec_lstm_cell(const float *g, float *c, float *h, int d) {
@@ -238,7 +239,7 @@ void encodec_lstm_cell(const float *g, float *c, float *h, int d) {
 }
 #else
 void encodec_gemm(GEMM_ARGS) { gemm_generic(m, n, k, x, ldx, w, b, y, ldy); }
-void encodec_elu_inplace(float *x, size_t len) { elu_generic(x, len); }
+static void elu(const float *x, float *y, size_t len) { elu_generic(x, y, len); }
 void encodec_lstm_cell(const float *g, float *c, float *h, int d) { cell_generic(g, c, h, d); }
 #endif
 
@@ -285,4 +286,30 @@ void encodec_gemm_pool(bark_pool *pool, GEMM_ARGS) {
     const int units = j.by_rows ? m : panels;
     j.per = (units + nt - 1) / nt;
     bark_pool_run(pool, (units + j.per - 1) / j.per, gemm_task, &j);
+}
+
+typedef struct elu_job {
+    const float *x;
+    float *y;
+    size_t n, per;
+} elu_job;
+
+static void elu_task(void *ctx, int i, int n_tasks) {
+    (void)n_tasks;
+    const elu_job *j = ctx;
+    const size_t a = (size_t)i * j->per, b = a + j->per < j->n ? a + j->per : j->n;
+    if (b > a) elu(j->x + a, j->y + a, b - a);
+}
+
+/* Arrays below this many values take the caller's thread alone. */
+#define ELU_POOL_MIN 8192
+
+void encodec_elu_pool(bark_pool *pool, const float *x, float *y, size_t n) {
+    const int nt = pool ? bark_pool_threads(pool) : 1;
+    if (nt <= 1 || n < ELU_POOL_MIN) {
+        elu(x, y, n);
+        return;
+    }
+    elu_job j = {x, y, n, (n / (size_t)nt + 8) / 8 * 8};
+    bark_pool_run(pool, (int)((n + j.per - 1) / j.per), elu_task, &j);
 }

@@ -61,8 +61,8 @@ void encodec_gemm(int m, int n, int k, const float *x, size_t ldx, const float *
 /* The same on a pool's threads (NULL or one thread: the caller's); the same bits whatever the thread count. */
 void encodec_gemm_pool(bark_pool *pool, int m, int n, int k, const float *x, size_t ldx, const float *w,
                        const float *b, float *y, size_t ldy);
-/* x = elu(x) in place (polynomial exp; the same bits on every CPU). */
-void encodec_elu_inplace(float *x, size_t n);
+/* y = elu(x) (y may be x; polynomial exp, the same bits on every CPU) on a pool's threads (NULL: the caller's). */
+void encodec_elu_pool(bark_pool *pool, const float *x, float *y, size_t n);
 /* One LSTM cell update from the gates g[4*d] (i, f, g, o): c = sig(f) c + sig(i) tanh(g),
  * h = sig(o) tanh(c) (polynomial exp; the same bits on every CPU). */
 void encodec_lstm_cell(const float *g, float *c, float *h, int d);
