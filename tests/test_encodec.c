@@ -280,6 +280,57 @@ static void test_stream_decode(void **state) {
     free(whole);
 }
 
+/* Decoding and encoding on pools of 1..3 threads (and streamed in chunks of 5 on 2) give the same bits as on
+ * the caller's thread alone. */
+static void test_thread_counts(void **state) {
+    const size_t T = 60;
+    int32_t *codes = malloc(8 * T * sizeof *codes);
+    for (size_t i = 0; i < 8 * T; i++) codes[i] = (int32_t)(rnd() % 1024);
+    float *ref = malloc(320 * T * sizeof *ref), *out = malloc(320 * T * sizeof *out);
+    npy w = load_npy("wave.npy");
+    const size_t N = w.n, F = encodec_frames(&g_model, N);
+    float *z0 = malloc(128 * F * sizeof *z0), *z1 = malloc(128 * F * sizeof *z1);
+    int32_t *c0 = malloc(8 * F * sizeof *c0), *c1 = malloc(8 * F * sizeof *c1);
+    bark_error err = {0};
+    assert_int_equal(encodec_decode(&g_model, codes, 8, T, ref, &err), BARK_OK);
+    assert_int_equal(encodec_encode(&g_model, w.data, N, 8, c0, z0, NULL, &err), BARK_OK);
+    for (int nt = 1; nt <= 3; nt++) {
+        bark_pool *pool = bark_pool_create(nt);
+        assert_non_null(pool);
+        memset(out, 0, 320 * T * sizeof *out);
+        assert_int_equal(encodec_decode_pool(&g_model, codes, 8, T, out, pool, &err), BARK_OK);
+        assert_memory_equal(out, ref, 320 * T * sizeof *out);
+        assert_int_equal(encodec_encode_pool(&g_model, w.data, N, 8, c1, z1, NULL, pool, &err), BARK_OK);
+        assert_memory_equal(c1, c0, 8 * F * sizeof *c1);
+        assert_memory_equal(z1, z0, 128 * F * sizeof *z1);
+        if (nt == 2) {
+            encodec_dec_stream *s = NULL;
+            assert_int_equal(encodec_dec_stream_create(&g_model, 8, &s, &err), BARK_OK);
+            encodec_dec_stream_set_pool(s, pool);
+            memset(out, 0, 320 * T * sizeof *out);
+            size_t total = 0, got = 0;
+            for (size_t done = 0; done < T; done += 5) {
+                assert_int_equal(encodec_dec_stream_push(s, codes + done, T, 5, out + total, 320 * T - total, &got, &err),
+                                 BARK_OK);
+                total += got;
+            }
+            assert_int_equal(encodec_dec_stream_finish(s, out + total, 320 * T - total, &got, &err), BARK_OK);
+            assert_int_equal(total + got, 320 * T);
+            assert_memory_equal(out, ref, 320 * T * sizeof *out);
+            encodec_dec_stream_free(s);
+        }
+        bark_pool_free(pool);
+    }
+    free(codes);
+    free(ref);
+    free(out);
+    free(z0);
+    free(z1);
+    free(c0);
+    free(c1);
+    free(w.data);
+}
+
 /* ---- encoder against the reference ---- */
 
 static void test_encode_golden(void **state) {
@@ -690,6 +741,7 @@ int main(void) {
         cmocka_unit_test(test_decode_short),
         cmocka_unit_test(test_decode_lengths),
         cmocka_unit_test(test_stream_decode),
+        cmocka_unit_test(test_thread_counts),
         cmocka_unit_test(test_encode_golden),
         cmocka_unit_test(test_encode_short),
         cmocka_unit_test(test_encode_stream),
