@@ -121,8 +121,9 @@ static void test_generator_probe(void **state) {
     for (int e = 0; e < 4; e++) {
         /* encoder.0.weight torch [32][1][7]: element e is (o 0, i 0, k e) -> w[k][i][o], 7 rows of 32 */
         assert_true(v[0 * 4 + e] == m->enc_in.w[encodec_panel_at(7, e, 0)]);
-        /* decoder.3.weight torch [512][256][16]: (i 0, o 0, k e) -> w[i][k][o], 512 rows of 16 * 256 */
-        assert_true(v[1 * 4 + e] == m->dec_up[0].w[encodec_panel_at(512, 0, e * 256)]);
+        /* decoder.3.weight torch [512][256][16]: (i 0, o 0, k e) -> row 512 + i (taps 0..7), column k * 256 + o
+         * of the 1024 x 8 * 256 panels */
+        assert_true(v[1 * 4 + e] == m->dec_up[0].w[encodec_panel_at(1024, 512, e * 256)]);
         /* decoder.1.lstm.weight_hh_l1 torch [2048][512]: (r 0, c e) -> w[c][r], 512 rows of 2048 */
         assert_true(v[2 * 4 + e] == m->dec_lstm.w_hh[1][encodec_panel_at(512, e, 0)]);
         assert_true(v[3 * 4 + e] == m->codebooks[(size_t)7 * 1024 * 128 + e]);
@@ -584,7 +585,8 @@ static void add_decoder_tensors(gguf_writer *w, int n_q, uint32_t type) {
             for (int64_t ci = 0; ci < s[0]; ci++)
                 for (int64_t o = 0; o < s[1]; o++)
                     for (int64_t k = 0; k < s[2]; k++)
-                        tmp[(ci * s[1] + o) * s[2] + k] = r->dst[encodec_panel_at(s[0], ci, k * s[1] + o)];
+                        tmp[(ci * s[1] + o) * s[2] + k] =
+                            r->dst[encodec_panel_at(2 * s[0], k >= s[2] / 2 ? ci : s[0] + ci, k % (s[2] / 2) * s[1] + o)];
             break;
         case ENCODEC_T_LSTM:
             for (int64_t row = 0; row < s[0]; row++)

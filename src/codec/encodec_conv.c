@@ -96,30 +96,31 @@ bark_status encodec_conv_push(bark_pool *pool, encodec_conv_state *s, const floa
 
 /* ---- transposed conv ---- */
 
-void encodec_convtr_state_init(encodec_convtr_state *s, const encodec_conv *c, float *mem) {
-    s->c = c;
-    s->has_tail = 0;
-    s->tail = mem;
+size_t encodec_convtr_state_floats(const encodec_conv *c, int max_in) {
+    return (size_t)c->stride * c->cout + (size_t)(1 + max_in) * c->cin;
 }
 
-void encodec_convtr_push(bark_pool *pool, encodec_convtr_state *s, const float *x, int n, float *y, float *raw) {
+void encodec_convtr_state_init(encodec_convtr_state *s, const encodec_conv *c, int max_in, float *mem) {
+    s->c = c;
+    s->max_in = max_in;
+    s->bias = mem;
+    for (int r = 0; r < c->stride; r++) memcpy(s->bias + (size_t)r * c->cout, c->b, (size_t)c->cout * sizeof *mem);
+    s->buf = mem + (size_t)c->stride * c->cout;
+    memset(s->buf, 0, (size_t)(1 + max_in) * c->cin * sizeof *mem);
+}
+
+bark_status encodec_convtr_push(bark_pool *pool, encodec_convtr_state *s, const float *x, int n, float *y,
+                                bark_error *err) {
     const encodec_conv *c = s->c;
-    const int S = c->stride, K = c->k, N = c->cout, row = K * N;
-    if (n <= 0) return;
-    encodec_gemm_pool(pool, n, row, c->cin, x, (size_t)c->cin, c->w, NULL, raw, (size_t)row);
-    for (int t = 0; t < n; t++) {
-        const float *cur = raw + (size_t)t * row;
-        const float *prev = t > 0 ? raw + (size_t)(t - 1) * row + (size_t)S * N : s->has_tail ? s->tail : NULL;
-        for (int r = 0; r < S; r++) {
-            float *out = y + ((size_t)t * S + r) * N;
-            for (int o = 0; o < N; o++) {
-                const float p = prev ? prev[r * N + o] : 0.0f;
-                out[o] = (p + cur[r * N + o]) + c->b[o];
-            }
-        }
-    }
-    memcpy(s->tail, raw + (size_t)(n - 1) * row + (size_t)S * N, (size_t)S * N * sizeof *raw);
-    s->has_tail = 1;
+    const size_t C = (size_t)c->cin;
+    if (n < 0 || n > s->max_in)
+        return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: %d rows overflow a transposed conv buffer of %d", n,
+                         s->max_in);
+    if (n == 0) return BARK_OK;
+    encodec_elu_pool(pool, x, s->buf + C, (size_t)n * C);
+    encodec_gemm_pool(pool, n, c->stride * c->cout, 2 * c->cin, s->buf, C, c->w, s->bias, y, (size_t)c->stride * c->cout);
+    memcpy(s->buf, s->buf + (size_t)n * C, C * sizeof *s->buf);
+    return BARK_OK;
 }
 
 /* ---- residual unit ---- */

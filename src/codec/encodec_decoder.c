@@ -26,13 +26,12 @@ struct encodec_dec_stream {
     float *rows;  /* dec.0 output [DEC_BLOCK + k - 1][C] */
     float *lo;    /* LSTM output [DEC_BLOCK][C] */
     float *a, *b; /* ping-pong activations [act] */
-    float *raw;
     float *mem;
 };
 
 /* Floats a decoder stream needs: per-stage state and the scratch of one block's pass. */
 typedef struct dec_sizes {
-    size_t state, act, raw, rows;
+    size_t state, act, rows;
 } dec_sizes;
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
@@ -42,7 +41,7 @@ static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 static int in_rows(const encodec_model *m) { return DEC_BLOCK + m->dec_in.k - 1; }
 
 static dec_sizes sizes(const encodec_model *m) {
-    dec_sizes z = {0, 0, 0, 0};
+    dec_sizes z = {0, 0, 0};
     const encodec_conv *in = &m->dec_in;
     z.state += encodec_conv_state_floats(in, DEC_BLOCK);
     z.rows = (size_t)in_rows(m) * in->cout;
@@ -50,8 +49,7 @@ static dec_sizes sizes(const encodec_model *m) {
     int rows = DEC_BLOCK;
     for (int i = 0; i < m->hp.n_ratios; i++) {
         const encodec_conv *up = &m->dec_up[i];
-        z.raw = max_sz(z.raw, (size_t)rows * up->k * up->cout);
-        z.state += (size_t)up->stride * up->cout;
+        z.state += encodec_convtr_state_floats(up, rows);
         rows *= up->stride;
         z.act = max_sz(z.act, (size_t)rows * up->cout);
         z.state += encodec_res_state_floats(&m->dec_res[i], rows);
@@ -69,7 +67,7 @@ bark_status encodec_dec_stream_create(const encodec_model *m, int n_q, encodec_d
                          m->dec_in.stride);
     const dec_sizes z = sizes(m);
     const size_t total = z.state + (size_t)DEC_BLOCK * m->hp.dimension + z.rows +
-                         (size_t)DEC_BLOCK * m->dec_lstm.dim + 2 * z.act + z.raw;
+                         (size_t)DEC_BLOCK * m->dec_lstm.dim + 2 * z.act;
     encodec_dec_stream *s = calloc(1, sizeof *s);
     float *mem = calloc(total, sizeof *mem);
     if (!s || !mem) {
@@ -86,8 +84,8 @@ bark_status encodec_dec_stream_create(const encodec_model *m, int n_q, encodec_d
     mem += encodec_lstm_state_floats(&m->dec_lstm, DEC_BLOCK);
     int rows = DEC_BLOCK;
     for (int i = 0; i < m->hp.n_ratios; i++) {
-        encodec_convtr_state_init(&s->up[i], &m->dec_up[i], mem);
-        mem += (size_t)m->dec_up[i].stride * m->dec_up[i].cout;
+        encodec_convtr_state_init(&s->up[i], &m->dec_up[i], rows, mem);
+        mem += encodec_convtr_state_floats(&m->dec_up[i], rows);
         rows *= m->dec_up[i].stride;
         encodec_res_state_init(&s->res[i], &m->dec_res[i], rows, mem);
         mem += encodec_res_state_floats(&m->dec_res[i], rows);
@@ -103,8 +101,6 @@ bark_status encodec_dec_stream_create(const encodec_model *m, int n_q, encodec_d
     s->a = mem;
     mem += z.act;
     s->b = mem;
-    mem += z.act;
-    s->raw = mem;
     *out = s;
     return BARK_OK;
 }
@@ -131,11 +127,11 @@ static bark_status dec_block(encodec_dec_stream *s, const float *x, int n, float
     float *cur = s->lo; /* convtr writes s->a, the residual unit s->b */
     int rows = n;
     for (int i = 0; i < m->hp.n_ratios; i++) {
-        encodec_elu_pool(s->pool, cur, cur, (size_t)rows * m->dec_up[i].cin);
-        encodec_convtr_push(s->pool, &s->up[i], cur, rows, s->a, s->raw);
+        bark_status st = encodec_convtr_push(s->pool, &s->up[i], cur, rows, s->a, err);
+        if (st != BARK_OK) return st;
         rows *= m->dec_up[i].stride;
         int got = 0;
-        bark_status st = encodec_res_push(s->pool, &s->res[i], s->a, rows, 0, s->b, &got, err);
+        st = encodec_res_push(s->pool, &s->res[i], s->a, rows, 0, s->b, &got, err);
         if (st != BARK_OK) return st;
         if (got != rows) return bark_fail(err, BARK_ERR_ARG, "encodec_decoder.c: residual stage %d out of step", i);
         cur = s->b;

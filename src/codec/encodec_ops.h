@@ -22,7 +22,8 @@ static inline size_t encodec_panel_at(int64_t rows, int64_t r, int64_t c) {
 
 typedef enum encodec_tkind {
     ENCODEC_T_CONV,     /* torch [cout][cin][k] -> panels of [k][cin][cout];  GGUF ne {k, cin, cout} */
-    ENCODEC_T_CONVTR,   /* torch [cin][cout][k] -> panels of [cin][k][cout];  GGUF ne {k, cout, cin} */
+    ENCODEC_T_CONVTR,   /* torch [cin][cout][2S] -> panels of [2][cin][S][cout]  GGUF ne {k, cout, cin}
+                         * (first the taps S..2S-1, which meet the previous input, then 0..S-1) */
     ENCODEC_T_VEC,      /* [n];                                                GGUF ne {n} */
     ENCODEC_T_MAT,      /* torch [rows][cols] unchanged;                       GGUF ne {cols, rows} */
     ENCODEC_T_LSTM,     /* torch [rows][cols] -> panels of [cols][rows];       GGUF ne {cols, rows} */
@@ -95,16 +96,20 @@ void encodec_conv_state_init(encodec_conv_state *s, const encodec_conv *c, int m
 bark_status encodec_conv_push(bark_pool *pool, encodec_conv_state *s, const float *x, int n, int final, float *y,
                               int *m, bark_error *err);
 
-/* A transposed conv (k = 2 * stride, causal right trim) with its overlap tail (bias-free). */
+/* A transposed conv (k = 2 * stride, causal right trim) after an ELU, as one product: output rows t*S .. t*S+S-1
+ * are b + [x[t-1], x[t]] . W' (W' the 2*cin x S*cout panels of encodec_store), x[-1] = 0. */
 typedef struct encodec_convtr_state {
     const encodec_conv *c;
-    int has_tail;
-    float *tail; /* [stride][cout] */
+    int max_in;
+    float *bias; /* [stride][cout]: b repeated for the product's columns */
+    float *buf;  /* [1 + max_in][cin]: the previous input row, then this push's elu(x) */
 } encodec_convtr_state;
 
-void encodec_convtr_state_init(encodec_convtr_state *s, const encodec_conv *c, float *mem);
-/* x[n][cin] -> y[n*stride][cout]; raw: scratch of n * k * cout floats. */
-void encodec_convtr_push(bark_pool *pool, encodec_convtr_state *s, const float *x, int n, float *y, float *raw);
+size_t encodec_convtr_state_floats(const encodec_conv *c, int max_in);
+void encodec_convtr_state_init(encodec_convtr_state *s, const encodec_conv *c, int max_in, float *mem);
+/* x[n][cin] -> y[n*stride][cout] = convtr(elu(x)), n <= max_in. */
+bark_status encodec_convtr_push(bark_pool *pool, encodec_convtr_state *s, const float *x, int n, float *y,
+                                bark_error *err);
 
 /* A residual unit with its k3 conv state and the raw inputs whose output is still pending. */
 typedef struct encodec_res_state {

@@ -208,13 +208,15 @@ static float *take(arena *a, size_t n) {
     return p;
 }
 
-/* A conv's weights as GEMM panels: k * cin rows of cout columns; a transposed conv's (tr): cin rows of k * cout. */
+/* A conv's weights as GEMM panels: k * cin rows of cout columns; a transposed conv's (tr, k = 2 * stride):
+ * 2 * cin rows of stride * cout. */
 static void conv_layout(arena *a, encodec_conv *c, int cin, int cout, int k, int stride, int tr) {
     c->cin = cin;
     c->cout = cout;
     c->k = k;
     c->stride = stride;
-    c->w = take(a, tr ? encodec_panel_floats(cin, k * cout) : encodec_panel_floats(k * cin, cout));
+    c->w = take(a, tr ? encodec_panel_floats(2 * (int64_t)cin, (int64_t)stride * cout)
+                      : encodec_panel_floats((int64_t)k * cin, cout));
     c->b = take(a, (size_t)cout);
 }
 
@@ -298,11 +300,14 @@ void encodec_store(const encodec_tref *r, const float *src) {
                 for (int64_t j = 0; j < k; j++) r->dst[encodec_panel_at(k * ci, j * ci + i, o)] = src[(o * ci + i) * k + j];
         break;
     }
-    case ENCODEC_T_CONVTR: { /* [cin][cout][k] -> panels of [cin][k][cout] */
-        const int64_t ci = r->shape[0], co = r->shape[1], k = r->shape[2];
+    case ENCODEC_T_CONVTR: { /* [cin][cout][2S] -> panels of [2][cin][S][cout], taps S.. first */
+        const int64_t ci = r->shape[0], co = r->shape[1], k = r->shape[2], S = k / 2;
         for (int64_t i = 0; i < ci; i++)
             for (int64_t o = 0; o < co; o++)
-                for (int64_t j = 0; j < k; j++) r->dst[encodec_panel_at(ci, i, j * co + o)] = src[(i * co + o) * k + j];
+                for (int64_t j = 0; j < k; j++) {
+                    const int64_t row = j >= S ? i : ci + i, col = (j % S) * co + o;
+                    r->dst[encodec_panel_at(2 * ci, row, col)] = src[(i * co + o) * k + j];
+                }
         break;
     }
     case ENCODEC_T_LSTM: { /* [rows][cols] -> panels of [cols][rows] */
