@@ -332,6 +332,36 @@ static void test_thread_counts(void **state) {
     free(w.data);
 }
 
+/* Every x86 clone of the GEMM, ELU and LSTM cell (AVX-512, AVX2, generic) gives the same samples and latents. */
+static void test_isa_clones(void **state) {
+    const size_t T = 20;
+    int32_t *codes = malloc(8 * T * sizeof *codes);
+    for (size_t i = 0; i < 8 * T; i++) codes[i] = (int32_t)(rnd() % 1024);
+    float *ref = malloc(320 * T * sizeof *ref), *out = malloc(320 * T * sizeof *out);
+    const size_t N = 320 * 7 + 111, F = encodec_frames(&g_model, N);
+    float *x = malloc(N * sizeof *x), *z0 = malloc(128 * F * sizeof *z0), *z1 = malloc(128 * F * sizeof *z1);
+    int32_t *c1 = malloc(8 * F * sizeof *c1);
+    for (size_t i = 0; i < N; i++) x[i] = 0.5f * sinf(0.013f * (float)i) + 0.01f * (float)(rnd() % 100) / 100.0f;
+    bark_error err = {0};
+    assert_int_equal(encodec_decode(&g_model, codes, 8, T, ref, &err), BARK_OK);
+    assert_int_equal(encodec_encode(&g_model, x, N, 8, c1, z0, NULL, &err), BARK_OK);
+    for (int cap = 1; cap >= 0; cap--) {
+        const int prev = encodec_isa_cap(cap);
+        assert_int_equal(encodec_decode(&g_model, codes, 8, T, out, &err), BARK_OK);
+        assert_int_equal(encodec_encode(&g_model, x, N, 8, c1, z1, NULL, &err), BARK_OK);
+        encodec_isa_cap(prev);
+        assert_memory_equal(out, ref, 320 * T * sizeof *out);
+        assert_memory_equal(z1, z0, 128 * F * sizeof *z1);
+    }
+    free(codes);
+    free(ref);
+    free(out);
+    free(x);
+    free(z0);
+    free(z1);
+    free(c1);
+}
+
 /* ---- encoder against the reference ---- */
 
 static void test_encode_golden(void **state) {
@@ -744,6 +774,7 @@ int main(void) {
         cmocka_unit_test(test_decode_lengths),
         cmocka_unit_test(test_stream_decode),
         cmocka_unit_test(test_thread_counts),
+        cmocka_unit_test(test_isa_clones),
         cmocka_unit_test(test_encode_golden),
         cmocka_unit_test(test_encode_short),
         cmocka_unit_test(test_encode_stream),

@@ -28,8 +28,8 @@ void encodec_pad_reflect(float *buf, int L, int C, int pl, int pr) {
     }
 }
 
-void encodec_conv1x1(bark_pool *pool, const encodec_conv *c, const float *x, int m, float *y) {
-    encodec_gemm_pool(pool, m, c->cout, c->cin, x, (size_t)c->cin, c->w, c->b, y, (size_t)c->cout);
+void encodec_conv1x1(bark_pool *pool, const encodec_conv *c, const float *x, int m, float *y, int add) {
+    encodec_gemm_pool(pool, m, c->cout, c->cin, x, (size_t)c->cin, c->w, c->b, y, (size_t)c->cout, add);
 }
 
 /* ---- causal conv ---- */
@@ -85,7 +85,7 @@ bark_status encodec_conv_push(bark_pool *pool, encodec_conv_state *s, const floa
     const int nw = s->len >= K ? (s->len - K) / S + 1 : 0;
     if (nw > 0) {
         /* window j is the K * C contiguous floats from column j * S */
-        encodec_gemm_pool(pool, nw, c->cout, K * C, s->buf, (size_t)S * C, c->w, c->b, y, (size_t)c->cout);
+        encodec_gemm_pool(pool, nw, c->cout, K * C, s->buf, (size_t)S * C, c->w, c->b, y, (size_t)c->cout, 0);
         const int used = nw * S;
         memmove(s->buf, s->buf + (size_t)used * C, (size_t)(s->len - used) * C * sizeof *x);
         s->len -= used;
@@ -118,7 +118,8 @@ bark_status encodec_convtr_push(bark_pool *pool, encodec_convtr_state *s, const 
                          s->max_in);
     if (n == 0) return BARK_OK;
     encodec_elu_pool(pool, x, s->buf + C, (size_t)n * C);
-    encodec_gemm_pool(pool, n, c->stride * c->cout, 2 * c->cin, s->buf, C, c->w, s->bias, y, (size_t)c->stride * c->cout);
+    const int N = c->stride * c->cout;
+    encodec_gemm_pool(pool, n, N, 2 * c->cin, s->buf, C, c->w, s->bias, y, (size_t)N, 0);
     memcpy(s->buf, s->buf + (size_t)n * C, C * sizeof *s->buf);
     return BARK_OK;
 }
@@ -130,11 +131,11 @@ static int res_pend_cap(const encodec_resunit *u, int max_in) { return max_in + 
 size_t encodec_res_state_floats(const encodec_resunit *u, int max_in) {
     const size_t C = (size_t)u->block1.cin, H = (size_t)u->block1.cout;
     const size_t pc = (size_t)res_pend_cap(u, max_in);
-    return encodec_conv_state_floats(&u->block1, max_in) + pc * C + (size_t)max_in * C + pc * H + pc * C;
+    return encodec_conv_state_floats(&u->block1, max_in) + pc * C + (size_t)max_in * C + pc * H;
 }
 
 void encodec_res_state_init(encodec_res_state *s, const encodec_resunit *u, int max_in, float *mem) {
-    const size_t C = (size_t)u->block1.cin, H = (size_t)u->block1.cout;
+    const size_t C = (size_t)u->block1.cin;
     const size_t pc = (size_t)res_pend_cap(u, max_in);
     s->u = u;
     encodec_conv_state_init(&s->conv1, &u->block1, max_in, mem);
@@ -146,8 +147,6 @@ void encodec_res_state_init(encodec_res_state *s, const encodec_resunit *u, int 
     s->act = mem;
     mem += (size_t)max_in * C;
     s->mid = mem;
-    mem += pc * H;
-    s->sc = mem;
 }
 
 bark_status encodec_res_push(bark_pool *pool, encodec_res_state *s, const float *x, int n, int final, float *y,
@@ -167,9 +166,8 @@ bark_status encodec_res_push(bark_pool *pool, encodec_res_state *s, const float 
     if (m1 > s->pend_len) return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: residual unit out of step");
     if (m1 == 0) return BARK_OK;
     encodec_elu_pool(pool, s->mid, s->mid, (size_t)m1 * u->block1.cout);
-    encodec_conv1x1(pool, &u->block3, s->mid, m1, y);
-    encodec_conv1x1(pool, &u->shortcut, s->pend, m1, s->sc);
-    for (size_t i = 0; i < (size_t)m1 * C; i++) y[i] = s->sc[i] + y[i];
+    encodec_conv1x1(pool, &u->shortcut, s->pend, m1, y, 0);
+    encodec_conv1x1(pool, &u->block3, s->mid, m1, y, 1); /* shortcut + block3, as PyTorch adds them */
     memmove(s->pend, s->pend + (size_t)m1 * C, (size_t)(s->pend_len - m1) * C * sizeof *x);
     s->pend_len -= m1;
     *m = m1;

@@ -27,7 +27,7 @@ static void step(bark_pool *pool, encodec_lstm_state *s, int i, const float *p) 
     const encodec_lstm *l = s->l;
     const int d = l->dim;
     float *g = s->gates, *h = s->h[i], *c = s->c[i];
-    encodec_gemm_pool(pool, 1, 4 * d, d, h, (size_t)d, l->w_hh[i], p, g, (size_t)4 * d);
+    encodec_gemm_pool(pool, 1, 4 * d, d, h, (size_t)d, l->w_hh[i], p, g, (size_t)4 * d, 0);
     encodec_lstm_cell(g, c, h, d);
 }
 
@@ -38,12 +38,12 @@ void encodec_lstm_push(bark_pool *pool, encodec_lstm_state *s, const float *x, i
     for (int t0 = 0; t0 < n; t0 += s->max_n) {
         const int b = n - t0 < s->max_n ? n - t0 : s->max_n;
         const float *xb = x + (size_t)t0 * d;
-        encodec_gemm_pool(pool, b, 4 * d, d, xb, (size_t)d, l->w_ih[0], l->bias[0], s->proj, g4);
+        encodec_gemm_pool(pool, b, 4 * d, d, xb, (size_t)d, l->w_ih[0], l->bias[0], s->proj, g4, 0);
         for (int t = 0; t < b; t++) {
             step(pool, s, 0, s->proj + t * g4);
             memcpy(s->h0 + (size_t)t * d, s->h[0], (size_t)d * sizeof *y);
         }
-        encodec_gemm_pool(pool, b, 4 * d, d, s->h0, (size_t)d, l->w_ih[1], l->bias[1], s->proj, g4);
+        encodec_gemm_pool(pool, b, 4 * d, d, s->h0, (size_t)d, l->w_ih[1], l->bias[1], s->proj, g4, 0);
         for (int t = 0; t < b; t++) {
             step(pool, s, 1, s->proj + t * g4);
             float *yt = y + (size_t)(t0 + t) * d;

@@ -55,13 +55,16 @@ int64_t encodec_tref_numel(const encodec_tref *r);
 /* ---- GEMM and ELU (encodec_gemm.c) ---- */
 
 /* y[t*ldy + o] = (sum over i = 0..k-1, in that order from 0, of x[t*ldx + i] * W(i, o)) + b[o] (+ 0 if b is
- * NULL) for t < m, o < n, W the k x n panels at w; without fused multiply-adds: every output the same bits
- * whatever m, the other rows and columns, or the CPU's instruction set. */
+ * NULL) for t < m, o < n, W the k x n panels at w, then that added to y's value if add; without fused
+ * multiply-adds: every output the same bits whatever m, the other rows and columns, or the CPU's instruction set. */
 void encodec_gemm(int m, int n, int k, const float *x, size_t ldx, const float *w, const float *b, float *y,
-                  size_t ldy);
+                  size_t ldy, int add);
+/* For the tests: the most capable x86 clone the functions here may take from now on (2 AVX-512, 1 AVX2, 0 generic,
+ * never above the CPU's); returns the previous cap (2 at start; elsewhere than x86 there is only the generic code). */
+int encodec_isa_cap(int cap);
 /* The same on a pool's threads (NULL or one thread: the caller's); the same bits whatever the thread count. */
 void encodec_gemm_pool(bark_pool *pool, int m, int n, int k, const float *x, size_t ldx, const float *w,
-                       const float *b, float *y, size_t ldy);
+                       const float *b, float *y, size_t ldy, int add);
 /* y = elu(x) (y may be x; polynomial exp, the same bits on every CPU) on a pool's threads (NULL: the caller's). */
 void encodec_elu_pool(bark_pool *pool, const float *x, float *y, size_t n);
 /* One LSTM cell update from the gates g[4*d] (i, f, g, o): c = sig(f) c + sig(i) tanh(g),
@@ -74,8 +77,8 @@ void encodec_lstm_cell(const float *g, float *c, float *h, int d);
  * columns before and pr after exactly like PyTorch's pad1d(mode='reflect') with EnCodec's small-input
  * zero extension. buf must hold pl + L + pr columns. */
 void encodec_pad_reflect(float *buf, int L, int C, int pl, int pr);
-/* y[m][cout] = bias + x[m][cin] * w (a 1x1 conv, time-major). */
-void encodec_conv1x1(bark_pool *pool, const encodec_conv *c, const float *x, int m, float *y);
+/* y[m][cout] = bias + x[m][cin] * w (a 1x1 conv, time-major), added to y's values if add. */
+void encodec_conv1x1(bark_pool *pool, const encodec_conv *c, const float *x, int m, float *y, int add);
 
 /* A causal conv with its streaming state: left reflect padding k - stride at the start, right reflect
  * padding at the end of a stream whose length is not a multiple of the stride. */
@@ -119,7 +122,6 @@ typedef struct encodec_res_state {
     float *pend; /* [max_in + pad][C] raw inputs not yet output */
     float *act;  /* [max_in][C] elu(x) */
     float *mid;  /* [max_out][H] */
-    float *sc;   /* [max_out][C] */
 } encodec_res_state;
 
 size_t encodec_res_state_floats(const encodec_resunit *u, int max_in);
