@@ -51,14 +51,19 @@ void encodec_conv_state_init(encodec_conv_state *s, const encodec_conv *c, int m
     s->buf = mem;
 }
 
+float *encodec_conv_next(encodec_conv_state *s, int n) {
+    if (n < 0 || s->len + n + s->pad + s->c->stride > s->cap) return NULL;
+    return s->buf + (size_t)s->len * s->c->cin;
+}
+
 bark_status encodec_conv_push(bark_pool *pool, encodec_conv_state *s, const float *x, int n, int final, float *y,
                               int *m, bark_error *err) {
     const encodec_conv *c = s->c;
     const int K = c->k, S = c->stride, C = c->cin;
     *m = 0;
-    if (n < 0 || s->len + n + s->pad + S > s->cap)
-        return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: %d columns overflow a stream buffer of %d", n, s->cap);
-    if (n > 0) memcpy(s->buf + (size_t)s->len * C, x, (size_t)n * C * sizeof *x);
+    float *dst = encodec_conv_next(s, n);
+    if (!dst) return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: %d columns overflow a stream buffer of %d", n, s->cap);
+    if (n > 0 && x != dst) memcpy(dst, x, (size_t)n * C * sizeof *x);
     s->len += n;
     int short_input = 0;
     if (!s->started) {
@@ -131,7 +136,7 @@ static int res_pend_cap(const encodec_resunit *u, int max_in) { return max_in + 
 size_t encodec_res_state_floats(const encodec_resunit *u, int max_in) {
     const size_t C = (size_t)u->block1.cin, H = (size_t)u->block1.cout;
     const size_t pc = (size_t)res_pend_cap(u, max_in);
-    return encodec_conv_state_floats(&u->block1, max_in) + pc * C + (size_t)max_in * C + pc * H;
+    return encodec_conv_state_floats(&u->block1, max_in) + pc * C + pc * H;
 }
 
 void encodec_res_state_init(encodec_res_state *s, const encodec_resunit *u, int max_in, float *mem) {
@@ -144,8 +149,6 @@ void encodec_res_state_init(encodec_res_state *s, const encodec_resunit *u, int 
     s->pend_cap = (int)pc;
     s->pend = mem;
     mem += pc * C;
-    s->act = mem;
-    mem += (size_t)max_in * C;
     s->mid = mem;
 }
 
@@ -159,9 +162,11 @@ bark_status encodec_res_push(bark_pool *pool, encodec_res_state *s, const float 
         return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: %d columns overflow a residual unit buffer", n);
     memcpy(s->pend + (size_t)s->pend_len * C, x, (size_t)n * C * sizeof *x);
     s->pend_len += n;
-    encodec_elu_pool(pool, x, s->act, (size_t)n * C);
+    float *act = encodec_conv_next(&s->conv1, n); /* elu(x) goes straight into the conv's stream buffer */
+    if (!act) return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: %d columns overflow a residual unit's conv", n);
+    encodec_elu_pool(pool, x, act, (size_t)n * C);
     int m1 = 0;
-    bark_status st = encodec_conv_push(pool, &s->conv1, s->act, n, final, s->mid, &m1, err);
+    bark_status st = encodec_conv_push(pool, &s->conv1, act, n, final, s->mid, &m1, err);
     if (st != BARK_OK) return st;
     if (m1 > s->pend_len) return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: residual unit out of step");
     if (m1 == 0) return BARK_OK;

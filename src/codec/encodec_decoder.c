@@ -136,9 +136,11 @@ static bark_status dec_block(encodec_dec_stream *s, const float *x, int n, float
         if (got != rows) return bark_fail(err, BARK_ERR_ARG, "encodec_decoder.c: residual stage %d out of step", i);
         cur = s->b;
     }
-    encodec_elu_pool(s->pool, cur, cur, (size_t)rows * m->dec_out.cin);
+    float *in = encodec_conv_next(&s->out, rows); /* elu straight into the conv's stream buffer */
+    if (!in) return bark_fail(err, BARK_ERR_ARG, "encodec_decoder.c: %d rows overflow the output stage", rows);
+    encodec_elu_pool(s->pool, cur, in, (size_t)rows * m->dec_out.cin);
     int got = 0;
-    bark_status st = encodec_conv_push(s->pool, &s->out, cur, rows, 0, y, &got, err);
+    bark_status st = encodec_conv_push(s->pool, &s->out, in, rows, 0, y, &got, err);
     if (st != BARK_OK) return st;
     if (got != rows) return bark_fail(err, BARK_ERR_ARG, "encodec_decoder.c: output stage out of step");
     return BARK_OK;

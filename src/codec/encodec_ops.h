@@ -95,6 +95,9 @@ size_t encodec_conv_state_floats(const encodec_conv *c, int max_in);
 /* Largest output count of one push of at most max_in columns. */
 int encodec_conv_max_out(const encodec_conv *c, int max_in);
 void encodec_conv_state_init(encodec_conv_state *s, const encodec_conv *c, int max_in, float *mem);
+/* Where the next push's n columns go in the stream buffer (NULL if they would overflow it): a caller may write
+ * them there and push that pointer, saving a copy. */
+float *encodec_conv_next(encodec_conv_state *s, int n);
 /* Pushes x[n][cin] (n <= max_in); writes *m rows y[*m][cout]. final marks the end of the stream. */
 bark_status encodec_conv_push(bark_pool *pool, encodec_conv_state *s, const float *x, int n, int final, float *y,
                               int *m, bark_error *err);
@@ -120,7 +123,6 @@ typedef struct encodec_res_state {
     encodec_conv_state conv1;
     int pend_len, pend_cap;
     float *pend; /* [max_in + pad][C] raw inputs not yet output */
-    float *act;  /* [max_in][C] elu(x) */
     float *mid;  /* [max_out][H] */
 } encodec_res_state;
 
