@@ -37,7 +37,7 @@ typedef struct dec_sizes {
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 
 /* Rows dec.0 can give for one push of DEC_BLOCK frames: all frames held back by its left padding come out
- * with the frame that completes it (stride 1). */
+ * with the frame that completes it (dec.0 has stride 1, encodec_weights.c's layout). */
 static int in_rows(const encodec_model *m) { return DEC_BLOCK + m->dec_in.k - 1; }
 
 static dec_sizes sizes(const encodec_model *m) {
@@ -62,9 +62,6 @@ bark_status encodec_dec_stream_create(const encodec_model *m, int n_q, encodec_d
     *out = NULL;
     if (n_q < 1 || n_q > m->hp.n_q)
         return bark_fail(err, BARK_ERR_ARG, "encodec: %d codebooks asked, the model has 1..%d", n_q, m->hp.n_q);
-    if (m->dec_in.stride != 1)
-        return bark_fail(err, BARK_ERR_UNSUPPORTED, "encodec: the decoder's first conv has stride %d, not 1",
-                         m->dec_in.stride);
     const dec_sizes z = sizes(m);
     const size_t total = z.state + (size_t)DEC_BLOCK * m->hp.dimension + z.rows +
                          (size_t)DEC_BLOCK * m->dec_lstm.dim + 2 * z.act;
