@@ -62,7 +62,8 @@ bark_status encodec_conv_push(bark_pool *pool, encodec_conv_state *s, const floa
     const int K = c->k, S = c->stride, C = c->cin;
     *m = 0;
     float *dst = encodec_conv_next(s, n);
-    if (!dst) return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: %d columns overflow a stream buffer of %d", n, s->cap);
+    if (!dst)
+        return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: %d columns overflow a stream buffer of %d", n, s->cap);
     if (n > 0 && x != dst) memcpy(dst, x, (size_t)n * C * sizeof *x);
     s->len += n;
     int short_input = 0;

@@ -1,4 +1,4 @@
-/* encodec_gemm.c: EnCodec's f32 GEMM and ELU whose every output is the same arithmetic whatever the rows, tiles or CPU. */
+/* encodec_gemm.c: EnCodec's f32 GEMM, ELU and LSTM cell: every output the same arithmetic whatever the rows or CPU. */
 #include "codec/encodec_ops.h"
 
 #include <stdatomic.h>
@@ -107,7 +107,7 @@ static void gemm_task(void *ctx, int i, int n_tasks) {
                          j->ldy, j->add);
         return;
     }
-    const int o0 = i * j->per * ENCODEC_PANEL, o1 = o0 + j->per * ENCODEC_PANEL < j->n ? o0 + j->per * ENCODEC_PANEL : j->n;
+    const int cols = j->per * ENCODEC_PANEL, o0 = i * cols, o1 = o0 + cols < j->n ? o0 + cols : j->n;
     if (o1 > o0)
         encodec_gemm(j->m, o1 - o0, j->k, j->x, j->ldx, j->w + (size_t)o0 * j->k, j->b ? j->b + o0 : NULL, j->y + o0,
                      j->ldy, j->add);

@@ -47,25 +47,25 @@ VINLINE void VX(put)(float *y, VX(vf) acc, const float *b, int cols, int add) {
     do {                                                                                                             \
         const float *wp[NV];                                                                                         \
         _Pragma("GCC unroll 16") for (int j = 0; j < NV; j++) {                                                      \
-            const int oj = o + VW * j;                                                                                \
+            const int oj = o + VW * j;                                                                               \
             wp[j] = w + (size_t)(oj / ENCODEC_PANEL) * ENCODEC_PANEL * k + oj % ENCODEC_PANEL;                       \
         }                                                                                                            \
-        VX(vf) acc[R][NV];                                                                                               \
+        VX(vf) acc[R][NV];                                                                                           \
         _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) _Pragma("GCC unroll 16") for (int j = 0; j < NV; j++)   \
-            acc[r][j] = VX(splat)(0.0f);                                                                                \
+            acc[r][j] = VX(splat)(0.0f);                                                                             \
         for (int i = 0; i < k; i++) {                                                                                \
-            VX(vf) wv[NV];                                                                                               \
-            _Pragma("GCC unroll 16") for (int j = 0; j < NV; j++) wv[j] = VX(ld)(wp[j] + (size_t)i * ENCODEC_PANEL);    \
+            VX(vf) wv[NV];                                                                                           \
+            _Pragma("GCC unroll 16") for (int j = 0; j < NV; j++) wv[j] = VX(ld)(wp[j] + (size_t)i * ENCODEC_PANEL); \
             _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {                                                   \
-                const VX(vf) xb = VX(splat)(x[(size_t)(t + r) * ldx + i]);                                                  \
+                const VX(vf) xb = VX(splat)(x[(size_t)(t + r) * ldx + i]);                                           \
                 _Pragma("GCC unroll 16") for (int j = 0; j < NV; j++) {                                              \
-                    const VX(vf) p = xb * wv[j];                                                                         \
+                    const VX(vf) p = xb * wv[j];                                                                     \
                     acc[r][j] = acc[r][j] + p;                                                                       \
                 }                                                                                                    \
             }                                                                                                        \
         }                                                                                                            \
         _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) _Pragma("GCC unroll 16") for (int j = 0; j < NV; j++)   \
-            VX(put)(y + (size_t)(t + r) * ldy + o + VW * j, acc[r][j], b ? b + o + VW * j : NULL, n - o - VW * j, add);   \
+            VX(put)(y + (size_t)(t + r) * ldy + o + VW * j, acc[r][j], b ? b + o + VW * j : NULL, n - o - VW * j, add); \
     } while (0)
 
 /* Columns [o, o + VW * NV) for every row: R rows at a time, then one. */
@@ -81,9 +81,9 @@ VINLINE void VX(put)(float *y, VX(vf) acc, const float *b, int cols, int add) {
 #define GEMM_BODY(R, NV, R2)                                                                                         \
     do {                                                                                                             \
         int o = 0;                                                                                                   \
-        for (; o + VW * NV <= n; o += VW * NV) GEMM_COLS(R, NV);                                                       \
-        for (; o + 16 <= n; o += 16) GEMM_COLS(R2, 16 / VW);                                                               \
-        for (; o < n; o += VW) GEMM_COLS(R2, 1);                                                                      \
+        for (; o + VW * NV <= n; o += VW * NV) GEMM_COLS(R, NV);                                                     \
+        for (; o + 16 <= n; o += 16) GEMM_COLS(R2, 16 / VW);                                                         \
+        for (; o < n; o += VW) GEMM_COLS(R2, 1);                                                                     \
     } while (0)
 
 /* a * b + c, rounded twice (a statement of its own, so that no compiler fuses it) */
@@ -166,13 +166,13 @@ VINLINE void VX(cell)(const float *g, size_t gs, float *c, float *h) {
 #define CELL_BODY                                                                                                    \
     do {                                                                                                             \
         int j = 0;                                                                                                   \
-        for (; j + VW <= d; j += VW) VX(cell)(g + j, (size_t)d, c + j, h + j);                                            \
+        for (; j + VW <= d; j += VW) VX(cell)(g + j, (size_t)d, c + j, h + j);                                       \
         if (j < d) {                                                                                                 \
-            float tg[4 * VW] = {0}, tc[VW] = {0}, th[VW];                                                                  \
+            float tg[4 * VW] = {0}, tc[VW] = {0}, th[VW];                                                            \
             const size_t r = (size_t)(d - j) * sizeof *c;                                                            \
             for (int q = 0; q < 4; q++) memcpy(tg + VW * q, g + (size_t)q * d + j, r);                               \
             memcpy(tc, c + j, r);                                                                                    \
-            VX(cell)(tg, VW, tc, th);                                                                                    \
+            VX(cell)(tg, VW, tc, th);                                                                                \
             memcpy(c + j, tc, r);                                                                                    \
             memcpy(h + j, th, r);                                                                                    \
         }                                                                                                            \
@@ -181,11 +181,11 @@ VINLINE void VX(cell)(const float *g, size_t gs, float *c, float *h) {
 #define ELU_BODY                                                                                                     \
     do {                                                                                                             \
         size_t i = 0;                                                                                                \
-        for (; i + VW <= len; i += VW) VX(st)(y + i, VX(elu)(VX(ld)(x + i)));                                                   \
+        for (; i + VW <= len; i += VW) VX(st)(y + i, VX(elu)(VX(ld)(x + i)));                                        \
         if (i < len) {                                                                                               \
-            float tail[VW] = {0};                                                                                     \
+            float tail[VW] = {0};                                                                                    \
             memcpy(tail, x + i, (len - i) * sizeof *x);                                                              \
-            VX(st)(tail, VX(elu)(VX(ld)(tail)));                                                                              \
+            VX(st)(tail, VX(elu)(VX(ld)(tail)));                                                                     \
             memcpy(y + i, tail, (len - i) * sizeof *x);                                                              \
         }                                                                                                            \
     } while (0)
