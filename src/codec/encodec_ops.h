@@ -22,7 +22,7 @@ static inline size_t encodec_panel_at(int64_t rows, int64_t r, int64_t c) {
 
 typedef enum encodec_tkind {
     ENCODEC_T_CONV,     /* torch [cout][cin][k] -> panels of [k][cin][cout];  GGUF ne {k, cin, cout} */
-    ENCODEC_T_CONVTR,   /* torch [cin][cout][2S] -> panels of [2][cin][S][cout]  GGUF ne {k, cout, cin}
+    ENCODEC_T_CONVTR,   /* torch [cin][cout][2S] -> panels of [2][cin][S][cout]; GGUF ne {k, cout, cin}
                          * (first the taps S..2S-1, which meet the previous input, then 0..S-1) */
     ENCODEC_T_VEC,      /* [n];                                                GGUF ne {n} */
     ENCODEC_T_MAT,      /* torch [rows][cols] unchanged;                       GGUF ne {cols, rows} */
@@ -59,9 +59,6 @@ int64_t encodec_tref_numel(const encodec_tref *r);
  * multiply-adds: every output the same bits whatever m, the other rows and columns, or the CPU's instruction set. */
 void encodec_gemm(int m, int n, int k, const float *x, size_t ldx, const float *w, const float *b, float *y,
                   size_t ldy, int add);
-/* For the tests: the most capable x86 clone the functions here may take from now on (2 AVX-512, 1 AVX2, 0 generic,
- * never above the CPU's); returns the previous cap (2 at start; elsewhere than x86 there is only the generic code). */
-int encodec_isa_cap(int cap);
 /* The same on a pool's threads (NULL or one thread: the caller's); the same bits whatever the thread count. */
 void encodec_gemm_pool(bark_pool *pool, int m, int n, int k, const float *x, size_t ldx, const float *w,
                        const float *b, float *y, size_t ldy, int add);
@@ -70,6 +67,9 @@ void encodec_elu_pool(bark_pool *pool, const float *x, float *y, size_t n);
 /* One LSTM cell update from the gates g[4*d] (i, f, g, o): c = sig(f) c + sig(i) tanh(g),
  * h = sig(o) tanh(c) (polynomial exp; the same bits on every CPU). */
 void encodec_lstm_cell(const float *g, float *c, float *h, int d);
+/* For the tests: the most capable x86 clone the functions here may take from now on (2 AVX-512, 1 AVX2, 0 generic,
+ * never above the CPU's); returns the previous cap (2 at start; elsewhere than x86 there is only the generic code). */
+int encodec_isa_cap(int cap);
 
 /* ---- primitive operators (encodec_conv.c); pool: where the products run (NULL: the caller's thread) ---- */
 
