@@ -119,11 +119,13 @@ static void test_generator_probe(void **state) {
     const float *v = p.data;
     const encodec_model *m = &g_model;
     for (int e = 0; e < 4; e++) {
-        /* encoder.0.weight torch [32][1][7]: element e is (o 0, i 0, k e) -> w[k][i][o] */
-        assert_true(v[0 * 4 + e] == m->enc_in.w[(size_t)e * m->enc_in.cout]);
-        /* decoder.3.weight torch [512][256][16]: (i 0, o 0, k e) -> w[i][k][o] */
-        assert_true(v[1 * 4 + e] == m->dec_up[0].w[(size_t)e * m->dec_up[0].cout]);
-        assert_true(v[2 * 4 + e] == m->dec_lstm.w_hh[1][e]);
+        /* encoder.0.weight torch [32][1][7]: element e is (o 0, i 0, k e) -> w[k][i][o], 7 rows of 32 */
+        assert_true(v[0 * 4 + e] == m->enc_in.w[encodec_panel_at(7, e, 0)]);
+        /* decoder.3.weight torch [512][256][16]: (i 0, o 0, k e) -> row 512 + i (taps 0..7), column k * 256 + o
+         * of the 1024 x 8 * 256 panels */
+        assert_true(v[1 * 4 + e] == m->dec_up[0].w[encodec_panel_at(1024, 512, e * 256)]);
+        /* decoder.1.lstm.weight_hh_l1 torch [2048][512]: (r 0, c e) -> w[c][r], 512 rows of 2048 */
+        assert_true(v[2 * 4 + e] == m->dec_lstm.w_hh[1][encodec_panel_at(512, e, 0)]);
         assert_true(v[3 * 4 + e] == m->codebooks[(size_t)7 * 1024 * 128 + e]);
         assert_true(v[4 * 4 + e] == m->dec_res[3].shortcut.b[e]);
     }
@@ -220,7 +222,8 @@ static void test_decode_lengths(void **state) {
 
 /* ---- streaming decode equals the whole decode ---- */
 
-/* Decodes codes [8][T] in chunks (sizes from `chunks`, cycled; 0 = random 1..40) and returns max |diff|. */
+/* Decodes codes [8][T] in chunks (sizes from `chunks`, cycled; 0 = random 1..40), checks the samples equal
+ * `whole` bit for bit and returns max |diff| (0). */
 static double stream_diff(const int32_t *codes, size_t T, const float *whole, const size_t *chunks, size_t n_chunks,
                           double *secs) {
     encodec_dec_stream *s = NULL;
@@ -247,6 +250,7 @@ static double stream_diff(const int32_t *codes, size_t T, const float *whole, co
     *secs = now() - t0;
     assert_int_equal(total, 320 * T);
     double d = tu_max_err(whole, out, total, NULL);
+    assert_memory_equal(out, whole, total * sizeof *out);
     free(out);
     encodec_dec_stream_free(s);
     return d;
@@ -261,19 +265,101 @@ static void test_stream_decode(void **state) {
     double t0 = now();
     assert_int_equal(encodec_decode(&g_model, codes, 8, T, whole, &err), BARK_OK);
     printf("[ INFO     ] whole decode of %zu frames: %.3f s\n", T, now() - t0);
-    static const size_t c1[] = {1}, c7[] = {7, 1}, c75[] = {75}, c150[] = {150}, crand[] = {0}, csmall[] = {3, 2, 5};
+    static const size_t c1[] = {1}, c2[] = {2}, c3[] = {3}, c7[] = {7}, c16[] = {16}, c100[] = {100}, c71[] = {7, 1},
+                        c75[] = {75}, c150[] = {150}, crand[] = {0}, csmall[] = {3, 2, 5};
     struct { const char *name; const size_t *c; size_t n; } pats[] = {
-        {"1", c1, 1}, {"7,1,1,..", c7, 2}, {"75", c75, 1}, {"150", c150, 1}, {"random 1..40", crand, 1},
-        {"3,2,5", csmall, 3},
+        {"1", c1, 1},           {"2", c2, 1},   {"3", c3, 1},     {"7", c7, 1},
+        {"16", c16, 1},         {"100", c100, 1}, {"7,1,1,..", c71, 2}, {"75", c75, 1},
+        {"150", c150, 1},       {"random 1..40", crand, 1}, {"3,2,5", csmall, 3},
     };
     for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
         double secs;
         double d = stream_diff(codes, T, whole, pats[i].c, pats[i].n, &secs);
         printf("[ INFO     ] stream chunks %-12s: max |diff| vs whole %.3g (%.3f s)\n", pats[i].name, d, secs);
-        assert_true(d <= 1e-6);
     }
     free(codes);
     free(whole);
+}
+
+/* Decoding and encoding on pools of 1..3 threads (and streamed in chunks of 5 on 2) give the same bits as on
+ * the caller's thread alone. */
+static void test_thread_counts(void **state) {
+    const size_t T = 60;
+    int32_t *codes = malloc(8 * T * sizeof *codes);
+    for (size_t i = 0; i < 8 * T; i++) codes[i] = (int32_t)(rnd() % 1024);
+    float *ref = malloc(320 * T * sizeof *ref), *out = malloc(320 * T * sizeof *out);
+    npy w = load_npy("wave.npy");
+    const size_t N = w.n, F = encodec_frames(&g_model, N);
+    float *z0 = malloc(128 * F * sizeof *z0), *z1 = malloc(128 * F * sizeof *z1);
+    int32_t *c0 = malloc(8 * F * sizeof *c0), *c1 = malloc(8 * F * sizeof *c1);
+    bark_error err = {0};
+    assert_int_equal(encodec_decode(&g_model, codes, 8, T, ref, &err), BARK_OK);
+    assert_int_equal(encodec_encode(&g_model, w.data, N, 8, c0, z0, NULL, &err), BARK_OK);
+    for (int nt = 1; nt <= 3; nt++) {
+        bark_pool *pool = bark_pool_create(nt);
+        assert_non_null(pool);
+        memset(out, 0, 320 * T * sizeof *out);
+        assert_int_equal(encodec_decode_pool(&g_model, codes, 8, T, out, pool, &err), BARK_OK);
+        assert_memory_equal(out, ref, 320 * T * sizeof *out);
+        assert_int_equal(encodec_encode_pool(&g_model, w.data, N, 8, c1, z1, NULL, pool, &err), BARK_OK);
+        assert_memory_equal(c1, c0, 8 * F * sizeof *c1);
+        assert_memory_equal(z1, z0, 128 * F * sizeof *z1);
+        if (nt == 2) {
+            encodec_dec_stream *s = NULL;
+            assert_int_equal(encodec_dec_stream_create(&g_model, 8, &s, &err), BARK_OK);
+            encodec_dec_stream_set_pool(s, pool);
+            memset(out, 0, 320 * T * sizeof *out);
+            size_t total = 0, got = 0;
+            for (size_t done = 0; done < T; done += 5) {
+                assert_int_equal(encodec_dec_stream_push(s, codes + done, T, 5, out + total, 320 * T - total, &got, &err),
+                                 BARK_OK);
+                total += got;
+            }
+            assert_int_equal(encodec_dec_stream_finish(s, out + total, 320 * T - total, &got, &err), BARK_OK);
+            assert_int_equal(total + got, 320 * T);
+            assert_memory_equal(out, ref, 320 * T * sizeof *out);
+            encodec_dec_stream_free(s);
+        }
+        bark_pool_free(pool);
+    }
+    free(codes);
+    free(ref);
+    free(out);
+    free(z0);
+    free(z1);
+    free(c0);
+    free(c1);
+    free(w.data);
+}
+
+/* Every x86 clone of the GEMM, ELU and LSTM cell (AVX-512, AVX2, generic) gives the same samples and latents. */
+static void test_isa_clones(void **state) {
+    const size_t T = 20;
+    int32_t *codes = malloc(8 * T * sizeof *codes);
+    for (size_t i = 0; i < 8 * T; i++) codes[i] = (int32_t)(rnd() % 1024);
+    float *ref = malloc(320 * T * sizeof *ref), *out = malloc(320 * T * sizeof *out);
+    const size_t N = 320 * 7 + 111, F = encodec_frames(&g_model, N);
+    float *x = malloc(N * sizeof *x), *z0 = malloc(128 * F * sizeof *z0), *z1 = malloc(128 * F * sizeof *z1);
+    int32_t *c1 = malloc(8 * F * sizeof *c1);
+    for (size_t i = 0; i < N; i++) x[i] = 0.5f * sinf(0.013f * (float)i) + 0.01f * (float)(rnd() % 100) / 100.0f;
+    bark_error err = {0};
+    assert_int_equal(encodec_decode(&g_model, codes, 8, T, ref, &err), BARK_OK);
+    assert_int_equal(encodec_encode(&g_model, x, N, 8, c1, z0, NULL, &err), BARK_OK);
+    for (int cap = 1; cap >= 0; cap--) {
+        const int prev = encodec_isa_cap(cap);
+        assert_int_equal(encodec_decode(&g_model, codes, 8, T, out, &err), BARK_OK);
+        assert_int_equal(encodec_encode(&g_model, x, N, 8, c1, z1, NULL, &err), BARK_OK);
+        encodec_isa_cap(prev);
+        assert_memory_equal(out, ref, 320 * T * sizeof *out);
+        assert_memory_equal(z1, z0, 128 * F * sizeof *z1);
+    }
+    free(codes);
+    free(ref);
+    free(out);
+    free(x);
+    free(z0);
+    free(z1);
+    free(c1);
 }
 
 /* ---- encoder against the reference ---- */
@@ -522,12 +608,19 @@ static void add_decoder_tensors(gguf_writer *w, int n_q, uint32_t type) {
         case ENCODEC_T_CONV:
             for (int64_t o = 0; o < s[0]; o++)
                 for (int64_t ci = 0; ci < s[1]; ci++)
-                    for (int64_t k = 0; k < s[2]; k++) tmp[(o * s[1] + ci) * s[2] + k] = r->dst[(k * s[1] + ci) * s[0] + o];
+                    for (int64_t k = 0; k < s[2]; k++)
+                        tmp[(o * s[1] + ci) * s[2] + k] = r->dst[encodec_panel_at(s[2] * s[1], k * s[1] + ci, o)];
             break;
         case ENCODEC_T_CONVTR:
             for (int64_t ci = 0; ci < s[0]; ci++)
                 for (int64_t o = 0; o < s[1]; o++)
-                    for (int64_t k = 0; k < s[2]; k++) tmp[(ci * s[1] + o) * s[2] + k] = r->dst[(ci * s[2] + k) * s[1] + o];
+                    for (int64_t k = 0; k < s[2]; k++)
+                        tmp[(ci * s[1] + o) * s[2] + k] =
+                            r->dst[encodec_panel_at(2 * s[0], k >= s[2] / 2 ? ci : s[0] + ci, k % (s[2] / 2) * s[1] + o)];
+            break;
+        case ENCODEC_T_LSTM:
+            for (int64_t row = 0; row < s[0]; row++)
+                for (int64_t col = 0; col < s[1]; col++) tmp[row * s[1] + col] = r->dst[encodec_panel_at(s[1], col, row)];
             break;
         default: /* LSTM biases: the summed bias goes to bias_ih, zeros to bias_hh */
             for (int64_t e = 0; e < cnt; e++) tmp[e] = r->accumulate ? 0.0f : r->dst[e];
@@ -680,6 +773,8 @@ int main(void) {
         cmocka_unit_test(test_decode_short),
         cmocka_unit_test(test_decode_lengths),
         cmocka_unit_test(test_stream_decode),
+        cmocka_unit_test(test_thread_counts),
+        cmocka_unit_test(test_isa_clones),
         cmocka_unit_test(test_encode_golden),
         cmocka_unit_test(test_encode_short),
         cmocka_unit_test(test_encode_stream),

@@ -129,7 +129,7 @@ static void test_tiny_stream(void **state) {
     float *whole = malloc(N * sizeof *whole), *out = malloc((N + 320 * 8) * sizeof *out);
     bark_error err = {0};
     assert_int_equal(encodec_decode(&f->em, codes, 8, T, whole, &err), BARK_OK);
-    static const size_t chunks[] = {1, 7, 13, 40};
+    static const size_t chunks[] = {1, 2, 3, 7, 13, 16, 40, 100};
     for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
         encodec_dec_stream *s = NULL;
         assert_int_equal(encodec_dec_stream_create(&f->em, 8, &s, &err), BARK_OK);

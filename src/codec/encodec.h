@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "bark.h"
+#include "core/threadpool.h"
 #include "model/model.h"
 
 #define ENCODEC_MAX_RATIOS 8
@@ -23,7 +24,7 @@ typedef struct encodec_hparams {
     int codebook_size, n_q;
 } encodec_hparams;
 
-/* A causal conv (w[k][cin][cout]) or transposed conv (w[cin][k][cout]); bias b[cout]. */
+/* A causal conv (w[k][cin][cout]) or transposed conv (w[cin][k][cout]) as GEMM panels (encodec_ops.h); b[cout]. */
 typedef struct encodec_conv {
     int cin, cout, k, stride;
     float *w, *b;
@@ -34,7 +35,8 @@ typedef struct encodec_resunit {
     encodec_conv block1, block3, shortcut;
 } encodec_resunit;
 
-/* Two stacked LSTM layers (gates i, f, g, o), w_*[4*dim][dim], bias = b_ih + b_hh; output h1 + x. */
+/* Two stacked LSTM layers (gates i, f, g, o), w_*[dim][4*dim] (PyTorch's transposed) as GEMM panels,
+ * bias = b_ih + b_hh; output h1 + x. */
 typedef struct encodec_lstm {
     int dim;
     float *w_ih[2], *w_hh[2], *bias[2];
@@ -108,6 +110,9 @@ typedef struct encodec_dec_stream encodec_dec_stream;
 BARK_NODISCARD bark_status encodec_dec_stream_create(const encodec_model *m, int n_q, encodec_dec_stream **out,
                                                      bark_error *err);
 void encodec_dec_stream_free(encodec_dec_stream *s); /* accepts NULL */
+/* Runs the stream's products on pool's threads from now on (NULL, the default: the caller's thread alone). The
+ * samples never depend on it. The pool must outlive the stream's use of it and not run anything else meanwhile. */
+void encodec_dec_stream_set_pool(encodec_dec_stream *s, bark_pool *pool);
 /* Samples the next push of n frames can produce: 0 while fewer than K frames were seen in total, then
  * hop * (frames seen so far) on the push that reaches K, afterwards hop * n. At most hop * (n + K - 1). */
 size_t encodec_dec_stream_out_size(const encodec_dec_stream *s, size_t n);
@@ -122,6 +127,9 @@ BARK_NODISCARD bark_status encodec_dec_stream_finish(encodec_dec_stream *s, floa
 /* Whole-sequence decode of codes[q*T + t] (n_q rows, T frames) into out[hop*T]. */
 BARK_NODISCARD bark_status encodec_decode(const encodec_model *m, const int32_t *codes, int n_q, size_t T,
                                           float *out, bark_error *err);
+/* The same on pool's threads (NULL: the caller's); the same samples whatever the pool. */
+BARK_NODISCARD bark_status encodec_decode_pool(const encodec_model *m, const int32_t *codes, int n_q, size_t T,
+                                               float *out, bark_pool *pool, bark_error *err);
 
 /* ---- encoder: samples -> latent [dimension][T] -> codes [n_q][T], T = ceil(N/hop) ---- */
 
@@ -133,6 +141,8 @@ typedef struct encodec_enc_stream encodec_enc_stream;
 BARK_NODISCARD bark_status encodec_enc_stream_create(const encodec_model *m, int n_q, encodec_enc_stream **out,
                                                      bark_error *err);
 void encodec_enc_stream_free(encodec_enc_stream *s); /* accepts NULL */
+/* As encodec_dec_stream_set_pool: the products on pool's threads, the same codes and latents whatever it is. */
+void encodec_enc_stream_set_pool(encodec_enc_stream *s, bark_pool *pool);
 /* Upper bound of the frames a push of n samples (or the finish call, n = 0) can produce. */
 size_t encodec_enc_stream_out_frames(const encodec_enc_stream *s, size_t n);
 /* Encodes n samples; writes *n_frames frames: codes[q*ld + j] and, if latent is non-NULL,
@@ -150,5 +160,9 @@ float encodec_enc_stream_min_margin(const encodec_enc_stream *s);
 /* Whole encode of x[n]: codes[q*T + t] (n_q rows) and optionally latent[c*T + t], T = encodec_frames(n). */
 BARK_NODISCARD bark_status encodec_encode(const encodec_model *m, const float *x, size_t n, int n_q,
                                           int32_t *codes, float *latent, float *min_margin, bark_error *err);
+/* The same on pool's threads (NULL: the caller's); the same results whatever the pool. */
+BARK_NODISCARD bark_status encodec_encode_pool(const encodec_model *m, const float *x, size_t n, int n_q,
+                                               int32_t *codes, float *latent, float *min_margin, bark_pool *pool,
+                                               bark_error *err);
 
 #endif

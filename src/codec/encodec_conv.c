@@ -1,18 +1,9 @@
 /* encodec_conv.c: EnCodec's causal conv, transposed conv, residual unit and reflect padding, all streamable. */
 #include "codec/encodec_ops.h"
 
-#include <cblas.h>
-#include <math.h>
 #include <string.h>
 
 #include "core/error.h"
-
-/* expf(v) - 1 is as accurate in absolute terms as expm1f below -1/8 and twice as fast. */
-float encodec_elu(float v) { return v > 0.0f ? v : v < -0.125f ? expf(v) - 1.0f : expm1f(v); }
-
-void encodec_elu_inplace(float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] = encodec_elu(x[i]);
-}
 
 void encodec_pad_reflect(float *buf, int L, int C, int pl, int pr) {
     const int m = pl > pr ? pl : pr;
@@ -37,18 +28,8 @@ void encodec_pad_reflect(float *buf, int L, int C, int pl, int pr) {
     }
 }
 
-/* y[m][n] = bias + a[m][k] (row stride lda) * w[k][n]. */
-static void gemm_bias(int m, int n, int k, const float *a, int lda, const float *w, const float *bias, float *y) {
-    if (m <= 0) return;
-    for (int i = 0; i < m; i++) memcpy(y + (size_t)i * n, bias, (size_t)n * sizeof *y);
-    if (m == 1) /* no packing of w for a single row */
-        cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.0f, w, n, a, 1, 1.0f, y, 1);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, lda, w, n, 1.0f, y, n);
-}
-
-void encodec_conv1x1(const encodec_conv *c, const float *x, int m, float *y) {
-    gemm_bias(m, c->cout, c->cin, x, c->cin, c->w, c->b, y);
+void encodec_conv1x1(bark_pool *pool, const encodec_conv *c, const float *x, int m, float *y, int add) {
+    encodec_gemm_pool(pool, m, c->cout, c->cin, x, (size_t)c->cin, c->w, c->b, y, (size_t)c->cout, add);
 }
 
 /* ---- causal conv ---- */
@@ -70,14 +51,20 @@ void encodec_conv_state_init(encodec_conv_state *s, const encodec_conv *c, int m
     s->buf = mem;
 }
 
-bark_status encodec_conv_push(encodec_conv_state *s, const float *x, int n, int final, float *y, int *m,
-                              float *col, bark_error *err) {
+float *encodec_conv_next(encodec_conv_state *s, int n) {
+    if (n < 0 || s->len + n + s->pad + s->c->stride > s->cap) return NULL;
+    return s->buf + (size_t)s->len * s->c->cin;
+}
+
+bark_status encodec_conv_push(bark_pool *pool, encodec_conv_state *s, const float *x, int n, int final, float *y,
+                              int *m, bark_error *err) {
     const encodec_conv *c = s->c;
     const int K = c->k, S = c->stride, C = c->cin;
     *m = 0;
-    if (n < 0 || s->len + n + s->pad + S > s->cap)
+    float *dst = encodec_conv_next(s, n);
+    if (!dst)
         return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: %d columns overflow a stream buffer of %d", n, s->cap);
-    if (n > 0) memcpy(s->buf + (size_t)s->len * C, x, (size_t)n * C * sizeof *x);
+    if (n > 0 && x != dst) memcpy(dst, x, (size_t)n * C * sizeof *x);
     s->len += n;
     int short_input = 0;
     if (!s->started) {
@@ -103,15 +90,8 @@ bark_status encodec_conv_push(encodec_conv_state *s, const float *x, int n, int 
     }
     const int nw = s->len >= K ? (s->len - K) / S + 1 : 0;
     if (nw > 0) {
-        const float *a = s->buf;
-        int lda = C;
-        if (K > 1 || S > 1) {
-            for (int j = 0; j < nw; j++)
-                memcpy(col + (size_t)j * K * C, s->buf + (size_t)j * S * C, (size_t)K * C * sizeof *col);
-            a = col;
-            lda = K * C;
-        }
-        gemm_bias(nw, c->cout, K * C, a, lda, c->w, c->b, y);
+        /* window j is the K * C contiguous floats from column j * S */
+        encodec_gemm_pool(pool, nw, c->cout, K * C, s->buf, (size_t)S * C, c->w, c->b, y, (size_t)c->cout, 0);
         const int used = nw * S;
         memmove(s->buf, s->buf + (size_t)used * C, (size_t)(s->len - used) * C * sizeof *x);
         s->len -= used;
@@ -122,34 +102,32 @@ bark_status encodec_conv_push(encodec_conv_state *s, const float *x, int n, int 
 
 /* ---- transposed conv ---- */
 
-void encodec_convtr_state_init(encodec_convtr_state *s, const encodec_conv *c, float *mem) {
-    s->c = c;
-    s->has_tail = 0;
-    s->tail = mem;
+size_t encodec_convtr_state_floats(const encodec_conv *c, int max_in) {
+    return (size_t)c->stride * c->cout + (size_t)(1 + max_in) * c->cin;
 }
 
-void encodec_convtr_push(encodec_convtr_state *s, const float *x, int n, float *y, float *raw) {
+void encodec_convtr_state_init(encodec_convtr_state *s, const encodec_conv *c, int max_in, float *mem) {
+    s->c = c;
+    s->max_in = max_in;
+    s->bias = mem;
+    for (int r = 0; r < c->stride; r++) memcpy(s->bias + (size_t)r * c->cout, c->b, (size_t)c->cout * sizeof *mem);
+    s->buf = mem + (size_t)c->stride * c->cout;
+    memset(s->buf, 0, (size_t)(1 + max_in) * c->cin * sizeof *mem);
+}
+
+bark_status encodec_convtr_push(bark_pool *pool, encodec_convtr_state *s, const float *x, int n, float *y,
+                                bark_error *err) {
     const encodec_conv *c = s->c;
-    const int S = c->stride, K = c->k, N = c->cout, row = K * N;
-    if (n <= 0) return;
-    if (n == 1)
-        cblas_sgemv(CblasRowMajor, CblasTrans, c->cin, row, 1.0f, c->w, row, x, 1, 0.0f, raw, 1);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, row, c->cin, 1.0f, x, c->cin, c->w, row, 0.0f, raw,
-                    row);
-    for (int t = 0; t < n; t++) {
-        const float *cur = raw + (size_t)t * row;
-        const float *prev = t > 0 ? raw + (size_t)(t - 1) * row + (size_t)S * N : s->has_tail ? s->tail : NULL;
-        for (int r = 0; r < S; r++) {
-            float *out = y + ((size_t)t * S + r) * N;
-            for (int o = 0; o < N; o++) {
-                const float p = prev ? prev[r * N + o] : 0.0f;
-                out[o] = (p + cur[r * N + o]) + c->b[o];
-            }
-        }
-    }
-    memcpy(s->tail, raw + (size_t)(n - 1) * row + (size_t)S * N, (size_t)S * N * sizeof *raw);
-    s->has_tail = 1;
+    const size_t C = (size_t)c->cin;
+    if (n < 0 || n > s->max_in)
+        return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: %d rows overflow a transposed conv buffer of %d", n,
+                         s->max_in);
+    if (n == 0) return BARK_OK;
+    encodec_elu_pool(pool, x, s->buf + C, (size_t)n * C);
+    const int N = c->stride * c->cout;
+    encodec_gemm_pool(pool, n, N, 2 * c->cin, s->buf, C, c->w, s->bias, y, (size_t)N, 0);
+    memcpy(s->buf, s->buf + (size_t)n * C, C * sizeof *s->buf);
+    return BARK_OK;
 }
 
 /* ---- residual unit ---- */
@@ -159,11 +137,11 @@ static int res_pend_cap(const encodec_resunit *u, int max_in) { return max_in + 
 size_t encodec_res_state_floats(const encodec_resunit *u, int max_in) {
     const size_t C = (size_t)u->block1.cin, H = (size_t)u->block1.cout;
     const size_t pc = (size_t)res_pend_cap(u, max_in);
-    return encodec_conv_state_floats(&u->block1, max_in) + pc * C + (size_t)max_in * C + pc * H + pc * C;
+    return encodec_conv_state_floats(&u->block1, max_in) + pc * C + pc * H;
 }
 
 void encodec_res_state_init(encodec_res_state *s, const encodec_resunit *u, int max_in, float *mem) {
-    const size_t C = (size_t)u->block1.cin, H = (size_t)u->block1.cout;
+    const size_t C = (size_t)u->block1.cin;
     const size_t pc = (size_t)res_pend_cap(u, max_in);
     s->u = u;
     encodec_conv_state_init(&s->conv1, &u->block1, max_in, mem);
@@ -172,15 +150,11 @@ void encodec_res_state_init(encodec_res_state *s, const encodec_resunit *u, int 
     s->pend_cap = (int)pc;
     s->pend = mem;
     mem += pc * C;
-    s->act = mem;
-    mem += (size_t)max_in * C;
     s->mid = mem;
-    mem += pc * H;
-    s->sc = mem;
 }
 
-bark_status encodec_res_push(encodec_res_state *s, const float *x, int n, int final, float *y, int *m,
-                             float *col, bark_error *err) {
+bark_status encodec_res_push(bark_pool *pool, encodec_res_state *s, const float *x, int n, int final, float *y,
+                             int *m, bark_error *err) {
     const encodec_resunit *u = s->u;
     const int C = u->block1.cin;
     const int pc = s->pend_cap;
@@ -189,17 +163,17 @@ bark_status encodec_res_push(encodec_res_state *s, const float *x, int n, int fi
         return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: %d columns overflow a residual unit buffer", n);
     memcpy(s->pend + (size_t)s->pend_len * C, x, (size_t)n * C * sizeof *x);
     s->pend_len += n;
-    memcpy(s->act, x, (size_t)n * C * sizeof *x);
-    encodec_elu_inplace(s->act, (size_t)n * C);
+    float *act = encodec_conv_next(&s->conv1, n); /* elu(x) goes straight into the conv's stream buffer */
+    if (!act) return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: %d columns overflow a residual unit's conv", n);
+    encodec_elu_pool(pool, x, act, (size_t)n * C);
     int m1 = 0;
-    bark_status st = encodec_conv_push(&s->conv1, s->act, n, final, s->mid, &m1, col, err);
+    bark_status st = encodec_conv_push(pool, &s->conv1, act, n, final, s->mid, &m1, err);
     if (st != BARK_OK) return st;
     if (m1 > s->pend_len) return bark_fail(err, BARK_ERR_ARG, "encodec_conv.c: residual unit out of step");
     if (m1 == 0) return BARK_OK;
-    encodec_elu_inplace(s->mid, (size_t)m1 * u->block1.cout);
-    encodec_conv1x1(&u->block3, s->mid, m1, y);
-    encodec_conv1x1(&u->shortcut, s->pend, m1, s->sc);
-    for (size_t i = 0; i < (size_t)m1 * C; i++) y[i] = s->sc[i] + y[i];
+    encodec_elu_pool(pool, s->mid, s->mid, (size_t)m1 * u->block1.cout);
+    encodec_conv1x1(pool, &u->shortcut, s->pend, m1, y, 0);
+    encodec_conv1x1(pool, &u->block3, s->mid, m1, y, 1); /* shortcut + block3, as PyTorch adds them */
     memmove(s->pend, s->pend + (size_t)m1 * C, (size_t)(s->pend_len - m1) * C * sizeof *x);
     s->pend_len -= m1;
     *m = m1;

@@ -7,8 +7,13 @@
 
 #include "core/error.h"
 
+/* Frames decoded together after dec.0: the LSTM's input projections and every later conv take this many
+ * frames' rows in one product (each output's arithmetic never depends on it, see encodec_gemm). */
+#define DEC_BLOCK 16
+
 struct encodec_dec_stream {
     const encodec_model *m;
+    bark_pool *pool; /* NULL: the caller's thread */
     int n_q;
     int finished;
     size_t frames_in;
@@ -17,41 +22,39 @@ struct encodec_dec_stream {
     encodec_convtr_state up[ENCODEC_MAX_RATIOS];
     encodec_res_state res[ENCODEC_MAX_RATIOS];
     encodec_conv_state out;
-    float *lat;  /* [dimension] one latent frame */
-    float *rows; /* dec.0 output [in max out][C] */
-    float *lo;   /* LSTM output [C] */
+    float *lat;   /* [DEC_BLOCK][dimension] latent frames */
+    float *rows;  /* dec.0 output [DEC_BLOCK + k - 1][C] */
+    float *lo;    /* LSTM output [DEC_BLOCK][C] */
     float *a, *b; /* ping-pong activations [act] */
-    float *col, *raw;
     float *mem;
 };
 
-/* Floats a decoder stream needs: per-stage state and the scratch of one frame's pass. */
+/* Floats a decoder stream needs: per-stage state and the scratch of one block's pass. */
 typedef struct dec_sizes {
-    size_t state, act, col, raw, rows;
+    size_t state, act, rows;
 } dec_sizes;
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 
+/* Rows dec.0 can give for one push of DEC_BLOCK frames: all frames held back by its left padding come out
+ * with the frame that completes it (dec.0 has stride 1, encodec_weights.c's layout). */
+static int in_rows(const encodec_model *m) { return DEC_BLOCK + m->dec_in.k - 1; }
+
 static dec_sizes sizes(const encodec_model *m) {
-    dec_sizes z = {0, 0, 0, 0, 0};
+    dec_sizes z = {0, 0, 0};
     const encodec_conv *in = &m->dec_in;
-    z.state += encodec_conv_state_floats(in, 1);
-    z.col = (size_t)encodec_conv_max_out(in, 1) * in->k * in->cin;
-    z.rows = (size_t)encodec_conv_max_out(in, 1) * in->cout;
-    z.state += encodec_lstm_state_floats(&m->dec_lstm);
-    int rows = 1;
+    z.state += encodec_conv_state_floats(in, DEC_BLOCK);
+    z.rows = (size_t)in_rows(m) * in->cout;
+    z.state += encodec_lstm_state_floats(&m->dec_lstm, DEC_BLOCK);
+    int rows = DEC_BLOCK;
     for (int i = 0; i < m->hp.n_ratios; i++) {
         const encodec_conv *up = &m->dec_up[i];
-        z.raw = max_sz(z.raw, (size_t)rows * up->k * up->cout);
-        z.state += (size_t)up->stride * up->cout;
+        z.state += encodec_convtr_state_floats(up, rows);
         rows *= up->stride;
         z.act = max_sz(z.act, (size_t)rows * up->cout);
-        const encodec_resunit *u = &m->dec_res[i];
-        z.state += encodec_res_state_floats(u, rows);
-        z.col = max_sz(z.col, (size_t)encodec_conv_max_out(&u->block1, rows) * u->block1.k * u->block1.cin);
+        z.state += encodec_res_state_floats(&m->dec_res[i], rows);
     }
     z.state += encodec_conv_state_floats(&m->dec_out, rows);
-    z.col = max_sz(z.col, (size_t)encodec_conv_max_out(&m->dec_out, rows) * m->dec_out.k * m->dec_out.cin);
     return z;
 }
 
@@ -60,7 +63,8 @@ bark_status encodec_dec_stream_create(const encodec_model *m, int n_q, encodec_d
     if (n_q < 1 || n_q > m->hp.n_q)
         return bark_fail(err, BARK_ERR_ARG, "encodec: %d codebooks asked, the model has 1..%d", n_q, m->hp.n_q);
     const dec_sizes z = sizes(m);
-    const size_t total = z.state + (size_t)m->hp.dimension + z.rows + (size_t)m->dec_lstm.dim + 2 * z.act + z.col + z.raw;
+    const size_t total = z.state + (size_t)DEC_BLOCK * m->hp.dimension + z.rows +
+                         (size_t)DEC_BLOCK * m->dec_lstm.dim + 2 * z.act;
     encodec_dec_stream *s = calloc(1, sizeof *s);
     float *mem = calloc(total, sizeof *mem);
     if (!s || !mem) {
@@ -71,14 +75,14 @@ bark_status encodec_dec_stream_create(const encodec_model *m, int n_q, encodec_d
     s->m = m;
     s->n_q = n_q;
     s->mem = mem;
-    encodec_conv_state_init(&s->in, &m->dec_in, 1, mem);
-    mem += encodec_conv_state_floats(&m->dec_in, 1);
-    encodec_lstm_state_init(&s->lstm, &m->dec_lstm, mem);
-    mem += encodec_lstm_state_floats(&m->dec_lstm);
-    int rows = 1;
+    encodec_conv_state_init(&s->in, &m->dec_in, DEC_BLOCK, mem);
+    mem += encodec_conv_state_floats(&m->dec_in, DEC_BLOCK);
+    encodec_lstm_state_init(&s->lstm, &m->dec_lstm, DEC_BLOCK, mem);
+    mem += encodec_lstm_state_floats(&m->dec_lstm, DEC_BLOCK);
+    int rows = DEC_BLOCK;
     for (int i = 0; i < m->hp.n_ratios; i++) {
-        encodec_convtr_state_init(&s->up[i], &m->dec_up[i], mem);
-        mem += (size_t)m->dec_up[i].stride * m->dec_up[i].cout;
+        encodec_convtr_state_init(&s->up[i], &m->dec_up[i], rows, mem);
+        mem += encodec_convtr_state_floats(&m->dec_up[i], rows);
         rows *= m->dec_up[i].stride;
         encodec_res_state_init(&s->res[i], &m->dec_res[i], rows, mem);
         mem += encodec_res_state_floats(&m->dec_res[i], rows);
@@ -86,18 +90,14 @@ bark_status encodec_dec_stream_create(const encodec_model *m, int n_q, encodec_d
     encodec_conv_state_init(&s->out, &m->dec_out, rows, mem);
     mem += encodec_conv_state_floats(&m->dec_out, rows);
     s->lat = mem;
-    mem += m->hp.dimension;
+    mem += (size_t)DEC_BLOCK * m->hp.dimension;
     s->rows = mem;
     mem += z.rows;
     s->lo = mem;
-    mem += m->dec_lstm.dim;
+    mem += (size_t)DEC_BLOCK * m->dec_lstm.dim;
     s->a = mem;
     mem += z.act;
     s->b = mem;
-    mem += z.act;
-    s->col = mem;
-    mem += z.col;
-    s->raw = mem;
     *out = s;
     return BARK_OK;
 }
@@ -108,6 +108,8 @@ void encodec_dec_stream_free(encodec_dec_stream *s) {
     free(s);
 }
 
+void encodec_dec_stream_set_pool(encodec_dec_stream *s, bark_pool *pool) { s->pool = pool; }
+
 size_t encodec_dec_stream_out_size(const encodec_dec_stream *s, size_t n) {
     const size_t hop = (size_t)s->m->hop;
     if (s->in.started) return n * hop;
@@ -115,34 +117,38 @@ size_t encodec_dec_stream_out_size(const encodec_dec_stream *s, size_t n) {
     return seen >= (size_t)s->in.pad + 1 ? seen * hop : 0;
 }
 
-/* One dec.0 output frame x[C] through the rest of the decoder into y[hop]. */
-static bark_status dec_frame(encodec_dec_stream *s, const float *x, float *y, bark_error *err) {
+/* n <= DEC_BLOCK dec.0 output frames x[n][C] through the rest of the decoder into y[n * hop]. */
+static bark_status dec_block(encodec_dec_stream *s, const float *x, int n, float *y, bark_error *err) {
     const encodec_model *m = s->m;
-    encodec_lstm_push(&s->lstm, x, 1, s->lo);
+    encodec_lstm_push(s->pool, &s->lstm, x, n, s->lo);
     float *cur = s->lo; /* convtr writes s->a, the residual unit s->b */
-    int rows = 1;
+    int rows = n;
     for (int i = 0; i < m->hp.n_ratios; i++) {
-        encodec_elu_inplace(cur, (size_t)rows * m->dec_up[i].cin);
-        encodec_convtr_push(&s->up[i], cur, rows, s->a, s->raw);
+        bark_status st = encodec_convtr_push(s->pool, &s->up[i], cur, rows, s->a, err);
+        if (st != BARK_OK) return st;
         rows *= m->dec_up[i].stride;
         int got = 0;
-        bark_status st = encodec_res_push(&s->res[i], s->a, rows, 0, s->b, &got, s->col, err);
+        st = encodec_res_push(s->pool, &s->res[i], s->a, rows, 0, s->b, &got, err);
         if (st != BARK_OK) return st;
         if (got != rows) return bark_fail(err, BARK_ERR_ARG, "encodec_decoder.c: residual stage %d out of step", i);
         cur = s->b;
     }
-    encodec_elu_inplace(cur, (size_t)rows * m->dec_out.cin);
+    float *in = encodec_conv_next(&s->out, rows); /* elu straight into the conv's stream buffer */
+    if (!in) return bark_fail(err, BARK_ERR_ARG, "encodec_decoder.c: %d rows overflow the output stage", rows);
+    encodec_elu_pool(s->pool, cur, in, (size_t)rows * m->dec_out.cin);
     int got = 0;
-    bark_status st = encodec_conv_push(&s->out, cur, rows, 0, y, &got, s->col, err);
+    bark_status st = encodec_conv_push(s->pool, &s->out, in, rows, 0, y, &got, err);
     if (st != BARK_OK) return st;
-    if (got != m->hop) return bark_fail(err, BARK_ERR_ARG, "encodec_decoder.c: output stage out of step");
+    if (got != rows) return bark_fail(err, BARK_ERR_ARG, "encodec_decoder.c: output stage out of step");
     return BARK_OK;
 }
 
+/* The n dec.0 output rows in s->rows through the rest, DEC_BLOCK at a time. */
 static bark_status run_rows(encodec_dec_stream *s, int n, float *out, bark_error *err) {
     const int C = s->m->dec_in.cout;
-    for (int r = 0; r < n; r++) {
-        bark_status st = dec_frame(s, s->rows + (size_t)r * C, out + (size_t)r * s->m->hop, err);
+    for (int r = 0; r < n; r += DEC_BLOCK) {
+        const int b = n - r < DEC_BLOCK ? n - r : DEC_BLOCK;
+        bark_status st = dec_block(s, s->rows + (size_t)r * C, b, out + (size_t)r * s->m->hop, err);
         if (st != BARK_OK) return st;
     }
     return BARK_OK;
@@ -160,12 +166,15 @@ bark_status encodec_dec_stream_push(encodec_dec_stream *s, const int32_t *codes,
     const size_t need = encodec_dec_stream_out_size(s, n);
     if (cap < need)
         return bark_fail(err, BARK_ERR_ARG, "encodec: output buffer of %zu samples, this push needs %zu", cap, need);
-    for (size_t t = 0; t < n; t++) {
-        encodec_rvq_decode_frame(s->m, codes + t, s->n_q, ld, s->lat);
+    const int D = s->m->hp.dimension;
+    for (size_t t0 = 0; t0 < n; t0 += DEC_BLOCK) {
+        const int b = n - t0 < DEC_BLOCK ? (int)(n - t0) : DEC_BLOCK;
+        for (int t = 0; t < b; t++)
+            encodec_rvq_decode_frame(s->m, codes + t0 + t, s->n_q, ld, s->lat + (size_t)t * D);
         int m = 0;
-        st = encodec_conv_push(&s->in, s->lat, 1, 0, s->rows, &m, s->col, err);
+        st = encodec_conv_push(s->pool, &s->in, s->lat, b, 0, s->rows, &m, err);
         if (st != BARK_OK) return st;
-        s->frames_in++;
+        s->frames_in += (size_t)b;
         st = run_rows(s, m, out + *n_out, err);
         if (st != BARK_OK) return st;
         *n_out += (size_t)m * s->m->hop;
@@ -183,7 +192,7 @@ bark_status encodec_dec_stream_finish(encodec_dec_stream *s, float *out, size_t 
     if (cap < need)
         return bark_fail(err, BARK_ERR_ARG, "encodec: output buffer of %zu samples, finish needs %zu", cap, need);
     int m = 0;
-    bark_status st = encodec_conv_push(&s->in, NULL, 0, 1, s->rows, &m, s->col, err);
+    bark_status st = encodec_conv_push(s->pool, &s->in, NULL, 0, 1, s->rows, &m, err);
     if (st != BARK_OK) return st;
     st = run_rows(s, m, out, err);
     if (st != BARK_OK) return st;
@@ -193,12 +202,18 @@ bark_status encodec_dec_stream_finish(encodec_dec_stream *s, float *out, size_t 
 
 bark_status encodec_decode(const encodec_model *m, const int32_t *codes, int n_q, size_t T, float *out,
                            bark_error *err) {
+    return encodec_decode_pool(m, codes, n_q, T, out, NULL, err);
+}
+
+bark_status encodec_decode_pool(const encodec_model *m, const int32_t *codes, int n_q, size_t T, float *out,
+                                bark_pool *pool, bark_error *err) {
     if (T < 1) return bark_fail(err, BARK_ERR_ARG, "encodec: nothing to decode (0 frames)");
     bark_status st = encodec_check_codes(m, codes, n_q, T, T, err);
     if (st != BARK_OK) return st;
     encodec_dec_stream *s = NULL;
     st = encodec_dec_stream_create(m, n_q, &s, err);
     if (st != BARK_OK) return st;
+    encodec_dec_stream_set_pool(s, pool);
     size_t n1 = 0, n2 = 0;
     const size_t total = T * (size_t)m->hop;
     st = encodec_dec_stream_push(s, codes, T, T, out, total, &n1, err);

@@ -10,6 +10,7 @@
 
 struct encodec_enc_stream {
     const encodec_model *m;
+    bark_pool *pool; /* NULL: the caller's thread */
     int n_q;
     int finished;
     size_t samples_in, frames_out;
@@ -23,7 +24,7 @@ struct encodec_enc_stream {
     float *a, *b; /* ping-pong activations [act] */
     float *lo;    /* LSTM output [lstm rows][C] */
     float *lat;   /* latent frames [lat rows][dimension] */
-    float *col, *r, *dist;
+    float *r, *dist;
     float margin;
     float *mem;
 };
@@ -33,7 +34,7 @@ static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 /* Floats of the whole stream; with s non-NULL also carves mem into its buffers. One unit (hop samples)
  * enters per call, and every stage's bound on its output is the next stage's bound on its input. */
 static size_t plan(const encodec_model *m, encodec_enc_stream *s, float *mem) {
-    size_t used = 0, act = 0, col = 0;
+    size_t used = 0, act = 0;
 #define TAKE(n) (used += (n), mem ? mem + used - (n) : NULL)
     int mi = m->hop;
     const encodec_conv *in = &m->enc_in;
@@ -41,31 +42,27 @@ static size_t plan(const encodec_model *m, encodec_enc_stream *s, float *mem) {
     if (s) encodec_conv_state_init(&s->in, in, mi, p);
     int mo = encodec_conv_max_out(in, mi);
     act = max_sz(act, (size_t)mo * in->cout);
-    col = max_sz(col, (size_t)mo * in->k * in->cin);
     for (int i = 0; i < m->hp.n_ratios; i++) {
         const encodec_resunit *u = &m->enc_res[i];
         p = TAKE(encodec_res_state_floats(u, mo));
         if (s) encodec_res_state_init(&s->res[i], u, mo, p);
-        col = max_sz(col, (size_t)encodec_conv_max_out(&u->block1, mo) * u->block1.k * u->block1.cin);
         mo += u->block1.k;
         act = max_sz(act, (size_t)mo * u->block1.cin);
         const encodec_conv *d = &m->enc_down[i];
         p = TAKE(encodec_conv_state_floats(d, mo));
         if (s) encodec_conv_state_init(&s->down[i], d, mo, p);
         const int mo2 = encodec_conv_max_out(d, mo);
-        col = max_sz(col, (size_t)mo2 * d->k * d->cin);
         mo = mo2;
         act = max_sz(act, (size_t)mo * d->cout);
     }
-    p = TAKE(encodec_lstm_state_floats(&m->enc_lstm));
-    if (s) encodec_lstm_state_init(&s->lstm, &m->enc_lstm, p);
+    p = TAKE(encodec_lstm_state_floats(&m->enc_lstm, mo));
+    if (s) encodec_lstm_state_init(&s->lstm, &m->enc_lstm, mo, p);
     p = TAKE((size_t)mo * m->enc_lstm.dim);
     if (s) s->lo = p;
     const encodec_conv *o = &m->enc_out;
     p = TAKE(encodec_conv_state_floats(o, mo));
     if (s) encodec_conv_state_init(&s->out, o, mo, p);
     const int mf = encodec_conv_max_out(o, mo);
-    col = max_sz(col, (size_t)mf * o->k * o->cin);
     p = TAKE((size_t)mf * o->cout);
     if (s) s->lat = p;
     p = TAKE((size_t)m->hop);
@@ -74,8 +71,6 @@ static size_t plan(const encodec_model *m, encodec_enc_stream *s, float *mem) {
     if (s) s->a = p;
     p = TAKE(act);
     if (s) s->b = p;
-    p = TAKE(col);
-    if (s) s->col = p;
     p = TAKE((size_t)m->hp.dimension);
     if (s) s->r = p;
     p = TAKE((size_t)m->hp.codebook_size);
@@ -113,6 +108,8 @@ void encodec_enc_stream_free(encodec_enc_stream *s) {
     free(s);
 }
 
+void encodec_enc_stream_set_pool(encodec_enc_stream *s, bark_pool *pool) { s->pool = pool; }
+
 float encodec_enc_stream_min_margin(const encodec_enc_stream *s) { return s->margin; }
 
 size_t encodec_frames(const encodec_model *m, size_t n_samples) {
@@ -129,18 +126,18 @@ static bark_status run(encodec_enc_stream *s, const float *x, int n, int final, 
                        size_t ld, size_t cap, size_t *n_frames, bark_error *err) {
     const encodec_model *m = s->m;
     int mo = 0, mr = 0;
-    bark_status st = encodec_conv_push(&s->in, x, n, final, s->a, &mo, s->col, err);
+    bark_status st = encodec_conv_push(s->pool, &s->in, x, n, final, s->a, &mo, err);
     for (int i = 0; st == BARK_OK && i < m->hp.n_ratios; i++) {
-        st = encodec_res_push(&s->res[i], s->a, mo, final, s->b, &mr, s->col, err);
+        st = encodec_res_push(s->pool, &s->res[i], s->a, mo, final, s->b, &mr, err);
         if (st != BARK_OK) break;
-        encodec_elu_inplace(s->b, (size_t)mr * m->enc_res[i].block1.cin);
-        st = encodec_conv_push(&s->down[i], s->b, mr, final, s->a, &mo, s->col, err);
+        encodec_elu_pool(s->pool, s->b, s->b, (size_t)mr * m->enc_res[i].block1.cin);
+        st = encodec_conv_push(s->pool, &s->down[i], s->b, mr, final, s->a, &mo, err);
     }
     if (st != BARK_OK) return st;
-    encodec_lstm_push(&s->lstm, s->a, mo, s->lo);
-    encodec_elu_inplace(s->lo, (size_t)mo * m->enc_lstm.dim);
+    encodec_lstm_push(s->pool, &s->lstm, s->a, mo, s->lo);
+    encodec_elu_pool(s->pool, s->lo, s->lo, (size_t)mo * m->enc_lstm.dim);
     int mf = 0;
-    st = encodec_conv_push(&s->out, s->lo, mo, final, s->lat, &mf, s->col, err);
+    st = encodec_conv_push(s->pool, &s->out, s->lo, mo, final, s->lat, &mf, err);
     if (st != BARK_OK) return st;
     if (*n_frames + (size_t)mf > cap)
         return bark_fail(err, BARK_ERR_ARG, "encodec_encoder.c: %zu frames exceed the output capacity %zu",
@@ -208,10 +205,16 @@ bark_status encodec_enc_stream_finish(encodec_enc_stream *s, int32_t *codes, flo
 
 bark_status encodec_encode(const encodec_model *m, const float *x, size_t n, int n_q, int32_t *codes, float *latent,
                            float *min_margin, bark_error *err) {
+    return encodec_encode_pool(m, x, n, n_q, codes, latent, min_margin, NULL, err);
+}
+
+bark_status encodec_encode_pool(const encodec_model *m, const float *x, size_t n, int n_q, int32_t *codes,
+                                float *latent, float *min_margin, bark_pool *pool, bark_error *err) {
     if (n < 1) return bark_fail(err, BARK_ERR_ARG, "encodec: nothing to encode (0 samples)");
     encodec_enc_stream *s = NULL;
     bark_status st = encodec_enc_stream_create(m, n_q, &s, err);
     if (st != BARK_OK) return st;
+    encodec_enc_stream_set_pool(s, pool);
     const size_t T = encodec_frames(m, n);
     size_t f1 = 0, f2 = 0;
     st = encodec_enc_stream_push(s, x, n, codes, latent, T, T, &f1, err);

@@ -138,8 +138,8 @@ static void add_res(tlist *t, int enc, const encodec_resunit *u, const char *pre
 static void add_lstm(tlist *t, int enc, const encodec_lstm *l, const char *prefix) {
     float s = inv_sqrt(l->dim);
     for (int i = 0; i < 2; i++) {
-        add(t, ENCODEC_T_MAT, enc, l->w_ih[i], s, 4 * l->dim, l->dim, 0, "%s.weight_ih_l%d", prefix, i);
-        add(t, ENCODEC_T_MAT, enc, l->w_hh[i], s, 4 * l->dim, l->dim, 0, "%s.weight_hh_l%d", prefix, i);
+        add(t, ENCODEC_T_LSTM, enc, l->w_ih[i], s, 4 * l->dim, l->dim, 0, "%s.weight_ih_l%d", prefix, i);
+        add(t, ENCODEC_T_LSTM, enc, l->w_hh[i], s, 4 * l->dim, l->dim, 0, "%s.weight_hh_l%d", prefix, i);
         add(t, ENCODEC_T_VEC, enc, l->bias[i], s, 4 * l->dim, 0, 0, "%s.bias_ih_l%d", prefix, i);
         encodec_tref *r = add(t, ENCODEC_T_VEC, enc, l->bias[i], s, 4 * l->dim, 0, 0, "%s.bias_hh_l%d", prefix, i);
         if (r) r->accumulate = 1;
@@ -208,26 +208,29 @@ static float *take(arena *a, size_t n) {
     return p;
 }
 
-static void conv_layout(arena *a, encodec_conv *c, int cin, int cout, int k, int stride) {
+/* A conv's weights as GEMM panels: k * cin rows of cout columns; a transposed conv's (tr, k = 2 * stride):
+ * 2 * cin rows of stride * cout. */
+static void conv_layout(arena *a, encodec_conv *c, int cin, int cout, int k, int stride, int tr) {
     c->cin = cin;
     c->cout = cout;
     c->k = k;
     c->stride = stride;
-    c->w = take(a, (size_t)cin * cout * k);
+    c->w = take(a, tr ? encodec_panel_floats(2 * (int64_t)cin, (int64_t)stride * cout)
+                      : encodec_panel_floats((int64_t)k * cin, cout));
     c->b = take(a, (size_t)cout);
 }
 
 static void res_layout(arena *a, encodec_resunit *u, int dim, int hidden, int k) {
-    conv_layout(a, &u->block1, dim, hidden, k, 1);
-    conv_layout(a, &u->block3, hidden, dim, 1, 1);
-    conv_layout(a, &u->shortcut, dim, dim, 1, 1);
+    conv_layout(a, &u->block1, dim, hidden, k, 1, 0);
+    conv_layout(a, &u->block3, hidden, dim, 1, 1, 0);
+    conv_layout(a, &u->shortcut, dim, dim, 1, 1, 0);
 }
 
 static void lstm_layout(arena *a, encodec_lstm *l, int dim) {
     l->dim = dim;
     for (int i = 0; i < 2; i++) {
-        l->w_ih[i] = take(a, (size_t)4 * dim * dim);
-        l->w_hh[i] = take(a, (size_t)4 * dim * dim);
+        l->w_ih[i] = take(a, encodec_panel_floats(dim, 4 * dim));
+        l->w_hh[i] = take(a, encodec_panel_floats(dim, 4 * dim));
         l->bias[i] = take(a, (size_t)4 * dim);
     }
 }
@@ -239,27 +242,27 @@ static size_t layout(encodec_model *m, int with_encoder, float *base) {
     int top = nf;
     for (int i = 0; i < nr; i++) top *= 2;
     if (with_encoder) {
-        conv_layout(&a, &m->enc_in, hp->channels, nf, hp->kernel_size, 1);
+        conv_layout(&a, &m->enc_in, hp->channels, nf, hp->kernel_size, 1, 0);
         int c = nf;
         for (int i = 0; i < nr; i++) {
             int r = hp->ratios[nr - 1 - i];
             res_layout(&a, &m->enc_res[i], c, c / hp->compress, rk);
-            conv_layout(&a, &m->enc_down[i], c, 2 * c, 2 * r, r);
+            conv_layout(&a, &m->enc_down[i], c, 2 * c, 2 * r, r, 0);
             c *= 2;
         }
         lstm_layout(&a, &m->enc_lstm, top);
-        conv_layout(&a, &m->enc_out, top, hp->dimension, hp->last_kernel_size, 1);
+        conv_layout(&a, &m->enc_out, top, hp->dimension, hp->last_kernel_size, 1, 0);
     }
-    conv_layout(&a, &m->dec_in, hp->dimension, top, hp->kernel_size, 1);
+    conv_layout(&a, &m->dec_in, hp->dimension, top, hp->kernel_size, 1, 0);
     lstm_layout(&a, &m->dec_lstm, top);
     int c = top;
     for (int i = 0; i < nr; i++) {
         int r = hp->ratios[i];
-        conv_layout(&a, &m->dec_up[i], c, c / 2, 2 * r, r);
+        conv_layout(&a, &m->dec_up[i], c, c / 2, 2 * r, r, 1);
         c /= 2;
         res_layout(&a, &m->dec_res[i], c, c / hp->compress, rk);
     }
-    conv_layout(&a, &m->dec_out, c, hp->channels, hp->last_kernel_size, 1);
+    conv_layout(&a, &m->dec_out, c, hp->channels, hp->last_kernel_size, 1, 0);
     m->codebooks = take(&a, (size_t)hp->n_q * hp->codebook_size * hp->dimension);
     m->codebook_sq = take(&a, (size_t)hp->n_q * hp->codebook_size);
     return a.used;
@@ -290,18 +293,27 @@ void encodec_free(encodec_model *m) {
 void encodec_store(const encodec_tref *r, const float *src) {
     const int64_t n = encodec_tref_numel(r);
     switch (r->kind) {
-    case ENCODEC_T_CONV: { /* [cout][cin][k] -> [k][cin][cout] */
+    case ENCODEC_T_CONV: { /* [cout][cin][k] -> panels of [k][cin][cout] */
         const int64_t co = r->shape[0], ci = r->shape[1], k = r->shape[2];
         for (int64_t o = 0; o < co; o++)
             for (int64_t i = 0; i < ci; i++)
-                for (int64_t j = 0; j < k; j++) r->dst[(j * ci + i) * co + o] = src[(o * ci + i) * k + j];
+                for (int64_t j = 0; j < k; j++) r->dst[encodec_panel_at(k * ci, j * ci + i, o)] = src[(o * ci + i) * k + j];
         break;
     }
-    case ENCODEC_T_CONVTR: { /* [cin][cout][k] -> [cin][k][cout] */
-        const int64_t ci = r->shape[0], co = r->shape[1], k = r->shape[2];
+    case ENCODEC_T_CONVTR: { /* [cin][cout][2S] -> panels of [2][cin][S][cout], taps S.. first */
+        const int64_t ci = r->shape[0], co = r->shape[1], k = r->shape[2], S = k / 2;
         for (int64_t i = 0; i < ci; i++)
             for (int64_t o = 0; o < co; o++)
-                for (int64_t j = 0; j < k; j++) r->dst[(i * k + j) * co + o] = src[(i * co + o) * k + j];
+                for (int64_t j = 0; j < k; j++) {
+                    const int64_t row = j >= S ? i : ci + i, col = (j % S) * co + o;
+                    r->dst[encodec_panel_at(2 * ci, row, col)] = src[(i * co + o) * k + j];
+                }
+        break;
+    }
+    case ENCODEC_T_LSTM: { /* [rows][cols] -> panels of [cols][rows] */
+        const int64_t rows = r->shape[0], cols = r->shape[1];
+        for (int64_t i = 0; i < rows; i++)
+            for (int64_t j = 0; j < cols; j++) r->dst[encodec_panel_at(cols, j, i)] = src[i * cols + j];
         break;
     }
     case ENCODEC_T_VEC:
