@@ -1,4 +1,4 @@
-/* test_audio_sink.c: the ring buffer between threads, the file sink (WAV/FLAC/OGG, metadata, temp+rename, stdout WAV)
+/* test_audio_sink.c: the file sink (WAV/FLAC/OGG, metadata, temp+rename, stdout WAV)
  * and the ALSA sink through the `file` PCM plugin. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,77 +14,8 @@
 #include <unistd.h>
 
 #include "cli/sink.h"
-#include "core/ring_buffer.h"
 #include "util/testutil.h"
 #include "audio/wav_stream.h"
-
-/* ---- ring buffer ---- */
-
-typedef struct feeder {
-    ring_buffer *r;
-    size_t n;
-} feeder;
-
-static void *feed(void *arg) {
-    feeder *f = arg;
-    for (uint32_t i = 0; i < f->n;) { /* writes of varying sizes */
-        uint32_t b[37];
-        size_t k = 1 + i % 37;
-        if (k > f->n - i) k = f->n - i;
-        for (size_t j = 0; j < k; j++) b[j] = i + (uint32_t)j;
-        assert_int_equal(ring_buffer_write(f->r, b, k), k);
-        i += (uint32_t)k;
-    }
-    ring_buffer_close(f->r);
-    return NULL;
-}
-
-static void ring_passes_everything_in_order(void **state) {
-    (void)state;
-    ring_buffer *r;
-    bark_error err;
-    assert_int_equal(ring_buffer_create(sizeof(uint32_t), 100, NULL, &r, &err), BARK_OK);
-    feeder f = {r, 200000};
-    pthread_t th;
-    pthread_create(&th, NULL, feed, &f);
-    uint32_t next = 0, b[23];
-    size_t n;
-    while ((n = ring_buffer_read(r, b, 1 + next % 23)) > 0) {
-        assert_true(ring_buffer_count(r) <= 100);
-        for (size_t j = 0; j < n; j++) assert_int_equal(b[j], next++);
-    }
-    pthread_join(th, NULL);
-    assert_int_equal(next, 200000);
-    ring_buffer_free(r);
-}
-
-static void *cancel_later(void *arg) {
-    usleep(100000);
-    ring_buffer_cancel(arg);
-    return NULL;
-}
-
-static void ring_cancel_and_stop_unblock(void **state) {
-    (void)state;
-    ring_buffer *r;
-    bark_error err;
-    volatile sig_atomic_t stop = 0;
-    uint32_t b[8] = {0};
-    assert_int_equal(ring_buffer_create(sizeof(uint32_t), 4, &stop, &r, &err), BARK_OK);
-    pthread_t th;
-    pthread_create(&th, NULL, cancel_later, r);
-    assert_int_equal(ring_buffer_write(r, b, 8), 4); /* full after 4: returns when cancelled */
-    pthread_join(th, NULL);
-    assert_true(ring_buffer_cancelled(r));
-    assert_int_equal(ring_buffer_read(r, b, 8), 0);
-    ring_buffer_free(r);
-    /* a stop flag (what Ctrl-C sets) frees a blocked reader within the poll interval */
-    assert_int_equal(ring_buffer_create(sizeof(uint32_t), 4, &stop, &r, &err), BARK_OK);
-    stop = 1;
-    assert_int_equal(ring_buffer_read(r, b, 1), 0);
-    ring_buffer_free(r);
-    assert_int_equal(ring_buffer_create(0, 4, NULL, &r, &err), BARK_ERR_ARG);
-}
 
 /* ---- file sink ---- */
 
@@ -271,7 +202,6 @@ static void s16_conversion(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(ring_passes_everything_in_order), cmocka_unit_test(ring_cancel_and_stop_unblock),
         cmocka_unit_test(s16_conversion),                  cmocka_unit_test(file_formats_and_metadata),
         cmocka_unit_test(wav_stream_pipe_and_file),        cmocka_unit_test(alsa_plays_the_exact_samples),
     };

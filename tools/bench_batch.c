@@ -80,7 +80,7 @@ static void steps(const bark_model *m, const bark_exec *ex, bark_stage stage, in
 }
 
 /* Ten pieces with a voice, LONG_TOKENS semantic tokens each, through one scheduler of 8 sequences. */
-static void long_text(const bark_context *ctx, const bark_exec *ex, FILE *sum) {
+static void long_text(const bark_context *ctx, const bark_exec *ex, int max_batch, FILE *sum) {
     static const char *text =
         "The morning train to the coast leaves from platform four. Passengers are asked to keep their luggage with "
         "them. The buffet car is open until noon. Tickets bought on board cost more. Please mind the gap between the "
@@ -97,18 +97,18 @@ static void long_text(const bark_context *ctx, const bark_exec *ex, FILE *sum) {
     bark_voice voice;
     bark_sched *sched;
     if (bark_model_voice(ctx->model, "v2/en_speaker_6", &voice, &err)) die("voice", &err);
-    if (bark_sched_create(ctx->model, ex, MAXB, &sched, &err)) die("engine", &err);
+    if (bark_sched_create(ctx->model, ex, max_batch, &sched, &err)) die("engine", &err);
     bark_synth_params p = bark_synth_default_params();
     p.seed = 1;
-    synth_job j = {.ctx = ctx, .text = text, .pieces = pieces, .n_pieces = n, .voice = &voice, .max_batch = MAXB,
+    synth_job j = {.ctx = ctx, .text = text, .pieces = pieces, .n_pieces = n, .voice = &voice, .max_batch = max_batch,
                    .p = &p, .first_audio = -1};
     j.gen = bark_gen_default_params();
     j.gen.semantic.allow_early_stop = 0;
     j.gen.semantic.max_gen_duration_s = (LONG_TOKENS - 0.5) / BARK_SEMANTIC_RATE_HZ; /* stops after token 640 */
     j.gen.semantic.exec = j.gen.coarse.exec = j.gen.fine.exec = ex;
     j.gen.semantic.sched = j.gen.coarse.sched = j.gen.fine.sched = sched;
-    printf("long text: %zu pieces of %d semantic tokens, voice v2/en_speaker_6, 8 sequences at once ...\n", n,
-           LONG_TOKENS);
+    printf("long text: %zu pieces of %d semantic tokens, voice v2/en_speaker_6, %d sequences at once ...\n", n,
+           LONG_TOKENS, max_batch);
     double t0 = now_s();
     if (synth_stream_run(&j, &err)) die("long text", &err);
     double total = now_s() - t0, audio = (double)j.frames / BARK_COARSE_RATE_HZ;
@@ -131,7 +131,7 @@ static void long_text(const bark_context *ctx, const bark_exec *ex, FILE *sum) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_batch MODEL.gguf [threads] [summary file] [steps|long|all]\n");
+        fprintf(stderr, "usage: bench_batch MODEL.gguf [threads] [summary file] [steps|long|all] [sequences at once: 8]\n");
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -148,7 +148,7 @@ int main(int argc, char **argv) {
         steps(ctx->model, &ex, BARK_STAGE_SEMANTIC, 257 + LONG_TOKENS / 2, sum);
         steps(ctx->model, &ex, BARK_STAGE_COARSE, 887 + 30, sum);
     }
-    if (strcmp(what, "steps")) long_text(ctx, &ex, sum);
+    if (strcmp(what, "steps")) long_text(ctx, &ex, argc > 5 ? atoi(argv[5]) : MAXB, sum);
     if (sum != stdout) fclose(sum);
     bark_context_free(ctx);
     bark_exec_free(&ex);

@@ -305,7 +305,11 @@ bark_status synth_stream_run(synth_job *j, bark_error *err) {
     j->frames = 0;
     j->samples = 0;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
+    pthread_condattr_t ca; /* wait_a_while's deadline is on the monotonic clock */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
     size_t n_workers = j->n_pieces < (size_t)j->max_batch ? j->n_pieces : (size_t)j->max_batch, started = 0;
     s->ps = calloc(j->n_pieces, sizeof *s->ps);
     worker *w = calloc(n_workers ? n_workers : 1, sizeof *w);
