@@ -227,10 +227,11 @@ typedef struct bark_synth_result {
 } bark_synth_result;
 
 /* Says text (UTF-8) through p->on_audio as each fine window is decoded. A text longer than max_piece is cut at
- * sentence or clause ends, the first piece again at its first sentence or clause (audio starts sooner); the other
- * pieces are generated together, batched, while it plays. With no voice, every later piece speaks in the voice the
- * first one made. Runs an engine of its own (see bark_engine_open). result may be NULL. Returns BARK_ERR_INTERRUPTED
- * when a callback stopped it (the audio delivered so far is whole). */
+ * sentence or clause ends, the first piece again at its first sentence or clause (audio starts sooner); the next
+ * pieces are generated while it plays, one at a time (bark_engine_synthesize on an engine of max_batch > 1 generates
+ * them together, batched: the same samples). With no voice, every later piece speaks in the voice the first one
+ * made. result may be NULL. Returns BARK_ERR_INTERRUPTED when a callback stopped it (the audio delivered so far is
+ * whole). */
 BARK_API BARK_NODISCARD bark_status bark_synthesize(const bark_context *ctx, const char *text,
                                                     const bark_synth_params *p, bark_synth_result *result,
                                                     bark_error *err);

@@ -217,7 +217,7 @@ static void words_file(const char *path, int n_words) {
 static void long_text_bounded_memory(void **state) {
     (void)state;
     char small[512], big[512], cmd[4096];
-    /* both long enough to keep every one of the engine's 8 sequences busy: memory is bounded by that, not the text */
+    /* both far longer than one piece: memory is bounded by the sequences generated at once, not by the text */
     snprintf(small, sizeof small, "%s/2000.txt", dir);
     snprintf(big, sizeof big, "%s/4000.txt", dir);
     words_file(small, 2000);
