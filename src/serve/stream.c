@@ -65,7 +65,7 @@ static int push(srv_job *j, const void *data, size_t n, int audio) {
         return -1;
     }
     if (j->head + j->len + n > j->cap) {
-        memmove(j->buf, j->buf + j->head, j->len);
+        if (j->len) memmove(j->buf, j->buf + j->head, j->len); /* buf is NULL until the first push */
         j->head = 0;
         if (j->len + n > j->cap) {
             size_t cap = j->len + n > 2 * j->cap ? j->len + n : 2 * j->cap;
