@@ -1,6 +1,6 @@
 /* test_serve_announce.c: `bark serve`'s announcements played into ALSA's file plugin (a FIFO the test reads, or a
  * file), no sound card: priority order, the chime first, a critical one cutting in, cancel, a full queue, bad
- * requests, a failing device. */
+ * requests, a failing device, a repeat played from the cache (and after a restart). */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -90,15 +90,24 @@ static int teardown(void **state) {
     return 0;
 }
 
-static serve *start(fixture *f, const char *device, int max_announcements, int no_speaker, int *port) {
+/* A server on the tiny model playing on device; cache: its cache folder, or NULL for none. */
+static serve *start_cached(fixture *f, const char *device, int max_announcements, int no_speaker, const char *cache,
+                           int *port) {
     serve_config cfg = serve_default_config();
     cfg.ctx = f->ctx, cfg.model = "tiny.gguf", cfg.port = 0, cfg.device = device, cfg.chimes = f->chimes;
+    char model[600];
+    snprintf(model, sizeof model, "%s/tiny.gguf", f->dir); /* the cache keys on its digest */
+    cfg.cache_dir = cache, cfg.model = model;
     cfg.max_announcements = max_announcements, cfg.no_speaker = no_speaker;
     serve *s = NULL;
     bark_error err = {BARK_OK, ""};
     if (serve_open(&cfg, &s, &err)) fail_msg("serve_open: %s", err.msg);
     *port = serve_port(s);
     return s;
+}
+
+static serve *start(fixture *f, const char *device, int max_announcements, int no_speaker, int *port) {
+    return start_cached(f, device, max_announcements, no_speaker, NULL, port);
 }
 
 /* ---- the loudspeaker: the FIFO read on a thread of the test's ---- */
@@ -456,12 +465,62 @@ static void failing_device(void **state) {
     serve_close(s);
 }
 
+/* The pieces of text as the server says them, heard in order from `from`; the byte after the last. */
+static size_t heard_all(fixture *f, const listener *l, const char *text, size_t from) {
+    size_t n_pieces = 1;
+    for (size_t k = 0; k < n_pieces; k++) {
+        size_t len;
+        unsigned char *x = said(f, text, k, 1.0f, &len, &n_pieces);
+        from = heard_at(l, x, len, from, text) + len;
+        free(x);
+    }
+    return from;
+}
+
+/* An announcement of three pieces, said by a fresh server (generated, stored piece by piece), by a restarted one (every
+ * piece from the cache: no generation) twice, then by one whose cache files went bad (a miss, generated and stored
+ * again, not an error): the same samples every time. */
+static void repeats_hit_the_cache(void **state) {
+    fixture *f = *state;
+    char cache[600], cmd[800];
+    snprintf(cache, sizeof cache, "%s/announce-cache", f->dir);
+    static const char text[] = "Platform two, please. The train to Lyon is late by ten minutes; we are sorry for the delay "
+                              "and thank you for your patience. Passengers for Grenoble change at Lyon, where the "
+                              "connection will wait for this train.";
+    char body[512];
+    snprintf(body, sizeof body, "{\"text\":\"%s\"}", text);
+    size_t len, n_pieces;
+    free(said(f, text, 0, 1.0f, &len, &n_pieces));
+    assert_int_equal(n_pieces, 3);
+    static const int times[3] = {1, 2, 1}, hits[3] = {0, 6, 0}, misses[3] = {3, 0, 3};
+    for (int round = 0; round < 3; round++) {
+        if (round == 2) {
+            snprintf(cmd, sizeof cmd, "for x in %s/audio/*.flac; do echo garbage > \"$x\"; done", cache);
+            assert_int_equal(system(cmd), 0);
+        }
+        int port;
+        serve *s = start_cached(f, "fifo", 8, 0, cache, &port);
+        for (int t = 0; t < times[round]; t++) {
+            listener ear;
+            listen_start(f, &ear);
+            announce(port, body, NULL);
+            listen_end(&ear, port);
+            heard_all(f, &ear, text, 0);
+            free(ear.b);
+        }
+        assert_true(ts_metric(port, "bark_serve_cache_hits_total ") == hits[round]);
+        assert_true(ts_metric(port, "bark_serve_cache_misses_total ") == misses[round]);
+        assert_true(ts_metric(port, "bark_serve_cache_entries ") == 3);
+        serve_close(s);
+    }
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bad_requests),          cmocka_unit_test(priority_order_chime_first),
         cmocka_unit_test(critical_cuts_in),      cmocka_unit_test(cancel_and_full_queue),
-        cmocka_unit_test(failing_device),
+        cmocka_unit_test(failing_device),        cmocka_unit_test(repeats_hit_the_cache),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -11,12 +11,14 @@
 #include "serve/serve.h"
 
 enum { OPT_HOST = CLI_LONG_ONLY, OPT_PORT, OPT_API_KEY, OPT_MAX_BATCH, OPT_MAX_QUEUE, OPT_DEVICE, OPT_NO_SPEAKER,
-       OPT_CHIMES, OPT_MAX_ANNOUNCEMENTS, OPT_CACHE, OPT_CACHE_SIZE, OPT_NO_CACHE, OPT_WARM };
+       OPT_CHIMES, OPT_MAX_ANNOUNCEMENTS, OPT_CACHE, OPT_CACHE_SIZE, OPT_NO_CACHE, OPT_WARM,
+       OPT_MAX_SECONDS };
 
 static void usage(FILE *f) {
     fputs("usage: bark serve [-m MODEL] [--host ADDR] [--port N] [--api-key KEY] [-t N] [--max-batch N]\n"
           "                  [--max-queue N] [--device NAME | --no-speaker] [--chimes DIR] [--max-announcements N]\n"
           "                  [--cache DIR] [--cache-size MB] [--no-cache] [--warm FILE [-v VOICE]]\n"
+          "                  [--max-seconds S]\n"
           "Answers OpenAI's POST /v1/audio/speech (WAV, PCM or FLAC, streamed as it is generated), GET /v1/voices,\n"
           "/health and /metrics (Prometheus). One model and one engine serve every request; requests that\n"
           "arrive together are generated together (their decode steps batched).\n"
@@ -27,6 +29,8 @@ static void usage(FILE *f) {
           "  -t, --threads N    the engine's threads (default: every CPU)\n"
           "      --max-batch N  sequences generated in one batch at most (8)\n"
           "      --max-queue N  speech requests at once, running or waiting (16); more get 503 and Retry-After\n"
+          "      --max-seconds S  each piece of speech (a sentence or a few) stops after S seconds (off: where the\n"
+          "                     model ends it, at most ~15 s); announcements and the cache follow it too\n"
           "      --device NAME  ALSA device POST /v1/announce plays on (default), opened for each announcement\n"
           "      --no-speaker   no announcements: POST /v1/announce and /v1/queue answer 503\n"
           "      --chimes DIR   the folder an announcement's \"chime\" sound file must be in (none: no chimes)\n"
@@ -59,6 +63,7 @@ static int parse(int argc, char **argv, serve_config *cfg, cli_common *c, cache_
         {"max-announcements", required_argument, NULL, OPT_MAX_ANNOUNCEMENTS},
         {"cache", required_argument, NULL, OPT_CACHE},          {"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
         {"no-cache", no_argument, NULL, OPT_NO_CACHE},          {"warm", required_argument, NULL, OPT_WARM},
+        {"max-seconds", required_argument, NULL, OPT_MAX_SECONDS},
         {0, 0, 0, 0}};
     static const cli_spec spec = {"serve", CLI_MODEL | CLI_THREADS | CLI_VOICE, NULL, longs, usage};
     cli_parser p;
@@ -79,6 +84,12 @@ static int parse(int argc, char **argv, serve_config *cfg, cli_common *c, cache_
         } else if (o == OPT_CACHE) co->dir = v;
         else if (o == OPT_NO_CACHE) co->off = 1;
         else if (o == OPT_WARM) co->warm = v;
+        else if (o == OPT_MAX_SECONDS) {
+            if (strcmp(v, "off") &&
+                cli_number("serve", "--max-seconds", v, 0, 1, 1e6, "a number of seconds > 0, or 'off'",
+                           &cfg->max_seconds))
+                return 2;
+        }
         else if (o == OPT_CACHE_SIZE) {
             if (cli_whole("serve", "--cache-size", v, 1, 1u << 24, "a whole number of MB in [1, 16777216]", &x))
                 return 2;

@@ -132,12 +132,16 @@ typedef struct gen_call {
     srv_announcer *a;
     ann_item *it;
     ann_piece *pc;
+    bark_audio_writer *cache; /* the piece's cache file being written, or NULL */
+    int cache_failed;         /* a write to it failed: it is not kept (only the cache's loss) */
 } gen_call;
 
 static int live(const gen_call *g) { return !g->a->stop && !g->it->cancel && g->it->state <= ANN_PLAYING; }
 
 static int gen_audio(void *user, const float *pcm, size_t n) {
     gen_call *g = user;
+    bark_error err;
+    if (g->cache && !g->cache_failed && bark_audio_writer_write(g->cache, pcm, n, &err)) g->cache_failed = 1;
     pthread_mutex_lock(&g->a->mu);
     int stop = !live(g);
     if (!stop && g->pc->n + n > g->pc->cap) {
@@ -165,6 +169,51 @@ static int gen_abort(void *user) {
 
 static int ungenerated(const ann_item *it) { return !it->cancel && !it->gen_failed && it->generated < it->n_pieces; }
 
+/* A cached piece's 16-bit samples (little-endian) into the piece, as its generation would hand them over. */
+static bark_status cached_audio(gen_call *g, const unsigned char *le, size_t len) {
+    float x[BLOCK];
+    for (size_t at = 0; at < len / 2; at += BLOCK) {
+        const size_t k = len / 2 - at < BLOCK ? len / 2 - at : BLOCK;
+        for (size_t i = 0; i < k; i++)
+            x[i] = (float)(int16_t)(le[2 * (at + i)] | le[2 * (at + i) + 1] << 8) / 32767.0f;
+        if (gen_audio(g, x, k)) return BARK_ERR_INTERRUPTED;
+    }
+    return BARK_OK;
+}
+
+/* Piece k of it: from the cache when it holds it (its seed is the announcement's + k: repeats sound the same), else
+ * generated through the engine, and stored in the cache when it completes. */
+static bark_status piece(gen_call *g, size_t k, bark_error *err) {
+    serve *s = g->a->s;
+    const bark_synth_params d = bark_synth_default_params();
+    srv_speech_req q = {.text = g->pc->text, .voice = g->it->req.voice, .format = SRV_PCM,
+                        .seed = g->it->seed + (uint64_t)k, .have_seed = 1,
+                        .text_temp = d.text_temp, .waveform_temp = d.waveform_temp};
+    bark_synth_params p = srv_synth_params(s, &q);
+    p.max_piece = 0;
+    p.pacing = BARK_PACE_PIECE; /* a piece starts once the rest of it will be ready in time: it does not stutter */
+    p.on_audio = gen_audio, p.audio_user = g, p.should_abort = gen_abort, p.abort_user = g;
+    if (s->cache) {
+        unsigned char *le;
+        size_t len;
+        srv_cache_key(s->cache, &q, &p);
+        if (srv_cache_lookup(s->cache, &q, &le, &len, 1)) {
+            const bark_status st = cached_audio(g, le, len);
+            free(le);
+            return st;
+        }
+        char path[4200];
+        srv_cache_file(s->cache, q.key, path, sizeof path);
+        if (bark_audio_writer_open(path, BARK_SAMPLE_RATE_HZ, &g->cache, err)) g->cache = NULL;
+    }
+    const bark_status st = bark_engine_synthesize(s->engine, g->pc->text, &p, NULL, err);
+    bark_error cerr;
+    const int keep = !st && !g->cache_failed;
+    if (g->cache && !bark_audio_writer_close(g->cache, keep, &cerr) && keep) srv_cache_put(s->cache, &q);
+    g->cache = NULL;
+    return st;
+}
+
 /* Samples generated and not played yet, over the queue (mu held). */
 static size_t ahead(const srv_announcer *a) {
     size_t n = 0;
@@ -183,15 +232,12 @@ static void *gen_main(void *arg) {
             wait_a_little(a);
             continue;
         }
-        gen_call g = {a, it, &it->pieces[it->generated]};
+        gen_call g = {a, it, &it->pieces[it->generated], NULL, 0};
+        const size_t k = it->generated;
         a->generating = it;
         pthread_mutex_unlock(&a->mu);
-        bark_synth_params p = bark_synth_default_params();
-        p.voice = it->req.voice, p.seed = it->seed + (uint64_t)(g.pc - it->pieces), p.max_piece = 0;
-        p.pacing = BARK_PACE_PIECE; /* a piece starts once the rest of it will be ready in time: it does not stutter */
-        p.on_audio = gen_audio, p.audio_user = &g, p.should_abort = gen_abort, p.abort_user = &g;
         bark_error err = {BARK_OK, ""};
-        const bark_status st = bark_engine_synthesize(a->s->engine, g.pc->text, &p, NULL, &err);
+        const bark_status st = piece(&g, k, &err);
         pthread_mutex_lock(&a->mu);
         a->generating = NULL;
         if (!live(&g)) continue;

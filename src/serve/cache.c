@@ -131,10 +131,8 @@ static void put_float(srv_sha256 *h, double v) {
     put_u64(h, bits);
 }
 
-void srv_cache_key(const srv_cache *c, srv_speech_req *q) {
-    /* every parameter of bark_synth_params that changes samples: the request's, and serve's fixed ones */
-    bark_synth_params p = bark_synth_default_params();
-    p.text_temp = q->text_temp, p.waveform_temp = q->waveform_temp;
+void srv_cache_key(const srv_cache *c, srv_speech_req *q, const bark_synth_params *p) {
+    /* every parameter of bark_synth_params that changes samples */
     srv_sha256 h;
     srv_sha256_init(&h);
     srv_sha256_update(&h, "bark serve cache 1 " BARK_VERSION, sizeof "bark serve cache 1 " BARK_VERSION);
@@ -143,9 +141,9 @@ void srv_cache_key(const srv_cache *c, srv_speech_req *q) {
     srv_sha256_update(&h, q->voice, strlen(q->voice) + 1);
     srv_sha256_update(&h, q->text, strlen(q->text) + 1);
     put_u64(&h, q->seed);
-    put_float(&h, p.text_temp), put_float(&h, p.waveform_temp), put_float(&h, p.fine_temp);
-    put_u64(&h, (uint64_t)p.top_k), put_float(&h, p.top_p), put_float(&h, p.min_eos_p);
-    put_float(&h, p.max_seconds), put_u64(&h, (uint64_t)p.greedy), put_u64(&h, p.max_piece);
+    put_float(&h, p->text_temp), put_float(&h, p->waveform_temp), put_float(&h, p->fine_temp);
+    put_u64(&h, (uint64_t)p->top_k), put_float(&h, p->top_p), put_float(&h, p->min_eos_p);
+    put_float(&h, p->max_seconds), put_u64(&h, (uint64_t)p->greedy), put_u64(&h, p->max_piece);
     unsigned char d[32];
     srv_sha256_final(&h, d);
     srv_hex(d, 32, q->key);

@@ -113,9 +113,9 @@ char *srv_metrics_render(serve *s) {
     srv_cache_stats cs = {0};
     if (s->cache) srv_cache_get_stats(s->cache, &cs);
     one(f, "bark_serve_cache_enabled", "gauge", "1 when speech with a seed is cached.", s->cache != NULL);
-    one(f, "bark_serve_cache_hits_total", "counter", "Speech requests with a seed answered from the cache.",
+    one(f, "bark_serve_cache_hits_total", "counter", "Speech requests with a seed and announcement pieces answered from the cache.",
         (double)cs.hits);
-    one(f, "bark_serve_cache_misses_total", "counter", "Speech requests with a seed generated (then cached).",
+    one(f, "bark_serve_cache_misses_total", "counter", "Speech requests with a seed and announcement pieces generated (then cached).",
         (double)cs.misses);
     one(f, "bark_serve_cache_entries", "gauge", "Texts in the cache.", (double)cs.entries);
     one(f, "bark_serve_cache_bytes", "gauge", "Bytes of the cache's audio files.", (double)cs.bytes);

@@ -23,6 +23,8 @@ typedef struct serve_config {
     int max_announcements; /* announcements waiting or playing at most (0: 32); more get 429 */
     const char *cache_dir;    /* NULL: no cache; else speech with a seed is kept there (SQLite and FLAC files) */
     uint64_t cache_max_bytes; /* the cache's files at most (least recently used evicted beyond; 0: 1 GiB) */
+    double max_seconds;       /* each piece of speech stops after this many seconds (bark_synth_params.max_seconds;
+                                 0: only where the model ends it) */
 } serve_config;
 
 /* The defaults above, host 127.0.0.1, port 5002. */

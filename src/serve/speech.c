@@ -34,6 +34,14 @@ int srv_known_voice(const serve *s, const char *name) {
     return 0;
 }
 
+bark_synth_params srv_synth_params(const serve *s, const srv_speech_req *q) {
+    bark_synth_params p = bark_synth_default_params();
+    p.voice = q->voice, p.seed = q->seed;
+    p.text_temp = q->text_temp, p.waveform_temp = q->waveform_temp;
+    p.max_seconds = s->cfg.max_seconds;
+    return p;
+}
+
 /* A temperature field: absent (the default stays) or a number in (0, 100]. */
 static int temperature(const cJSON *v, const char *name, float *out, refusal *r) {
     if (!v || cJSON_IsNull(v)) return 0;
@@ -152,7 +160,8 @@ enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body,
     if (s->cache && q.have_seed) {
         unsigned char *audio;
         size_t n;
-        srv_cache_key(s->cache, &q);
+        const bark_synth_params p = srv_synth_params(s, &q);
+        srv_cache_key(s->cache, &q, &p);
         if (srv_cache_lookup(s->cache, &q, &audio, &n, 1)) {
             struct MHD_Response *hit = MHD_create_response_from_buffer(n, audio, MHD_RESPMEM_MUST_FREE);
             if (hit) srv_audio_headers(hit, &q, "hit");

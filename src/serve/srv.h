@@ -166,8 +166,8 @@ srv_cache *srv_cache_open(const char *dir, const unsigned char model_digest[32],
 void srv_cache_close(srv_cache *c); /* accepts NULL */
 /* The SHA-256 of a whole file into digest; -1 when it cannot be read. */
 int srv_file_sha256(const char *path, unsigned char digest[32]);
-/* q->key from the model, the engine, q's voice, text, seed and sampling parameters. */
-void srv_cache_key(const srv_cache *c, srv_speech_req *q);
+/* q->key from the model, the engine, q's voice, text, seed and p (every sampling parameter that changes samples). */
+void srv_cache_key(const srv_cache *c, srv_speech_req *q, const bark_synth_params *p);
 /* The file of a key (audio/<key>.flac; written through bark_audio_writer, which renames it into place whole). */
 void srv_cache_file(const srv_cache *c, const char *key, char *path, size_t cap);
 /* q's audio in q's format (malloc'd into *body): 1 on a hit; 0 on a miss, after dropping a broken entry. count: the
@@ -202,6 +202,8 @@ struct cJSON *srv_parse_body(const char *body, size_t len, size_t *bad_at);
 size_t srv_characters(const char *s);
 /* Whether the model has a voice of that name. */
 int srv_known_voice(const serve *s, const char *name);
+/* The synthesis parameters of q (voice, seed, temperatures) on this server (its --max-seconds); no callbacks. */
+bark_synth_params srv_synth_params(const serve *s, const srv_speech_req *q);
 /* POST /v1/audio/speech with its whole body (speech.c). */
 enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body, size_t len);
 /* GET /v1/voices, /health, /metrics (info.c). */

@@ -163,9 +163,7 @@ static bark_status send_flac(srv_job *j, FILE *f) {
 
 static void *job_main(void *arg) {
     srv_job *j = arg;
-    bark_synth_params p = bark_synth_default_params();
-    p.voice = j->req.voice, p.seed = j->req.seed;
-    p.text_temp = j->req.text_temp, p.waveform_temp = j->req.waveform_temp;
+    bark_synth_params p = srv_synth_params(j->s, &j->req);
     p.on_audio = on_audio, p.audio_user = j;
     p.should_abort = should_abort, p.abort_user = j;
     bark_synth_result res = {0};

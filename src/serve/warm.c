@@ -35,8 +35,7 @@ static void render(serve *s, srv_speech_req *q) {
     bark_error err;
     srv_cache_file(s->cache, q->key, path, sizeof path);
     if (bark_audio_writer_open(path, BARK_SAMPLE_RATE_HZ, &w, &err)) return;
-    bark_synth_params p = bark_synth_default_params();
-    p.voice = q->voice, p.seed = q->seed, p.text_temp = q->text_temp, p.waveform_temp = q->waveform_temp;
+    bark_synth_params p = srv_synth_params(s, q);
     p.on_audio = warm_audio, p.audio_user = w, p.should_abort = warm_abort, p.abort_user = s;
     const bark_status st = bark_engine_synthesize(s->engine, q->text, &p, NULL, &err);
     if (!bark_audio_writer_close(w, !st, &err) && !st) srv_cache_put(s->cache, q);
@@ -83,7 +82,8 @@ bark_status serve_warm(serve *s, const serve_warm_item *items, size_t n, bark_er
         q->format = SRV_FLAC; /* a lookup then reads the file without decoding it */
         q->seed = items[i].have_seed ? items[i].seed : srv_cache_default_seed(q->text, q->voice), q->have_seed = 1;
         q->text_temp = d.text_temp, q->waveform_temp = d.waveform_temp;
-        srv_cache_key(s->cache, q);
+        const bark_synth_params p = srv_synth_params(s, q);
+        srv_cache_key(s->cache, q, &p);
     }
     bark_engine_stats es;
     bark_engine_get_stats(s->engine, &es);
