@@ -78,12 +78,6 @@ static npy load_npy(const char *name) {
     return a;
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 
 static uint64_t rng_state = 88172645463325252ull;
 static uint32_t rnd(void) {
@@ -96,12 +90,12 @@ static uint32_t rnd(void) {
 static int setup(void **state) {
     encodec_hparams hp = encodec_hparams_24khz();
     bark_error err = {0};
-    double t0 = now();
+    double t0 = tu_now();
     if (encodec_init_random(&g_model, &hp, SEED, &err) != BARK_OK) {
         fprintf(stderr, "init_random: %s\n", err.msg);
         return -1;
     }
-    printf("[ INFO     ] random 24 kHz model built in %.2f s\n", now() - t0);
+    printf("[ INFO     ] random 24 kHz model built in %.2f s\n", tu_now() - t0);
     return 0;
 }
 
@@ -176,9 +170,9 @@ static void decode_vs_golden(const char *codes_file, const char *audio_file, siz
     assert_int_equal(a.n, 320 * T_use);
     float *out = malloc(a.n * sizeof *out);
     bark_error err = {0};
-    double t0 = now();
+    double t0 = tu_now();
     assert_int_equal(encodec_decode(&g_model, codes, (int)nq, T_use, out, &err), BARK_OK);
-    double dt = now() - t0, snr;
+    double dt = tu_now() - t0, snr;
     double e = tu_max_err(a.data, out, a.n, &snr);
     printf("[ INFO     ] decode %s (%zu x %zu): max |err| %.3g, SNR %.1f dB, %.3f s (%.1fx real time)\n", codes_file,
            nq, T_use, e, snr, dt, (double)a.n / 24000.0 / dt);
@@ -231,7 +225,7 @@ static double stream_diff(const int32_t *codes, size_t T, const float *whole, co
     assert_int_equal(encodec_dec_stream_create(&g_model, 8, &s, &err), BARK_OK);
     float *out = calloc(320 * (T + 8), sizeof *out);
     size_t done = 0, total = 0, k = 0;
-    double t0 = now();
+    double t0 = tu_now();
     while (done < T) {
         size_t n = chunks[k++ % n_chunks];
         if (n == 0) n = 1 + rnd() % 40;
@@ -247,7 +241,7 @@ static double stream_diff(const int32_t *codes, size_t T, const float *whole, co
     size_t got = 0;
     assert_int_equal(encodec_dec_stream_finish(s, out + total, 320 * (T + 8) - total, &got, &err), BARK_OK);
     total += got;
-    *secs = now() - t0;
+    *secs = tu_now() - t0;
     assert_int_equal(total, 320 * T);
     double d = tu_max_err(whole, out, total, NULL);
     assert_memory_equal(out, whole, total * sizeof *out);
@@ -262,9 +256,9 @@ static void test_stream_decode(void **state) {
     for (size_t i = 0; i < 8 * T; i++) codes[i] = (int32_t)(rnd() % 1024);
     float *whole = malloc(320 * T * sizeof *whole);
     bark_error err = {0};
-    double t0 = now();
+    double t0 = tu_now();
     assert_int_equal(encodec_decode(&g_model, codes, 8, T, whole, &err), BARK_OK);
-    printf("[ INFO     ] whole decode of %zu frames: %.3f s\n", T, now() - t0);
+    printf("[ INFO     ] whole decode of %zu frames: %.3f s\n", T, tu_now() - t0);
     static const size_t c1[] = {1}, c2[] = {2}, c3[] = {3}, c7[] = {7}, c16[] = {16}, c100[] = {100}, c71[] = {7, 1},
                         c75[] = {75}, c150[] = {150}, crand[] = {0}, csmall[] = {3, 2, 5};
     struct { const char *name; const size_t *c; size_t n; } pats[] = {
@@ -378,9 +372,9 @@ static void test_encode_golden(void **state) {
     const npy *want[2] = {&c6, &c24};
     for (int k = 0; k < 2; k++) {
         float margin = 0;
-        double t0 = now();
+        double t0 = tu_now();
         assert_int_equal(encodec_encode(&g_model, w.data, N, nqs[k], codes, z, &margin, &err), BARK_OK);
-        double dt = now() - t0, snr;
+        double dt = tu_now() - t0, snr;
         double e = tu_max_err(lat.data, z, 128 * T, &snr);
         size_t diff = 0;
         for (size_t i = 0; i < (size_t)nqs[k] * T; i++) diff += codes[i] != ((int32_t *)want[k]->data)[i];

@@ -28,12 +28,6 @@ typedef struct fixture {
     src_set gold;
 } fixture;
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
     bark_error err = {0};
@@ -295,7 +289,7 @@ static void test_all_voice_presets(void **state) {
     float *buf = malloc(320 * 90 * sizeof *buf);
     char npz[600], wav[600];
     size_t count = 0, frames_total = 0, fmin = (size_t)-1, fmax = 0;
-    double t0 = now();
+    double t0 = tu_now();
     for (int d = 0; d < 2; d++) {
         DIR *dir = opendir(dirs[d]);
         if (!dir) fail_msg("cannot list %s", dirs[d]);
@@ -314,7 +308,7 @@ static void test_all_voice_presets(void **state) {
         closedir(dir);
     }
     print_message("%zu voice presets: fine_prompt codes decoded to 24 kHz WAV files of exactly frames x 320 samples "
-                  "(%zu..%zu frames, %zu in all) in %.2f s\n", count, fmin, fmax, frames_total, now() - t0);
+                  "(%zu..%zu frames, %zu in all) in %.2f s\n", count, fmin, fmax, frames_total, tu_now() - t0);
     assert_int_equal(count, 131);
     free(buf);
 }

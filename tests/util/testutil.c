@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -118,4 +119,10 @@ int tu_collect(void *user, const float *x, size_t n) {
     memcpy(p->x + p->n, x, n * sizeof *x);
     p->n += n;
     return 0;
+}
+
+double tu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }

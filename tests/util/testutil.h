@@ -23,6 +23,8 @@ int tu_convert_tiny(const char *path, const char *type, char *out, size_t cap);
 const char *tu_bark(void);
 /* max |a - b| over n floats (NaN counts as infinite); *snr (if given) gets b's SNR against a in dB. */
 double tu_max_err(const float *a, const float *b, size_t n, double *snr);
+/* Seconds on the monotonic clock. */
+double tu_now(void);
 /* Counts the lines of s. */
 int tu_lines(const char *s);
 
