@@ -49,9 +49,11 @@ t2=$(date +%s.%N)
 awk -v a="$t0" -v b="$t1" -v c="$t2" -v same="$same" 'BEGIN {
     printf "render_20_s %.1f\nsay_20_s %.1f\nrender_speedup %.2f\nrender_files_equal_say %d\n", b - a, c - b, (c - b) / (b - a), same
 }' | tee "$dir/render.txt"
+echo "== bark serve: a streamed response's first byte, then 8 clients x 10 short texts at once against the same 80 one by one (curl) =="
+sh tools/bench_serve.sh "$build" "$model" "$threads" "$dir/serve.txt"
 echo "== EnCodec 24 kHz (real architecture, random weights, 10 s of audio), 1 and 2 threads =="
 "$build/tools/bench_encodec" | tee "$dir/encodec.txt"
 echo "== clone (10 s reference, HuBERT base + quantizer v1 + EnCodec 24 kHz, random weights) =="
 "$build/tools/bench_clone" 10 q8_0 "$dir" | tee "$dir/clone.txt"
 echo "== summary =="
-cat "$dir/load.txt" "$dir/gpt.txt" "$dir/batch.txt" "$dir/render.txt" "$dir/encodec.txt" "$dir/clone.txt"
+cat "$dir/load.txt" "$dir/gpt.txt" "$dir/batch.txt" "$dir/render.txt" "$dir/serve.txt" "$dir/encodec.txt" "$dir/clone.txt"
