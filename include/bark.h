@@ -371,8 +371,8 @@ BARK_API BARK_NODISCARD bark_status bark_voice_save_npz(const bark_voice *v, con
 
 /* ---- audio files (libsndfile) ---- */
 
-/* A mono file at `rate`, the format from the extension: .wav or .flac (16-bit), .ogg or .oga (Vorbis), or .npy
- * (float32, the samples as given); "-" is 16-bit WAV on stdout. Files carry the software name and a comment marking
+/* A mono file at `rate`, the format from the extension: .wav or .flac (16-bit), .ogg or .oga (Vorbis), .opus (Ogg
+ * Opus: 8, 12, 16, 24 or 48 kHz), .mp3 (where libsndfile, 1.1 on, writes them), or .npy (float32, the samples as given); "-" is 16-bit WAV on stdout. Files carry the software name and a comment marking
  * the audio as synthetic speech. A named file is written under a temporary name and appears at the close. */
 typedef struct bark_audio_writer bark_audio_writer;
 BARK_API BARK_NODISCARD bark_status bark_audio_writer_open(const char *path, int rate, bark_audio_writer **out,

@@ -122,6 +122,28 @@ static void test_stereo_mixdown(void **state) {
     unlink(p);
 }
 
+/* Opus and MP3 (lossy, with codec delay): a 440 Hz tone read back as about a second of a 440 Hz tone at its level. */
+static void test_opus_and_mp3(void **state) {
+    const char *ext[2] = {".opus", ".mp3"};
+    for (int e = 0; e < 2; e++) {
+        const char *p = tmp(ext[e]);
+        write_sine(p, 24000, 24000, 0.5f, 440.0f);
+        size_t n = 0;
+        float *x = read_all(p, 24000, &n);
+        double energy = 0;
+        int crossings = 0;
+        for (size_t i = 2400; i + 2400 < n; i++) energy += (double)x[i] * x[i], crossings += (x[i] < 0) != (x[i + 1] < 0);
+        const double secs = (double)(n - 4800) / 24000, rms = sqrt(energy / (double)(n - 4800));
+        printf("[ INFO     ] %s: %zu samples back, rms %.3f (0.354 written), %.0f zero crossings a second (880)\n",
+               ext[e], n, rms, crossings / secs);
+        assert_true(n >= 23000 && n <= 26000);
+        assert_true(fabs(rms - 0.3536) < 0.05);
+        assert_true(fabs(crossings / secs - 880) < 20);
+        free(x);
+        unlink(p);
+    }
+}
+
 static void test_ogg_and_npy(void **state) {
     const char *p = tmp(".ogg");
     write_sine(p, 24000, 12000, 0.5f, 440.0f);
@@ -177,8 +199,10 @@ static void test_errors(void **state) {
     assert_non_null(strstr(err.msg, "/nonexistent/x.wav"));
     assert_null(r);
     bark_audio_writer *w = NULL;
-    assert_int_equal(bark_audio_writer_open(tmp(".mp3"), 24000, &w, &err), BARK_ERR_UNSUPPORTED);
-    assert_non_null(strstr(err.msg, ".mp3"));
+    assert_int_equal(bark_audio_writer_open(tmp(".aiff"), 24000, &w, &err), BARK_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, ".aiff"));
+    assert_int_equal(bark_audio_writer_open(tmp(".opus"), 44100, &w, &err), BARK_ERR_UNSUPPORTED); /* Opus: no 44.1k */
+    assert_non_null(strstr(err.msg, ".opus: cannot write"));
     assert_int_equal(bark_audio_writer_open("/nonexistent/x.wav", 24000, &w, &err), BARK_ERR_IO);
     /* not audio */
     const char *p = tmp(".wav");
@@ -297,7 +321,7 @@ static void test_reader_memory(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wav_round_trip), cmocka_unit_test(test_tags),     cmocka_unit_test(test_resample),
-        cmocka_unit_test(test_stereo_mixdown), cmocka_unit_test(test_ogg_and_npy), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_stereo_mixdown), cmocka_unit_test(test_ogg_and_npy), cmocka_unit_test(test_opus_and_mp3), cmocka_unit_test(test_errors),
         cmocka_unit_test(test_npy_columns),    cmocka_unit_test(test_codes_npy),  cmocka_unit_test(test_reader_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

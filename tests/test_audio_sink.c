@@ -77,7 +77,7 @@ static void file_formats_and_metadata(void **state) {
     /* unknown extension, impossible path: one line each, no file */
     audio_sink *s;
     bark_error err;
-    snprintf(path, sizeof path, "%s/out.mp3", dir);
+    snprintf(path, sizeof path, "%s/out.aiff", dir);
     assert_int_equal(audio_sink_open(&audio_sink_file, path, 24000, &s, &err), BARK_ERR_UNSUPPORTED);
     assert_non_null(strstr(err.msg, "unknown extension"));
     snprintf(path, sizeof path, "%s/no/such/dir/out.wav", dir);

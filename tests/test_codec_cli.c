@@ -195,8 +195,8 @@ static void test_decode_bad_codes(void **state) {
     expect_fail(DECODE(tmp("missing.npy")), "missing.npy", NULL, out);
     /* bad output paths */
     write_codes(in, 8, 20, -1, 0);
-    snprintf(args, sizeof args, "decode %s -m %s -o %s", in, g->model, tmp("out.mp3"));
-    expect_fail(args, "out.mp3", "format", tmp("out.mp3"));
+    snprintf(args, sizeof args, "decode %s -m %s -o %s", in, g->model, tmp("out.aiff"));
+    expect_fail(args, "out.aiff", "format", tmp("out.aiff"));
     snprintf(args, sizeof args, "decode %s -m %s -o %s", in, g->model, tmp("nodir/out.wav"));
     expect_fail(args, "nodir/out.wav", NULL, NULL);
     /* and the good file decodes */

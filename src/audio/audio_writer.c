@@ -1,4 +1,4 @@
-/* audio_writer.c: bark_audio_writer: WAV/FLAC/OGG through libsndfile, float32 .npy, or WAV on stdout; always tagged. */
+/* audio_writer.c: bark_audio_writer: WAV/FLAC/Ogg Vorbis/Opus/MP3 through libsndfile, float32 .npy, or WAV on stdout; always tagged. */
 #include "audio/audio_file.h"
 
 #include <math.h>
@@ -16,11 +16,11 @@
 
 #define WRITER_BLOCK 4096
 
-typedef enum writer_kind { W_PCM16, W_VORBIS, W_NPY, W_STDOUT } writer_kind;
+typedef enum writer_kind { W_PCM16, W_LOSSY, W_NPY, W_STDOUT } writer_kind;
 
 struct bark_audio_writer {
     writer_kind kind;
-    staged_file f;   /* W_PCM16, W_VORBIS: the file libsndfile writes */
+    staged_file f;   /* W_PCM16, W_LOSSY: the file libsndfile writes */
     SNDFILE *sf;
     npy_stream *npy; /* W_NPY */
     wav_stream *ws;  /* W_STDOUT */
@@ -45,7 +45,9 @@ static int kind_for(const char *path, int *format) {
     if (!strcasecmp(dot, ".wav")) return *format = SF_FORMAT_WAV | SF_FORMAT_PCM_16, W_PCM16;
     if (!strcasecmp(dot, ".flac")) return *format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16, W_PCM16;
     if (!strcasecmp(dot, ".ogg") || !strcasecmp(dot, ".oga"))
-        return *format = SF_FORMAT_OGG | SF_FORMAT_VORBIS, W_VORBIS;
+        return *format = SF_FORMAT_OGG | SF_FORMAT_VORBIS, W_LOSSY;
+    if (!strcasecmp(dot, ".opus")) return *format = SF_FORMAT_OGG | SF_FORMAT_OPUS, W_LOSSY;
+    if (!strcasecmp(dot, ".mp3")) return *format = SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III, W_LOSSY;
     if (!strcasecmp(dot, ".npy")) return W_NPY;
     return -1;
 }
@@ -54,17 +56,22 @@ static bark_status open_sndfile(bark_audio_writer *w, const char *path, int rate
     SF_INFO info;
     memset(&info, 0, sizeof info);
     info.samplerate = rate, info.channels = 1, info.format = format;
+    if (!sf_format_check(&info))
+        return bark_fail(err, BARK_ERR_UNSUPPORTED, "%s: this libsndfile cannot write %s at %d Hz (use .wav or .flac)",
+                         path, strrchr(path, '.'), rate);
     bark_status st = staged_file_open(&w->f, path, err);
     if (st) return st;
     if (!(w->sf = sf_open_fd(w->f.fd, SFM_WRITE, &info, 0))) {
-        bark_fail(err, BARK_ERR_IO, "%s: cannot write: %s", path, sf_strerror(NULL));
+        /* a system error is the file's; any other, what was asked of the codec (Opus at 44.1 kHz, say) */
+        st = sf_error(NULL) == SF_ERR_SYSTEM ? BARK_ERR_IO : BARK_ERR_UNSUPPORTED;
+        bark_fail(err, st, "%s: cannot write: %s", path, sf_strerror(NULL));
         staged_file_close(&w->f, 0, NULL);
-        return BARK_ERR_IO;
+        return st;
     }
     sf_set_string(w->sf, SF_STR_SOFTWARE, BARK_AUDIO_SOFTWARE);
     sf_set_string(w->sf, SF_STR_COMMENT, BARK_AUDIO_COMMENT);
-    if (w->kind == W_VORBIS) {
-        double q = 0.4; /* Vorbis quality: ~64 kb/s mono, plenty for 24 kHz speech */
+    if (w->kind == W_LOSSY) {
+        double q = 0.4; /* Vorbis quality ~64 kb/s mono, plenty for 24 kHz speech; Opus and MP3 take it too */
         sf_command(w->sf, SFC_SET_VBR_ENCODING_QUALITY, &q, sizeof q);
     }
     return BARK_OK;
@@ -75,7 +82,7 @@ bark_status bark_audio_writer_open(const char *path, int rate, bark_audio_writer
     int format = 0, kind = kind_for(path, &format);
     if (kind < 0)
         return bark_fail(err, BARK_ERR_UNSUPPORTED, "%s: unknown extension (the output format comes from .wav, .flac, "
-                         ".ogg or .npy; - is WAV on stdout)", path);
+                         ".ogg, .opus, .mp3 or .npy; - is WAV on stdout)", path);
     if (rate <= 0) return bark_fail(err, BARK_ERR_ARG, "%s: invalid sample rate %d", path, rate);
     bark_audio_writer *w = calloc(1, sizeof *w);
     if (!w) return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", path);
@@ -94,11 +101,11 @@ bark_status bark_audio_writer_open(const char *path, int rate, bark_audio_writer
     return BARK_OK;
 }
 
-/* One block (n <= WRITER_BLOCK) to libsndfile: 16-bit samples, or for Vorbis the same values as floats. */
+/* One block (n <= WRITER_BLOCK) to libsndfile: 16-bit samples, or for the lossy codecs the same values as floats. */
 static bark_status write_sndfile(bark_audio_writer *w, const float *x, size_t n, bark_error *err) {
     bark_audio_to_s16(x, n, w->x16);
     sf_count_t done;
-    if (w->kind == W_VORBIS) {
+    if (w->kind == W_LOSSY) {
         for (size_t i = 0; i < n; i++) w->xf[i] = (float)w->x16[i] / 32767.0f;
         done = sf_write_float(w->sf, w->xf, (sf_count_t)n);
     } else {

@@ -7,7 +7,7 @@
 #include "cli/options.h"
 
 static void usage(FILE *f) {
-    fputs("usage: bark decode CODES.npy -o OUT.wav|.flac|.ogg|.npy [-m MODEL] [-q] [-t N]\n"
+    fputs("usage: bark decode CODES.npy -o OUT.wav|.flac|.ogg|.opus|.mp3|.npy [-m MODEL] [-q] [-t N]\n"
           "  CODES.npy: integer array [n_q][T] of EnCodec codes (n_q 2, 4, 8, 16 or 32, e.g. Bark's fine tokens [8][T])\n"
           "  -q: no report line; -t N is accepted as in every command (the decoder runs on one thread)\n",
           f);

@@ -19,7 +19,7 @@ static void usage(FILE *f) {
     fprintf(f, "usage: bark render [options] [FILE]   (no FILE, or -: the texts are read from stdin)\n"
             "Writes each line's text into its own audio file, several texts at once; blank lines are skipped.\n"
             "  -o, --output PATTERN     out.wav writes out-0001.wav, out-0002.wav, ... (numbered by the non-blank\n"
-            "                           lines, as `bark say --lines`); .wav, .flac, .ogg or .npy by extension\n"
+            "                           lines, as `bark say --lines`); .wav, .flac, .ogg, .opus, .mp3 or .npy\n"
             "      --json               each line is {\"text\": ..., \"voice\": ..., \"seed\": ..., \"output\": ...}"
             " (piper's\n"
             "                           --json-input); what a line leaves out comes from -v, -s and -o\n"

@@ -12,7 +12,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"say", cmd_say, "speak a text on ALSA as it is generated (or into .wav/.flac/.ogg/- with -o)"},
+    {"say", cmd_say, "speak a text on ALSA as it is generated (or into .wav/.flac/.ogg/.opus/.mp3/- with -o)"},
     {"render", cmd_render, "pre-render many texts (one a line, or JSON lines) into files, several at once"},
     {"serve", cmd_serve, "an HTTP text-to-speech service: OpenAI's /v1/audio/speech, voices, health, metrics"},
     {"voices", cmd_voices, "list the voices stored in the model file"},

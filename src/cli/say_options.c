@@ -21,7 +21,7 @@ static void usage(FILE *f) {
             "  -v, --voice NAME|FILE    voice: a name stored in the model (bark voices lists them) or a Suno .npz\n",
             cmd, cli_datadir());
     if (usage_audio)
-        fputs("  -o, --output FILE        write FILE instead of playing: .wav, .flac or .ogg (- : WAV on stdout);\n"
+        fputs("  -o, --output FILE        write FILE instead of playing: .wav, .flac, .ogg, .opus or .mp3 (-: WAV on stdout);\n"
               "                           also --output-file, --output_file\n"
               "      --output-raw         raw 16-bit little-endian 24 kHz mono samples on stdout\n"
               "  -D, --device NAME        ALSA device to play on (default: default)\n"

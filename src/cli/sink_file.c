@@ -1,4 +1,4 @@
-/* sink_file.c: the file sink: a thin audio_sink over bark_audio_writer (.wav .flac .ogg .npy, or - for stdout). */
+/* sink_file.c: the file sink: a thin audio_sink over bark_audio_writer (.wav .flac .ogg .opus .mp3 .npy, or - for stdout). */
 #include "cli/sink.h"
 
 static bark_status file_open(audio_sink *s, const char *target, int rate, bark_error *err) {
