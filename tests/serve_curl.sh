@@ -88,7 +88,15 @@ expect 400 "unknown voice" "${J[@]}" -d '{"model":"bark","input":"Hi","voice":"a
 expect 400 "malformed JSON" "${J[@]}" -d '{"model":' "$URL/v1/audio/speech"
 expect 400 "speed" "${J[@]}" -d '{"model":"bark","input":"Hi","voice":"v2/en_speaker_0","speed":2}' \
     "$URL/v1/audio/speech"
-expect 400 "mp3" "${J[@]}" -d '{"model":"bark","input":"Hi","voice":"v2/en_speaker_0","response_format":"mp3"}' \
+expect 200 "speech as MP3" "${J[@]}" \
+    -d '{"model":"bark","input":"Hello","voice":"v2/en_speaker_0","response_format":"mp3"}' "$URL/v1/audio/speech"
+python3 -c 'import sys; b = open(sys.argv[1], "rb").read(4); sys.exit(not (b[:3] == b"ID3" or (b[0] == 0xFF and b[1] & 0xE0 == 0xE0)))' \
+    "$DIR/body" && say "   mp3: an ID3 tag or an MPEG frame first" || { say "   FAILED: not MP3"; fail=1; }
+expect 200 "speech as Opus" "${J[@]}" \
+    -d '{"model":"bark","input":"Hello","voice":"v2/en_speaker_0","response_format":"opus"}' "$URL/v1/audio/speech"
+[ "$(head -c 4 "$DIR/body")" = "OggS" ] && grep -q OpusHead "$DIR/body" && say "   opus: Ogg with an OpusHead" \
+    || { say "   FAILED: not Ogg Opus"; fail=1; }
+expect 400 "aac" "${J[@]}" -d '{"model":"bark","input":"Hi","voice":"v2/en_speaker_0","response_format":"aac"}' \
     "$URL/v1/audio/speech"
 head -c 70000 /dev/zero | tr '\0' ' ' > "$DIR/big.json"
 expect 413 "a 70 KB body" "${J[@]}" --data-binary "@$DIR/big.json" "$URL/v1/audio/speech"
@@ -113,11 +121,12 @@ cmp -s <(head -c "$(wc -c < "$DIR/body")" "$DIR/speaker.raw") "$DIR/body" \
     || { say "   FAILED: the speaker's samples differ"; fail=1; }
 expect 404 "cancel an unknown one" -X DELETE "$URL/v1/queue/99"
 expect 200 "metrics" "$URL/metrics"
-grep -q '^bark_serve_requests_total{endpoint="speech",code="200"} 5$' "$DIR/body" \
+grep -q '^bark_serve_requests_total{endpoint="speech",code="200"} 7$' "$DIR/body" \
     && grep -q '^bark_serve_announcements_total{event="played"} 1$' "$DIR/body" \
-    && say "   metrics: 5 speech requests answered 200, 1 announcement played" || { say "   FAILED: metrics count"; fail=1; }
-grep -q '^bark_serve_cache_hits_total 2$' "$DIR/body" && grep -q '^bark_serve_cache_misses_total 2$' "$DIR/body" \
-    && say "   metrics: 2 cache hits, 2 misses" || { say "   FAILED: cache metrics"; fail=1; }
+    && say "   metrics: 7 speech requests answered 200, 1 announcement played" || { say "   FAILED: metrics count"; fail=1; }
+# misses: the first WAV and the announcement; hits: the PCM twice, and the speech of the announcement's seed
+grep -q '^bark_serve_cache_hits_total 3$' "$DIR/body" && grep -q '^bark_serve_cache_misses_total 2$' "$DIR/body" \
+    && say "   metrics: 3 cache hits (one the announcement's), 2 misses" || { say "   FAILED: cache metrics"; fail=1; }
 
 kill -TERM "$PID"
 rc=0; wait "$PID" || rc=$?

@@ -101,6 +101,19 @@ static void endpoints(void **state) {
     ts_response_free(&r);
 }
 
+/* The samples a whole-file response (FLAC, MP3, Opus) decodes to (libsndfile, through a file named *ext). */
+static size_t decoded(const fixture *f, const ts_response *r, const char *ext) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/response%s", f->dir, ext);
+    assert_int_equal(tu_write_file(path, r->body, r->len), 0);
+    size_t n = 0;
+    int16_t *x = tu_read_s16(path, &n);
+    assert_non_null(x);
+    free(x);
+    unlink(path);
+    return n;
+}
+
 static void speech_equals_synthesize(void **state) {
     fixture *f = *state;
     size_t n;
@@ -129,8 +142,25 @@ static void speech_equals_synthesize(void **state) {
     free(body);
     assert_int_equal(r.status, 200);
     assert_true(r.len > 4 && !memcmp(r.body, "fLaC", 4));
+    assert_int_equal(decoded(f, &r, ".flac"), n / 2);
+    assert_non_null(strcasestr(r.head, "Content-Type: audio/flac"));
     ts_response_free(&r);
-    assert_true(ts_metric(f->port, "bark_serve_requests_total{endpoint=\"speech\",code=\"200\"} ") >= 3);
+    /* MP3 and Opus: lossy, the same length give or take the codec's padding */
+    static const char *const lossy[2][3] = {{"mp3", ".mp3", "audio/mpeg"}, {"opus", ".opus", "audio/ogg"}};
+    for (int i = 0; i < 2; i++) {
+        body = ts_speech_body("Hello from the server.", 7, lossy[i][0]);
+        r = ts_http(f->port, "POST", "/v1/audio/speech", TS_JSON, body);
+        free(body);
+        assert_int_equal(r.status, 200);
+        char type[64];
+        snprintf(type, sizeof type, "Content-Type: %s", lossy[i][2]);
+        assert_non_null(strcasestr(r.head, type));
+        const size_t got = decoded(f, &r, lossy[i][1]);
+        print_message("%s: %zu bytes, %zu samples decoded (%zu made)\n", lossy[i][0], r.len, got, n / 2);
+        assert_true(got + 2400 >= n / 2 && got <= n / 2 + 2400);
+        ts_response_free(&r);
+    }
+    assert_true(ts_metric(f->port, "bark_serve_requests_total{endpoint=\"speech\",code=\"200\"} ") >= 5);
     free(want);
 }
 
@@ -199,7 +229,7 @@ static void bad_requests(void **state) {
         {"POST", "/v1/audio/speech", "{\"model\":\"bark\",\"input\":\"Hi\",\"voice\":\"" VOICE "\",\"speed\":1.5}",
          400, "unsupported_speed", "only 1.0"},
         {"POST", "/v1/audio/speech", "{\"model\":\"bark\",\"input\":\"Hi\",\"voice\":\"" VOICE
-         "\",\"response_format\":\"mp3\"}", 400, "unsupported_response_format", "'mp3'"},
+         "\",\"response_format\":\"aac\"}", 400, "unsupported_response_format", "'aac'"},
         {"POST", "/v1/audio/speech", "{\"model\":\"bark\",\"input\":\"Hi\",\"voice\":\"" VOICE
          "\",\"response_format\":\"au\"}", 400, "unsupported_response_format", "'au'"},
         {"POST", "/v1/audio/speech", "{\"model\":\"bark\",\"input\":\"Hi\",\"voice\":\"" VOICE "\",\"seed\":-1}", 400,

@@ -189,8 +189,7 @@ static bark_status piece(gen_call *g, size_t k, bark_error *err) {
     srv_speech_req q = {.text = g->pc->text, .voice = g->it->req.voice, .format = SRV_PCM,
                         .seed = g->it->seed + (uint64_t)k, .have_seed = 1,
                         .text_temp = d.text_temp, .waveform_temp = d.waveform_temp};
-    bark_synth_params p = srv_synth_params(s, &q);
-    p.max_piece = 0;
+    bark_synth_params p = srv_synth_params(s, &q); /* a piece is one piece: speech of its text and seed is the same */
     p.pacing = BARK_PACE_PIECE; /* a piece starts once the rest of it will be ready in time: it does not stutter */
     p.on_audio = gen_audio, p.audio_user = g, p.should_abort = gen_abort, p.abort_user = g;
     if (s->cache) {

@@ -57,14 +57,15 @@ static int temperature(const cJSON *v, const char *name, float *out, refusal *r)
 static int format_of(const cJSON *v, srv_format *out, refusal *r) {
     if (!v || cJSON_IsNull(v)) return *out = SRV_WAV, 0;
     if (!cJSON_IsString(v)) return refuse(r, "invalid_type", "response_format", "'response_format' must be a string");
-    static const char *const names[] = {"wav", "pcm", "flac"};
-    for (int i = 0; i < 3; i++)
+    static const char *const names[SRV_N_FORMATS] = {"wav", "pcm", "flac", "mp3", "opus"};
+    for (int i = 0; i < SRV_N_FORMATS; i++)
         if (!strcmp(v->valuestring, names[i])) return *out = (srv_format)i, 0;
     char m[320];
     const char *f = v->valuestring;
-    if (!strcmp(f, "mp3") || !strcmp(f, "opus") || !strcmp(f, "aac"))
-        snprintf(m, sizeof m, "response_format '%s' is not supported by this server: use wav, pcm or flac", f);
-    else snprintf(m, sizeof m, "unknown response_format '%.100s': use wav, pcm or flac", f);
+    if (!strcmp(f, "aac"))
+        snprintf(m, sizeof m, "response_format 'aac' is not supported (libsndfile does not write it): use wav, pcm, "
+                 "flac, mp3 or opus");
+    else snprintf(m, sizeof m, "unknown response_format '%.100s': use wav, pcm, flac, mp3 or opus", f);
     return refuse(r, "unsupported_response_format", "response_format", m);
 }
 
@@ -162,7 +163,20 @@ enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body,
         size_t n;
         const bark_synth_params p = srv_synth_params(s, &q);
         srv_cache_key(s->cache, &q, &p);
-        if (srv_cache_lookup(s->cache, &q, &audio, &n, 1)) {
+        srv_speech_req as = q; /* the cache keeps FLAC: MP3 and Opus are made from its samples */
+        const int encode = q.format == SRV_MP3 || q.format == SRV_OPUS;
+        if (encode) as.format = SRV_PCM;
+        if (srv_cache_lookup(s->cache, &as, &audio, &n, 1)) {
+            if (encode) {
+                unsigned char *pcm = audio;
+                audio = srv_encode_whole(pcm, n, q.format, &n);
+                free(pcm);
+                if (!audio) {
+                    free(q.text), free(q.voice);
+                    return srv_reply_error(c, s, SRV_SPEECH, MHD_HTTP_INTERNAL_SERVER_ERROR, "encoding_failed", NULL,
+                                           "the cached audio could not be encoded");
+                }
+            }
             struct MHD_Response *hit = MHD_create_response_from_buffer(n, audio, MHD_RESPMEM_MUST_FREE);
             if (hit) srv_audio_headers(hit, &q, "hit");
             else free(audio);
@@ -175,6 +189,9 @@ enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body,
     if (!j)
         return srv_reply_error(c, s, SRV_SPEECH, MHD_HTTP_SERVICE_UNAVAILABLE, "server_busy", NULL,
                                "all %d synthesis slots are busy: try again shortly", s->cfg.max_queue);
+    /* no idle timeout while it is generated: a piece may take longer than it between two chunks (the stream watches
+     * for a client gone, or one that stops reading) */
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
     bark_error err = {BARK_OK, ""};
     const int w = srv_job_wait_first(j, &err);
     if (w) {

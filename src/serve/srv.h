@@ -116,7 +116,9 @@ char *srv_metrics_render(serve *s);
 
 /* ---- a speech synthesis and its stream (stream.c) ---- */
 
-typedef enum srv_format { SRV_WAV, SRV_PCM, SRV_FLAC } srv_format;
+typedef enum srv_format { SRV_WAV, SRV_PCM, SRV_FLAC, SRV_MP3, SRV_OPUS, SRV_N_FORMATS } srv_format;
+/* FLAC, MP3 and Opus are sent as a whole file once it is complete; WAV and PCM stream as they are made. */
+#define srv_format_whole(f) ((f) >= SRV_FLAC)
 
 /* A validated speech request. */
 typedef struct srv_speech_req {
@@ -143,6 +145,9 @@ void srv_job_release(srv_job *j);
 void srv_wav_header(unsigned char h[44]);
 /* A speech response's Content-Type, X-Bark-Seed, X-Sample-Rate (PCM) and X-Bark-Cache (hit, miss or off). */
 void srv_audio_headers(struct MHD_Response *r, const srv_speech_req *q, const char *cache);
+/* 16-bit little-endian samples (len bytes) as a whole file of a format libsndfile writes (MP3, Opus; malloc'd), or
+ * NULL. */
+unsigned char *srv_encode_whole(const unsigned char *le, size_t len, srv_format format, size_t *out_len);
 
 /* ---- SHA-256 (sha256.c) ---- */
 

@@ -1,5 +1,5 @@
-/* stream.c: one speech synthesis on a thread of its own through the shared engine, its bytes (WAV, PCM or FLAC)
- * passed through a bounded buffer to the HTTP response that streams them. */
+/* stream.c: one speech synthesis on a thread of its own through the shared engine, its bytes (WAV and PCM as they are
+ * made; FLAC, MP3 and Opus as a whole file at the end) passed through a bounded buffer to the HTTP response. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,11 +25,12 @@ struct srv_job {
     atomic_int gone;       /* the client went away: the synthesis stops */
     bark_status st;
     bark_error err;
-    double t0;
+    double t0, last_read;  /* admitted; the client's last read of the buffer (srv_now) */
     uint64_t samples;
-    bark_audio_writer *flac; /* FLAC, or a cached request: the samples go to a file too */
-    char flac_path[4200];
-    int store;               /* the finished file is the cache's entry of the request */
+    bark_audio_writer *file;  /* FLAC, MP3 or Opus: the temporary file sent whole when it is complete */
+    char file_path[4200];
+    bark_audio_writer *cache; /* a request with a seed, on a server with a cache: its cache file (FLAC) */
+    int store;                /* the request is cached (cleared when its cache file fails: only the cache's loss) */
 };
 
 void srv_job_release(srv_job *j) {
@@ -56,10 +57,13 @@ static int wait_a_little(srv_job *j) {
     return pthread_cond_timedwait(&j->cv, &j->mu, &ts) == ETIMEDOUT;
 }
 
-/* Appends n bytes for the client, waiting while it is STREAM_MAX behind; -1 when the job is stopped. */
+/* Appends n bytes for the client, waiting while it is STREAM_MAX behind; -1 when the job is stopped, or when the
+ * client has read nothing for the server's idle timeout (it is taken for gone: the connection has no timeout of its
+ * own while it streams). */
 static int push(srv_job *j, const void *data, size_t n, int audio) {
     pthread_mutex_lock(&j->mu);
-    while (j->len && j->len + n > STREAM_MAX && !stopped(j)) wait_a_little(j);
+    while (j->len && j->len + n > STREAM_MAX && !stopped(j))
+        if (wait_a_little(j) && srv_now() - j->last_read > j->s->cfg.timeout_seconds) atomic_store(&j->gone, 1);
     if (stopped(j)) {
         pthread_mutex_unlock(&j->mu);
         return -1;
@@ -111,9 +115,9 @@ static int on_audio(void *user, const float *pcm, size_t n) {
     srv_job *j = user;
     if (stopped(j)) return 1;
     j->samples += n;
-    if (j->req.format == SRV_FLAC) return bark_audio_writer_write(j->flac, pcm, n, &j->err) != BARK_OK;
     bark_error cache_err;
-    if (j->store && bark_audio_writer_write(j->flac, pcm, n, &cache_err)) j->store = 0; /* only the cache's loss */
+    if (j->cache && j->store && bark_audio_writer_write(j->cache, pcm, n, &cache_err)) j->store = 0;
+    if (j->file) return bark_audio_writer_write(j->file, pcm, n, &j->err) != BARK_OK;
     int16_t s16[BLOCK];
     unsigned char le[2 * BLOCK];
     for (size_t at = 0; at < n; at += BLOCK) {
@@ -127,30 +131,27 @@ static int on_audio(void *user, const float *pcm, size_t n) {
 
 static int should_abort(void *user) { return stopped(user); }
 
-/* Opens the FLAC file the samples go to: the cache's file of the request (written under a temporary name until it
- * is whole), else a temporary file. */
-static bark_status open_flac(srv_job *j) {
-    if (j->store) {
-        srv_cache_file(j->s->cache, j->req.key, j->flac_path, sizeof j->flac_path);
-        if (!bark_audio_writer_open(j->flac_path, BARK_SAMPLE_RATE_HZ, &j->flac, &j->err)) return BARK_OK;
-        j->store = 0;
-        if (j->req.format != SRV_FLAC) return BARK_ERR_IO;
-    }
+static const char *const extensions[SRV_N_FORMATS] = {".wav", ".pcm", ".flac", ".mp3", ".opus"};
+
+/* A fresh temporary file for format f (its name into path), written through bark_audio_writer. */
+static bark_status open_temporary(srv_format f, char *path, size_t cap, bark_audio_writer **w, bark_error *err) {
     const char *tmp = getenv("TMPDIR");
-    snprintf(j->flac_path, sizeof j->flac_path, "%s/bark-serve-XXXXXX.flac", tmp && *tmp ? tmp : "/tmp");
-    int fd = mkstemps(j->flac_path, 5);
+    snprintf(path, cap, "%s/bark-serve-XXXXXX%s", tmp && *tmp ? tmp : "/tmp", extensions[f]);
+    int fd = mkstemps(path, (int)strlen(extensions[f]));
     if (fd < 0) {
-        snprintf(j->err.msg, sizeof j->err.msg, "cannot make a temporary file for FLAC: %s", strerror(errno));
-        return j->err.status = BARK_ERR_IO;
+        path[0] = 0;
+        snprintf(err->msg, sizeof err->msg, "cannot make a temporary %s file: %s", extensions[f], strerror(errno));
+        return err->status = BARK_ERR_IO;
     }
     close(fd);
-    return bark_audio_writer_open(j->flac_path, BARK_SAMPLE_RATE_HZ, &j->flac, &j->err);
+    return bark_audio_writer_open(path, BARK_SAMPLE_RATE_HZ, w, err);
 }
 
-/* The finished FLAC file (open as f, or NULL: it could not be opened) to the client. */
-static bark_status send_flac(srv_job *j, FILE *f) {
+/* The finished file (open as f, or NULL: it could not be opened) to the client. */
+static bark_status send_file(srv_job *j, FILE *f) {
     if (!f) {
-        snprintf(j->err.msg, sizeof j->err.msg, "cannot read back the FLAC file: %s", strerror(errno));
+        snprintf(j->err.msg, sizeof j->err.msg, "cannot read back the %s file: %s", extensions[j->req.format],
+                 strerror(errno));
         return j->err.status = BARK_ERR_IO;
     }
     unsigned char b[1 << 16];
@@ -161,30 +162,63 @@ static bark_status send_flac(srv_job *j, FILE *f) {
     return st;
 }
 
+unsigned char *srv_encode_whole(const unsigned char *le, size_t len, srv_format format, size_t *out_len) {
+    char path[4200];
+    bark_audio_writer *w = NULL;
+    bark_error err;
+    float x[BLOCK];
+    bark_status st = open_temporary(format, path, sizeof path, &w, &err);
+    for (size_t at = 0; !st && at < len / 2; at += BLOCK) {
+        const size_t k = len / 2 - at < BLOCK ? len / 2 - at : BLOCK;
+        for (size_t i = 0; i < k; i++)
+            x[i] = (float)(int16_t)(le[2 * (at + i)] | le[2 * (at + i) + 1] << 8) / 32767.0f;
+        st = bark_audio_writer_write(w, x, k, &err);
+    }
+    if (w) st = bark_audio_writer_close(w, !st, &err) ? BARK_ERR_IO : st;
+    unsigned char *b = NULL;
+    FILE *f = !st ? fopen(path, "rb") : NULL;
+    long n = -1;
+    if (f && !fseek(f, 0, SEEK_END) && (n = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) && (b = malloc((size_t)n)) &&
+        fread(b, 1, (size_t)n, f) != (size_t)n)
+        free(b), b = NULL;
+    if (f) fclose(f);
+    if (path[0]) unlink(path);
+    *out_len = b ? (size_t)n : 0;
+    return b;
+}
+
 static void *job_main(void *arg) {
     srv_job *j = arg;
     bark_synth_params p = srv_synth_params(j->s, &j->req);
     p.on_audio = on_audio, p.audio_user = j;
     p.should_abort = should_abort, p.abort_user = j;
     bark_synth_result res = {0};
-    const int flac = j->req.format == SRV_FLAC;
-    bark_status st = flac                                           ? open_flac(j)
+    const int whole = srv_format_whole(j->req.format);
+    bark_status st = whole ? open_temporary(j->req.format, j->file_path, sizeof j->file_path, &j->file, &j->err)
                      : j->req.format == SRV_WAV && push_wav_header(j) ? BARK_ERR_INTERRUPTED
                                                                       : BARK_OK;
-    if (!st && !flac && j->store) open_flac(j); /* failing, it leaves no cache file: the client is served the same */
-    if (!st) st = bark_engine_synthesize(j->s->engine, j->req.text, &p, &res, &j->err);
-    if (j->flac) {
-        /* a file is kept only when the synthesis completed; a cache file that fails only costs the cache */
+    if (!st && j->store) { /* a cache file that cannot be written only costs the cache */
+        char path[4200];
         bark_error cache_err;
-        bark_status cst =
-            bark_audio_writer_close(j->flac, !st && (flac || j->store), flac && !st ? &j->err : &cache_err);
-        if (flac && !st) st = cst;
-        FILE *f = flac && !st ? fopen(j->flac_path, "rb") : NULL; /* open before an eviction could remove it */
-        if (j->store && !cst && !st) srv_cache_put(j->s->cache, &j->req);
-        if (flac && !st) st = send_flac(j, f);
-        if (f) fclose(f);
+        srv_cache_file(j->s->cache, j->req.key, path, sizeof path);
+        if (bark_audio_writer_open(path, BARK_SAMPLE_RATE_HZ, &j->cache, &cache_err)) j->cache = NULL, j->store = 0;
     }
-    if (flac && !j->store && j->flac_path[0]) unlink(j->flac_path);
+    if (!st) st = bark_engine_synthesize(j->s->engine, j->req.text, &p, &res, &j->err);
+    if (j->cache) { /* kept only when the synthesis completed */
+        bark_error cache_err;
+        if (!bark_audio_writer_close(j->cache, !st && j->store, &cache_err) && !st && j->store)
+            srv_cache_put(j->s->cache, &j->req);
+    }
+    if (j->file) {
+        const bark_status cst = bark_audio_writer_close(j->file, !st, &j->err);
+        if (!st) st = cst;
+        if (!st) {
+            FILE *f = fopen(j->file_path, "rb");
+            st = send_file(j, f);
+            if (f) fclose(f);
+        }
+    }
+    if (j->file_path[0]) unlink(j->file_path);
     srv_outcome how = atomic_load(&j->s->stopping) ? SRV_DONE_SHUTDOWN : atomic_load(&j->gone) ? SRV_DONE_CLIENT
                       : st ? SRV_DONE_ERROR : SRV_DONE_OK;
     pthread_mutex_lock(&j->mu);
@@ -203,7 +237,7 @@ srv_job *srv_job_start(serve *s, srv_speech_req *req, int fd) {
         free(req->text), free(req->voice);
         return NULL;
     }
-    j->s = s, j->req = *req, j->fd = fd, j->refs = 2, j->t0 = srv_now();
+    j->s = s, j->req = *req, j->fd = fd, j->refs = 2, j->t0 = j->last_read = srv_now();
     j->store = s->cache && req->have_seed;
     atomic_init(&j->gone, 0);
     pthread_condattr_t ca;
@@ -254,6 +288,7 @@ static ssize_t read_stream(void *cls, uint64_t pos, char *out, size_t max) {
             const size_t n = j->len < max ? j->len : max;
             memcpy(out, j->buf + j->head, n);
             j->head += n, j->len -= n;
+            j->last_read = srv_now();
             pthread_cond_broadcast(&j->cv);
             r = (ssize_t)n;
         } else if (j->done) {
@@ -290,7 +325,7 @@ struct MHD_Response *srv_job_response(srv_job *j) {
 }
 
 void srv_audio_headers(struct MHD_Response *r, const srv_speech_req *q, const char *cache) {
-    static const char *const types[] = {"audio/wav", "audio/pcm", "audio/flac"};
+    static const char *const types[SRV_N_FORMATS] = {"audio/wav", "audio/pcm", "audio/flac", "audio/mpeg", "audio/ogg"};
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, types[q->format]);
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)q->seed);
