@@ -40,14 +40,9 @@ static const char asoundrc[] =
 
 static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
-    char model[512], path[600], out[4096];
-    if (!f || !(f->dir = tu_tmpdir())) return -1;
-    snprintf(model, sizeof model, "%s/tiny.gguf", f->dir);
+    char model[512], path[600];
+    if (!f || !(f->dir = tu_tmpdir()) || ts_open_tiny(f->dir, model, sizeof model, &f->ctx)) return -1;
     bark_error err = {BARK_OK, ""};
-    if (tu_convert_tiny(model, "q8_0", out, sizeof out) || bark_context_open(model, &f->ctx, &err)) {
-        fprintf(stderr, "tiny model: %s %s\n", out, err.msg);
-        return -1;
-    }
     snprintf(f->chimes, sizeof f->chimes, "%s/chimes", f->dir);
     snprintf(f->fifo, sizeof f->fifo, "%s/speaker.fifo", f->dir);
     snprintf(f->gone, sizeof f->gone, "%s/gone", f->dir);
