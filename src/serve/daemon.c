@@ -177,7 +177,7 @@ static bark_status start_daemon(serve *s, bark_error *err) {
 static void open_cache(serve *s) {
     unsigned char digest[32];
     char engine[160];
-    if (!s->cfg.model || srv_file_sha256(s->cfg.model, digest)) {
+    if (!s->cfg.model || sha256_file(s->cfg.model, digest)) {
         snprintf(s->cache_problem, sizeof s->cache_problem, "cannot read the model file %.400s to digest it",
                  s->cfg.model ? s->cfg.model : "(none given)");
         return;

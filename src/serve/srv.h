@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/sha256.h"
 #include "serve/serve.h"
 
 #define SRV_MAX_BODY (64 * 1024) /* a request body beyond this is answered 413 */
@@ -144,19 +145,6 @@ void srv_wav_header(unsigned char h[44]);
 /* A speech response's Content-Type, X-Bark-Seed, X-Sample-Rate (PCM) and X-Bark-Cache (hit, miss or off). */
 void srv_audio_headers(struct MHD_Response *r, const srv_speech_req *q, const char *cache);
 
-/* ---- SHA-256 (sha256.c) ---- */
-
-typedef struct srv_sha256 {
-    uint32_t state[8];
-    uint64_t total;
-    unsigned char buf[64];
-} srv_sha256;
-void srv_sha256_init(srv_sha256 *h);
-void srv_sha256_update(srv_sha256 *h, const void *data, size_t n);
-void srv_sha256_final(srv_sha256 *h, unsigned char out[32]);
-/* n bytes as 2n lowercase hex digits and a NUL. */
-void srv_hex(const unsigned char *b, size_t n, char *out);
-
 /* ---- the cache of rendered speech (cache.c) ---- */
 
 /* Opens (creating) the cache in dir: dir/cache.sqlite and dir/audio/; model_digest (32 bytes) and engine (the
@@ -164,8 +152,6 @@ void srv_hex(const unsigned char *b, size_t n, char *out);
 srv_cache *srv_cache_open(const char *dir, const unsigned char model_digest[32], const char *engine,
                           uint64_t max_bytes, char *why, size_t cap);
 void srv_cache_close(srv_cache *c); /* accepts NULL */
-/* The SHA-256 of a whole file into digest; -1 when it cannot be read. */
-int srv_file_sha256(const char *path, unsigned char digest[32]);
 /* q->key from the model, the engine, q's voice, text, seed and sampling parameters. */
 void srv_cache_key(const srv_cache *c, srv_speech_req *q);
 /* The file of a key (audio/<key>.flac; written through bark_audio_writer, which renames it into place whole). */

@@ -34,11 +34,6 @@ static bark_gen_params gen_params(const bark_synth_params *p, const bark_exec *e
     return g;
 }
 
-static int is_npz(const char *name) {
-    size_t l = strlen(name);
-    return l > 4 && !strcmp(name + l - 4, ".npz");
-}
-
 /* The voice the parameters name, copied into *v (zeroed when there is none); *use points at it or is NULL. */
 static bark_status load_voice(const bark_context *c, const bark_synth_params *p, bark_voice *v, const bark_voice **use,
                               bark_error *err) {
@@ -49,7 +44,7 @@ static bark_status load_voice(const bark_context *c, const bark_synth_params *p,
         return BARK_OK;
     }
     if (!p->voice || !*p->voice) return BARK_OK;
-    bark_status st = is_npz(p->voice) ? bark_voice_load_npz(p->voice, v, err) : bark_model_voice(c->model, p->voice, v, err);
+    bark_status st = bark_voice_find(c->model, p->voices_dir, p->voice, v, err);
     if (!st) *use = v;
     return st;
 }
