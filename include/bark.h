@@ -430,6 +430,8 @@ BARK_API BARK_NODISCARD bark_status bark_voice_from_npz(const char *path, bark_v
 /* The voice a user names: a path ending in .npz is read from that file; else a voice of the store in voices_dir
  * (when not NULL) of that name, else the model file's voice of that name. A user voice comes first, but it can
  * carry a model voice's name only when added with replace over the model's list (`bark voices add --force`). */
+/* 1 when name ends in ".npz" (bark_voice_find reads it as a file), else 0. */
+BARK_API int bark_voice_is_npz_path(const char *name);
 BARK_API BARK_NODISCARD bark_status bark_voice_find(const bark_model *m, const char *voices_dir, const char *name,
                                                     bark_voice *out, bark_error *err);
 

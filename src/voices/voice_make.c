@@ -70,8 +70,8 @@ bark_status bark_voice_from_npz(const char *path, bark_voice *out, bark_voice_or
     return BARK_OK;
 }
 
-static int is_npz(const char *name) {
-    const size_t l = strlen(name);
+int bark_voice_is_npz_path(const char *name) {
+    const size_t l = name ? strlen(name) : 0;
     return l > 4 && !strcmp(name + l - 4, ".npz");
 }
 
@@ -79,7 +79,7 @@ bark_status bark_voice_find(const bark_model *m, const char *voices_dir, const c
                             bark_error *err) {
     memset(out, 0, sizeof *out);
     if (!name || !*name) return bark_fail(err, BARK_ERR_ARG, "no voice named");
-    if (is_npz(name)) return bark_voice_load_npz(name, out, err);
+    if (bark_voice_is_npz_path(name)) return bark_voice_load_npz(name, out, err);
     if (voices_dir && !bark_voice_name_check(name, NULL)) {
         bark_voice_store *s = NULL;
         bark_status st = bark_voice_store_open(voices_dir, 0, &s, err);

@@ -68,7 +68,7 @@ static bark_status scan(bark_voice_store *s, bark_error *err) {
     const struct dirent *e;
     while (!st && (e = readdir(d))) {
         const size_t l = strlen(e->d_name);
-        if (l <= 4 || strcmp(e->d_name + l - 4, ".npz") || l - 4 > BARK_VOICE_NAME_MAX) continue;
+        if (!bark_voice_is_npz_path(e->d_name) || l - 4 > BARK_VOICE_NAME_MAX) continue;
         char name[BARK_VOICE_NAME_MAX + 1];
         memcpy(name, e->d_name, l - 4);
         name[l - 4] = '\0';
