@@ -188,6 +188,7 @@ static void *gen_main(void *arg) {
         pthread_mutex_unlock(&a->mu);
         bark_synth_params p = bark_synth_default_params();
         p.voice = it->req.voice, p.seed = it->seed + (uint64_t)(g.pc - it->pieces), p.max_piece = 0;
+        p.voices_dir = a->s->cfg.voices_dir;
         p.pacing = BARK_PACE_PIECE; /* a piece starts once the rest of it will be ready in time: it does not stutter */
         p.on_audio = gen_audio, p.audio_user = &g, p.should_abort = gen_abort, p.abort_user = &g;
         bark_error err = {BARK_OK, ""};

@@ -23,6 +23,9 @@ typedef struct serve_config {
     int max_announcements; /* announcements waiting or playing at most (0: 32); more get 429 */
     const char *cache_dir;    /* NULL: no cache; else speech with a seed is kept there (SQLite and FLAC files) */
     uint64_t cache_max_bytes; /* the cache's files at most (least recently used evicted beyond; 0: 1 GiB) */
+    const char *voices_dir;   /* the user's voices (a bark_voice_store): listed, spoken and added by POST /v1/voices;
+                                 NULL: the model's voices only */
+    const char *hubert;       /* the HuBERT file POST /v1/voices clones with (NULL: the model file) */
 } serve_config;
 
 /* The defaults above, host 127.0.0.1, port 5002. */

@@ -27,13 +27,6 @@ size_t srv_characters(const char *s) {
     return n;
 }
 
-int srv_known_voice(const serve *s, const char *name) {
-    const bark_model *m = bark_context_model(s->ctx);
-    for (size_t i = 0; i < bark_model_voice_count(m); i++)
-        if (!strcmp(bark_model_voice_name(m, i), name)) return 1;
-    return 0;
-}
-
 /* A temperature field: absent (the default stays) or a number in (0, 100]. */
 static int temperature(const cJSON *v, const char *name, float *out, refusal *r) {
     if (!v || cJSON_IsNull(v)) return 0;

@@ -186,8 +186,18 @@ void srv_warm_join(serve *s);
 struct cJSON *srv_parse_body(const char *body, size_t len, size_t *bad_at);
 /* UTF-8 characters of s (continuation bytes not counted). */
 size_t srv_characters(const char *s);
-/* Whether the model has a voice of that name. */
+/* ---- the user's voices (voices.c) ---- */
+
+#define SRV_MAX_VOICE_BODY (10 * 1024 * 1024) /* POST /v1/voices: a recording of at most 10 MB */
+#define SRV_MAX_VOICE_SECONDS 120.0           /* and 120 s */
+/* The most body bytes endpoint ep takes. */
+size_t srv_max_body(srv_endpoint ep);
+/* Whether the model or the user's voices have a voice of that name. */
 int srv_known_voice(const serve *s, const char *name);
+/* The user's voices as GET /v1/voices lists them ({"name", "language": null, "source": "user", "method", ...}). */
+void srv_user_voices_json(const serve *s, struct cJSON *list);
+/* POST /v1/voices?name=NAME with a recording as the body: cloned and stored (201), one at a time. */
+enum MHD_Result srv_voices_add(serve *s, struct MHD_Connection *c, const char *body, size_t len);
 /* POST /v1/audio/speech with its whole body (speech.c). */
 enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body, size_t len);
 /* GET /v1/voices, /health, /metrics (info.c). */

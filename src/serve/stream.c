@@ -164,7 +164,7 @@ static bark_status send_flac(srv_job *j, FILE *f) {
 static void *job_main(void *arg) {
     srv_job *j = arg;
     bark_synth_params p = bark_synth_default_params();
-    p.voice = j->req.voice, p.seed = j->req.seed;
+    p.voice = j->req.voice, p.seed = j->req.seed, p.voices_dir = j->s->cfg.voices_dir;
     p.text_temp = j->req.text_temp, p.waveform_temp = j->req.waveform_temp;
     p.on_audio = on_audio, p.audio_user = j;
     p.should_abort = should_abort, p.abort_user = j;

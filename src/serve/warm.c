@@ -37,6 +37,7 @@ static void render(serve *s, srv_speech_req *q) {
     if (bark_audio_writer_open(path, BARK_SAMPLE_RATE_HZ, &w, &err)) return;
     bark_synth_params p = bark_synth_default_params();
     p.voice = q->voice, p.seed = q->seed, p.text_temp = q->text_temp, p.waveform_temp = q->waveform_temp;
+    p.voices_dir = s->cfg.voices_dir;
     p.on_audio = warm_audio, p.audio_user = w, p.should_abort = warm_abort, p.abort_user = s;
     const bark_status st = bark_engine_synthesize(s->engine, q->text, &p, NULL, &err);
     if (!bark_audio_writer_close(w, !st, &err) && !st) srv_cache_put(s->cache, q);
