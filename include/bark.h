@@ -211,6 +211,7 @@ typedef struct bark_synth_params {
     void *abort_user;
     const char *voices_dir;         /* NULL; else a voice store's folder: voice names are looked up there first
                                        (bark_voice_find) */
+    const char *style;              /* NULL; else a speaking style's name (bark_style_find): its cues around the text */
 } bark_synth_params;
 
 /* Suno's defaults (bark.api.generate_audio), seed 0, every CPU. */
@@ -238,6 +239,25 @@ typedef struct bark_synth_result {
 BARK_API BARK_NODISCARD bark_status bark_synthesize(const bark_context *ctx, const char *text,
                                                     const bark_synth_params *p, bark_synth_result *result,
                                                     bark_error *err);
+
+/* ---- speaking styles: text cues Bark learned from its training data, around the text ---- */
+
+/* Bark reads a few cues in the text: [laughter], [laughs], [sighs], [music], [gasps], [clears throat], "..." or
+ * "—" for hesitation, CAPITALS for emphasis, ♪ around song lyrics, [MAN]/[WOMAN] or "MAN:"/"WOMAN:" to bias the
+ * speaker. A style is a named pair of them, put before and after the whole text (before it is cut into pieces: a
+ * prefix cues the first piece, a suffix the last). Cues are hints Bark may ignore, more so with a voice prompt. */
+typedef struct bark_style {
+    const char *name;        /* "cheerful" */
+    const char *prefix;      /* put before the text ("[laughs] ") */
+    const char *suffix;      /* put after it ("" or " ♪") */
+    const char *description; /* one line, for help texts */
+} bark_style;
+BARK_API size_t bark_style_count(void);
+BARK_API const bark_style *bark_style_at(size_t i); /* NULL past the end */
+BARK_API const bark_style *bark_style_find(const char *name); /* NULL when there is none of that name */
+/* prefix + text + suffix of the named style in a new string (free with bark_free); BARK_ERR_ARG for an unknown
+ * name (the message lists the styles). */
+BARK_API BARK_NODISCARD bark_status bark_style_apply(const char *name, const char *text, char **out, bark_error *err);
 
 /* ---- many utterances at once: one engine, sequences advancing in shared batches ---- */
 

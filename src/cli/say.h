@@ -19,11 +19,11 @@ typedef struct say_opts {
     int verbose, no_gaps, lines, json, raw;
 } say_opts;
 
-/* The sampling options (and the user's voices folder) of every command that synthesizes (long only; a command's own codes start at SAY_OPT_OWN). */
+/* The sampling options (and the user's voices folder, the style) of every command that synthesizes (long only; a command's own codes start at SAY_OPT_OWN). */
 enum {
     SAY_OPT_TEXT_TEMP = CLI_LONG_ONLY, SAY_OPT_WAVE_TEMP, SAY_OPT_FINE_TEMP, SAY_OPT_TOP_K, SAY_OPT_TOP_P,
     SAY_OPT_MIN_EOS, SAY_OPT_MAX_SECONDS, SAY_OPT_GREEDY, SAY_OPT_MAX_PIECE, SAY_OPT_NO_SPLIT, SAY_OPT_VOICES_DIR,
-    SAY_OPT_OWN
+    SAY_OPT_STYLE, SAY_OPT_OWN
 };
 #define SAY_SAMPLING_LONGS                                                                                          \
     {"text-temp", required_argument, NULL, SAY_OPT_TEXT_TEMP},                                                      \
@@ -31,7 +31,7 @@ enum {
     {"fine-temp", required_argument, NULL, SAY_OPT_FINE_TEMP}, {"top-k", required_argument, NULL, SAY_OPT_TOP_K},    \
     {"top-p", required_argument, NULL, SAY_OPT_TOP_P}, {"min-eos-p", required_argument, NULL, SAY_OPT_MIN_EOS},      \
     {"max-seconds", required_argument, NULL, SAY_OPT_MAX_SECONDS}, {"greedy", no_argument, NULL, SAY_OPT_GREEDY},  \
-    {"voices-dir", required_argument, NULL, SAY_OPT_VOICES_DIR}
+    {"voices-dir", required_argument, NULL, SAY_OPT_VOICES_DIR}, {"style", required_argument, NULL, SAY_OPT_STYLE}
 /* How long texts are cut into pieces (not for `bark tokens`, which runs one generation). */
 #define SAY_PIECE_LONGS                                                                                             \
     {"max-piece", required_argument, NULL, SAY_OPT_MAX_PIECE}, {"no-split", no_argument, NULL, SAY_OPT_NO_SPLIT}

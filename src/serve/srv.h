@@ -198,6 +198,9 @@ int srv_known_voice(const serve *s, const char *name);
 void srv_user_voices_json(const serve *s, struct cJSON *list);
 /* POST /v1/voices?name=NAME with a recording as the body: cloned and stored (201), one at a time. */
 enum MHD_Result srv_voices_add(serve *s, struct MHD_Connection *c, const char *body, size_t len);
+/* text with the cues of a request's "style" field (absent or null: text as it is) in *out (malloc'd; NULL when out
+ * of memory); -1 with the reason in why for a style that is not a known style's name (style.c). */
+int srv_styled_text(const struct cJSON *style, const char *text, char **out, char *why, size_t cap);
 /* POST /v1/audio/speech with its whole body (speech.c). */
 enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body, size_t len);
 /* GET /v1/voices, /health, /metrics (info.c). */
