@@ -140,7 +140,7 @@ size_t bark_voice_store_count(const bark_voice_store *s) { return s->n; }
 const char *bark_voice_store_name(const bark_voice_store *s, size_t i) { return i < s->n ? s->names[i] : NULL; }
 
 int bark_voice_store_has(const bark_voice_store *s, const char *name) {
-    return name && bsearch(&name, s->names, s->n, sizeof *s->names, by_name) != NULL;
+    return name && s->n && bsearch(&name, s->names, s->n, sizeof *s->names, by_name) != NULL;
 }
 
 /* Fails unless name is valid and stored. */
