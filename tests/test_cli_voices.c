@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +28,7 @@ static int setup(void **state) {
     snprintf(g_voices, sizeof g_voices, "%s/voices", g_dir);
     snprintf(g_tiny, sizeof g_tiny, "%s/named/tiny.gguf", g_dir);
     if (tu_clone_models(g_bark, g_hub) ||
-        tu_write_voiced(g_ref, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 0.3, 6.0, 0.3, 0.3))
+        tu_write_voiced(g_ref, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 0.3, 3.0, 0.3, 0.3))
         return -1;
     /* a model (no EnCodec encoder) holding a flat-named voice, "announcer", besides v2/... */
     snprintf(cmd, sizeof cmd, "mkdir -p %s/named && %s clone %s -o %s/announcer.npz -m %s -q && "
@@ -46,18 +45,6 @@ static int teardown(void **state) {
     tu_rmtree(g_dir);
     free(g_dir);
     return 0;
-}
-
-/* Entries of a folder, "." and ".." aside (-1: no folder). */
-static int count_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int n = 0;
-    const struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
-    closedir(d);
-    return n;
 }
 
 /* Runs `bark ARGS` (printf-style), echoing the command and its output; returns the exit status. */
@@ -115,7 +102,7 @@ static void test_session(void **state) {
     src_set_free(&s);
 
     assert_int_equal(bark(log, sizeof log, "voices rm alice --voices-dir %s", V), 0);
-    assert_int_equal(count_entries(V), 0);
+    assert_int_equal(tu_count_entries(V), 0);
     assert_int_equal(bark(log, sizeof log, "say -m %s --voices-dir %s -v alice -q -o %s hi", g_bark, V, wav), 1);
     assert_non_null(strstr(log, "no voice 'alice'"));
     assert_int_equal(bark(log, sizeof log, "voices rm alice --voices-dir %s", V), 1);
@@ -155,7 +142,7 @@ static void test_model_name(void **state) {
     assert_int_equal(bark(log, sizeof log, "voices add announcer %s -m %s --voices-dir %s", npz, g_tiny, dir), 1);
     assert_int_equal(tu_lines(log), 1);
     assert_non_null(strstr(log, "is a voice of the model file"));
-    assert_int_equal(count_entries(dir), 0);
+    assert_int_equal(tu_count_entries(dir), 0);
     assert_int_equal(bark(log, sizeof log, "voices add announcer %s -m %s --voices-dir %s --force -q", npz, g_tiny,
                           dir), 0);
     assert_int_equal(bark(log, sizeof log, "voices -m %s --voices-dir %s", g_tiny, dir), 0);
@@ -180,7 +167,7 @@ static void test_bad_input(void **state) {
     for (size_t i = 4; i < sizeof junk; i++) junk[i] = (uint8_t)(i * 37 + 11);
     assert_int_equal(tu_write_file(corrupt, junk, sizeof junk), 0);
     assert_int_equal(bark(log, sizeof log, "voices add keep %s -m %s --voices-dir %s -q", npz, g_bark, dir), 0);
-    assert_int_equal(count_entries(dir), 2);
+    assert_int_equal(tu_count_entries(dir), 2);
 
     static const struct {
         int rc;
@@ -203,7 +190,7 @@ static void test_bad_input(void **state) {
         assert_int_equal(tu_lines(log), 1);
         assert_non_null(strstr(log, "bark voices: "));
         if (!strstr(log, cases[i].says)) fail_msg("case %zu: no '%s' in: %s", i, cases[i].says, log);
-        assert_int_equal(count_entries(dir), 2); /* keep.npz and keep.json only */
+        assert_int_equal(tu_count_entries(dir), 2); /* keep.npz and keep.json only */
     }
     assert_int_equal(bark(log, sizeof log, "voices export nobody -o %s/x.npz --voices-dir %s", g_dir, dir), 1);
     assert_int_equal(tu_lines(log), 1);

@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,18 +74,6 @@ static int teardown(void **state) {
     return 0;
 }
 
-/* Entries of a folder, "." and ".." aside. */
-static int count_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int n = 0;
-    const struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
-    closedir(d);
-    return n;
-}
-
 /* POSTs len bytes to path; the whole response. */
 static ts_response post_bytes(int port, const char *path, const void *body, size_t len) {
     ts_response r;
@@ -146,7 +133,7 @@ static void test_upload(void **state) {
     assert_non_null(strstr((char *)r.body, "{\"name\":\"bob\",\"language\":null,\"source\":\"user\""));
     assert_non_null(strstr((char *)r.body, "\"source_file\":\"upload\""));
     ts_response_free(&r);
-    assert_int_equal(count_entries(f->voices), 4);
+    assert_int_equal(tu_count_entries(f->voices), 4);
     r = post_bytes(f->port, "/v1/voices?name=bob", wav, len);
     ts_is_error(&r, 409, "voice_exists", "bob");
     ts_response_free(&r);
@@ -161,7 +148,7 @@ static void test_bad_uploads(void **state) {
     snprintf(longer, sizeof longer, "%s/two-hours.wav", f->dir);
     assert_int_equal(tu_write_voiced(silent, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 2.0, 0.0, 0.0, 0.0), 0);
     assert_int_equal(tu_write_voiced(longer, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 8, 1, 0.0, 7200.0, 0.0, 0.3), 0);
-    const int before = count_entries(f->voices);
+    const int before = tu_count_entries(f->voices);
     size_t n_silent, n_long, n_ref;
     uint8_t *b_silent = tu_read_file(silent, &n_silent), *b_long = tu_read_file(longer, &n_long),
             *b_ref = tu_read_file(f->ref, &n_ref);
@@ -197,7 +184,7 @@ static void test_bad_uploads(void **state) {
     ts_is_error(&r, 413, "body_too_large", "10485760");
     ts_response_free(&r);
     free(huge);
-    assert_int_equal(count_entries(f->voices), before);
+    assert_int_equal(tu_count_entries(f->voices), before);
     free(b_silent), free(b_long), free(b_ref);
     ts_still_serving(f->port);
 }

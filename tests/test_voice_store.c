@@ -5,7 +5,6 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,18 +46,6 @@ static void assert_same_voice(const bark_voice *a, const bark_voice *b) {
     assert_memory_equal(a->semantic, b->semantic, a->n_semantic * sizeof(int32_t));
     assert_memory_equal(a->coarse, b->coarse, 2 * a->n_coarse * sizeof(int32_t));
     assert_memory_equal(a->fine, b->fine, 8 * a->n_fine * sizeof(int32_t));
-}
-
-/* Entries of a folder, "." and ".." aside. */
-static int count_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int n = 0;
-    const struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
-    closedir(d);
-    return n;
 }
 
 static void test_names(void **state) {
@@ -124,7 +111,7 @@ static void test_add_list_load_export_remove(void **state) {
     assert_int_equal(bark_voice_store_count(s), 2);
     assert_string_equal(bark_voice_store_name(s, 0), "amy");
     assert_string_equal(bark_voice_store_name(s, 1), "zed");
-    assert_int_equal(count_entries(dir), 4); /* two .npz, two .json, no temporaries */
+    assert_int_equal(tu_count_entries(dir), 4); /* two .npz, two .json, no temporaries */
 
     bark_voice_origin r;
     assert_int_equal(bark_voice_store_origin(s, "zed", &r, &err), 0);
@@ -150,7 +137,7 @@ static void test_add_list_load_export_remove(void **state) {
     assert_int_equal(bark_voice_store_add(s2, "amy", &b, NULL, 0, &err), BARK_ERR_ARG); /* the file is there */
     assert_non_null(strstr(err.msg, "exists"));
     bark_voice_store_close(s2);
-    assert_int_equal(count_entries(dir), 4);
+    assert_int_equal(tu_count_entries(dir), 4);
     assert_int_equal(bark_voice_store_load(s, "amy", &got, &err), 0);
     assert_same_voice(&a, &got);
     bark_voice_free(&got);
@@ -175,7 +162,7 @@ static void test_add_list_load_export_remove(void **state) {
     assert_int_equal(bark_voice_store_load(s, "zed", &got, &err), BARK_ERR_MISSING);
     assert_int_equal(bark_voice_store_load(s, "../lib/amy", &got, &err), BARK_ERR_ARG);
     assert_int_equal(bark_voice_store_export(s, "nobody", out, &err), BARK_ERR_MISSING);
-    assert_int_equal(count_entries(dir), 2);
+    assert_int_equal(tu_count_entries(dir), 2);
     bark_voice_free(&a);
     bark_voice_free(&b);
     bark_voice_store_close(s);
@@ -192,11 +179,11 @@ static void test_failures_leave_nothing(void **state) {
     make_voice(&v, 50, 80, 3);
     v.n_coarse = 79; /* not as many coarse as fine frames */
     assert_int_equal(bark_voice_store_add(s, "broken", &v, NULL, 0, &err), BARK_ERR_ARG);
-    assert_int_equal(count_entries(dir), 0);
+    assert_int_equal(tu_count_entries(dir), 0);
     v.n_coarse = 80;
     assert_int_equal(bark_voice_store_add(s, "../escape", &v, NULL, 0, &err), BARK_ERR_ARG);
     assert_int_equal(bark_voice_store_add(s, "a/b", &v, NULL, 0, &err), BARK_ERR_ARG);
-    assert_int_equal(count_entries(dir), 0);
+    assert_int_equal(tu_count_entries(dir), 0);
     snprintf(rec, sizeof rec, "%s/../escape.npz", dir);
     assert_false(tu_exists(rec));
 
