@@ -1,6 +1,7 @@
 /* test_cli_voices.c: `bark voices` through build/bark: add from a recording (the tiny HuBERT found beside the
  * model) and from a .npz, list, say and render by name, export (Suno's layout), remove; the folder from
- * --voices-dir, $BARK_VOICES or $XDG_DATA_HOME; one clear line and nothing stored for each bad input. */
+ * --voices-dir, $BARK_VOICES or $XDG_DATA_HOME; a transcript instead of HuBERT; one clear line and nothing
+ * stored for each bad input. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -134,6 +135,18 @@ static void test_folder_from_environment(void **state) {
     assert_null(strstr(log, "bob"));
 }
 
+/* --text: the semantic prompt from the transcript, recorded as such, with a warning. */
+static void test_transcript(void **state) {
+    char log[8192], dir[600];
+    snprintf(dir, sizeof dir, "%s/transcript", g_dir);
+    assert_int_equal(bark(log, sizeof log, "voices add tina %s -m %s --voices-dir %s -s 1 --text 'a test sentence'",
+                          g_ref, g_bark, dir), 0);
+    assert_non_null(strstr(log, "transcript from ref.wav"));
+    assert_non_null(strstr(log, "warning: the semantic prompt came from the transcript"));
+    assert_int_equal(bark(log, sizeof log, "voices -m %s --voices-dir %s", g_bark, dir), 0);
+    assert_non_null(strstr(log, "tina                     user   transcript from ref.wav"));
+}
+
 /* A model voice's name: refused, then with --force the user's voice answers to it (and the list says so). */
 static void test_model_name(void **state) {
     char log[8192], npz[600], dir[600];
@@ -204,6 +217,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_session),
         cmocka_unit_test(test_folder_from_environment),
+        cmocka_unit_test(test_transcript),
         cmocka_unit_test(test_model_name),
         cmocka_unit_test(test_bad_input),
     };
