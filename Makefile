@@ -27,7 +27,7 @@ CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omi
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_DIRS := core text gpt generate codec clone model formats audio synth convert
+LIB_DIRS := core text gpt generate codec clone model formats audio synth convert voices
 LIB_SRC  := $(wildcard $(LIB_DIRS:%=src/%/*.c) arch/*.c arch/c/*.c) $(BOARD_ARCH_SRC)
 CLI_SRC  := $(wildcard src/cli/*.c src/serve/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)

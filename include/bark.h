@@ -184,7 +184,8 @@ typedef enum bark_pacing {
 } bark_pacing;
 
 typedef struct bark_synth_params {
-    const char *voice;              /* a voice stored in the model ("v2/en_speaker_6") or a Suno .npz path; NULL */
+    const char *voice;              /* a voice stored in the model ("v2/en_speaker_6"), in voices_dir, or a Suno
+                                       .npz path; NULL */
     const bark_voice *voice_prompt; /* an in-memory prompt (bark_clone_file, bark_voice_load_npz); wins over voice */
     uint64_t seed;                  /* same model, text, voice, seed and parameters: the same samples (piece k of a
                                        long text draws from a stream of its own, seeded by seed and k) */
@@ -208,6 +209,9 @@ typedef struct bark_synth_params {
     void *progress_user;
     bark_abort_fn should_abort;     /* NULL: never */
     void *abort_user;
+    const char *voices_dir;         /* NULL; else a voice store's folder: voice names are looked up there first
+                                       (bark_voice_find) */
+    const char *style;              /* NULL; else a speaking style's name (bark_style_find): its cues around the text */
 } bark_synth_params;
 
 /* Suno's defaults (bark.api.generate_audio), seed 0, every CPU. */
@@ -235,6 +239,25 @@ typedef struct bark_synth_result {
 BARK_API BARK_NODISCARD bark_status bark_synthesize(const bark_context *ctx, const char *text,
                                                     const bark_synth_params *p, bark_synth_result *result,
                                                     bark_error *err);
+
+/* ---- speaking styles: text cues Bark learned from its training data, around the text ---- */
+
+/* Bark reads a few cues in the text: [laughter], [laughs], [sighs], [music], [gasps], [clears throat], "..." or
+ * "—" for hesitation, CAPITALS for emphasis, ♪ around song lyrics, [MAN]/[WOMAN] or "MAN:"/"WOMAN:" to bias the
+ * speaker. A style is a named pair of them, put before and after the whole text (before it is cut into pieces: a
+ * prefix cues the first piece, a suffix the last). Cues are hints Bark may ignore, more so with a voice prompt. */
+typedef struct bark_style {
+    const char *name;        /* "cheerful" */
+    const char *prefix;      /* put before the text ("[laughs] ") */
+    const char *suffix;      /* put after it ("" or " ♪") */
+    const char *description; /* one line, for help texts */
+} bark_style;
+BARK_API size_t bark_style_count(void);
+BARK_API const bark_style *bark_style_at(size_t i); /* NULL past the end */
+BARK_API const bark_style *bark_style_find(const char *name); /* NULL when there is none of that name */
+/* prefix + text + suffix of the named style in a new string (free with bark_free); BARK_ERR_ARG for an unknown
+ * name (the message lists the styles). */
+BARK_API BARK_NODISCARD bark_status bark_style_apply(const char *name, const char *text, char **out, bark_error *err);
 
 /* ---- many utterances at once: one engine, sequences advancing in shared batches ---- */
 
@@ -368,6 +391,69 @@ BARK_API BARK_NODISCARD bark_status bark_clone_file(const bark_context *ctx, con
 /* Writes a voice as Suno's presets are stored (semantic_prompt <i8 [n], coarse_prompt <i8 [2][T], fine_prompt
  * <i4 [8][T]); through a temporary file, so a failure leaves nothing. */
 BARK_API BARK_NODISCARD bark_status bark_voice_save_npz(const bark_voice *v, const char *path, bark_error *err);
+
+/* ---- the user's voice library: a folder of NAME.npz prompts, each beside NAME.json saying how it was made ---- */
+
+/* A user voice's name: 1 to 64 of [A-Za-z0-9_.-], not starting with '.' or '-' (flat: no '/', so never a path or a
+ * Suno "v2/..." model name). BARK_ERR_ARG with the reason otherwise. */
+#define BARK_VOICE_NAME_MAX 64
+BARK_API BARK_NODISCARD bark_status bark_voice_name_check(const char *name, bark_error *err);
+
+/* How a stored voice was made. */
+typedef struct bark_voice_origin {
+    char method[16];        /* "hubert", "transcript" (weaker), "codes-only" (no semantic model), "npz-import"; ""
+                               when the voice has no record */
+    char source[128];       /* the source file's base name */
+    char source_sha256[65]; /* the source file's SHA-256, lowercase hex */
+    double source_seconds;  /* the recording's length (0 for an import) */
+    double kept_seconds;    /* the sound kept in the prompt (0 for an import) */
+    char created[32];       /* UTC, "2026-01-31T12:00:00Z"; bark_voice_store_add fills it when empty */
+} bark_voice_origin;
+
+/* The voices of one folder, as listed when opened (and after each add or remove through it). Every change is atomic
+ * (written under a temporary name, then renamed): a failure leaves the folder as it was. Not for several threads at
+ * once; several stores (processes) may use one folder. */
+typedef struct bark_voice_store bark_voice_store;
+
+/* create = 1 makes the folder (and its parents, mode 0700) if missing; create = 0 lists a missing folder as empty. */
+BARK_API BARK_NODISCARD bark_status bark_voice_store_open(const char *dir, int create, bark_voice_store **out,
+                                                          bark_error *err);
+BARK_API void bark_voice_store_close(bark_voice_store *s); /* accepts NULL */
+BARK_API const char *bark_voice_store_dir(const bark_voice_store *s);
+BARK_API size_t bark_voice_store_count(const bark_voice_store *s);
+BARK_API const char *bark_voice_store_name(const bark_voice_store *s, size_t i); /* sorted by name */
+BARK_API int bark_voice_store_has(const bark_voice_store *s, const char *name);
+/* The voice's record; a voice stored without one (copied in by hand) gets an empty method, not an error. */
+BARK_API BARK_NODISCARD bark_status bark_voice_store_origin(const bark_voice_store *s, const char *name,
+                                                            bark_voice_origin *out, bark_error *err);
+BARK_API BARK_NODISCARD bark_status bark_voice_store_load(const bark_voice_store *s, const char *name,
+                                                          bark_voice *out, bark_error *err);
+/* Stores v under name with its origin (may be NULL). replace = 0 refuses a name the folder holds already. */
+BARK_API BARK_NODISCARD bark_status bark_voice_store_add(bark_voice_store *s, const char *name, const bark_voice *v,
+                                                         const bark_voice_origin *origin, int replace,
+                                                         bark_error *err);
+BARK_API BARK_NODISCARD bark_status bark_voice_store_remove(bark_voice_store *s, const char *name, bark_error *err);
+/* Writes the voice as a Suno .npz at path (bark_voice_save_npz). */
+BARK_API BARK_NODISCARD bark_status bark_voice_store_export(const bark_voice_store *s, const char *name,
+                                                            const char *path, bark_error *err);
+
+/* A voice and its origin from a recording (bark_clone_file; p may be NULL), refusing first, from the file's header,
+ * a file of no samples or longer than max_file_seconds (> 0; a recording is read whole, so bound it). */
+BARK_API BARK_NODISCARD bark_status bark_voice_from_recording(const bark_context *ctx, const char *path,
+                                                              const bark_clone_params *p, double max_file_seconds,
+                                                              bark_voice *out, bark_voice_origin *origin,
+                                                              bark_clone_info *info, bark_error *err);
+/* A voice and its origin from a Suno .npz (bark_voice_load_npz). */
+BARK_API BARK_NODISCARD bark_status bark_voice_from_npz(const char *path, bark_voice *out, bark_voice_origin *origin,
+                                                        bark_error *err);
+
+/* The voice a user names: a path ending in .npz is read from that file; else a voice of the store in voices_dir
+ * (when not NULL) of that name, else the model file's voice of that name. A user voice comes first, but it can
+ * carry a model voice's name only when added with replace over the model's list (`bark voices add --force`). */
+/* 1 when name ends in ".npz" (bark_voice_find reads it as a file), else 0. */
+BARK_API int bark_voice_is_npz_path(const char *name);
+BARK_API BARK_NODISCARD bark_status bark_voice_find(const bark_model *m, const char *voices_dir, const char *name,
+                                                    bark_voice *out, bark_error *err);
 
 /* ---- audio files (libsndfile) ---- */
 

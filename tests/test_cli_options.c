@@ -59,7 +59,7 @@ static int bark(const char *fmt, ...) {
 static const char *const commands[] = {"say", "tokens", "clone", "encode", "decode", "convert", "info", "voices",
                                        "random-model", "render"};
 /* which shared flags each command takes: t m q s o */
-static const char *const takes[] = {"tmqso", "tmqs", "tmqso", "tmqo", "tmqo", "qo", "mq", "mq", "qso", "tmqso"};
+static const char *const takes[] = {"tmqso", "tmqs", "tmqso", "tmqo", "tmqo", "qo", "mq", "tmqso", "qso", "tmqso"};
 
 static const struct {
     const char *args; /* the flag, as typed */

@@ -84,7 +84,7 @@ static void file_of(const fixture *f, const char *text, uint64_t seed, char *pat
     q.text_temp = d.text_temp, q.waveform_temp = d.waveform_temp;
     unsigned char digest[32];
     char engine[160];
-    assert_int_equal(srv_file_sha256(f->model, digest), 0);
+    assert_int_equal(sha256_file(f->model, digest), 0);
     snprintf(engine, sizeof engine, "gemm %d isa %s", (int)BARK_GEMM_AUTO, "auto");
     char why[256];
     srv_cache *c = srv_cache_open(f->cache, digest, engine, 1u << 30, why, sizeof why);

@@ -22,6 +22,12 @@ int cmd_serve(int argc, char **argv);
 const char *cli_model_path(const char *given);
 /* The install prefix's share/bark folder (BARK_DATADIR, from the Makefile's PREFIX): the search path's last place. */
 const char *cli_datadir(void);
+/* The user's voices folder: the --voices-dir value if given, else $BARK_VOICES, else $XDG_DATA_HOME/bark/voices
+ * (~/.local/share/bark/voices); NULL when none can be named (no HOME). voices_dir.c */
+const char *cli_voices_dir(const char *given);
+/* The HuBERT weights for cloning: the --hubert value if given, else hubert.gguf beside the model file (where
+ * `models/download.sh hubert` puts it) if it exists, else the model file itself. voices_dir.c */
+const char *cli_hubert_path(const char *given, const char *model_path);
 /* Opens the model or prints why not (with how to get one); returns NULL on failure. */
 bark_model *cli_open_model(const char *cmd, const char *given);
 /* The same for a context (the model, its tokenizer and the EnCodec decoder). */

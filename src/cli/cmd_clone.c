@@ -62,8 +62,8 @@ static int run(const clone_opts *o) {
     p.transcript = o->text;
     p.seed = o->seed;
     p.n_threads = o->threads;
-    /* without a transcript HuBERT is required: from --hubert, or else from the model file */
-    p.hubert_path = o->hubert ? o->hubert : cli_model_path(o->model);
+    /* without a transcript HuBERT is required: from --hubert, hubert.gguf beside the model, or the model file */
+    p.hubert_path = cli_hubert_path(o->hubert, cli_model_path(o->model));
     const clock_t c0 = clock();
     bark_status st = bark_clone_file(ctx, o->in, &p, &v, &info, &err);
     if (st == BARK_ERR_MISSING && !o->text && bark_model_has_stage(bark_context_model(ctx), BARK_STAGE_CODEC)) {

@@ -11,8 +11,8 @@
 #include "serve/serve.h"
 
 enum { OPT_HOST = CLI_LONG_ONLY, OPT_PORT, OPT_API_KEY, OPT_MAX_BATCH, OPT_MAX_QUEUE, OPT_DEVICE, OPT_NO_SPEAKER,
-       OPT_CHIMES, OPT_MAX_ANNOUNCEMENTS, OPT_CACHE, OPT_CACHE_SIZE, OPT_NO_CACHE, OPT_WARM,
-       OPT_MAX_SECONDS };
+       OPT_CHIMES, OPT_MAX_ANNOUNCEMENTS, OPT_CACHE, OPT_CACHE_SIZE, OPT_NO_CACHE, OPT_WARM, OPT_VOICES_DIR,
+       OPT_HUBERT, OPT_MAX_SECONDS };
 
 static void usage(FILE *f) {
     fputs("usage: bark serve [-m MODEL] [--host ADDR] [--port N] [--api-key KEY] [-t N] [--max-batch N]\n"
@@ -42,6 +42,10 @@ static void usage(FILE *f) {
           "                     `bark render`: a text a line, or {\"text\", \"voice\", \"seed\"}; without a seed,\n"
           "                     the text's and voice's default seed, as announcements)\n"
           "  -v, --voice NAME   the voice of --warm lines that name none\n"
+          "      --voices-dir DIR  the user's voices, listed, spoken and added by POST /v1/voices?name=NAME (a\n"
+          "                     recording as the body, 10 MB and 120 s at most) (default $BARK_VOICES, else\n"
+          "                     $XDG_DATA_HOME/bark/voices)\n"
+          "      --hubert FILE  HuBERT for POST /v1/voices (default: hubert.gguf beside the model, else the model)\n"
           "Stops on SIGINT or SIGTERM (syntheses in flight are aborted, their connections closed).\n",
           f);
 }
@@ -64,6 +68,7 @@ static int parse(int argc, char **argv, serve_config *cfg, cli_common *c, cache_
         {"cache", required_argument, NULL, OPT_CACHE},          {"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
         {"no-cache", no_argument, NULL, OPT_NO_CACHE},          {"warm", required_argument, NULL, OPT_WARM},
         {"max-seconds", required_argument, NULL, OPT_MAX_SECONDS},
+        {"voices-dir", required_argument, NULL, OPT_VOICES_DIR}, {"hubert", required_argument, NULL, OPT_HUBERT},
         {0, 0, 0, 0}};
     static const cli_spec spec = {"serve", CLI_MODEL | CLI_THREADS | CLI_VOICE, NULL, longs, usage};
     cli_parser p;
@@ -90,6 +95,8 @@ static int parse(int argc, char **argv, serve_config *cfg, cli_common *c, cache_
                            &cfg->max_seconds))
                 return 2;
         }
+        else if (o == OPT_VOICES_DIR) cfg->voices_dir = v;
+        else if (o == OPT_HUBERT) cfg->hubert = v;
         else if (o == OPT_CACHE_SIZE) {
             if (cli_whole("serve", "--cache-size", v, 1, 1u << 24, "a whole number of MB in [1, 16777216]", &x))
                 return 2;
@@ -183,6 +190,7 @@ int cmd_serve(int argc, char **argv) {
     bark_context *ctx = cli_open_context("serve", c.model);
     if (!ctx) return 1;
     cfg.ctx = ctx, cfg.model = cli_model_path(c.model);
+    cfg.voices_dir = cli_voices_dir(cfg.voices_dir), cfg.hubert = cli_hubert_path(cfg.hubert, cfg.model);
     serve *s = NULL;
     bark_error err = {BARK_OK, ""};
     if (serve_open(&cfg, &s, &err)) {

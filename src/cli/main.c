@@ -15,7 +15,7 @@ static const command commands[] = {
     {"say", cmd_say, "speak a text on ALSA as it is generated (or into .wav/.flac/.ogg/.opus/.mp3/- with -o)"},
     {"render", cmd_render, "pre-render many texts (one a line, or JSON lines) into files, several at once"},
     {"serve", cmd_serve, "an HTTP text-to-speech service: OpenAI's /v1/audio/speech, voices, health, metrics"},
-    {"voices", cmd_voices, "list the voices stored in the model file"},
+    {"voices", cmd_voices, "list the model's voices and the user's; add, rm, export user voices"},
     {"clone", cmd_clone, "make a voice prompt (.npz) from a recording (EnCodec + HuBERT)"},
     {"tokens", cmd_tokens, "print a text's semantic, coarse and fine codes"},
     {"decode", cmd_decode, "decode EnCodec codes (.npy [n_q][T]) to WAV/FLAC/OGG/.npy audio"},

@@ -19,17 +19,19 @@ typedef struct say_opts {
     int verbose, no_gaps, lines, json, raw;
 } say_opts;
 
-/* The sampling options of every command that synthesizes (long only; a command's own codes start at SAY_OPT_OWN). */
+/* The sampling options (and the user's voices folder, the style) of every command that synthesizes (long only; a command's own codes start at SAY_OPT_OWN). */
 enum {
     SAY_OPT_TEXT_TEMP = CLI_LONG_ONLY, SAY_OPT_WAVE_TEMP, SAY_OPT_FINE_TEMP, SAY_OPT_TOP_K, SAY_OPT_TOP_P,
-    SAY_OPT_MIN_EOS, SAY_OPT_MAX_SECONDS, SAY_OPT_GREEDY, SAY_OPT_MAX_PIECE, SAY_OPT_NO_SPLIT, SAY_OPT_OWN
+    SAY_OPT_MIN_EOS, SAY_OPT_MAX_SECONDS, SAY_OPT_GREEDY, SAY_OPT_MAX_PIECE, SAY_OPT_NO_SPLIT, SAY_OPT_VOICES_DIR,
+    SAY_OPT_STYLE, SAY_OPT_OWN
 };
 #define SAY_SAMPLING_LONGS                                                                                          \
     {"text-temp", required_argument, NULL, SAY_OPT_TEXT_TEMP},                                                      \
     {"waveform-temp", required_argument, NULL, SAY_OPT_WAVE_TEMP},                                                  \
     {"fine-temp", required_argument, NULL, SAY_OPT_FINE_TEMP}, {"top-k", required_argument, NULL, SAY_OPT_TOP_K},    \
     {"top-p", required_argument, NULL, SAY_OPT_TOP_P}, {"min-eos-p", required_argument, NULL, SAY_OPT_MIN_EOS},      \
-    {"max-seconds", required_argument, NULL, SAY_OPT_MAX_SECONDS}, {"greedy", no_argument, NULL, SAY_OPT_GREEDY}
+    {"max-seconds", required_argument, NULL, SAY_OPT_MAX_SECONDS}, {"greedy", no_argument, NULL, SAY_OPT_GREEDY},  \
+    {"voices-dir", required_argument, NULL, SAY_OPT_VOICES_DIR}, {"style", required_argument, NULL, SAY_OPT_STYLE}
 /* How long texts are cut into pieces (not for `bark tokens`, which runs one generation). */
 #define SAY_PIECE_LONGS                                                                                             \
     {"max-piece", required_argument, NULL, SAY_OPT_MAX_PIECE}, {"no-split", no_argument, NULL, SAY_OPT_NO_SPLIT}
@@ -91,8 +93,9 @@ void say_line_reader_free(say_line_reader *r);
  * the reason in why. */
 int say_line_item(const char *line, int json, const cli_common *c, size_t k, say_item *it, char *why, size_t cap);
 
-/* A --voice made ready before generating (voice.c): a .npz file is loaded into *v and set as p->voice_prompt, a
- * name is checked against the model's voices and set as p->voice (a short line naming a few when it is absent). */
+/* A --voice made ready before generating (voice.c): a .npz file, a user voice of p->voices_dir (cli_voices_dir) or
+ * a model voice (bark_voice_find) is loaded into *v and set as p->voice_prompt (a short line naming a few model
+ * voices when it is absent). */
 bark_status say_voice_prepare(const bark_context *ctx, const char *model_path, const char *voice, bark_voice *v,
                               bark_synth_params *p, bark_error *err);
 

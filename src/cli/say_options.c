@@ -52,8 +52,15 @@ void say_sampling_usage(FILE *f, int pieces) {
           "      --top-p P            semantic and coarse top-p in (0, 1], or off (the default)\n"
           "      --min-eos-p P        stop once the end-of-speech probability reaches P in (0, 1], or off (0.2)\n"
           "      --max-seconds S      stop the semantic stage after S > 0 seconds of speech, or off (the default)\n"
-          "      --greedy             take the most likely token everywhere instead of sampling\n",
+          "      --greedy             take the most likely token everywhere instead of sampling\n"
+          "      --voices-dir DIR     the user's voices (`bark voices add`), looked up by -v NAME before the model's\n"
+          "                           (default $BARK_VOICES, else $XDG_DATA_HOME/bark/voices)\n"
+          "      --style NAME         text cues Bark knows, around the text:\n",
           f);
+    for (size_t i = 0; i < bark_style_count(); i++) {
+        const bark_style *s = bark_style_at(i);
+        fprintf(f, "                             %-10s \"%sTEXT%s\": %s\n", s->name, s->prefix, s->suffix, s->description);
+    }
     if (pieces)
         fprintf(f, "      --no-split           say a long text as one generation (Bark then stops after ~15 s)\n"
                 "      --max-piece N        split texts longer than N bytes into pieces (default %zu, ~13 s each)\n",
@@ -121,6 +128,15 @@ int say_take_sampling(const char *cmd, int opt, const char *v, bark_synth_params
         p->max_piece = (size_t)n;
         return 0;
     case SAY_OPT_NO_SPLIT: p->max_piece = 0; return 0;
+    case SAY_OPT_VOICES_DIR: p->voices_dir = v; return 0;
+    case SAY_OPT_STYLE: {
+        bark_error err;
+        char *t = NULL;
+        if (bark_style_apply(v, "", &t, &err)) return cli_usage_error(cmd, "--style: %s", err.msg);
+        bark_free(t);
+        p->style = v;
+        return 0;
+    }
     default: return -1;
     }
 }

@@ -72,14 +72,14 @@ static int read_chime(const serve *s, const char *name, ann_request *q, ann_refu
 
 /* Every field of the body checked; q filled in (owned copies). */
 static int parse(const serve *s, const cJSON *root, ann_request *q, ann_refusal *r) {
-    static const char *const fields[] = {"text", "voice", "priority", "chime", "volume"};
+    static const char *const fields[] = {"text", "voice", "priority", "chime", "volume", "style"};
     if (!cJSON_IsObject(root)) return refuse(r, "invalid_json", NULL, "the body must be a JSON object");
     for (const cJSON *f = root->child; f; f = f->next) {
         size_t i = 0;
         while (i < sizeof fields / sizeof *fields && strcmp(f->string, fields[i])) i++;
         if (i == sizeof fields / sizeof *fields)
             return refuse(r, "unknown_field", NULL, "unknown field '%.100s' (known: text, voice, priority, chime, "
-                          "volume)", f->string);
+                          "volume, style)", f->string);
     }
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(root, "text");
     const cJSON *voice = cJSON_GetObjectItemCaseSensitive(root, "voice");
@@ -122,8 +122,10 @@ static int parse(const serve *s, const cJSON *root, ann_request *q, ann_refusal 
             return refuse(r, "invalid_type", "chime", "'chime' must be a file name in the chimes folder");
         if (read_chime(s, chime->valuestring, q, r)) return -1;
     }
-    if (!(q->text = strdup(text->valuestring)) || !(q->voice = strdup(v)))
-        return refuse(r, "out_of_memory", NULL, "out of memory");
+    char why[300];
+    if (srv_styled_text(cJSON_GetObjectItemCaseSensitive(root, "style"), text->valuestring, &q->text, why, sizeof why))
+        return refuse(r, "invalid_value", "style", "%s", why);
+    if (!q->text || !(q->voice = strdup(v))) return refuse(r, "out_of_memory", NULL, "out of memory");
     return 0;
 }
 

@@ -41,25 +41,6 @@ static int make_dirs(const char *dir) {
     return mkdir(p, 0755) && errno != EEXIST ? -1 : 0;
 }
 
-int srv_file_sha256(const char *path, unsigned char digest[32]) {
-    enum { CHUNK = 1 << 20 };
-    FILE *f = fopen(path, "rb");
-    unsigned char *b = f ? malloc(CHUNK) : NULL;
-    if (!b) {
-        if (f) fclose(f);
-        return -1;
-    }
-    srv_sha256 h;
-    srv_sha256_init(&h);
-    size_t n;
-    while ((n = fread(b, 1, CHUNK, f)) > 0) srv_sha256_update(&h, b, n);
-    const int bad = ferror(f);
-    fclose(f);
-    free(b);
-    srv_sha256_final(&h, digest);
-    return bad ? -1 : 0;
-}
-
 /* Runs statements that return no rows; 0 or -1. */
 static int exec(srv_cache *c, const char *sql) {
     return sqlite3_exec(c->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
@@ -119,13 +100,13 @@ void srv_cache_close(srv_cache *c) {
     free(c);
 }
 
-static void put_u64(srv_sha256 *h, uint64_t v) {
+static void put_u64(sha256_ctx *h, uint64_t v) {
     unsigned char b[8];
     for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
-    srv_sha256_update(h, b, 8);
+    sha256_update(h, b, 8);
 }
 
-static void put_float(srv_sha256 *h, double v) {
+static void put_float(sha256_ctx *h, double v) {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
     put_u64(h, bits);
@@ -133,30 +114,30 @@ static void put_float(srv_sha256 *h, double v) {
 
 void srv_cache_key(const srv_cache *c, srv_speech_req *q, const bark_synth_params *p) {
     /* every parameter of bark_synth_params that changes samples */
-    srv_sha256 h;
-    srv_sha256_init(&h);
-    srv_sha256_update(&h, "bark serve cache 1 " BARK_VERSION, sizeof "bark serve cache 1 " BARK_VERSION);
-    srv_sha256_update(&h, c->model, 32);
-    srv_sha256_update(&h, c->engine, strlen(c->engine) + 1);
-    srv_sha256_update(&h, q->voice, strlen(q->voice) + 1);
-    srv_sha256_update(&h, q->text, strlen(q->text) + 1);
+    sha256_ctx h;
+    sha256_init(&h);
+    sha256_update(&h, "bark serve cache 1 " BARK_VERSION, sizeof "bark serve cache 1 " BARK_VERSION);
+    sha256_update(&h, c->model, 32);
+    sha256_update(&h, c->engine, strlen(c->engine) + 1);
+    sha256_update(&h, q->voice, strlen(q->voice) + 1);
+    sha256_update(&h, q->text, strlen(q->text) + 1);
     put_u64(&h, q->seed);
     put_float(&h, p->text_temp), put_float(&h, p->waveform_temp), put_float(&h, p->fine_temp);
     put_u64(&h, (uint64_t)p->top_k), put_float(&h, p->top_p), put_float(&h, p->min_eos_p);
     put_float(&h, p->max_seconds), put_u64(&h, (uint64_t)p->greedy), put_u64(&h, p->max_piece);
     unsigned char d[32];
-    srv_sha256_final(&h, d);
-    srv_hex(d, 32, q->key);
+    sha256_final(&h, d);
+    hex_encode(d, 32, q->key);
 }
 
 uint64_t srv_cache_default_seed(const char *text, const char *voice) {
-    srv_sha256 h;
+    sha256_ctx h;
     unsigned char d[32];
-    srv_sha256_init(&h);
-    srv_sha256_update(&h, "bark default seed", sizeof "bark default seed");
-    srv_sha256_update(&h, voice, strlen(voice) + 1);
-    srv_sha256_update(&h, text, strlen(text));
-    srv_sha256_final(&h, d);
+    sha256_init(&h);
+    sha256_update(&h, "bark default seed", sizeof "bark default seed");
+    sha256_update(&h, voice, strlen(voice) + 1);
+    sha256_update(&h, text, strlen(text));
+    sha256_final(&h, d);
     uint64_t v = 0;
     for (int i = 0; i < 8; i++) v |= (uint64_t)d[i] << (8 * i);
     return v & ((UINT64_C(1) << 53) - 1);
@@ -175,12 +156,12 @@ static unsigned char *read_checked(const char *path, uint64_t bytes, const char 
     if (f) fclose(f);
     unsigned char d[32];
     char hex[65];
-    srv_sha256 h;
+    sha256_ctx h;
     if (whole) {
-        srv_sha256_init(&h);
-        srv_sha256_update(&h, b, bytes);
-        srv_sha256_final(&h, d);
-        srv_hex(d, 32, hex);
+        sha256_init(&h);
+        sha256_update(&h, b, bytes);
+        sha256_final(&h, d);
+        hex_encode(d, 32, hex);
     }
     if (!whole || strcmp(hex, sha)) {
         free(b);
@@ -320,8 +301,8 @@ void srv_cache_put(srv_cache *c, const srv_speech_req *q) {
     unsigned char d[32];
     struct stat sb;
     srv_cache_file(c, q->key, path, sizeof path);
-    if (stat(path, &sb) || srv_file_sha256(path, d)) return;
-    srv_hex(d, 32, hex);
+    if (stat(path, &sb) || sha256_file(path, d)) return;
+    hex_encode(d, 32, hex);
     sqlite3_stmt *st = NULL;
     pthread_mutex_lock(&c->mu);
     if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO entries (key, path, bytes, sha256, text, voice, seed, "

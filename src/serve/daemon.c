@@ -1,5 +1,5 @@
 /* daemon.c: `bark serve`'s HTTP daemon (libmicrohttpd, a thread per connection): start, stop, auth, routing,
- * request bodies up to SRV_MAX_BODY. */
+ * request bodies up to srv_max_body. */
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -20,7 +20,7 @@ static const char *const paths[SRV_N_ENDPOINTS] = {"/v1/audio/speech", "/v1/voic
                                                     "/v1/announce", "/v1/queue", "/v1/cache", "/", NULL};
 static const char *const names[SRV_N_ENDPOINTS] = {"speech", "voices", "health", "metrics", "announce", "queue",
                                                     "cache", "page", "other"};
-static const char *const allowed[SRV_N_ENDPOINTS] = {"POST", "GET, HEAD", "GET, HEAD", "GET, HEAD", "POST",
+static const char *const allowed[SRV_N_ENDPOINTS] = {"POST", "GET, HEAD, POST", "GET, HEAD", "GET, HEAD", "POST",
                                                       "GET, HEAD, DELETE", "GET, HEAD, DELETE", "GET, HEAD", ""};
 
 const char *srv_endpoint_name(srv_endpoint e) { return names[e]; }
@@ -74,13 +74,13 @@ int serve_host_is_loopback(const char *host) {
     return all;
 }
 
-/* Takes a POST body's next bytes (beyond SRV_MAX_BODY they are dropped and the request marked). */
+/* Takes a POST body's next bytes (beyond srv_max_body they are dropped and the request marked). */
 static void take_body(srv_request *r, const char *data, size_t n) {
-    if (r->too_big || r->len + n > SRV_MAX_BODY) {
+    if (r->too_big || r->len + n > srv_max_body(r->ep)) {
         r->too_big = 1;
         return;
     }
-    if (!r->body && !(r->body = malloc(SRV_MAX_BODY + 1))) {
+    if (!r->body && !(r->body = malloc(srv_max_body(r->ep) + 1))) {
         r->too_big = 1;
         return;
     }
@@ -104,9 +104,9 @@ static int refused_early(serve *s, struct MHD_Connection *c, srv_request *r, con
     else if (!method_allowed(r->ep, method))
         *res = srv_reply_error(c, s, r->ep, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL,
                                "%.16s is not allowed here: use %s", method, allowed[r->ep]);
-    else if (post && cl && strtoull(cl, NULL, 10) > SRV_MAX_BODY)
+    else if (post && cl && strtoull(cl, NULL, 10) > srv_max_body(r->ep))
         *res = srv_reply_error(c, s, r->ep, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", NULL,
-                               "the body is %.20s bytes; the most is %d", cl, SRV_MAX_BODY);
+                               "the body is %.20s bytes; the most is %zu", cl, srv_max_body(r->ep));
     else return 0;
     return 1;
 }
@@ -132,9 +132,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (r->ep == SRV_CACHE) return srv_cache_endpoint(s, c, method);
     if (r->too_big)
         return srv_reply_error(c, s, r->ep, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", NULL,
-                               "the body is over %d bytes", SRV_MAX_BODY);
+                               "the body is over %zu bytes", srv_max_body(r->ep));
     if (r->ep == SRV_ANNOUNCE || r->ep == SRV_QUEUE)
         return srv_announce(s, c, r->ep, method, url, r->body ? r->body : "", r->len);
+    if (r->ep == SRV_VOICES && !strcmp(method, "POST")) return srv_voices_add(s, c, r->body, r->len);
     if (r->ep != SRV_SPEECH) return srv_info(s, c, r->ep);
     return srv_speech(s, c, r->body ? r->body : "", r->len);
 }
@@ -177,7 +178,7 @@ static bark_status start_daemon(serve *s, bark_error *err) {
 static void open_cache(serve *s) {
     unsigned char digest[32];
     char engine[160];
-    if (!s->cfg.model || srv_file_sha256(s->cfg.model, digest)) {
+    if (!s->cfg.model || sha256_file(s->cfg.model, digest)) {
         snprintf(s->cache_problem, sizeof s->cache_problem, "cannot read the model file %.400s to digest it",
                  s->cfg.model ? s->cfg.model : "(none given)");
         return;

@@ -1,4 +1,4 @@
-/* info.c: GET /v1/voices (the model's voices and their languages), /health and /metrics. */
+/* info.c: GET /v1/voices (the model's voices and their languages, then the user's), /health and /metrics. */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +31,7 @@ static char *voices_json(const serve *s) {
         cJSON_AddStringToObject(v, "source", "model");
         cJSON_AddItemToArray(list, v);
     }
+    srv_user_voices_json(s, list);
     char *json = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return json;

@@ -25,6 +25,9 @@ typedef struct serve_config {
     uint64_t cache_max_bytes; /* the cache's files at most (least recently used evicted beyond; 0: 1 GiB) */
     double max_seconds;       /* each piece of speech stops after this many seconds (bark_synth_params.max_seconds;
                                  0: only where the model ends it) */
+    const char *voices_dir;   /* the user's voices (a bark_voice_store): listed, spoken and added by POST /v1/voices;
+                                 NULL: the model's voices only */
+    const char *hubert;       /* the HuBERT file POST /v1/voices clones with (NULL: the model file) */
 } serve_config;
 
 /* The defaults above, host 127.0.0.1, port 5002. */

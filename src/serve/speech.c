@@ -27,18 +27,11 @@ size_t srv_characters(const char *s) {
     return n;
 }
 
-int srv_known_voice(const serve *s, const char *name) {
-    const bark_model *m = bark_context_model(s->ctx);
-    for (size_t i = 0; i < bark_model_voice_count(m); i++)
-        if (!strcmp(bark_model_voice_name(m, i), name)) return 1;
-    return 0;
-}
-
 bark_synth_params srv_synth_params(const serve *s, const srv_speech_req *q) {
     bark_synth_params p = bark_synth_default_params();
     p.voice = q->voice, p.seed = q->seed;
     p.text_temp = q->text_temp, p.waveform_temp = q->waveform_temp;
-    p.max_seconds = s->cfg.max_seconds;
+    p.max_seconds = s->cfg.max_seconds, p.voices_dir = s->cfg.voices_dir;
     return p;
 }
 
@@ -72,7 +65,7 @@ static int format_of(const cJSON *v, srv_format *out, refusal *r) {
 /* Every field of the body checked; the request filled in (text and voice copied). */
 static int parse(const serve *s, const cJSON *root, srv_speech_req *q, refusal *r) {
     static const char *const fields[] = {"model", "input", "voice", "response_format", "speed", "seed", "text_temp",
-                                         "waveform_temp"};
+                                         "waveform_temp", "style"};
     char m[640];
     if (!cJSON_IsObject(root)) return refuse(r, "invalid_json", NULL, "the body must be a JSON object");
     for (const cJSON *f = root->child; f; f = f->next) {
@@ -80,7 +73,7 @@ static int parse(const serve *s, const cJSON *root, srv_speech_req *q, refusal *
         while (i < sizeof fields / sizeof *fields && strcmp(f->string, fields[i])) i++;
         if (i == sizeof fields / sizeof *fields) {
             snprintf(m, sizeof m, "unknown field '%.100s' (known: model, input, voice, response_format, speed, seed, "
-                     "text_temp, waveform_temp)", f->string);
+                     "text_temp, waveform_temp, style)", f->string);
             return refuse(r, "unknown_field", NULL, m);
         }
     }
@@ -129,7 +122,8 @@ static int parse(const serve *s, const cJSON *root, srv_speech_req *q, refusal *
     if (temperature(cJSON_GetObjectItemCaseSensitive(root, "text_temp"), "text_temp", &q->text_temp, r) ||
         temperature(cJSON_GetObjectItemCaseSensitive(root, "waveform_temp"), "waveform_temp", &q->waveform_temp, r))
         return -1;
-    q->text = strdup(input->valuestring);
+    if (srv_styled_text(cJSON_GetObjectItemCaseSensitive(root, "style"), input->valuestring, &q->text, m, sizeof m))
+        return refuse(r, "invalid_value", "style", m);
     q->voice = strdup(voice->valuestring);
     if (!q->text || !q->voice) {
         free(q->text), free(q->voice);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/sha256.h"
 #include "serve/serve.h"
 
 #define SRV_MAX_BODY (64 * 1024) /* a request body beyond this is answered 413 */
@@ -149,19 +150,6 @@ void srv_audio_headers(struct MHD_Response *r, const srv_speech_req *q, const ch
  * NULL. */
 unsigned char *srv_encode_whole(const unsigned char *le, size_t len, srv_format format, size_t *out_len);
 
-/* ---- SHA-256 (sha256.c) ---- */
-
-typedef struct srv_sha256 {
-    uint32_t state[8];
-    uint64_t total;
-    unsigned char buf[64];
-} srv_sha256;
-void srv_sha256_init(srv_sha256 *h);
-void srv_sha256_update(srv_sha256 *h, const void *data, size_t n);
-void srv_sha256_final(srv_sha256 *h, unsigned char out[32]);
-/* n bytes as 2n lowercase hex digits and a NUL. */
-void srv_hex(const unsigned char *b, size_t n, char *out);
-
 /* ---- the cache of rendered speech (cache.c) ---- */
 
 /* Opens (creating) the cache in dir: dir/cache.sqlite and dir/audio/; model_digest (32 bytes) and engine (the
@@ -169,8 +157,6 @@ void srv_hex(const unsigned char *b, size_t n, char *out);
 srv_cache *srv_cache_open(const char *dir, const unsigned char model_digest[32], const char *engine,
                           uint64_t max_bytes, char *why, size_t cap);
 void srv_cache_close(srv_cache *c); /* accepts NULL */
-/* The SHA-256 of a whole file into digest; -1 when it cannot be read. */
-int srv_file_sha256(const char *path, unsigned char digest[32]);
 /* q->key from the model, the engine, q's voice, text, seed and p (every sampling parameter that changes samples). */
 void srv_cache_key(const srv_cache *c, srv_speech_req *q, const bark_synth_params *p);
 /* The file of a key (audio/<key>.flac; written through bark_audio_writer, which renames it into place whole). */
@@ -205,9 +191,23 @@ void srv_warm_join(serve *s);
 struct cJSON *srv_parse_body(const char *body, size_t len, size_t *bad_at);
 /* UTF-8 characters of s (continuation bytes not counted). */
 size_t srv_characters(const char *s);
-/* Whether the model has a voice of that name. */
+/* ---- the user's voices (voices.c) ---- */
+
+#define SRV_MAX_VOICE_BODY (10 * 1024 * 1024) /* POST /v1/voices: a recording of at most 10 MB */
+#define SRV_MAX_VOICE_SECONDS 120.0           /* and 120 s */
+/* The most body bytes endpoint ep takes. */
+size_t srv_max_body(srv_endpoint ep);
+/* Whether the model or the user's voices have a voice of that name. */
 int srv_known_voice(const serve *s, const char *name);
-/* The synthesis parameters of q (voice, seed, temperatures) on this server (its --max-seconds); no callbacks. */
+/* The user's voices as GET /v1/voices lists them ({"name", "language": null, "source": "user", "method", ...}). */
+void srv_user_voices_json(const serve *s, struct cJSON *list);
+/* POST /v1/voices?name=NAME with a recording as the body: cloned and stored (201), one at a time. */
+enum MHD_Result srv_voices_add(serve *s, struct MHD_Connection *c, const char *body, size_t len);
+/* text with the cues of a request's "style" field (absent or null: text as it is) in *out (malloc'd; NULL when out
+ * of memory); -1 with the reason in why for a style that is not a known style's name (style.c). */
+int srv_styled_text(const struct cJSON *style, const char *text, char **out, char *why, size_t cap);
+/* The synthesis parameters of q (voice, seed, temperatures) on this server (its --max-seconds, the user's voices);
+ * no callbacks. */
 bark_synth_params srv_synth_params(const serve *s, const srv_speech_req *q);
 /* POST /v1/audio/speech with its whole body (speech.c). */
 enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body, size_t len);

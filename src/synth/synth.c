@@ -34,11 +34,6 @@ static bark_gen_params gen_params(const bark_synth_params *p, const bark_exec *e
     return g;
 }
 
-static int is_npz(const char *name) {
-    size_t l = strlen(name);
-    return l > 4 && !strcmp(name + l - 4, ".npz");
-}
-
 /* The voice the parameters name, copied into *v (zeroed when there is none); *use points at it or is NULL. */
 static bark_status load_voice(const bark_context *c, const bark_synth_params *p, bark_voice *v, const bark_voice **use,
                               bark_error *err) {
@@ -49,7 +44,7 @@ static bark_status load_voice(const bark_context *c, const bark_synth_params *p,
         return BARK_OK;
     }
     if (!p->voice || !*p->voice) return BARK_OK;
-    bark_status st = is_npz(p->voice) ? bark_voice_load_npz(p->voice, v, err) : bark_model_voice(c->model, p->voice, v, err);
+    bark_status st = bark_voice_find(c->model, p->voices_dir, p->voice, v, err);
     if (!st) *use = v;
     return st;
 }
@@ -72,8 +67,11 @@ bark_status synth_say(const bark_context *c, bark_sched *sched, const bark_exec 
     const bark_voice *voice = NULL;
     text_piece *pieces = NULL;
     size_t n_pieces = 0;
+    char *styled = NULL;
     if (result) memset(result, 0, sizeof *result);
     bark_status st = prepare(c, text, p, BARK_STAGE_CODEC, &v, &voice, err);
+    if (!st && p->style) st = bark_style_apply(p->style, text, &styled, err);
+    if (styled) text = styled;
     if (!st) st = text_split(text, strlen(text), p->max_piece ? p->max_piece : (size_t)-1, &pieces, &n_pieces, err);
     if (!st) st = text_split_lead(text, &pieces, &n_pieces, err);
     synth_job j = {.ctx = c, .text = text, .pieces = pieces, .n_pieces = n_pieces, .voice = voice,
@@ -88,6 +86,7 @@ bark_status synth_say(const bark_context *c, bark_sched *sched, const bark_exec 
                                       j.first_audio, j.gen_end, synth_now() - j.start, audio > 0 ? j.gen_end / audio : 0};
     }
     free(pieces);
+    free(styled);
     bark_voice_free(&v);
     return st;
 }
@@ -120,7 +119,10 @@ bark_status bark_text_to_codes(const bark_context *c, const char *text, const ba
     memset(out, 0, sizeof *out);
     if (last != BARK_STAGE_SEMANTIC && last != BARK_STAGE_COARSE && last != BARK_STAGE_FINE)
         return bark_fail(err, BARK_ERR_ARG, "codes: the last stage is semantic, coarse or fine");
+    char *styled = NULL;
     bark_status st = prepare(c, text, p, last, &v, &voice, err);
+    if (!st && p->style) st = bark_style_apply(p->style, text, &styled, err);
+    if (styled) text = styled;
     if (!st) st = bark_exec_init(&ex, p->n_threads, p->isa, p->gemm, err);
     int32_t ids[256];
     size_t n_text;
@@ -136,6 +138,7 @@ bark_status bark_text_to_codes(const bark_context *c, const char *text, const ba
         synth_piece_rng(&rng, p->seed, 0);
         st = bark_generate_codes(c->model, ids, voice, &g, &rng, out, err);
     }
+    free(styled);
     bark_voice_free(&v);
     bark_exec_free(&ex);
     return st;

@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <sndfile.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,17 @@ int tu_write_file(const char *path, const void *data, size_t len) {
 int tu_exists(const char *path) {
     struct stat sb;
     return stat(path, &sb) == 0;
+}
+
+int tu_count_entries(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    const struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(d);
+    return n;
 }
 
 int tu_run(const char *cmd, char *out, size_t cap) {

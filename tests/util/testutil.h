@@ -12,6 +12,8 @@ void tu_rmtree(const char *path);
 uint8_t *tu_read_file(const char *path, size_t *len);
 int tu_write_file(const char *path, const void *data, size_t len);
 int tu_exists(const char *path);
+/* Entries of a folder, "." and ".." aside; -1 when it cannot be listed. */
+int tu_count_entries(const char *dir);
 /* The 16-bit samples of a sound file (libsndfile), *n of them; NULL if it is not a valid one. */
 int16_t *tu_read_s16(const char *path, size_t *n);
 /* Runs a shell command, capturing stderr+stdout into out (NUL-terminated); returns the exit status. */

@@ -1,8 +1,8 @@
 #!/bin/sh
-# make_fake_hub.sh SRC_FOLDER HUB_DIR: lays SRC_FOLDER out as the hub would serve suno/bark-small over file://
-# (api/models/<repo>/tree/main listing with git blob hashes and LFS sha256, files under <repo>/resolve/main/).
+# make_fake_hub.sh SRC_FOLDER HUB_DIR [REPO]: lays SRC_FOLDER out as the hub would serve REPO (suno/bark-small) over
+# file:// (api/models/<repo>/tree/main listing with git blob hashes and LFS sha256, files under <repo>/resolve/main/).
 set -eu
-src=$1 hub=$2 repo=suno/bark-small
+src=$1 hub=$2 repo=${3:-suno/bark-small}
 mkdir -p "$hub/api/models/$repo/tree" "$hub/$repo/resolve/main"
 cp -r "$src"/. "$hub/$repo/resolve/main/"
 cd "$src"
@@ -15,7 +15,7 @@ first=1
         [ "$first" = 1 ] || printf ','
         first=0
         case "$f" in
-        *.safetensors|*.bin) printf '{"type":"file","oid":"%s","size":%s,"path":"%s","lfs":{"oid":"%s","size":%s}}' \
+        *.safetensors|*.bin|*.pth) printf '{"type":"file","oid":"%s","size":%s,"path":"%s","lfs":{"oid":"%s","size":%s}}' \
             "$oid" "$size" "$f" "$(sha256sum "$f" | cut -d' ' -f1)" "$size" ;;
         *) printf '{"type":"file","oid":"%s","size":%s,"path":"%s"}' "$oid" "$size" "$f" ;;
         esac

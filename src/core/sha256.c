@@ -1,7 +1,9 @@
-/* sha256.c: SHA-256 (FIPS 180-4) for the cache's keys, the model file's digest and the check of cached files. */
+/* sha256.c: SHA-256 (FIPS 180-4): of bytes, of a whole file, as hex (voice provenance, the serve cache's keys). */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "serve/srv.h"
+#include "core/sha256.h"
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
@@ -15,7 +17,7 @@ static const uint32_t K[64] = {
 
 static uint32_t ror(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
-static void block(srv_sha256 *h, const unsigned char *p) {
+static void block(sha256_ctx *h, const unsigned char *p) {
     uint32_t w[64], a[8];
     for (int i = 0; i < 16; i++)
         w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
@@ -37,14 +39,14 @@ static void block(srv_sha256 *h, const unsigned char *p) {
     for (int i = 0; i < 8; i++) h->state[i] += a[i];
 }
 
-void srv_sha256_init(srv_sha256 *h) {
+void sha256_init(sha256_ctx *h) {
     static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
     memcpy(h->state, iv, sizeof iv);
     h->total = 0;
 }
 
-void srv_sha256_update(srv_sha256 *h, const void *data, size_t n) {
+void sha256_update(sha256_ctx *h, const void *data, size_t n) {
     const unsigned char *p = data;
     size_t have = (size_t)(h->total % 64);
     h->total += n;
@@ -59,18 +61,37 @@ void srv_sha256_update(srv_sha256 *h, const void *data, size_t n) {
     memcpy(h->buf, p, n);
 }
 
-void srv_sha256_final(srv_sha256 *h, unsigned char out[32]) {
+void sha256_final(sha256_ctx *h, unsigned char out[32]) {
     const uint64_t bits = h->total * 8;
     unsigned char pad[72] = {0x80};
     const size_t have = (size_t)(h->total % 64), k = have < 56 ? 56 - have : 120 - have;
     for (int i = 0; i < 8; i++) pad[k + (size_t)i] = (unsigned char)(bits >> (56 - 8 * i));
-    srv_sha256_update(h, pad, k + 8);
+    sha256_update(h, pad, k + 8);
     for (int i = 0; i < 8; i++)
         for (int b = 0; b < 4; b++) out[4 * i + b] = (unsigned char)(h->state[i] >> (24 - 8 * b));
 }
 
-void srv_hex(const unsigned char *b, size_t n, char *out) {
+void hex_encode(const unsigned char *b, size_t n, char *out) {
     static const char digits[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) out[2 * i] = digits[b[i] >> 4], out[2 * i + 1] = digits[b[i] & 15];
     out[2 * n] = 0;
+}
+
+int sha256_file(const char *path, unsigned char digest[32]) {
+    enum { CHUNK = 1 << 20 };
+    FILE *f = fopen(path, "rb");
+    unsigned char *b = f ? malloc(CHUNK) : NULL;
+    if (!b) {
+        if (f) fclose(f);
+        return -1;
+    }
+    sha256_ctx h;
+    sha256_init(&h);
+    size_t n;
+    while ((n = fread(b, 1, CHUNK, f)) > 0) sha256_update(&h, b, n);
+    const int bad = ferror(f);
+    fclose(f);
+    free(b);
+    sha256_final(&h, digest);
+    return bad ? -1 : 0;
 }
