@@ -247,6 +247,7 @@ FUZZ_OBJ    := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(wildcard $(LIB_DIRS:%=src/%
 $(BUILD)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c $< -o $@
+$(BUILD)/fuzz/fuzz_wyoming: $(BUILD)/fuzzobj/src/serve/wyoming_frame.o
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) $^ $(LDLIBS) -o $@

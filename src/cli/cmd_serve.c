@@ -11,12 +11,14 @@
 #include "serve/serve.h"
 
 enum { OPT_HOST = CLI_LONG_ONLY, OPT_PORT, OPT_API_KEY, OPT_MAX_BATCH, OPT_MAX_QUEUE, OPT_DEVICE, OPT_NO_SPEAKER,
-       OPT_CHIMES, OPT_MAX_ANNOUNCEMENTS, OPT_CACHE, OPT_CACHE_SIZE, OPT_NO_CACHE, OPT_WARM };
+       OPT_CHIMES, OPT_MAX_ANNOUNCEMENTS, OPT_CACHE, OPT_CACHE_SIZE, OPT_NO_CACHE, OPT_WARM,
+       OPT_WYOMING };
 
 static void usage(FILE *f) {
     fputs("usage: bark serve [-m MODEL] [--host ADDR] [--port N] [--api-key KEY] [-t N] [--max-batch N]\n"
           "                  [--max-queue N] [--device NAME | --no-speaker] [--chimes DIR] [--max-announcements N]\n"
           "                  [--cache DIR] [--cache-size MB] [--no-cache] [--warm FILE [-v VOICE]]\n"
+          "                  [--wyoming PORT]\n"
           "Answers OpenAI's POST /v1/audio/speech (WAV, PCM or FLAC, streamed as it is generated), GET /v1/voices,\n"
           "/health and /metrics (Prometheus). One model and one engine serve every request; requests that\n"
           "arrive together are generated together (their decode steps batched).\n"
@@ -38,6 +40,8 @@ static void usage(FILE *f) {
           "                     `bark render`: a text a line, or {\"text\", \"voice\", \"seed\"}; without a seed,\n"
           "                     the text's and voice's default seed, as announcements)\n"
           "  -v, --voice NAME   the voice of --warm lines that name none\n"
+          "      --wyoming PORT  also serve Home Assistant's Wyoming protocol on PORT (10200 is its usual one; 0: any\n"
+          "                     free one, printed) on the same address; Wyoming has no authentication\n"
           "Stops on SIGINT or SIGTERM (syntheses in flight are aborted, their connections closed).\n",
           f);
 }
@@ -59,6 +63,7 @@ static int parse(int argc, char **argv, serve_config *cfg, cli_common *c, cache_
         {"max-announcements", required_argument, NULL, OPT_MAX_ANNOUNCEMENTS},
         {"cache", required_argument, NULL, OPT_CACHE},          {"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
         {"no-cache", no_argument, NULL, OPT_NO_CACHE},          {"warm", required_argument, NULL, OPT_WARM},
+        {"wyoming", required_argument, NULL, OPT_WYOMING},
         {0, 0, 0, 0}};
     static const cli_spec spec = {"serve", CLI_MODEL | CLI_THREADS | CLI_VOICE, NULL, longs, usage};
     cli_parser p;
@@ -83,6 +88,10 @@ static int parse(int argc, char **argv, serve_config *cfg, cli_common *c, cache_
             if (cli_whole("serve", "--cache-size", v, 1, 1u << 24, "a whole number of MB in [1, 16777216]", &x))
                 return 2;
             cfg->cache_max_bytes = x << 20;
+        }
+        else if (o == OPT_WYOMING) {
+            if (cli_whole("serve", "--wyoming", v, 0, 65535, "a port number in [0, 65535]", &x)) return 2;
+            cfg->wyoming = 1, cfg->wyoming_port = (int)x;
         }
         else if (o == OPT_PORT) {
             if (cli_whole("serve", "--port", v, 0, 65535, "a port number in [0, 65535]", &x)) return 2;
@@ -190,6 +199,10 @@ int cmd_serve(int argc, char **argv) {
             "/health, /metrics; announcements %s%s)\n", strchr(cfg.host, ':') ? "[" : "", cfg.host,
             strchr(cfg.host, ':') ? "]" : "", serve_port(s), cfg.model, cfg.no_speaker ? "off" : "on ALSA ",
             cfg.no_speaker ? "" : cfg.device ? cfg.device : "default");
+    if (cfg.wyoming)
+        fprintf(stderr, "bark serve: Wyoming (Home Assistant) on tcp://%s%s%s:%d%s\n", strchr(cfg.host, ':') ? "[" : "",
+                cfg.host, strchr(cfg.host, ':') ? "]" : "", serve_wyoming_port(s),
+                serve_host_is_loopback(cfg.host) ? "" : " (no authentication: any client that reaches it may use it)");
     const struct timespec tick = {0, 100 * 1000000L};
     while (!say_signalled()) nanosleep(&tick, NULL);
     fprintf(stderr, "bark serve: stopping\n");

@@ -23,6 +23,8 @@ typedef struct serve_config {
     int max_announcements; /* announcements waiting or playing at most (0: 32); more get 429 */
     const char *cache_dir;    /* NULL: no cache; else speech with a seed is kept there (SQLite and FLAC files) */
     uint64_t cache_max_bytes; /* the cache's files at most (least recently used evicted beyond; 0: 1 GiB) */
+    int wyoming;              /* 1: also Home Assistant's Wyoming protocol (TCP, no authentication) on host */
+    int wyoming_port;         /* its port (0: any free one, serve_wyoming_port says which) */
 } serve_config;
 
 /* The defaults above, host 127.0.0.1, port 5002. */
@@ -38,6 +40,8 @@ int serve_host_is_loopback(const char *host);
 bark_status serve_open(const serve_config *cfg, serve **out, bark_error *err);
 /* The port it listens on. */
 int serve_port(const serve *s);
+/* The port the Wyoming server listens on (0: it is off). */
+int serve_wyoming_port(const serve *s);
 /* Why the cache asked for (cache_dir) is off: its database could not be opened (NULL: it is on, or not asked for). */
 const char *serve_cache_problem(const serve *s);
 

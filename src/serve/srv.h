@@ -66,10 +66,15 @@ struct serve {
     srv_cache *cache;       /* NULL: no cache (not asked for, or its database could not be opened) */
     char cache_problem[640]; /* why the cache asked for is off */
     srv_warm *warm;         /* the --warm renders running in the background, or NULL */
+    struct srv_wyoming *wyoming; /* the Wyoming server (--wyoming), or NULL */
+    int wyoming_port;            /* the port it listens on */
 };
 
 /* Seconds on the monotonic clock. */
 double srv_now(void);
+struct addrinfo;
+/* The addresses of host (numeric, or a name such as localhost) and port; freeaddrinfo the result (NULL: none). */
+struct addrinfo *srv_resolve(const char *host, int port);
 
 /* ---- replies (reply.c): every response goes through srv_queue, which counts it ---- */
 
@@ -221,6 +226,17 @@ enum MHD_Result srv_announce(serve *s, struct MHD_Connection *c, srv_endpoint ep
                              const char *url, const char *body, size_t len);
 /* The announcements' metrics, Prometheus text onto f (nothing with --no-speaker). */
 void srv_announce_metrics(serve *s, FILE *f);
+
+/* The language of a voice name (Bark's prefix: "v2/de_speaker_1" is "de"), or NULL (info.c). */
+const char *srv_voice_language(const char *name);
+
+/* ---- Home Assistant's Wyoming protocol (wyoming.c) ---- */
+
+typedef struct srv_wyoming srv_wyoming;
+/* Listens on s->host, port cfg.wyoming_port (s->wyoming_port says which) and serves on threads of its own. */
+bark_status srv_wyoming_open(serve *s, bark_error *err);
+/* Stops: syntheses in flight are aborted, connections closed, threads joined. Accepts NULL. */
+void srv_wyoming_close(srv_wyoming *w);
 
 /* GET (list) and DELETE (clear) /v1/cache (cache.c). */
 enum MHD_Result srv_cache_endpoint(serve *s, struct MHD_Connection *c, const char *method);
