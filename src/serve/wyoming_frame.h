@@ -11,7 +11,7 @@
 #define WY_MAX_DATA (64 * 1024)  /* a data block at most */
 #define WY_MAX_PAYLOAD (1 << 20) /* a payload at most */
 #define WY_MAX_TYPE 64           /* an event type's bytes at most */
-#define WY_VERSION "1.8.0"       /* the protocol version our events carry (the wyoming package's) */
+#define WY_VERSION "1.10.2"      /* the version our events carry: the wyoming package tests/wyoming_interop.sh pins */
 
 /* One event: its type, its data (the header's "data" object updated with the separate block's keys; an object, never
  * NULL) and its payload (inside the parsed buffer; NULL when there is none). */
