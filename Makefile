@@ -6,7 +6,7 @@ BOARD   ?= generic
 include boards/$(BOARD).mk
 
 PKGS    := sndfile alsa samplerate zlib openblas libcjson
-CLI_PKGS:= libmicrohttpd sqlite3
+CLI_PKGS:= libmicrohttpd sqlite3 libmosquitto
 CSTD    := -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 OPT     ?= -O2 -g

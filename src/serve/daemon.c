@@ -222,6 +222,7 @@ bark_status serve_open(const serve_config *cfg, serve **out, bark_error *err) {
     if (!st && cfg->cache_dir) open_cache(s);
     if (!st) st = start_daemon(s, err);
     if (!st && cfg->wyoming) st = srv_wyoming_open(s, err);
+    if (!st && cfg->mqtt_host) st = srv_mqtt_open(s, err);
     if (st) {
         serve_close(s);
         return st;
@@ -241,6 +242,7 @@ void serve_close(serve *s) {
     atomic_store(&s->stopping, 1);
     if (s->daemon) MHD_stop_daemon(s->daemon);
     srv_wyoming_close(s->wyoming);
+    srv_mqtt_close(s->mqtt);
     if (s->slots) srv_join_all(s);
     srv_announcer_close(s->announcer);
     srv_warm_join(s);

@@ -25,6 +25,10 @@ typedef struct serve_config {
     uint64_t cache_max_bytes; /* the cache's files at most (least recently used evicted beyond; 0: 1 GiB) */
     int wyoming;              /* 1: also Home Assistant's Wyoming protocol (TCP, no authentication) on host */
     int wyoming_port;         /* its port (0: any free one, serve_wyoming_port says which) */
+    const char *mqtt_host;    /* NULL: no MQTT; else the broker, "HOST" or "HOST:PORT" (1883, 8883 with TLS) */
+    const char *mqtt_site;    /* this speaker's site: hermes/tts/say's siteId, bark/<site>/... (NULL: "default") */
+    const char *mqtt_user, *mqtt_password; /* NULL: none */
+    const char *mqtt_cafile;  /* NULL: no TLS; else TLS, the broker's certificate checked against this CA file */
 } serve_config;
 
 /* The defaults above, host 127.0.0.1, port 5002. */

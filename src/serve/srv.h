@@ -68,6 +68,7 @@ struct serve {
     srv_warm *warm;         /* the --warm renders running in the background, or NULL */
     struct srv_wyoming *wyoming; /* the Wyoming server (--wyoming), or NULL */
     int wyoming_port;            /* the port it listens on */
+    struct srv_mqtt *mqtt;       /* announcements over MQTT (--mqtt), or NULL */
 };
 
 /* Seconds on the monotonic clock. */
@@ -237,6 +238,14 @@ typedef struct srv_wyoming srv_wyoming;
 bark_status srv_wyoming_open(serve *s, bark_error *err);
 /* Stops: syntheses in flight are aborted, connections closed, threads joined. Accepts NULL. */
 void srv_wyoming_close(srv_wyoming *w);
+
+/* ---- announcements over MQTT (mqtt.c) ---- */
+
+typedef struct srv_mqtt srv_mqtt;
+/* Connects to cfg.mqtt_host (retried in the background while it is away) and subscribes; needs the announcer. */
+bark_status srv_mqtt_open(serve *s, bark_error *err);
+/* Publishes the offline status, disconnects, joins its threads. Accepts NULL. */
+void srv_mqtt_close(srv_mqtt *q);
 
 /* GET (list) and DELETE (clear) /v1/cache (cache.c). */
 enum MHD_Result srv_cache_endpoint(serve *s, struct MHD_Connection *c, const char *method);
