@@ -298,7 +298,7 @@ static void server_speaks(void **state) {
     assert_true(ts_metric(f->port, "bark_serve_cache_hits_total") >= 1);
     /* streamed: a sentence said as soon as it is whole, the rest at the stop; the compatibility synthesize
      * inside the stream is not said again */
-    send_ev(&c, "synthesize-start", "{\"voice\":{\"language\":\"en\"}}");
+    send_ev(&c, "synthesize-start", "{\"voice\":{\"language\":\"en_US\"}}");
     send_ev(&c, "synthesize-chunk", "{\"text\":\"One sentence. And\"}");
     send_ev(&c, "synthesize-chunk", "{\"text\":\" the rest\"}");
     send_ev(&c, "synthesize", "{\"text\":\"One sentence. And the rest\"}");
@@ -321,6 +321,10 @@ static void server_bad_input(void **state) {
     expect_error(&c, "bad_event");
     send_ev(&c, "synthesize", "{\"text\":\"hi\",\"voice\":{\"name\":\"nobody\"}}");
     expect_error(&c, "unknown_voice");
+    send_ev(&c, "synthesize", "{\"text\":\"hi\",\"voice\":{\"language\":\"xx\"}}");
+    expect_error(&c, "unknown_language");
+    send_ev(&c, "synthesize", "{\"text\":\"hi\",\"voice\":\"v2/en_speaker_0\"}");
+    expect_error(&c, "invalid_voice");
     send_ev(&c, "synthesize", "{\"text\":\"  \"}");
     expect_error(&c, "invalid_text");
     send_ev(&c, "synthesize", "{\"text\":5}");

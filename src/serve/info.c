@@ -18,6 +18,16 @@ const char *srv_voice_language(const char *name) {
     return NULL;
 }
 
+const char *srv_voice_for_language(const serve *s, const char *lang) {
+    const bark_model *m = bark_context_model(s->ctx);
+    for (size_t i = 0; lang && strlen(lang) >= 2 && i < bark_model_voice_count(m); i++) {
+        const char *l = srv_voice_language(bark_model_voice_name(m, i));
+        if (l && !strncmp(l, lang, 2) && (!lang[2] || lang[2] == '-' || lang[2] == '_'))
+            return bark_model_voice_name(m, i);
+    }
+    return NULL;
+}
+
 static char *voices_json(const serve *s) {
     const bark_model *m = bark_context_model(s->ctx);
     cJSON *root = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(root, "voices");

@@ -86,16 +86,6 @@ static const char *string_of(const cJSON *o, const char *k) {
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* The first voice of the model that speaks lang ("en", "en-US", "de_DE": its first two letters), or NULL. */
-static const char *voice_for(const serve *s, const char *lang) {
-    const bark_model *m = bark_context_model(s->ctx);
-    for (size_t i = 0; lang && strlen(lang) >= 2 && i < bark_model_voice_count(m); i++) {
-        const char *l = srv_voice_language(bark_model_voice_name(m, i));
-        if (l && !strncmp(l, lang, 2)) return bark_model_voice_name(m, i);
-    }
-    return NULL;
-}
-
 /* An announcement request (ann_parse's checks) into the queue: its id, or 0 (said on stderr). */
 static uint64_t enqueue(srv_mqtt *q, const char *topic, const cJSON *body) {
     ann_request r = {0};
@@ -121,7 +111,7 @@ static void hermes_say(srv_mqtt *q, const char *topic, const cJSON *msg) {
     if (site && strcmp(site, q->site)) return; /* another site's */
     cJSON *body = cJSON_CreateObject();
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(msg, "text");
-    const char *voice = voice_for(q->s, string_of(msg, "lang"));
+    const char *voice = srv_voice_for_language(q->s, string_of(msg, "lang"));
     if (text) cJSON_AddItemToObject(body, "text", cJSON_Duplicate(text, 1));
     if (voice) cJSON_AddStringToObject(body, "voice", voice);
     const uint64_t ann = enqueue(q, topic, body);

@@ -230,6 +230,8 @@ void srv_announce_metrics(serve *s, FILE *f);
 
 /* The language of a voice name (Bark's prefix: "v2/de_speaker_1" is "de"), or NULL (info.c). */
 const char *srv_voice_language(const char *name);
+/* The model's first voice of a language ("de", "en-US", "pt_BR": its first two letters), or NULL (info.c). */
+const char *srv_voice_for_language(const serve *s, const char *lang);
 
 /* ---- Home Assistant's Wyoming protocol (wyoming.c) ---- */
 

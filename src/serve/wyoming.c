@@ -70,11 +70,11 @@ static int send_event(wy_conn *c, const char *type, const cJSON *data, const voi
     return c->broken ? -1 : 0;
 }
 
-/* An error event {text, code} to the client, and one line on stderr. */
+/* An error event {text, code} to the client, and one line on stderr; -1. */
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static void send_error(wy_conn *c, const char *code, const char *fmt, ...) {
+static int send_error(wy_conn *c, const char *code, const char *fmt, ...) {
     char text[600];
     va_list ap;
     va_start(ap, fmt);
@@ -86,6 +86,7 @@ static void send_error(wy_conn *c, const char *code, const char *fmt, ...) {
     cJSON_AddStringToObject(d, "code", code);
     send_event(c, "error", d, NULL, 0);
     cJSON_Delete(d);
+    return -1;
 }
 
 /* ---- describe ---- */
@@ -143,20 +144,17 @@ static int pick_voice(wy_conn *c, const cJSON *v, char *out, size_t cap) {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(v, "name");
     const cJSON *lang = cJSON_GetObjectItemCaseSensitive(v, "language");
     if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v))
-        return send_error(c, "invalid_voice", "'voice' must be an object {name, language, speaker}"), -1;
+        return send_error(c, "invalid_voice", "'voice' must be an object {name, language, speaker}");
     if (name && !cJSON_IsNull(name)) {
         if (!cJSON_IsString(name) || !srv_known_voice(s, name->valuestring) || strlen(name->valuestring) >= cap)
             return send_error(c, "unknown_voice", "unknown voice '%.100s' (describe lists them)",
-                              cJSON_IsString(name) ? name->valuestring : "?"), -1;
+                              cJSON_IsString(name) ? name->valuestring : "?");
         return snprintf(out, cap, "%s", name->valuestring), 0;
     }
-    for (size_t i = 0; cJSON_IsString(lang) && i < n; i++) {
-        const char *l = srv_voice_language(bark_model_voice_name(m, i));
-        if (l && !strcmp(l, lang->valuestring)) return snprintf(out, cap, "%s", bark_model_voice_name(m, i)), 0;
-    }
+    const char *by_lang = cJSON_IsString(lang) ? srv_voice_for_language(s, lang->valuestring) : NULL;
+    if (by_lang) return snprintf(out, cap, "%s", by_lang), 0;
     if (cJSON_IsString(lang))
-        return send_error(c, "unknown_language", "no voice speaks '%.40s' (describe lists them)", lang->valuestring),
-               -1;
+        return send_error(c, "unknown_language", "no voice speaks '%.40s' (describe lists them)", lang->valuestring);
     snprintf(out, cap, "%s", srv_known_voice(s, "v2/en_speaker_6") ? "v2/en_speaker_6" : n ? bark_model_voice_name(m, 0)
                                                                                               : "");
     return 0;
@@ -288,7 +286,10 @@ static void speak_pending(wy_conn *c, size_t n) {
 static void stream_chunk(wy_conn *c, const char *text) {
     const size_t n = strlen(text);
     char *grown = realloc(c->pending, c->n_pending + n + 1);
-    if (!grown) return send_error(c, "out_of_memory", "out of memory");
+    if (!grown) {
+        send_error(c, "out_of_memory", "out of memory");
+        return;
+    }
     c->pending = grown;
     memcpy(c->pending + c->n_pending, text, n + 1);
     c->n_pending += n;
@@ -314,7 +315,10 @@ static void handle(wy_conn *c, const wy_event *ev) {
         if (c->pending) c->pending[0] = '\0';
     } else if (!strcmp(t, "synthesize-chunk") || !strcmp(t, "synthesize-stop")) {
         const int chunk = t[11] == 'c';
-        if (!c->streaming) return send_error(c, "no_stream", "%s without synthesize-start", t);
+        if (!c->streaming) {
+            send_error(c, "no_stream", "%s without synthesize-start", t);
+            return;
+        }
         if (chunk && (text = text_of(c, ev->data, 1))) stream_chunk(c, text);
         if (chunk) return;
         if (c->n_pending) speak_pending(c, c->n_pending);
