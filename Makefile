@@ -225,8 +225,8 @@ test-san:
 	$(MAKE) SAN=1 CC=clang WERROR=$(WERROR) test
 
 # The suites that run threads side by side under ThreadSanitizer (clang): two syntheses at once, the pool, the
-# batched engine with callers joining and leaving.
-TSAN_TESTS ?= test_determinism test_threadpool test_batch
+# batched engine with callers joining and leaving, the Wyoming server's connection threads.
+TSAN_TESTS ?= test_determinism test_threadpool test_batch test_wyoming
 test-tsan:
 	$(MAKE) SAN=thread CC=clang WERROR=$(WERROR) all $(TSAN_TESTS:%=build-tsan/tests/%)
 	@BUILD=build-tsan TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
