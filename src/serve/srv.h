@@ -145,6 +145,8 @@ int srv_job_wait_first(srv_job *j, bark_error *err);
 /* A chunked response streaming the job's bytes; it takes over the caller's reference (NULL: released). */
 struct MHD_Response *srv_job_response(srv_job *j);
 void srv_job_release(srv_job *j);
+/* n samples as 16-bit little-endian bytes (bark_audio_to_s16's rounding) into out (2n bytes). */
+void srv_s16le(const float *pcm, size_t n, unsigned char *out);
 /* The 44-byte header of a streamed WAV (RIFF and data sizes 0xFFFFFFFF). */
 void srv_wav_header(unsigned char h[44]);
 /* A speech response's Content-Type, X-Bark-Seed, X-Sample-Rate (PCM) and X-Bark-Cache (hit, miss or off). */

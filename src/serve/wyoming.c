@@ -196,12 +196,10 @@ static int on_audio(void *user, const float *pcm, size_t n) {
     if (y->file_ok && bark_audio_writer_write(y->file, pcm, n, &e)) y->file_ok = 0; /* only the cache's loss */
     if (!y->had_audio) srv_metrics_first_audio(&y->c->w->s->metrics, srv_now() - y->t0), y->had_audio = 1;
     y->samples += n;
-    int16_t s16[CHUNK_SAMPLES];
     unsigned char le[2 * CHUNK_SAMPLES];
     for (size_t at = 0; at < n; at += CHUNK_SAMPLES) {
         const size_t k = n - at < CHUNK_SAMPLES ? n - at : CHUNK_SAMPLES;
-        bark_audio_to_s16(pcm + at, k, s16);
-        for (size_t i = 0; i < k; i++) le[2 * i] = (unsigned char)(s16[i] & 0xff), le[2 * i + 1] = (unsigned char)((uint16_t)s16[i] >> 8);
+        srv_s16le(pcm + at, k, le);
         if (send_audio_event(y->c, "audio-chunk", le, 2 * k)) return 1;
     }
     return 0;
