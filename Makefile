@@ -6,7 +6,9 @@ BOARD   ?= generic
 include boards/$(BOARD).mk
 
 PKGS    := sndfile alsa samplerate zlib openblas libcjson
-CLI_PKGS:= libmicrohttpd sqlite3 libmosquitto
+# Zeroconf (the Wyoming server as _wyoming._tcp) through Avahi when libavahi-client is there at build time.
+AVAHI   := $(shell pkg-config --exists avahi-client && echo avahi-client)
+CLI_PKGS:= libmicrohttpd sqlite3 libmosquitto $(AVAHI)
 CSTD    := -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 OPT     ?= -O2 -g
@@ -176,6 +178,7 @@ UNITDIR    := $(LIBDIR)/systemd/system
 # The CLI alone serves HTTP (libmicrohttpd) and searches $(DATADIR) for the model; libbark does neither.
 CLI_LIBS   := $(shell pkg-config --libs $(CLI_PKGS))
 $(CLI_OBJ): CFLAGS += $(shell pkg-config --cflags $(CLI_PKGS)) -DBARK_DATADIR='"$(DATADIR)"'
+$(CLI_OBJ): CFLAGS += $(if $(AVAHI),-DBARK_HAVE_AVAHI)
 
 # Installs the CLI, both libraries, the header, libbark.pc and the systemd unit under $(DESTDIR)$(PREFIX).
 install: $(BUILD)/bark $(SHARED) $(DIST_LIB) libbark.pc.in packaging/bark-serve.service.in

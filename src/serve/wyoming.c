@@ -12,6 +12,7 @@
 
 #include "serve/srv.h"
 #include "serve/wyoming_frame.h"
+#include "serve/zeroconf.h"
 
 #define WY_MAX_CONNECTIONS 16
 #define POLL_MS 100
@@ -33,6 +34,7 @@ struct srv_wyoming {
     atomic_int stop;
     pthread_mutex_t mu; /* the slots */
     wy_slot slots[WY_MAX_CONNECTIONS];
+    srv_zeroconf *zeroconf; /* its announcement as _wyoming._tcp, or NULL */
 };
 
 /* A connection: its bytes read and not parsed yet, the text of a stream not spoken yet. */
@@ -451,12 +453,14 @@ bark_status srv_wyoming_open(serve *s, bark_error *err) {
         return err->status = BARK_ERR_NOMEM;
     }
     w->started = 1;
+    w->zeroconf = srv_zeroconf_open(s->host, s->wyoming_port);
     s->wyoming = w;
     return BARK_OK;
 }
 
 void srv_wyoming_close(srv_wyoming *w) {
     if (!w) return;
+    srv_zeroconf_close(w->zeroconf);
     atomic_store(&w->stop, 1);
     if (w->started) pthread_join(w->th, NULL);
     pthread_mutex_lock(&w->mu);
