@@ -15,6 +15,7 @@
 #define RECONNECT_MAX_S 30
 #define POLL_MS 100
 #define MAX_PENDING 256 /* hermes/tts/say messages waiting for their sayFinished at most */
+#define SILENT_S 5      /* without a broker this long, one line says so */
 
 /* A hermes/tts/say in the queue: its announcement, and the id and sessionId sayFinished gives back. */
 typedef struct say_pending {
@@ -25,7 +26,7 @@ typedef struct say_pending {
 struct srv_mqtt {
     serve *s;
     struct mosquitto *m;
-    char site[128], say_topic[64], announce_topic[200], status_topic[200];
+    char site[128], say_topic[64], announce_topic[200], status_topic[200], broker[300];
     pthread_t th;
     int loop, started, lib; /* the network thread, the watcher, mosquitto_lib_init */
     atomic_int stop, connected;
@@ -143,13 +144,19 @@ static void on_message(struct mosquitto *m, void *user, const struct mosquitto_m
     cJSON_Delete(body);
 }
 
-/* Publishes sayFinished for the hermes/tts/say messages played, and the status when the queue's depth changes. */
+/* Publishes sayFinished for the hermes/tts/say messages played, and the status when the queue's depth changes; says
+ * once when no broker answered for SILENT_S. */
 static void *watch_main(void *arg) {
     srv_mqtt *q = arg;
     size_t depth = 0;
+    double away = srv_now();
+    int said = 0;
     const struct timespec tick = {0, POLL_MS * 1000000L};
     while (!atomic_load(&q->stop)) {
         nanosleep(&tick, NULL);
+        if (atomic_load(&q->connected)) away = srv_now(), said = 0;
+        else if (!said && srv_now() - away > SILENT_S)
+            said = 1, fprintf(stderr, "bark serve: mqtt: no broker at %s for %d s; still trying\n", q->broker, SILENT_S);
         pthread_mutex_lock(&q->mu);
         for (size_t i = 0; i < q->n_pending;) {
             say_pending p = q->pending[i];
@@ -217,6 +224,7 @@ bark_status srv_mqtt_open(serve *s, bark_error *err) {
         return err->status = BARK_ERR_ARG;
     }
     if (!port) port = c->mqtt_cafile ? 8883 : 1883;
+    snprintf(q->broker, sizeof q->broker, "%s:%d", host, port);
     snprintf(q->say_topic, sizeof q->say_topic, "hermes/tts/say");
     snprintf(q->announce_topic, sizeof q->announce_topic, "bark/%s/announce", q->site);
     snprintf(q->status_topic, sizeof q->status_topic, "bark/%s/status", q->site);
@@ -243,14 +251,15 @@ bark_status srv_mqtt_open(serve *s, bark_error *err) {
         mosquitto_message_callback_set(q->m, on_message);
         mosquitto_reconnect_delay_set(q->m, RECONNECT_MIN_S, RECONNECT_MAX_S, true);
         rc = mosquitto_connect_async(q->m, host, port, KEEPALIVE_S);
-        if (rc && rc != MOSQ_ERR_ERRNO) what = "cannot connect to the MQTT broker"; /* ERRNO: it is retried */
-        else if (rc) fprintf(stderr, "bark serve: mqtt: %s:%d not reachable yet; retrying\n", host, port);
+        if (rc && rc != MOSQ_ERR_ERRNO) what = "cannot connect to the MQTT broker"; /* ERRNO: retried, said later */
     }
     if (!what && (rc = mosquitto_loop_start(q->m))) what = "cannot start the MQTT thread";
     q->loop = !what;
     if (!what && pthread_create(&q->th, NULL, watch_main, q)) what = "cannot start the MQTT watcher", rc = MOSQ_ERR_NOMEM;
     if (what) {
-        snprintf(err->msg, sizeof err->msg, "%s (%.200s:%d): %s", what, host, port, mosquitto_strerror(rc));
+        snprintf(err->msg, sizeof err->msg, "%s (%.200s:%d): %s%s", what, host, port, mosquitto_strerror(rc),
+                 rc == MOSQ_ERR_TLS ? " (is --mqtt-cafile the CA of the broker's certificate, and the broker's name "
+                                      "the one in it?)" : "");
         return err->status = rc == MOSQ_ERR_NOMEM ? BARK_ERR_NOMEM : BARK_ERR_ARG;
     }
     q->started = 1;
