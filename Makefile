@@ -6,7 +6,9 @@ BOARD   ?= generic
 include boards/$(BOARD).mk
 
 PKGS    := sndfile alsa samplerate zlib openblas libcjson
-CLI_PKGS:= libmicrohttpd sqlite3
+# Zeroconf (the Wyoming server as _wyoming._tcp) through Avahi when libavahi-client is there at build time.
+AVAHI   := $(shell pkg-config --exists avahi-client && echo avahi-client)
+CLI_PKGS:= libmicrohttpd sqlite3 libmosquitto $(AVAHI)
 CSTD    := -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 OPT     ?= -O2 -g
@@ -176,6 +178,7 @@ UNITDIR    := $(LIBDIR)/systemd/system
 # The CLI alone serves HTTP (libmicrohttpd) and searches $(DATADIR) for the model; libbark does neither.
 CLI_LIBS   := $(shell pkg-config --libs $(CLI_PKGS))
 $(CLI_OBJ): CFLAGS += $(shell pkg-config --cflags $(CLI_PKGS)) -DBARK_DATADIR='"$(DATADIR)"'
+$(CLI_OBJ): CFLAGS += $(if $(AVAHI),-DBARK_HAVE_AVAHI)
 
 # Installs the CLI, both libraries, the header, libbark.pc and the systemd unit under $(DESTDIR)$(PREFIX).
 install: $(BUILD)/bark $(SHARED) $(DIST_LIB) libbark.pc.in packaging/bark-serve.service.in
@@ -225,8 +228,8 @@ test-san:
 	$(MAKE) SAN=1 CC=clang WERROR=$(WERROR) test
 
 # The suites that run threads side by side under ThreadSanitizer (clang): two syntheses at once, the pool, the
-# batched engine with callers joining and leaving.
-TSAN_TESTS ?= test_determinism test_threadpool test_batch
+# batched engine with callers joining and leaving, the Wyoming server's connection threads.
+TSAN_TESTS ?= test_determinism test_threadpool test_batch test_wyoming
 test-tsan:
 	$(MAKE) SAN=thread CC=clang WERROR=$(WERROR) all $(TSAN_TESTS:%=build-tsan/tests/%)
 	@BUILD=build-tsan TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
@@ -247,6 +250,7 @@ FUZZ_OBJ    := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(wildcard $(LIB_DIRS:%=src/%
 $(BUILD)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c $< -o $@
+$(BUILD)/fuzz/fuzz_wyoming: $(BUILD)/fuzzobj/src/serve/wyoming_frame.o
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) $^ $(LDLIBS) -o $@

@@ -2,7 +2,7 @@
 # install_deps.sh: installs the Debian packages bark.c builds, tests and cross-builds with (idempotent).
 set -eu
 PKGS="build-essential clang pkg-config libopenblas-dev libsndfile1-dev libasound2-dev libcmocka-dev
-libsamplerate0-dev zlib1g-dev libcjson-dev libmicrohttpd-dev libsqlite3-dev valgrind curl jq qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross alsa-utils"
+libsamplerate0-dev zlib1g-dev libcjson-dev libmicrohttpd-dev libsqlite3-dev libmosquitto-dev mosquitto mosquitto-clients libavahi-client-dev python3-venv valgrind curl jq qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross alsa-utils"
 missing=""
 for p in $PKGS; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

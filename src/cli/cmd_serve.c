@@ -12,14 +12,17 @@
 
 enum { OPT_HOST = CLI_LONG_ONLY, OPT_PORT, OPT_API_KEY, OPT_MAX_BATCH, OPT_MAX_QUEUE, OPT_DEVICE, OPT_NO_SPEAKER,
        OPT_CHIMES, OPT_MAX_ANNOUNCEMENTS, OPT_CACHE, OPT_CACHE_SIZE, OPT_NO_CACHE, OPT_WARM, OPT_VOICES_DIR,
-       OPT_HUBERT, OPT_MAX_SECONDS };
+       OPT_HUBERT, OPT_MAX_SECONDS, OPT_WYOMING, OPT_MQTT, OPT_MQTT_SITE, OPT_MQTT_USER, OPT_MQTT_PASSWORD_FILE,
+       OPT_MQTT_CAFILE };
 
 static void usage(FILE *f) {
     fputs("usage: bark serve [-m MODEL] [--host ADDR] [--port N] [--api-key KEY] [-t N] [--max-batch N]\n"
           "                  [--max-queue N] [--device NAME | --no-speaker] [--chimes DIR] [--max-announcements N]\n"
           "                  [--cache DIR] [--cache-size MB] [--no-cache] [--warm FILE [-v VOICE]]\n"
-          "                  [--max-seconds S]\n"
-          "Answers OpenAI's POST /v1/audio/speech (WAV, PCM or FLAC, streamed as it is generated), GET /v1/voices,\n"
+          "                  [--max-seconds S] [--voices-dir DIR] [--hubert FILE]\n"
+          "                  [--wyoming PORT] [--mqtt HOST[:PORT] [--mqtt-site NAME] [--mqtt-user USER]\n"
+          "                  [--mqtt-password-file FILE] [--mqtt-cafile FILE]]\n"
+          "Answers OpenAI's POST /v1/audio/speech (WAV and PCM streamed as generated; FLAC, MP3, Opus), GET /v1/voices,\n"
           "/health and /metrics (Prometheus). One model and one engine serve every request; requests that\n"
           "arrive together are generated together (their decode steps batched).\n"
           "  -m, --model FILE   model file (default: see bark say --help)\n"
@@ -46,6 +49,15 @@ static void usage(FILE *f) {
           "                     recording as the body, 10 MB and 120 s at most) (default $BARK_VOICES, else\n"
           "                     $XDG_DATA_HOME/bark/voices)\n"
           "      --hubert FILE  HuBERT for POST /v1/voices (default: hubert.gguf beside the model, else the model)\n"
+          "      --wyoming PORT  also serve Home Assistant's Wyoming protocol on PORT (10200 is its usual one; 0: any\n"
+          "                     free one, printed) on the same address; Wyoming has no authentication\n"
+          "      --mqtt HOST[:PORT]  announcements over MQTT (port 1883, 8883 with TLS): Rhasspy's hermes/tts/say\n"
+          "                     (hermes/tts/sayFinished once played) and bark/SITE/announce {text, voice, priority};\n"
+          "                     a retained bark/SITE/status; reconnects when the broker goes away\n"
+          "      --mqtt-site NAME  this speaker's site (default): hermes siteId and the bark/SITE/ topics\n"
+          "      --mqtt-user USER  the broker's user; the password from --mqtt-password-file or $BARK_MQTT_PASSWORD\n"
+          "      --mqtt-password-file FILE  the password: the file's first line\n"
+          "      --mqtt-cafile FILE  TLS to the broker, its certificate checked against this CA file\n"
           "Stops on SIGINT or SIGTERM (syntheses in flight are aborted, their connections closed).\n",
           f);
 }
@@ -56,7 +68,29 @@ typedef struct cache_opts {
     const char *dir, *warm;
     int off;
     char dflt[PATH_MAX];
+    const char *password_file; /* --mqtt-password-file */
+    char password[256];        /* the MQTT password read from it or $BARK_MQTT_PASSWORD */
 } cache_opts;
+
+/* The MQTT password: --mqtt-password-file's first line, else $BARK_MQTT_PASSWORD (never an argument: ps shows
+ * those); 1 when the file cannot be read. */
+static int mqtt_password(cache_opts *co, serve_config *cfg) {
+    const char *env = getenv("BARK_MQTT_PASSWORD");
+    if (co->password_file) {
+        FILE *f = fopen(co->password_file, "r");
+        if (!f || !fgets(co->password, sizeof co->password, f)) {
+            fprintf(stderr, "bark serve: --mqtt-password-file %s: cannot read its first line\n", co->password_file);
+            if (f) fclose(f);
+            return 1;
+        }
+        fclose(f);
+        co->password[strcspn(co->password, "\r\n")] = '\0';
+        cfg->mqtt_password = co->password;
+    } else if (env && *env) {
+        cfg->mqtt_password = env;
+    }
+    return 0;
+}
 
 static int parse(int argc, char **argv, serve_config *cfg, cli_common *c, cache_opts *co) {
     static const struct option longs[] = {
@@ -69,6 +103,10 @@ static int parse(int argc, char **argv, serve_config *cfg, cli_common *c, cache_
         {"no-cache", no_argument, NULL, OPT_NO_CACHE},          {"warm", required_argument, NULL, OPT_WARM},
         {"max-seconds", required_argument, NULL, OPT_MAX_SECONDS},
         {"voices-dir", required_argument, NULL, OPT_VOICES_DIR}, {"hubert", required_argument, NULL, OPT_HUBERT},
+        {"wyoming", required_argument, NULL, OPT_WYOMING},      {"mqtt", required_argument, NULL, OPT_MQTT},
+        {"mqtt-site", required_argument, NULL, OPT_MQTT_SITE},  {"mqtt-user", required_argument, NULL, OPT_MQTT_USER},
+        {"mqtt-password-file", required_argument, NULL, OPT_MQTT_PASSWORD_FILE},
+        {"mqtt-cafile", required_argument, NULL, OPT_MQTT_CAFILE},
         {0, 0, 0, 0}};
     static const cli_spec spec = {"serve", CLI_MODEL | CLI_THREADS | CLI_VOICE, NULL, longs, usage};
     cli_parser p;
@@ -102,6 +140,15 @@ static int parse(int argc, char **argv, serve_config *cfg, cli_common *c, cache_
                 return 2;
             cfg->cache_max_bytes = x << 20;
         }
+        else if (o == OPT_MQTT) cfg->mqtt_host = v;
+        else if (o == OPT_MQTT_SITE) cfg->mqtt_site = v;
+        else if (o == OPT_MQTT_USER) cfg->mqtt_user = v;
+        else if (o == OPT_MQTT_PASSWORD_FILE) co->password_file = v;
+        else if (o == OPT_MQTT_CAFILE) cfg->mqtt_cafile = v;
+        else if (o == OPT_WYOMING) {
+            if (cli_whole("serve", "--wyoming", v, 0, 65535, "a port number in [0, 65535]", &x)) return 2;
+            cfg->wyoming = 1, cfg->wyoming_port = (int)x;
+        }
         else if (o == OPT_PORT) {
             if (cli_whole("serve", "--port", v, 0, 65535, "a port number in [0, 65535]", &x)) return 2;
             cfg->port = (int)x;
@@ -117,6 +164,11 @@ static int parse(int argc, char **argv, serve_config *cfg, cli_common *c, cache_
         return cli_usage_error("serve", "refusing to listen on %s without --api-key (only loopback addresses are "
                                "served without one)", cfg->host);
     if (co->off && (co->dir || co->warm)) return cli_usage_error("serve", "--no-cache with --cache or --warm");
+    if (!cfg->mqtt_host && (cfg->mqtt_site || cfg->mqtt_user || co->password_file || cfg->mqtt_cafile))
+        return cli_usage_error("serve", "--mqtt-site, --mqtt-user, --mqtt-password-file and --mqtt-cafile need --mqtt");
+    if (cfg->mqtt_host && cfg->no_speaker)
+        return cli_usage_error("serve", "--mqtt speaks on the loudspeaker: not with --no-speaker");
+    if (mqtt_password(co, cfg)) return 1;
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     if (xdg && *xdg) snprintf(co->dflt, sizeof co->dflt, "%s/bark", xdg);
     else if (home && *home) snprintf(co->dflt, sizeof co->dflt, "%s/.cache/bark", home);
@@ -209,6 +261,13 @@ int cmd_serve(int argc, char **argv) {
             "/health, /metrics; announcements %s%s)\n", strchr(cfg.host, ':') ? "[" : "", cfg.host,
             strchr(cfg.host, ':') ? "]" : "", serve_port(s), cfg.model, cfg.no_speaker ? "off" : "on ALSA ",
             cfg.no_speaker ? "" : cfg.device ? cfg.device : "default");
+    if (cfg.wyoming)
+        fprintf(stderr, "bark serve: Wyoming (Home Assistant) on tcp://%s%s%s:%d%s\n", strchr(cfg.host, ':') ? "[" : "",
+                cfg.host, strchr(cfg.host, ':') ? "]" : "", serve_wyoming_port(s),
+                serve_host_is_loopback(cfg.host) ? "" : " (no authentication: any client that reaches it may use it)");
+    if (cfg.mqtt_host)
+        fprintf(stderr, "bark serve: MQTT broker %s, site %s (hermes/tts/say, bark/%s/announce)\n", cfg.mqtt_host,
+                cfg.mqtt_site ? cfg.mqtt_site : "default", cfg.mqtt_site ? cfg.mqtt_site : "default");
     const struct timespec tick = {0, 100 * 1000000L};
     while (!say_signalled()) nanosleep(&tick, NULL);
     fprintf(stderr, "bark serve: stopping\n");

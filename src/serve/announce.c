@@ -404,6 +404,21 @@ int ann_cancel(srv_announcer *a, uint64_t id) {
     return r;
 }
 
+int ann_over(srv_announcer *a, uint64_t id) {
+    int over = 1;
+    pthread_mutex_lock(&a->mu);
+    for (const ann_item *it = a->queue; it && over; it = it->next) over = it->id != id;
+    pthread_mutex_unlock(&a->mu);
+    return over;
+}
+
+size_t ann_depth(srv_announcer *a) {
+    pthread_mutex_lock(&a->mu);
+    const size_t n = a->depth;
+    pthread_mutex_unlock(&a->mu);
+    return n;
+}
+
 static void add_time(cJSON *o, const char *name, double t) {
     if (t) cJSON_AddNumberToObject(o, name, t);
     else cJSON_AddNullToObject(o, name);

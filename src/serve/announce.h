@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "serve/srv.h"
 
 #define ANN_MAX_CHIME_SECONDS 10 /* a longer chime file is refused */
@@ -20,6 +22,20 @@ typedef struct ann_request {
     float *chime;     /* the chime's samples at 24 kHz, or NULL */
     size_t n_chime;
 } ann_request;
+
+/* Why a request was refused: the message, the error code and the field. */
+typedef struct ann_refusal {
+    char msg[640];
+    const char *code, *param;
+} ann_refusal;
+
+/* POST /v1/announce's body (an object of text, voice, priority, chime, volume) checked field by field; q filled in
+ * (owned copies, freed by ann_add or by the caller on a refusal): 0, or -1 with why in r (announce_api.c). */
+int ann_parse(const serve *s, const cJSON *root, ann_request *q, ann_refusal *r);
+/* 1 when the announcement of that id is over (played, failed, cancelled) or unknown; 0 while it waits or plays. */
+int ann_over(srv_announcer *a, uint64_t id);
+/* Announcements waiting or playing. */
+size_t ann_depth(srv_announcer *a);
 
 /* The real path of the chimes folder, "" when there is none. */
 const char *ann_chimes(const srv_announcer *a);

@@ -9,12 +9,6 @@
 
 #include "serve/announce.h"
 
-/* Why a body was refused: the message, the error code and the field. */
-typedef struct ann_refusal {
-    char msg[640];
-    const char *code, *param;
-} ann_refusal;
-
 #if defined(__GNUC__)
 __attribute__((format(printf, 4, 5)))
 #endif
@@ -70,8 +64,7 @@ static int read_chime(const serve *s, const char *name, ann_request *q, ann_refu
     return 0;
 }
 
-/* Every field of the body checked; q filled in (owned copies). */
-static int parse(const serve *s, const cJSON *root, ann_request *q, ann_refusal *r) {
+int ann_parse(const serve *s, const cJSON *root, ann_request *q, ann_refusal *r) {
     static const char *const fields[] = {"text", "voice", "priority", "chime", "volume", "style"};
     if (!cJSON_IsObject(root)) return refuse(r, "invalid_json", NULL, "the body must be a JSON object");
     for (const cJSON *f = root->child; f; f = f->next) {
@@ -137,7 +130,7 @@ static enum MHD_Result post(serve *s, struct MHD_Connection *c, const char *body
                                "the body is not valid JSON (at byte %zu)", at);
     ann_request q = {0};
     ann_refusal r = {.code = NULL};
-    const int bad = parse(s, root, &q, &r);
+    const int bad = ann_parse(s, root, &q, &r);
     cJSON_Delete(root);
     if (bad) {
         free(q.text), free(q.voice), free(q.chime);

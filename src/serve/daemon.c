@@ -47,8 +47,7 @@ serve_config serve_default_config(void) {
     return c;
 }
 
-/* The addresses of host (numeric, or a name such as localhost); freeaddrinfo the result. */
-static struct addrinfo *resolve(const char *host, int port) {
+struct addrinfo *srv_resolve(const char *host, int port) {
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC, hints.ai_socktype = SOCK_STREAM, hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     char p[16];
@@ -67,7 +66,7 @@ static int loopback(const struct sockaddr *a) {
 }
 
 int serve_host_is_loopback(const char *host) {
-    struct addrinfo *res = resolve(host, 0);
+    struct addrinfo *res = srv_resolve(host, 0);
     int all = res != NULL;
     for (const struct addrinfo *a = res; a; a = a->ai_next) all &= loopback(a->ai_addr);
     if (res) freeaddrinfo(res);
@@ -150,7 +149,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, en
 
 /* Binds and starts the daemon on s->host:s->cfg.port. */
 static bark_status start_daemon(serve *s, bark_error *err) {
-    struct addrinfo *a = resolve(s->host, s->cfg.port);
+    struct addrinfo *a = srv_resolve(s->host, s->cfg.port);
     if (!a) {
         snprintf(err->msg, sizeof err->msg, "cannot resolve the address '%.200s'", s->host);
         return err->status = BARK_ERR_ARG;
@@ -223,6 +222,8 @@ bark_status serve_open(const serve_config *cfg, serve **out, bark_error *err) {
     if (!st) st = srv_announcer_open(s, err);
     if (!st && cfg->cache_dir) open_cache(s);
     if (!st) st = start_daemon(s, err);
+    if (!st && cfg->wyoming) st = srv_wyoming_open(s, err);
+    if (!st && cfg->mqtt_host) st = srv_mqtt_open(s, err);
     if (st) {
         serve_close(s);
         return st;
@@ -233,12 +234,16 @@ bark_status serve_open(const serve_config *cfg, serve **out, bark_error *err) {
 
 int serve_port(const serve *s) { return s->port; }
 
+int serve_wyoming_port(const serve *s) { return s->wyoming ? s->wyoming_port : 0; }
+
 const char *serve_cache_problem(const serve *s) { return s->cache_problem[0] ? s->cache_problem : NULL; }
 
 void serve_close(serve *s) {
     if (!s) return;
     atomic_store(&s->stopping, 1);
     if (s->daemon) MHD_stop_daemon(s->daemon);
+    srv_wyoming_close(s->wyoming);
+    srv_mqtt_close(s->mqtt);
     if (s->slots) srv_join_all(s);
     srv_announcer_close(s->announcer);
     srv_warm_join(s);

@@ -8,8 +8,7 @@
 /* Bark's languages: the prefix of a voice name ("v2/de_speaker_1": de). */
 static const char *const languages[] = {"en", "de", "es", "fr", "hi", "it", "ja", "ko", "pl", "pt", "ru", "tr", "zh"};
 
-/* The language of a voice name, or NULL when its prefix is not one of Bark's. */
-static const char *language_of(const char *name) {
+const char *srv_voice_language(const char *name) {
     const char *slash = strrchr(name, '/'), *base = slash ? slash + 1 : name;
     const char *us = strchr(base, '_');
     if (!us) return NULL;
@@ -19,11 +18,21 @@ static const char *language_of(const char *name) {
     return NULL;
 }
 
+const char *srv_voice_for_language(const serve *s, const char *lang) {
+    const bark_model *m = bark_context_model(s->ctx);
+    for (size_t i = 0; lang && strlen(lang) >= 2 && i < bark_model_voice_count(m); i++) {
+        const char *l = srv_voice_language(bark_model_voice_name(m, i));
+        if (l && !strncmp(l, lang, 2) && (!lang[2] || lang[2] == '-' || lang[2] == '_'))
+            return bark_model_voice_name(m, i);
+    }
+    return NULL;
+}
+
 static char *voices_json(const serve *s) {
     const bark_model *m = bark_context_model(s->ctx);
     cJSON *root = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(root, "voices");
     for (size_t i = 0; i < bark_model_voice_count(m); i++) {
-        const char *name = bark_model_voice_name(m, i), *lang = language_of(name);
+        const char *name = bark_model_voice_name(m, i), *lang = srv_voice_language(name);
         cJSON *v = cJSON_CreateObject();
         cJSON_AddStringToObject(v, "name", name);
         if (lang) cJSON_AddStringToObject(v, "language", lang);

@@ -28,6 +28,12 @@ typedef struct serve_config {
     const char *voices_dir;   /* the user's voices (a bark_voice_store): listed, spoken and added by POST /v1/voices;
                                  NULL: the model's voices only */
     const char *hubert;       /* the HuBERT file POST /v1/voices clones with (NULL: the model file) */
+    int wyoming;              /* 1: also Home Assistant's Wyoming protocol (TCP, no authentication) on host */
+    int wyoming_port;         /* its port (0: any free one, serve_wyoming_port says which) */
+    const char *mqtt_host;    /* NULL: no MQTT; else the broker, "HOST" or "HOST:PORT" (1883, 8883 with TLS) */
+    const char *mqtt_site;    /* this speaker's site: hermes/tts/say's siteId, bark/<site>/... (NULL: "default") */
+    const char *mqtt_user, *mqtt_password; /* NULL: none */
+    const char *mqtt_cafile;  /* NULL: no TLS; else TLS, the broker's certificate checked against this CA file */
 } serve_config;
 
 /* The defaults above, host 127.0.0.1, port 5002. */
@@ -43,6 +49,8 @@ int serve_host_is_loopback(const char *host);
 bark_status serve_open(const serve_config *cfg, serve **out, bark_error *err);
 /* The port it listens on. */
 int serve_port(const serve *s);
+/* The port the Wyoming server listens on (0: it is off). */
+int serve_wyoming_port(const serve *s);
 /* Why the cache asked for (cache_dir) is off: its database could not be opened (NULL: it is on, or not asked for). */
 const char *serve_cache_problem(const serve *s);
 

@@ -67,10 +67,16 @@ struct serve {
     srv_cache *cache;       /* NULL: no cache (not asked for, or its database could not be opened) */
     char cache_problem[640]; /* why the cache asked for is off */
     srv_warm *warm;         /* the --warm renders running in the background, or NULL */
+    struct srv_wyoming *wyoming; /* the Wyoming server (--wyoming), or NULL */
+    int wyoming_port;            /* the port it listens on */
+    struct srv_mqtt *mqtt;       /* announcements over MQTT (--mqtt), or NULL */
 };
 
 /* Seconds on the monotonic clock. */
 double srv_now(void);
+struct addrinfo;
+/* The addresses of host (numeric, or a name such as localhost) and port; freeaddrinfo the result (NULL: none). */
+struct addrinfo *srv_resolve(const char *host, int port);
 
 /* ---- replies (reply.c): every response goes through srv_queue, which counts it ---- */
 
@@ -142,6 +148,8 @@ int srv_job_wait_first(srv_job *j, bark_error *err);
 /* A chunked response streaming the job's bytes; it takes over the caller's reference (NULL: released). */
 struct MHD_Response *srv_job_response(srv_job *j);
 void srv_job_release(srv_job *j);
+/* n samples as 16-bit little-endian bytes (bark_audio_to_s16's rounding) into out (2n bytes). */
+void srv_s16le(const float *pcm, size_t n, unsigned char *out);
 /* The 44-byte header of a streamed WAV (RIFF and data sizes 0xFFFFFFFF). */
 void srv_wav_header(unsigned char h[44]);
 /* A speech response's Content-Type, X-Bark-Seed, X-Sample-Rate (PCM) and X-Bark-Cache (hit, miss or off). */
@@ -228,6 +236,27 @@ enum MHD_Result srv_announce(serve *s, struct MHD_Connection *c, srv_endpoint ep
                              const char *url, const char *body, size_t len);
 /* The announcements' metrics, Prometheus text onto f (nothing with --no-speaker). */
 void srv_announce_metrics(serve *s, FILE *f);
+
+/* The language of a voice name (Bark's prefix: "v2/de_speaker_1" is "de"), or NULL (info.c). */
+const char *srv_voice_language(const char *name);
+/* The model's first voice of a language ("de", "en-US", "pt_BR": its first two letters), or NULL (info.c). */
+const char *srv_voice_for_language(const serve *s, const char *lang);
+
+/* ---- Home Assistant's Wyoming protocol (wyoming.c) ---- */
+
+typedef struct srv_wyoming srv_wyoming;
+/* Listens on s->host, port cfg.wyoming_port (s->wyoming_port says which) and serves on threads of its own. */
+bark_status srv_wyoming_open(serve *s, bark_error *err);
+/* Stops: syntheses in flight are aborted, connections closed, threads joined. Accepts NULL. */
+void srv_wyoming_close(srv_wyoming *w);
+
+/* ---- announcements over MQTT (mqtt.c) ---- */
+
+typedef struct srv_mqtt srv_mqtt;
+/* Connects to cfg.mqtt_host (retried in the background while it is away) and subscribes; needs the announcer. */
+bark_status srv_mqtt_open(serve *s, bark_error *err);
+/* Publishes the offline status, disconnects, joins its threads. Accepts NULL. */
+void srv_mqtt_close(srv_mqtt *q);
 
 /* GET (list) and DELETE (clear) /v1/cache (cache.c). */
 enum MHD_Result srv_cache_endpoint(serve *s, struct MHD_Connection *c, const char *method);

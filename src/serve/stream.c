@@ -111,6 +111,16 @@ static int push_wav_header(srv_job *j) {
     return push(j, h, sizeof h, 0);
 }
 
+void srv_s16le(const float *pcm, size_t n, unsigned char *out) {
+    int16_t s16[BLOCK];
+    for (size_t at = 0; at < n; at += BLOCK) {
+        const size_t k = n - at < BLOCK ? n - at : BLOCK;
+        bark_audio_to_s16(pcm + at, k, s16);
+        for (size_t i = 0; i < k; i++)
+            out[2 * (at + i)] = (unsigned char)(s16[i] & 0xff), out[2 * (at + i) + 1] = (unsigned char)((uint16_t)s16[i] >> 8);
+    }
+}
+
 static int on_audio(void *user, const float *pcm, size_t n) {
     srv_job *j = user;
     if (stopped(j)) return 1;
@@ -118,12 +128,10 @@ static int on_audio(void *user, const float *pcm, size_t n) {
     bark_error cache_err;
     if (j->cache && j->store && bark_audio_writer_write(j->cache, pcm, n, &cache_err)) j->store = 0;
     if (j->file) return bark_audio_writer_write(j->file, pcm, n, &j->err) != BARK_OK;
-    int16_t s16[BLOCK];
     unsigned char le[2 * BLOCK];
     for (size_t at = 0; at < n; at += BLOCK) {
         const size_t k = n - at < BLOCK ? n - at : BLOCK;
-        bark_audio_to_s16(pcm + at, k, s16);
-        for (size_t i = 0; i < k; i++) le[2 * i] = (unsigned char)(s16[i] & 0xff), le[2 * i + 1] = (unsigned char)((uint16_t)s16[i] >> 8);
+        srv_s16le(pcm + at, k, le);
         if (push(j, le, 2 * k, 1)) return 1;
     }
     return 0;
