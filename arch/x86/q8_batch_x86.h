@@ -10,12 +10,55 @@
  * threads, 32 KB ahead into L2 (T1) read ~30 GB/s where 8 KB into L1 (T0) read ~20. */
 #define PREFETCH_BYTES 32768
 
+/* The GEMV loops prefetch PREFETCH_BYTES ahead of what they read; this starts the first PREFETCH_BYTES of a call's
+ * weights (of `bytes`) at once, so a call's first rows do not wait on memory (decode tasks are ~80-300 KB). */
+static inline void warm_prefetch(const void *W, size_t bytes) {
+    for (size_t pb = 0; pb < bytes && pb < PREFETCH_BYTES; pb += 64) _mm_prefetch((const char *)W + pb, _MM_HINT_T1);
+}
+
 /* The fixed lane reduction of poly.h on a vector. */
 static inline float hsum8(__m256 a) {
     __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1)); /* h0..h3 */
     __m128 s = _mm_add_ps(h, _mm_movehl_ps(h, h));                                  /* h0+h2, h1+h3 */
     return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
+
+/* Defines NAME, a single-row GEMV (gemv_q8_0 / gemv_q4_0) by the lane rule over rows of BLOCK: a = PREP(x) once per
+ * activation block, LANES(&w[b], x, a) the block's 8 exact int32 lane sums as floats. Four rows at a time
+ * (independent chains hide the add latency), then one at a time. */
+#define BARK_X86_QGEMV(NAME, BLOCK, PREP, LANES)                                                                 \
+    static void NAME(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, float *y, \
+                     int ystride) {                                                                             \
+        int nb = n / QK8_0, o = 0;                                                                              \
+        warm_prefetch(W, (size_t)rows * row_bytes);                                                             \
+        for (; o + 4 <= rows; o += 4) {                                                                         \
+            const BLOCK *w[4];                                                                                  \
+            __m256 acc[4];                                                                                      \
+            for (int r = 0; r < 4; r++) {                                                                       \
+                w[r] = (const BLOCK *)((const uint8_t *)W + (size_t)(o + r) * row_bytes);                       \
+                acc[r] = _mm256_setzero_ps();                                                                   \
+            }                                                                                                   \
+            for (int b = 0; b < nb; b++) {                                                                      \
+                __m256i x = _mm256_loadu_si256((const __m256i *)(xq + b * QK8_0)), a = PREP(x);                 \
+                for (int r = 0; r < 4; r++) {                                                                   \
+                    _mm_prefetch((const char *)&w[r][b] + PREFETCH_BYTES, _MM_HINT_T1);                         \
+                    __m256 s = _mm256_set1_ps(_cvtsh_ss(w[r][b].d) * xd[b]);                                    \
+                    acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(LANES(&w[r][b], x, a), s));                    \
+                }                                                                                               \
+            }                                                                                                   \
+            for (int r = 0; r < 4; r++) y[(size_t)(o + r) * ystride] = hsum8(acc[r]);                           \
+        }                                                                                                       \
+        for (; o < rows; o++) {                                                                                 \
+            const BLOCK *w = (const BLOCK *)((const uint8_t *)W + (size_t)o * row_bytes);                       \
+            __m256 acc = _mm256_setzero_ps();                                                                   \
+            for (int b = 0; b < nb; b++) {                                                                      \
+                __m256i x = _mm256_loadu_si256((const __m256i *)(xq + b * QK8_0));                              \
+                __m256 s = _mm256_set1_ps(_cvtsh_ss(w[b].d) * xd[b]);                                           \
+                acc = _mm256_add_ps(acc, _mm256_mul_ps(LANES(&w[b], x, PREP(x)), s));                           \
+            }                                                                                                   \
+            y[(size_t)o * ystride] = hsum8(acc);                                                                \
+        }                                                                                                       \
+    }
 
 #define QB_ROWS 4     /* weight rows per tile: each block is loaded and prepared once for the tile's batch rows */
 #define QB_MAX_NB 128 /* longest row (in blocks) the on-stack scales hold: Bark's widest is 4 x 1024 values */
