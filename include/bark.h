@@ -110,7 +110,9 @@ BARK_API void bark_voice_free(bark_voice *v); /* accepts NULL and zeroed voices 
 
 /* ---- conversion of real checkpoints to one GGUF (apart from the runtime) ---- */
 
-typedef enum bark_wtype { BARK_WTYPE_F32 = 0, BARK_WTYPE_F16 = 1, BARK_WTYPE_Q8_0 = 8 } bark_wtype;
+/* The GPT stages' matrices as f32, f16, q8_0 or q4_0 (4-bit: the transformer blocks' Linear weights only; their
+ * embeddings and heads, and HuBERT's matrices, stay q8_0). EnCodec is f16 unless f32 is asked. */
+typedef enum bark_wtype { BARK_WTYPE_F32 = 0, BARK_WTYPE_F16 = 1, BARK_WTYPE_Q4_0 = 2, BARK_WTYPE_Q8_0 = 8 } bark_wtype;
 
 typedef struct bark_convert_params {
     bark_wtype wtype;        /* default BARK_WTYPE_Q8_0 */
