@@ -12,6 +12,10 @@
 #define BARK_GEMV_Q8_0_BATCH(NAME, GEMV)                                                                             \
     static void NAME(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, int B,      \
                      float *Y, int ldy) {                                                                             \
+        if (B == 1) { /* one long stream of rows: the single-row kernel's prefetching runs ahead undisturbed */       \
+            GEMV(W, row_bytes, rows, xq, xd, n, Y, 1);                                                                \
+            return;                                                                                                   \
+        }                                                                                                             \
         for (int o = 0; o < rows; o += BARK_GEMV_BATCH_ROWS) {                                                        \
             int m = rows - o < BARK_GEMV_BATCH_ROWS ? rows - o : BARK_GEMV_BATCH_ROWS;                                \
             const void *w = (const uint8_t *)W + (size_t)o * row_bytes;                                               \
