@@ -52,29 +52,53 @@ static void quantize_q8_avx2(const float *x, int8_t *q, float *d, int32_t *s, in
     }
 }
 
-
-static inline __m256i load_q8_0(const block_q8_0 *b) { return _mm256_loadu_si256((const __m256i *)b->qs); }
-
-/* The 32 values q - 8 of a q4_0 block as int8 in element order (low nibbles 0..15, then high nibbles 16..31). */
-static inline __m256i load_q4_0(const block_q4_0 *b) {
-    const __m128i m4 = _mm_set1_epi8(15);
-    __m128i v = _mm_loadu_si128((const __m128i *)b->qs);
-    __m128i lo = _mm_and_si128(v, m4), hi = _mm_and_si128(_mm_srli_epi16(v, 4), m4);
-    return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
+static void gemv_q8_0_avx2(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n,
+                           float *y, int ystride) {
+    int nb = n / QK8_0, o = 0;
+    warm_prefetch(W, (size_t)rows * row_bytes);
+    for (; o + 4 <= rows; o += 4) { /* four independent rows hide the add latency */
+        const block_q8_0 *w[4];
+        __m256 acc[4];
+        for (int r = 0; r < 4; r++) {
+            w[r] = (const block_q8_0 *)((const uint8_t *)W + (size_t)(o + r) * row_bytes);
+            acc[r] = _mm256_setzero_ps();
+        }
+        for (int b = 0; b < nb; b++) {
+            __m256i x = _mm256_loadu_si256((const __m256i *)(xq + b * QK8_0));
+            for (int r = 0; r < 4; r++) {
+                _mm_prefetch((const char *)&w[r][b] + PREFETCH_BYTES, _MM_HINT_T1);
+                __m256i wv = _mm256_loadu_si256((const __m256i *)w[r][b].qs);
+                __m256 s = _mm256_set1_ps(f16(w[r][b].d) * xd[b]);
+                acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(block_lanes(wv, x), s));
+            }
+        }
+        for (int r = 0; r < 4; r++) y[(size_t)(o + r) * ystride] = hsum8(acc[r]);
+    }
+    for (; o < rows; o++) {
+        const block_q8_0 *w = (const block_q8_0 *)((const uint8_t *)W + (size_t)o * row_bytes);
+        __m256 acc = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            __m256i x = _mm256_loadu_si256((const __m256i *)(xq + b * QK8_0));
+            __m256 s = _mm256_set1_ps(f16(w[b].d) * xd[b]);
+            acc = _mm256_add_ps(acc, _mm256_mul_ps(block_lanes(_mm256_loadu_si256((const __m256i *)w[b].qs), x), s));
+        }
+        y[(size_t)o * ystride] = hsum8(acc);
+    }
 }
 
-static inline __m256i no_prep(__m256i x) { return x; }
-static inline __m256 lanes_q8_0(const block_q8_0 *w, __m256i x, __m256i unused) {
-    (void)unused;
-    return block_lanes(load_q8_0(w), x);
+/* q4_0 lanes by maddubs: the nibbles q (0..15, unsigned) times x in exact int16 pairs (|2 * 15 * 127| < 2^15), their
+ * int32 sums onto -8 * (the lane sums of x). */
+static inline __m256i q4_minus8x_avx2(__m256i x) {
+    __m256i l = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(8), x), _mm256_set1_epi16(1));
+    return _mm256_sub_epi32(_mm256_setzero_si256(), l);
 }
-static inline __m256 lanes_q4_0(const block_q4_0 *w, __m256i x, __m256i unused) {
-    (void)unused;
-    return block_lanes(load_q4_0(w), x);
+static inline __m256 q4_lanes_avx2(const block_q4_0 *w, __m256i x, __m256i minus8x) {
+    __m256i q = q4_nibbles(w);
+    __m256i l = _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), _mm256_set1_epi16(1));
+    return _mm256_cvtepi32_ps(_mm256_add_epi32(l, minus8x));
 }
 
-BARK_X86_QGEMV(gemv_q8_0_avx2, block_q8_0, no_prep, lanes_q8_0)
-BARK_X86_QGEMV(gemv_q4_0_avx2, block_q4_0, no_prep, lanes_q4_0)
+BARK_X86_Q4_GEMV(gemv_q4_0_avx2, q4_minus8x_avx2, q4_lanes_avx2)
 
 /* The block rule (arch/kernels.h), a row and a token at a time: the int32 lanes of a block summed exactly. */
 static void gemm_q8_0_avx2(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd,

@@ -305,78 +305,24 @@ static void q8_tile_any(const uint8_t *w0, size_t row_bytes, int R, const int8_t
 BARK_X86_Q8_BATCH(bark_gemv_q8_0_batch_avx512, q8_tile_any, Q8_BB, bark_kernels_avx2.gemv_q8_0,
                   bark_kernels_avx2.gemv_q8_0_batch)
 
-/* q4_0 rows by the lane rule with vpdpbusd: the nibbles q (0..15, unsigned) times x, accumulated onto -8 * (the lane
- * sums of x, once per call), give each lane's exact sum of (q - 8) x (|sum| < 2^15). Per tile of 4 rows the scale
- * products (f16 d times xd, one float multiply each, as the C twin) are made 16 blocks at a time (a gather of the
- * scales). Rows longer than QB_MAX_NB blocks take the AVX2 kernel (the same bits). */
-#define Q4_ROWS 4
-
-static inline __m256 lanes_q4_vnni(const block_q4_0 *w, __m256i x, __m256i minus8x) {
-    const __m128i m4 = _mm_set1_epi8(15);
-    __m128i v = _mm_loadu_si128((const __m128i *)w->qs);
-    __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
-    return _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(minus8x, q, x));
+/* q4_0 lanes by vpdpbusd: the nibbles q (0..15, unsigned) times x, accumulated onto -8 * (the lane sums of x), give
+ * each lane's exact sum of (q - 8) x. (Two blocks per 512-bit vector measured no faster on Zen 4.) */
+static inline __m256i q4_minus8x_vnni(__m256i x) {
+    const __m256i zero = _mm256_setzero_si256();
+    return _mm256_sub_epi32(zero, _mm256_dpbusd_epi32(zero, _mm256_set1_epi8(8), x));
+}
+static inline __m256 q4_lanes_vnni(const block_q4_0 *w, __m256i x, __m256i minus8x) {
+    return _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(minus8x, q4_nibbles(w), x));
 }
 
-/* S[b] = f16(w[b].d) * xd[b] for the nb blocks of one q4_0 row. */
-static inline void q4_scales(const block_q4_0 *w, const float *xd, int nb, float *S) {
-    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                           _mm512_set1_epi32((int)sizeof(block_q4_0)));
-    int b = 0;
-    for (; b + 16 <= nb; b += 16) { /* 4 bytes at each d: the d and the block's first nibbles, inside the block */
-        __m512i d = _mm512_i32gather_epi32(idx, (const void *)&w[b].d, 1);
-        __m512 f = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d));
-        _mm512_storeu_ps(S + b, _mm512_mul_ps(f, _mm512_loadu_ps(xd + b)));
-    }
-    for (; b < nb; b++) S[b] = _cvtsh_ss(w[b].d) * xd[b];
-}
-
-static inline __attribute__((always_inline)) void q4_tile(const uint8_t *w0, size_t row_bytes, const int R,
-                                                          const int8_t *xq, const __m256i *m8x, int nb, const float *S,
-                                                          float *y, int ystride) {
-    __m256 acc[Q4_ROWS];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
-    for (int b = 0; b < nb; b++) {
-        __m256i x = _mm256_loadu_si256((const __m256i *)(xq + b * QK4_0));
-#pragma GCC unroll 4
-        for (int r = 0; r < R; r++) {
-            const block_q4_0 *w = (const block_q4_0 *)(w0 + (size_t)r * row_bytes) + b;
-            _mm_prefetch((const char *)w + PREFETCH_BYTES, _MM_HINT_T1);
-            __m256 s = _mm256_broadcast_ss(S + r * QB_MAX_NB + b);
-            acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(lanes_q4_vnni(w, x, m8x[b]), s));
-        }
-    }
-#pragma GCC unroll 4
-    for (int r = 0; r < R; r++) y[(size_t)r * ystride] = hsum8(acc[r]);
-}
+BARK_X86_Q4_GEMV(gemv_q4_0_vnni, q4_minus8x_vnni, q4_lanes_vnni)
 
 void bark_gemv_q4_0_avx512(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n,
                            float *y, int ystride) {
-    int nb = n / QK4_0;
-    if (nb > QB_MAX_NB) {
-        bark_kernels_avx2.gemv_q4_0(W, row_bytes, rows, xq, xd, n, y, ystride);
-        return;
-    }
-    warm_prefetch(W, (size_t)rows * row_bytes);
-    const __m256i zero = _mm256_setzero_si256(), eight = _mm256_set1_epi8(8);
-    __m256i m8x[QB_MAX_NB];
-    for (int b = 0; b < nb; b++)
-        m8x[b] = _mm256_sub_epi32(zero, _mm256_dpbusd_epi32(zero, eight, _mm256_loadu_si256((const __m256i *)(xq + b * QK4_0))));
-    _Alignas(64) float S[Q4_ROWS * QB_MAX_NB];
-    for (int o = 0; o < rows; o += Q4_ROWS) {
-        int R = rows - o < Q4_ROWS ? rows - o : Q4_ROWS;
-        const uint8_t *w0 = (const uint8_t *)W + (size_t)o * row_bytes;
-        for (int r = 0; r < R; r++) q4_scales((const block_q4_0 *)(w0 + (size_t)r * row_bytes), xd, nb, S + r * QB_MAX_NB);
-        if (R == Q4_ROWS) q4_tile(w0, row_bytes, Q4_ROWS, xq, m8x, nb, S, y + (size_t)o * ystride, ystride);
-        else
-            for (int r = 0; r < R; r++)
-                q4_tile(w0 + (size_t)r * row_bytes, row_bytes, 1, xq, m8x, nb, S + r * QB_MAX_NB,
-                        y + (size_t)(o + r) * ystride, ystride);
-    }
+    gemv_q4_0_vnni(W, row_bytes, rows, xq, xd, n, y, ystride);
 }
 
-BARK_GEMV_Q8_0_BATCH(gemv_q4_0_batch_vnni, bark_gemv_q4_0_avx512)
+BARK_GEMV_Q8_0_BATCH(gemv_q4_0_batch_vnni, gemv_q4_0_vnni)
 
 void bark_gemv_q4_0_batch_avx512(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n,
                                  int B, float *Y, int ldy) {

@@ -1,4 +1,4 @@
-/* q8_batch_x86.h: the fused batched q8_0 decode GEMV of the x86 tables (weight rows x batch rows tiles, per ISA). */
+/* q8_batch_x86.h: the fused batched q8_0 decode GEMV and the q4_0 decode GEMV of the x86 tables (per ISA lanes). */
 #ifndef BARK_Q8_BATCH_X86_H
 #define BARK_Q8_BATCH_X86_H
 
@@ -22,43 +22,6 @@ static inline float hsum8(__m256 a) {
     __m128 s = _mm_add_ps(h, _mm_movehl_ps(h, h));                                  /* h0+h2, h1+h3 */
     return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
-
-/* Defines NAME, a single-row GEMV (gemv_q8_0 / gemv_q4_0) by the lane rule over rows of BLOCK: a = PREP(x) once per
- * activation block, LANES(&w[b], x, a) the block's 8 exact int32 lane sums as floats. Four rows at a time
- * (independent chains hide the add latency), then one at a time. */
-#define BARK_X86_QGEMV(NAME, BLOCK, PREP, LANES)                                                                 \
-    static void NAME(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, float *y, \
-                     int ystride) {                                                                             \
-        int nb = n / QK8_0, o = 0;                                                                              \
-        warm_prefetch(W, (size_t)rows * row_bytes);                                                             \
-        for (; o + 4 <= rows; o += 4) {                                                                         \
-            const BLOCK *w[4];                                                                                  \
-            __m256 acc[4];                                                                                      \
-            for (int r = 0; r < 4; r++) {                                                                       \
-                w[r] = (const BLOCK *)((const uint8_t *)W + (size_t)(o + r) * row_bytes);                       \
-                acc[r] = _mm256_setzero_ps();                                                                   \
-            }                                                                                                   \
-            for (int b = 0; b < nb; b++) {                                                                      \
-                __m256i x = _mm256_loadu_si256((const __m256i *)(xq + b * QK8_0)), a = PREP(x);                 \
-                for (int r = 0; r < 4; r++) {                                                                   \
-                    _mm_prefetch((const char *)&w[r][b] + PREFETCH_BYTES, _MM_HINT_T1);                         \
-                    __m256 s = _mm256_set1_ps(_cvtsh_ss(w[r][b].d) * xd[b]);                                    \
-                    acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(LANES(&w[r][b], x, a), s));                    \
-                }                                                                                               \
-            }                                                                                                   \
-            for (int r = 0; r < 4; r++) y[(size_t)(o + r) * ystride] = hsum8(acc[r]);                           \
-        }                                                                                                       \
-        for (; o < rows; o++) {                                                                                 \
-            const BLOCK *w = (const BLOCK *)((const uint8_t *)W + (size_t)o * row_bytes);                       \
-            __m256 acc = _mm256_setzero_ps();                                                                   \
-            for (int b = 0; b < nb; b++) {                                                                      \
-                __m256i x = _mm256_loadu_si256((const __m256i *)(xq + b * QK8_0));                              \
-                __m256 s = _mm256_set1_ps(_cvtsh_ss(w[b].d) * xd[b]);                                           \
-                acc = _mm256_add_ps(acc, _mm256_mul_ps(LANES(&w[b], x, PREP(x)), s));                           \
-            }                                                                                                   \
-            y[(size_t)o * ystride] = hsum8(acc);                                                                \
-        }                                                                                                       \
-    }
 
 #define QB_ROWS 4     /* weight rows per tile: each block is loaded and prepared once for the tile's batch rows */
 #define QB_MAX_NB 128 /* longest row (in blocks) the on-stack scales hold: Bark's widest is 4 x 1024 values */
@@ -112,6 +75,63 @@ static inline void qb_scales(const float *ws, int R, const float *xd, int nb, in
                 TILE(w0, row_bytes, R, xq + (size_t)i0 * n, n, nb, m, S, Y + (size_t)i0 * ldy + o, ldy);         \
             }                                                                                                    \
         }                                                                                                        \
+    }
+
+/* The 32 nibbles of a q4_0 block as unsigned bytes in element order: its 16 bytes in both halves, the upper half
+ * shifted down a nibble (no cross-lane shuffle), then masked. */
+static inline __m256i q4_nibbles(const block_q4_0 *w) {
+    __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)w->qs));
+    return _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(15));
+}
+
+#define Q4_ROWS 4 /* q4_0 weight rows per tile: four independent accumulators hide the add latency */
+
+/* Defines NAME, a gemv_q4_0 kernel by the lane rule: M8X(x) the int32 lanes of -8 * x (once per activation block and
+ * call), LANES(w, x, m) a block's 8 exact lane sums of (q - 8) x as floats. Per tile of Q4_ROWS rows the scale
+ * products (f16 d times xd, one float multiply each, as the C twin) are made first (a scalar loop: measured faster
+ * than a gather), then the blocks in order. Rows longer than QB_MAX_NB blocks take the C twin (the same bits; no
+ * Bark matrix is that wide). */
+#define BARK_X86_Q4_GEMV(NAME, M8X, LANES)                                                                         \
+    static inline __attribute__((always_inline)) void NAME##_tile(const uint8_t *w0, size_t row_bytes, const int R, \
+                                                                  const int8_t *xq, const __m256i *m8x, int nb,   \
+                                                                  const float *S, float *y, int ystride) {        \
+        __m256 acc[Q4_ROWS];                                                                                       \
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();                          \
+        for (int b = 0; b < nb; b++) {                                                                             \
+            __m256i x = _mm256_loadu_si256((const __m256i *)(xq + b * QK4_0));                                     \
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {                                                  \
+                const block_q4_0 *w = (const block_q4_0 *)(w0 + (size_t)r * row_bytes) + b;                       \
+                _mm_prefetch((const char *)w + PREFETCH_BYTES, _MM_HINT_T1);                                       \
+                __m256 s = _mm256_broadcast_ss(S + r * QB_MAX_NB + b);                                             \
+                acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(LANES(w, x, m8x[b]), s));                             \
+            }                                                                                                      \
+        }                                                                                                          \
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) y[(size_t)r * ystride] = hsum8(acc[r]);                \
+    }                                                                                                              \
+    static void NAME(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, float *y, \
+                     int ystride) {                                                                                \
+        int nb = n / QK4_0;                                                                                        \
+        if (nb > QB_MAX_NB) {                                                                                      \
+            bark_kernels_c.gemv_q4_0(W, row_bytes, rows, xq, xd, n, y, ystride);                                   \
+            return;                                                                                                \
+        }                                                                                                          \
+        warm_prefetch(W, (size_t)rows * row_bytes);                                                                \
+        __m256i m8x[QB_MAX_NB];                                                                                    \
+        for (int b = 0; b < nb; b++) m8x[b] = M8X(_mm256_loadu_si256((const __m256i *)(xq + b * QK4_0)));         \
+        _Alignas(64) float S[Q4_ROWS * QB_MAX_NB];                                                                 \
+        for (int o = 0; o < rows; o += Q4_ROWS) {                                                                  \
+            int R = rows - o < Q4_ROWS ? rows - o : Q4_ROWS;                                                       \
+            const uint8_t *w0 = (const uint8_t *)W + (size_t)o * row_bytes;                                        \
+            for (int r = 0; r < R; r++) {                                                                          \
+                const block_q4_0 *w = (const block_q4_0 *)(w0 + (size_t)r * row_bytes);                            \
+                for (int b = 0; b < nb; b++) S[r * QB_MAX_NB + b] = _cvtsh_ss(w[b].d) * xd[b];                     \
+            }                                                                                                      \
+            if (R == Q4_ROWS) NAME##_tile(w0, row_bytes, Q4_ROWS, xq, m8x, nb, S, y + (size_t)o * ystride, ystride); \
+            else                                                                                                   \
+                for (int r = 0; r < R; r++)                                                                        \
+                    NAME##_tile(w0 + (size_t)r * row_bytes, row_bytes, 1, xq, m8x, nb, S + r * QB_MAX_NB,          \
+                                y + (size_t)(o + r) * ystride, ystride);                                           \
+        }                                                                                                          \
     }
 
 #endif

@@ -114,11 +114,15 @@ void bark_quantize_row_q4_0(const float *x, block_q4_0 *y, int64_t n) {
 
 void bark_q4_0_to_q8_0(const block_q4_0 *x, block_q8_0 *y, int64_t nb) {
     for (int64_t b = 0; b < nb; b++) {
-        y[b].d = x[b].d;
+        uint8_t in[QK4_0 / 2]; /* local copies: the compiler vectorizes what cannot alias */
+        int8_t out[QK4_0];
+        memcpy(in, x[b].qs, sizeof in);
         for (int j = 0; j < QK4_0 / 2; j++) {
-            y[b].qs[j] = (int8_t)((x[b].qs[j] & 15) - 8);
-            y[b].qs[j + QK4_0 / 2] = (int8_t)((x[b].qs[j] >> 4) - 8);
+            out[j] = (int8_t)((in[j] & 15) - 8);
+            out[j + QK4_0 / 2] = (int8_t)((in[j] >> 4) - 8);
         }
+        y[b].d = x[b].d;
+        memcpy(y[b].qs, out, sizeof out);
     }
 }
 
