@@ -144,14 +144,15 @@ void bark_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n) 
         }
         break;
     }
-    case BARK_TYPE_Q4_0: {
+    case BARK_TYPE_Q4_0: { /* through the q8_0 form, a block at a time (both loops vectorize) */
         const block_q4_0 *b = src;
         for (int64_t i = 0; i < n / QK4_0; i++) {
-            const float d = bark_f16_to_f32(b[i].d);
-            for (int j = 0; j < QK4_0 / 2; j++) {
-                dst[i * QK4_0 + j] = d * (float)((b[i].qs[j] & 15) - 8);
-                dst[i * QK4_0 + j + QK4_0 / 2] = d * (float)((b[i].qs[j] >> 4) - 8);
-            }
+            block_q8_0 q;
+            bark_q4_0_to_q8_0(&b[i], &q, 1);
+            const float d = bark_f16_to_f32(q.d);
+            float out[QK8_0];
+            for (int j = 0; j < QK8_0; j++) out[j] = d * (float)q.qs[j];
+            memcpy(dst + i * QK4_0, out, sizeof out);
         }
         break;
     }
