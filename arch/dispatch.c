@@ -41,6 +41,8 @@ static void build_avx512(void) {
     avx512_table.softmax_q8 = bark_softmax_q8_avx512;
     avx512_table.gelu_f32 = bark_gelu_f32_avx512;
     avx512_table.gemv_q8_0_batch = bark_gemv_q8_0_batch_avx512;
+    avx512_table.gemv_q4_0 = bark_gemv_q4_0_avx512;
+    avx512_table.gemv_q4_0_batch = bark_gemv_q4_0_batch_avx512;
 }
 
 static const bark_kernels *avx512(void) {

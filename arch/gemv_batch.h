@@ -8,10 +8,14 @@
 
 #define BARK_GEMV_BATCH_ROWS 8 /* weight rows per tile: 8 rows of 3072 q8_0 values are 26 KB, in L1 */
 
-/* Defines NAME, the gemv_q8_0_batch kernel over the single-row kernel GEMV. */
+/* Defines NAME, the gemv_q8_0_batch (or gemv_q4_0_batch) kernel over the single-row kernel GEMV. */
 #define BARK_GEMV_Q8_0_BATCH(NAME, GEMV)                                                                             \
     static void NAME(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, int B,      \
                      float *Y, int ldy) {                                                                             \
+        if (B == 1) { /* one long stream of rows: the single-row kernel's prefetching runs ahead undisturbed */       \
+            GEMV(W, row_bytes, rows, xq, xd, n, Y, 1);                                                                \
+            return;                                                                                                   \
+        }                                                                                                             \
         for (int o = 0; o < rows; o += BARK_GEMV_BATCH_ROWS) {                                                        \
             int m = rows - o < BARK_GEMV_BATCH_ROWS ? rows - o : BARK_GEMV_BATCH_ROWS;                                \
             const void *w = (const uint8_t *)W + (size_t)o * row_bytes;                                               \

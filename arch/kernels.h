@@ -11,6 +11,8 @@
  * - q8_0 x activation GEMV (decode) dot products are integer: a block's 32 products are summed in 8 exact int32 lanes
  *   (lane j holds elements 4j..4j+3); each lane is converted to float, multiplied by the block's scale
  *   product (weight scale * activation scale, one float multiply) and added to float accumulator j.
+ * - q4_0 weights take the same rule on their values q - 8 (-8..7): a q4_0 row's result is bit for bit the q8_0
+ *   kernel's on the same row stored as q8_0 blocks (bark_q4_0_to_q8_0), which is also how prefills run them.
  * - f32/f16 dot products and reductions use 8 accumulators too (element i goes to lane i % 8).
  * - Lanes are reduced by one fixed tree: h[j] = a[j] + a[j+4]; (h[0] + h[2]) + (h[1] + h[3]).
  * - No fused multiply-add anywhere: each product is rounded, then added (the C twins do the same).
@@ -68,6 +70,11 @@ typedef struct bark_kernels {
                            int ldy);
     void (*gemv_f32_batch)(const float *W, size_t ldw, int rows, const float *X, int ldx, int n, int B, float *Y,
                            int ldy);
+    /* gemv_q8_0 and gemv_q8_0_batch for W rows of n/32 q4_0 blocks (the q4_0 lane rule above) */
+    void (*gemv_q4_0)(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, float *y,
+                      int ystride);
+    void (*gemv_q4_0_batch)(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, int B,
+                            float *Y, int ldy);
 } bark_kernels;
 
 /* 1 when this CPU runs the int8 GEMM faster than OpenBLAS sgemm (x86 with AVX512-VNNI): gpt.c's default for
@@ -90,6 +97,10 @@ void bark_quantize_q8_avx512(const float *x, int8_t *q, float *d, int32_t *s, in
 void bark_softmax_q8_avx512(const float *x, int n, int np, int8_t *q, float *d, int32_t *s);
 void bark_gelu_f32_avx512(float *x, int n);
 void bark_gemv_q8_0_batch_avx512(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n,
+                                 int B, float *Y, int ldy);
+void bark_gemv_q4_0_avx512(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n,
+                           float *y, int ystride);
+void bark_gemv_q4_0_batch_avx512(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n,
                                  int B, float *Y, int ldy);
 #endif
 #if defined(BARK_HAVE_NEON)

@@ -110,7 +110,9 @@ BARK_API void bark_voice_free(bark_voice *v); /* accepts NULL and zeroed voices 
 
 /* ---- conversion of real checkpoints to one GGUF (apart from the runtime) ---- */
 
-typedef enum bark_wtype { BARK_WTYPE_F32 = 0, BARK_WTYPE_F16 = 1, BARK_WTYPE_Q8_0 = 8 } bark_wtype;
+/* The GPT stages' matrices as f32, f16, q8_0 or q4_0 (4-bit: the transformer blocks' Linear weights only; their
+ * embeddings and heads, and HuBERT's matrices, stay q8_0). EnCodec is f16 unless f32 is asked. */
+typedef enum bark_wtype { BARK_WTYPE_F32 = 0, BARK_WTYPE_F16 = 1, BARK_WTYPE_Q4_0 = 2, BARK_WTYPE_Q8_0 = 8 } bark_wtype;
 
 typedef struct bark_convert_params {
     bark_wtype wtype;        /* default BARK_WTYPE_Q8_0 */
@@ -169,10 +171,10 @@ typedef int (*bark_progress_fn)(void *user, const bark_progress_info *info);
 /* Polled on the caller's thread between steps; nonzero stops the synthesis (e.g. a flag a signal handler sets). */
 typedef int (*bark_abort_fn)(void *user);
 
-/* How a matrix product over many positions runs with q8_0 weights (prefills, the fine stage). */
+/* How a matrix product over many positions runs with q8_0 or q4_0 weights (prefills, the fine stage). */
 typedef enum bark_gemm {
     BARK_GEMM_AUTO = 0, /* the faster one on this CPU: int8 with AVX512-VNNI, else sgemm */
-    BARK_GEMM_INT8,     /* q8_0 x int8 kernels: the same bits on every CPU and thread count */
+    BARK_GEMM_INT8,     /* q8_0 (q4_0 as q8_0) x int8 kernels: the same bits on every CPU and thread count */
     BARK_GEMM_SGEMM     /* dequantized weights and OpenBLAS sgemm: the same bits for every thread count */
 } bark_gemm;
 

@@ -59,6 +59,14 @@ static void fill_q8(block_q8_0 *w, size_t nb, unsigned *s) {
     }
 }
 
+/* Random q4_0 rows: any nibbles and f16 scales of either sign. */
+static void fill_q4(block_q4_0 *w, size_t nb, unsigned *s) {
+    for (size_t i = 0; i < nb; i++) {
+        w[i].d = bark_f32_to_f16(frand(s, 0.1f));
+        for (int j = 0; j < QK4_0 / 2; j++) w[i].qs[j] = (uint8_t)rnd(s);
+    }
+}
+
 int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
     const bark_kernels *c = &bark_kernels_c;
     unsigned s = seed ? seed : 1;
@@ -70,12 +78,13 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
     float *da = malloc(MAXT * MAXN / 32 * sizeof *da), *db = malloc(MAXT * MAXN / 32 * sizeof *db);
     int8_t *qa = malloc(MAXT * MAXN), *qb = malloc(MAXT * MAXN);
     block_q8_0 *W = malloc((size_t)MAXR * MAXN / 32 * sizeof *W);
+    block_q4_0 *W4 = malloc((size_t)MAXR * MAXN / 32 * sizeof *W4);
     float *Wf = malloc((size_t)MAXR * (MAXN + 5) * sizeof *Wf);
     uint16_t *Wh = malloc((size_t)MAXR * (MAXN + 5) * sizeof *Wh);
     float *xa_f = malloc(MAXN * sizeof *xa_f), *xb_f = malloc(MAXN * sizeof *xb_f);
     int32_t *xs = malloc(MAXT * MAXN / 32 * sizeof *xs);
     int fails = 0;
-    if (!x || !x2 || !w || !ya || !yb || !da || !db || !qa || !qb || !W || !Wf || !Wh || !xa_f || !xb_f || !xs) {
+    if (!x || !x2 || !w || !ya || !yb || !da || !db || !qa || !qb || !W || !W4 || !Wf || !Wh || !xa_f || !xb_f || !xs) {
         if (log) fprintf(log, "kernel checks: out of memory\n");
         fails = 1;
         goto done;
@@ -87,6 +96,8 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
     stat st_dq = {"dequant_q8_0", 0, 0, 0};
     /* batched decode GEMVs against the C twin's single-row GEMV on each row: bit for bit */
     stat st_vb = {"gemv_q8_0_batch", 0, 0, 0}, st_hb = {"gemv_f16_batch", 0, 0, 0}, st_fb = {"gemv_f32_batch", 0, 0, 0};
+    /* q4_0 rows: bit for bit the C twin, and the q8_0 kernel on the same values as q8_0 blocks */
+    stat st_v4 = {"gemv_q4_0", 0, 0, 0}, st_vb4 = {"gemv_q4_0_batch", 0, 0, 0}, st_48 = {"q4_0~q8_0", 0, 0, 0};
     stat st_sq = {"softmax_q8", 0, 0, 0};
     stat st_s = {"softmax_f32", 0, 0, 0}, st_wh = {"wsum_f16", 0, 0, 0}, st_c = {"f32_to_f16", 0, 0, 0};
     for (int it = 0; it < cases; it++) {
@@ -128,6 +139,21 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
         k->gemv_q8_0_batch(W, rb, rows, qb, db, n, B, ya, ldy);
         for (int t = 0; t < B; t++) c->gemv_q8_0(W, rb, rows, qb + (size_t)t * n, db + (size_t)t * nb, n, yb + (size_t)t * ldy, 1);
         for (int t = 0; t < B; t++) compare_exact(&st_vb, ya + (size_t)t * ldy, yb + (size_t)t * ldy, (size_t)rows);
+        /* q4_0 weights on the same activations; W (q8_0) gets the same values for the q8_0 kernel */
+        fill_q4(W4, (size_t)rows * nb, &s);
+        size_t rb4 = (size_t)nb * sizeof(block_q4_0);
+        memset(ya, 0, (size_t)rows * ys * sizeof *ya); /* the gaps of stride ys must match too */
+        memset(yb, 0, (size_t)rows * ys * sizeof *yb);
+        k->gemv_q4_0(W4, rb4, rows, qb, db, n, ya, ys);
+        c->gemv_q4_0(W4, rb4, rows, qb, db, n, yb, ys);
+        compare_exact(&st_v4, ya, yb, (size_t)(rows - 1) * ys + 1);
+        bark_q4_0_to_q8_0(W4, W, (int64_t)rows * nb);
+        memset(yb, 0, (size_t)rows * ys * sizeof *yb);
+        k->gemv_q8_0(W, rb, rows, qb, db, n, yb, ys);
+        compare_exact(&st_48, ya, yb, (size_t)(rows - 1) * ys + 1);
+        k->gemv_q4_0_batch(W4, rb4, rows, qb, db, n, B, ya, ldy);
+        for (int t = 0; t < B; t++) c->gemv_q4_0(W4, rb4, rows, qb + (size_t)t * n, db + (size_t)t * nb, n, yb + (size_t)t * ldy, 1);
+        for (int t = 0; t < B; t++) compare_exact(&st_vb4, ya + (size_t)t * ldy, yb + (size_t)t * ldy, (size_t)rows);
         k->dequant_q8_0(W, ya, n);
         c->dequant_q8_0(W, yb, n);
         compare(&st_dq, ya, yb, (size_t)n);
@@ -209,10 +235,10 @@ int kc_check_table(const bark_kernels *k, unsigned seed, int cases, FILE *log) {
             st_sq.inexact++, st_sq.max_rel = INFINITY;
     }
     const stat *all[] = {&st_q, &st_v, &st_m, &st_mv, &st_h, &st_f, &st_d, &st_w,
-                         &st_wh, &st_a, &st_l, &st_g, &st_s, &st_sq, &st_c, &st_dq, &st_vb, &st_hb, &st_fb};
+                         &st_wh, &st_a, &st_l, &st_g, &st_s, &st_sq, &st_c, &st_dq, &st_vb, &st_hb, &st_fb, &st_v4, &st_vb4, &st_48};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fails += report(all[i], k, log);
 done:
-    free(x), free(x2), free(w), free(ya), free(yb), free(da), free(db), free(qa), free(qb), free(W), free(Wf), free(Wh);
+    free(x), free(x2), free(w), free(ya), free(yb), free(da), free(db), free(qa), free(qb), free(W), free(W4), free(Wf), free(Wh);
     free(xa_f), free(xb_f), free(xs);
     return fails;
 }

@@ -24,7 +24,7 @@ static const char *isas[] = {"c", "avx2", "avx512", "neon"};
 
 typedef struct fixture {
     char *dir;
-    bark_context *q8, *f16; /* the tiny model in q8_0 and f16 */
+    bark_context *q8, *f16, *q4; /* the tiny model in q8_0, f16 and q4_0 */
 } fixture;
 
 static bark_context *open_tiny(const char *dir, const char *type) {
@@ -44,14 +44,16 @@ static int setup(void **state) {
     f->dir = tu_tmpdir();
     f->q8 = open_tiny(f->dir, "q8_0");
     f->f16 = open_tiny(f->dir, "f16");
+    f->q4 = open_tiny(f->dir, "q4_0");
     *state = f;
-    return f->q8 && f->f16 ? 0 : -1;
+    return f->q8 && f->f16 && f->q4 ? 0 : -1;
 }
 
 static int teardown(void **state) {
     fixture *f = *state;
     bark_context_free(f->q8);
     bark_context_free(f->f16);
+    bark_context_free(f->q4);
     tu_rmtree(f->dir);
     free(f->dir);
     free(f);
@@ -123,10 +125,10 @@ static void check_steps(const bark_model *m, bark_stage stage, const char *isa, 
 
 static void test_step_equals_alone(void **state) {
     fixture *f = *state;
-    const bark_context *ctx[2] = {f->q8, f->f16};
+    const bark_context *ctx[3] = {f->q8, f->f16, f->q4};
     int checked = 0;
-    for (int c = 0; c < 2; c++)
-        for (int th = 1; th <= 3; th++)
+    for (int c = 0; c < 3; c++)
+        for (int th = c == 2 ? 2 : 1; th <= (c == 2 ? 2 : 3); th++) /* q4_0: its GEMVs on 2 threads */
             for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
                 if (!bark_kernels_by_name(isas[i])) continue;
                 check_steps(bark_context_model(ctx[c]), BARK_STAGE_SEMANTIC, isas[i], th);
@@ -280,6 +282,15 @@ static void test_same_samples_in_any_batch(void **state) {
                 if (bark_kernels_by_name(isas[i]) && bark_kernels_by_name(isas[i]) != bark_kernels_get())
                     say_in_batch(f->q8, 3, 2, isas[i], modes[mi], &ref);
             assert_true(most_batched >= 3); /* the runs above did run batches */
+            /* q4_0: the same samples alone and batched on every table */
+            tu_pcm ref4 = {0};
+            bark_synth_params p4 = target_params(&ref4, modes[mi]);
+            assert_int_equal(bark_engine_open(f->q4, &ep, &e, &err), BARK_OK);
+            assert_int_equal(bark_engine_synthesize(e, TARGET, &p4, &res, &err), BARK_OK);
+            bark_engine_free(e);
+            for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++)
+                if (bark_kernels_by_name(isas[i])) say_in_batch(f->q4, 3, 2, isas[i], modes[mi], &ref4);
+            free(ref4.x);
         } else { /* sgemm: held to one machine and table */
             say_in_batch(f->q8, 3, 2, "auto", modes[mi], &ref);
         }

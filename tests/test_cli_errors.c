@@ -90,7 +90,7 @@ static void test_convert_errors(void **state) {
         snprintf(args, sizeof args, "%s.partial", gguf);
         assert_false(tu_exists(args));
     }
-    one_line(2, "convert tests/data/tiny/hf -o x.gguf --type q4_0", "q4_0", NULL);
+    one_line(2, "convert tests/data/tiny/hf -o x.gguf --type q4_1", "q4_1", NULL);
 }
 
 /* An unwritable output: one line, nothing left behind. */

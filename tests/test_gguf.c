@@ -121,7 +121,8 @@ static void test_malformed_fields(void **state) {
     s = defaults(), s.t_ne0[0] = 0, expect_bad(s, BARK_ERR_FORMAT, "absurd dimension");
     s = defaults(), s.t_ne0[0] = 1ull << 39, s.t_ne1[0] = 1ull << 39, expect_bad(s, BARK_ERR_FORMAT, "absurd dimension");
     s = defaults(), s.t_ne0[0] = UINT64_MAX, expect_bad(s, BARK_ERR_FORMAT, "absurd dimension");
-    s = defaults(), s.t_type[0] = 2, expect_bad(s, BARK_ERR_UNSUPPORTED, "type 2");
+    s = defaults(), s.t_type[0] = 3, expect_bad(s, BARK_ERR_UNSUPPORTED, "type 3"); /* q4_1: not bark's */
+    s = defaults(), s.t_type[0] = 2, expect_bad(s, BARK_ERR_FORMAT, "q4_0 has a row of 4"); /* 4-bit blocks of 32 */
     s = defaults(), s.t_ne0[1] = 33, expect_bad(s, BARK_ERR_FORMAT, "row of 33");
     s = defaults(), s.t_off[1] = 16, expect_bad(s, BARK_ERR_FORMAT, "not aligned");
     s = defaults(), s.t_off[1] = 1ull << 62, expect_bad(s, BARK_ERR_FORMAT, "past the end");

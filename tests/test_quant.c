@@ -1,4 +1,4 @@
-/* test_quant.c: f16 conversion (exhaustive) and q8_0 blocks against their definitions. */
+/* test_quant.c: f16 conversion (exhaustive) and q8_0 / q4_0 blocks against their definitions. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -79,11 +79,67 @@ static void test_q8_0_blocks(void **state) {
     assert_int_equal(bark_type_row_size(99, 7), 0);
 }
 
+/* q4_0 as GGUF lays it out: known values come back as their nibbles (element j low, j + 16 high) and scale. */
+static void test_q4_0_layout(void **state) {
+    (void)state;
+    float x[32];
+    uint8_t q[32];
+    for (int i = 0; i < 32; i++) {
+        q[i] = (uint8_t)(i == 0 ? 0 : (i * 7 + 3) % 16); /* element 0 at -8d: the largest |x|, so d = x0 / -8 */
+        x[i] = ((float)q[i] - 8.0f) * 0.5f;
+    }
+    block_q4_0 b;
+    bark_quantize_row_q4_0(x, &b, 32);
+    assert_int_equal(b.d, bark_f32_to_f16(0.5f));
+    for (int j = 0; j < 16; j++) assert_int_equal(b.qs[j], q[j] | q[j + 16] << 4);
+    float y[32];
+    bark_dequantize_row(BARK_TYPE_Q4_0, &b, y, 32);
+    assert_memory_equal(x, y, sizeof x);
+    assert_int_equal(sizeof(block_q4_0), 18);
+    assert_int_equal(bark_type_row_size(BARK_TYPE_Q4_0, 96), 3 * 18);
+    assert_int_equal(bark_type_row_size(BARK_TYPE_Q4_0, 48), 0);
+    assert_string_equal(bark_type_name(BARK_TYPE_Q4_0), "q4_0");
+    assert_true(bark_type_known(BARK_TYPE_Q4_0));
+}
+
+/* q4_0 of random blocks: the element of largest |x| comes back exactly up to the f16 scale, every element within
+ * one step (the opposite end, at +8 steps, is clamped to 7), and the q8_0 form holds the same values. Non-finite
+ * blocks give some block (no undefined conversion). */
+static void test_q4_0_blocks(void **state) {
+    (void)state;
+    float x[128], y[128], z[128];
+    block_q4_0 b[4];
+    block_q8_0 b8[4];
+    uint32_t s = 777;
+    for (int i = 0; i < 128; i++) {
+        s = s * 1664525u + 1013904223u;
+        x[i] = ((float)(s >> 8) / 16777216.0f - 0.5f) * (i < 32 ? 1e-3f : i < 64 ? 10.0f : i < 96 ? 0.0f : 1.0f);
+    }
+    bark_quantize_row_q4_0(x, b, 128);
+    bark_dequantize_row(BARK_TYPE_Q4_0, b, y, 128);
+    bark_q4_0_to_q8_0(b, b8, 4);
+    bark_dequantize_row(BARK_TYPE_Q8_0, b8, z, 128);
+    assert_memory_equal(y, z, sizeof y);
+    for (int k = 0; k < 4; k++) {
+        float m = 0.0f;
+        for (int j = 0; j < 32; j++)
+            if (fabsf(x[32 * k + j]) > fabsf(m)) m = x[32 * k + j];
+        float d = bark_f16_to_f32(b[k].d), dm = fabsf(fabsf(m) / 8.0f - fabsf(d));
+        assert_true(dm <= fabsf(m) / 8.0f * 0x1p-11f + 0x1p-25f);
+        for (int j = 0; j < 32; j++) assert_true(fabsf(y[32 * k + j] - x[32 * k + j]) <= fabsf(d) + 8.0f * dm + 1e-12f);
+    }
+    x[3] = NAN, x[40] = INFINITY;
+    bark_quantize_row_q4_0(x, b, 64);
+    bark_dequantize_row(BARK_TYPE_Q4_0, b, y, 64);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_f16_exhaustive),
         cmocka_unit_test(test_f16_specials),
         cmocka_unit_test(test_q8_0_blocks),
+        cmocka_unit_test(test_q4_0_layout),
+        cmocka_unit_test(test_q4_0_blocks),
     };
     return cmocka_run_group_tests_name("quant", tests, NULL, NULL);
 }

@@ -9,13 +9,16 @@ long=${BENCH_LONG:-768}   # semantic tokens of the fixed workload (early stop of
 short=${BENCH_SHORT:-256}
 mkdir -p "$dir"
 model=$dir/bark-small-q8_0.gguf
-if [ ! -f "$model" ]; then
-    echo "bench: writing a random-weight bark-small q8_0 model (once) ..."
+model4=$dir/bark-small-q4_0.gguf # the same random weights with 4-bit transformer blocks
+for m in "$model" "$model4"; do
+    [ -f "$m" ] && continue
+    type=${m##*-}; type=${type%.gguf}
+    echo "bench: writing a random-weight bark-small $type model (once) ..."
     t0=$(date +%s.%N)
-    "$build/bark" random-model --shape bark-small --type q8_0 --vocab models/bert-base-multilingual-cased/vocab.txt \
-        --voices models/voices -o "$model"
+    "$build/bark" random-model --shape bark-small --type "$type" --vocab models/bert-base-multilingual-cased/vocab.txt \
+        --voices models/voices -o "$m"
     echo "bench: random model written in $(awk "BEGIN {print $(date +%s.%N) - $t0}") s"
-fi
+done
 # OpenBLAS 0.3.21 takes CPUs it does not know (Zen 4/5) for Haswell; AVX-512 ones run its SkylakeX sgemm
 # about 1.8x faster. Set OPENBLAS_CORETYPE yourself to override.
 if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q ' avx512f ' /proc/cpuinfo 2>/dev/null &&
@@ -28,6 +31,11 @@ echo "== load (mmap + validation) =="
 "$build/tools/bench_load" "$model" 5 | tee "$dir/load.txt"
 echo "== bark-small q8_0, $threads threads: $long-token and $short-token workloads =="
 "$build/tools/bench_gpt" "$model" "$threads" "$long" "$short" "$dir/gpt.txt"
+echo "== bark-small q4_0 (same weights, 4-bit blocks), $threads threads: the same workloads =="
+"$build/tools/bench_gpt" "$model4" "$threads" "$long" "$short" "$dir/gpt_q4_0.raw"
+{ sed 's/^/q4_0_/' "$dir/gpt_q4_0.raw"
+  printf 'file_mb %.1f\nq4_0_file_mb %.1f\n' "$(($(stat -c %s "$model") / 100000))e-1" \
+      "$(($(stat -c %s "$model4") / 100000))e-1"; } > "$dir/gpt_q4_0.txt"
 echo "== many sequences at once: decode steps per batch size, a long text of 10 pieces x 640 tokens =="
 "$build/tools/bench_batch" "$model" "$threads" "$dir/batch.txt"
 echo "== bark render: 20 short announcements in batches, against 20 single bark say runs (same run) =="
@@ -56,4 +64,5 @@ echo "== EnCodec 24 kHz (real architecture, random weights, 10 s of audio), 1 an
 echo "== clone (10 s reference, HuBERT base + quantizer v1 + EnCodec 24 kHz, random weights) =="
 "$build/tools/bench_clone" 10 q8_0 "$dir" | tee "$dir/clone.txt"
 echo "== summary =="
-cat "$dir/load.txt" "$dir/gpt.txt" "$dir/batch.txt" "$dir/render.txt" "$dir/serve.txt" "$dir/encodec.txt" "$dir/clone.txt"
+cat "$dir/load.txt" "$dir/gpt.txt" "$dir/gpt_q4_0.txt" "$dir/batch.txt" "$dir/render.txt" "$dir/serve.txt" "$dir/encodec.txt" \
+    "$dir/clone.txt"

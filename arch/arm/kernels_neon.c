@@ -43,7 +43,8 @@ static inline void lanes_mull(const int8_t *w, const int8_t *x, int32x4_t *l0, i
     *l1 = vpaddq_s32(c, e);
 }
 
-BARK_NEON_Q8_GEMV(gemv_q8_0_neon, lanes_mull)
+BARK_NEON_QGEMV(gemv_q8_0_neon, block_q8_0, bark_neon_q8_0_weights, lanes_mull)
+BARK_NEON_QGEMV(gemv_q4_0_neon, block_q4_0, bark_neon_q4_0_weights, lanes_mull)
 
 BARK_NEON_Q8_GEMM(gemm_q8_0_neon, lanes_mull)
 
@@ -259,6 +260,7 @@ void bark_neon_softmax_q8(const float *x, int n, int np, int8_t *q, float *d, in
 
 BARK_GEMV_Q8_0_BATCH(gemv_q8_0_batch_tiled, gemv_q8_0_neon)
 BARK_NEON_Q8_GEMV_BATCH(gemv_q8_0_batch_neon, lanes_mull, gemv_q8_0_neon, gemv_q8_0_batch_tiled)
+BARK_GEMV_Q8_0_BATCH(gemv_q4_0_batch_neon, gemv_q4_0_neon)
 BARK_GEMV_FLOAT_BATCH(gemv_f16_batch_neon, uint16_t, bark_neon_gemv_f16)
 BARK_GEMV_FLOAT_BATCH(gemv_f32_batch_neon, float, bark_neon_gemv_f32)
 
@@ -267,4 +269,5 @@ const bark_kernels bark_kernels_neon = {
     bark_neon_dot_f32, bark_neon_axpy_f32, bark_neon_wsum_f32, bark_neon_layernorm_f32, bark_neon_gelu_f32, bark_neon_softmax_f32,
     bark_neon_wsum_f16, bark_neon_f32_to_f16, bark_neon_dequant_q8_0, bark_neon_softmax_q8, gemv_q8_0_batch_neon,
     gemv_f16_batch_neon, gemv_f32_batch_neon,
+    gemv_q4_0_neon, gemv_q4_0_batch_neon,
 };

@@ -10,7 +10,8 @@ static inline void lanes_sdot(const int8_t *w, const int8_t *x, int32x4_t *l0, i
     *l1 = vdotq_s32(vdupq_n_s32(0), vld1q_s8(w + 16), vld1q_s8(x + 16));
 }
 
-BARK_NEON_Q8_GEMV(gemv_q8_0_dotprod, lanes_sdot)
+BARK_NEON_QGEMV(gemv_q8_0_dotprod, block_q8_0, bark_neon_q8_0_weights, lanes_sdot)
+BARK_NEON_QGEMV(gemv_q4_0_dotprod, block_q4_0, bark_neon_q4_0_weights, lanes_sdot)
 
 /* The int8 GEMM (block rule of arch/kernels.h) with SDOT by element: 4 weight rows per vector, one int32 lane
  * per row, 8 rows x 4 tokens of accumulators in registers. Weights are repacked per call into an on-stack panel
@@ -104,6 +105,7 @@ static void gemm_q8_0_dotprod(const void *W, size_t row_bytes, int rows, const i
 
 BARK_GEMV_Q8_0_BATCH(gemv_q8_0_batch_tiled, gemv_q8_0_dotprod)
 BARK_NEON_Q8_GEMV_BATCH(gemv_q8_0_batch_dotprod, lanes_sdot, gemv_q8_0_dotprod, gemv_q8_0_batch_tiled)
+BARK_GEMV_Q8_0_BATCH(gemv_q4_0_batch_dotprod, gemv_q4_0_dotprod)
 BARK_GEMV_FLOAT_BATCH(gemv_f16_batch_dotprod, uint16_t, bark_neon_gemv_f16)
 BARK_GEMV_FLOAT_BATCH(gemv_f32_batch_dotprod, float, bark_neon_gemv_f32)
 
@@ -113,4 +115,5 @@ const bark_kernels bark_kernels_neon_dotprod = {
     bark_neon_softmax_f32, bark_neon_wsum_f16, bark_neon_f32_to_f16,
     bark_neon_dequant_q8_0, bark_neon_softmax_q8, gemv_q8_0_batch_dotprod, gemv_f16_batch_dotprod,
     gemv_f32_batch_dotprod,
+    gemv_q4_0_dotprod, gemv_q4_0_batch_dotprod,
 };

@@ -26,17 +26,32 @@ static inline float bark_neon_reduce(float32x4_t lo, float32x4_t hi) {
     return (vgetq_lane_f32(h, 0) + vgetq_lane_f32(h, 2)) + (vgetq_lane_f32(h, 1) + vgetq_lane_f32(h, 3));
 }
 
-/* y[o] for q8_0 rows given a block-lanes function (lanes 0..3 and 4..7 of one block as int32). */
-#define BARK_NEON_Q8_GEMV(NAME, LANES)                                                                           \
+/* A block's 32 weights as int8 for the lanes functions: q8_0 blocks hold them; q4_0 blocks are unpacked into tmp
+ * as q - 8 (low nibbles elements 0..15, high nibbles 16..31). */
+static inline const int8_t *bark_neon_q8_0_weights(const block_q8_0 *b, int8_t *tmp) {
+    (void)tmp;
+    return b->qs;
+}
+static inline const int8_t *bark_neon_q4_0_weights(const block_q4_0 *b, int8_t *tmp) {
+    uint8x16_t v = vld1q_u8(b->qs);
+    vst1q_s8(tmp, vsubq_s8(vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(15))), vdupq_n_s8(8)));
+    vst1q_s8(tmp + 16, vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(v, 4)), vdupq_n_s8(8)));
+    return tmp;
+}
+
+/* y[o] for rows of BLOCK (q8_0 or q4_0) given its WEIGHTS function and a block-lanes function (lanes 0..3 and 4..7
+ * of one block as int32). */
+#define BARK_NEON_QGEMV(NAME, BLOCK, WEIGHTS, LANES)                                                             \
     static void NAME(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n,       \
                      float *y, int ystride) {                                                                   \
         int nb = n / QK8_0;                                                                                     \
+        int8_t tmp[QK8_0];                                                                                      \
         for (int o = 0; o < rows; o++) {                                                                        \
-            const block_q8_0 *w = (const block_q8_0 *)((const uint8_t *)W + (size_t)o * row_bytes);             \
+            const BLOCK *w = (const BLOCK *)((const uint8_t *)W + (size_t)o * row_bytes);                       \
             float32x4_t lo = vdupq_n_f32(0.0f), hi = vdupq_n_f32(0.0f);                                         \
             for (int b = 0; b < nb; b++) {                                                                      \
                 int32x4_t l0, l1;                                                                               \
-                LANES(w[b].qs, xq + b * QK8_0, &l0, &l1);                                                       \
+                LANES(WEIGHTS(&w[b], tmp), xq + b * QK8_0, &l0, &l1);                                           \
                 float32x4_t s = vdupq_n_f32(bark_f16_to_f32(w[b].d) * xd[b]);                                   \
                 lo = vaddq_f32(lo, vmulq_f32(vcvtq_f32_s32(l0), s));                                            \
                 hi = vaddq_f32(hi, vmulq_f32(vcvtq_f32_s32(l1), s));                                            \

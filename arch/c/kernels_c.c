@@ -43,6 +43,33 @@ static float dot_q8_0_row(const block_q8_0 *w, const int8_t *xq, const float *xd
     return bark_reduce8(acc);
 }
 
+/* Weight i of a q4_0 block as q - 8: low nibbles hold elements 0..15, high nibbles 16..31. */
+static int32_t q4_value(const block_q4_0 *w, int i) {
+    return i < QK4_0 / 2 ? (w->qs[i] & 15) - 8 : (w->qs[i - QK4_0 / 2] >> 4) - 8;
+}
+
+/* One q4_0 weight row against quantized activations, by the same integer lane rule. */
+static float dot_q4_0_row(const block_q4_0 *w, const int8_t *xq, const float *xd, int nb) {
+    float acc[8] = {0};
+    for (int b = 0; b < nb; b++) {
+        float s = bark_f16_to_f32(w[b].d) * xd[b];
+        const int8_t *aq = xq + b * QK4_0;
+        for (int j = 0; j < 8; j++) {
+            int32_t l = 0;
+            for (int i = 4 * j; i < 4 * j + 4; i++) l += q4_value(&w[b], i) * aq[i];
+            acc[j] += (float)l * s;
+        }
+    }
+    return bark_reduce8(acc);
+}
+
+static void gemv_q4_0_c(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, float *y,
+                        int ystride) {
+    for (int o = 0; o < rows; o++)
+        y[(size_t)o * ystride] =
+            dot_q4_0_row((const block_q4_0 *)((const uint8_t *)W + (size_t)o * row_bytes), xq, xd, n / QK4_0);
+}
+
 static void gemv_q8_0_c(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, float *y,
                         int ystride) {
     for (int o = 0; o < rows; o++)
@@ -152,11 +179,12 @@ static void softmax_q8_c(const float *x, int n, int np, int8_t *q, float *d, int
 }
 
 BARK_GEMV_Q8_0_BATCH(gemv_q8_0_batch_c, gemv_q8_0_c)
+BARK_GEMV_Q8_0_BATCH(gemv_q4_0_batch_c, gemv_q4_0_c)
 BARK_GEMV_FLOAT_BATCH(gemv_f16_batch_c, uint16_t, gemv_f16_c)
 BARK_GEMV_FLOAT_BATCH(gemv_f32_batch_c, float, gemv_f32_c)
 
 const bark_kernels bark_kernels_c = {
     "c", quantize_q8_c, gemv_q8_0_c, gemm_q8_0_c, gemv_f16_c, gemv_f32_c, dot_f32_c, axpy_f32_c, wsum_f32_c,
     layernorm_f32_c, gelu_f32_c, softmax_f32_c, wsum_f16_c, f32_to_f16_c, dequant_q8_0_c, softmax_q8_c,
-    gemv_q8_0_batch_c, gemv_f16_batch_c, gemv_f32_batch_c,
+    gemv_q8_0_batch_c, gemv_f16_batch_c, gemv_f32_batch_c, gemv_q4_0_c, gemv_q4_0_batch_c,
 };

@@ -52,12 +52,6 @@ static void quantize_q8_avx2(const float *x, int8_t *q, float *d, int32_t *s, in
     }
 }
 
-/* The GEMV loops prefetch PREFETCH_BYTES ahead of what they read; this starts the first PREFETCH_BYTES of a call's
- * weights (of `bytes`) at once, so a call's first rows do not wait on memory (decode tasks are ~80-300 KB). */
-static inline void warm_prefetch(const void *W, size_t bytes) {
-    for (size_t pb = 0; pb < bytes && pb < PREFETCH_BYTES; pb += 64) _mm_prefetch((const char *)W + pb, _MM_HINT_T1);
-}
-
 static void gemv_q8_0_avx2(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n,
                            float *y, int ystride) {
     int nb = n / QK8_0, o = 0;
@@ -91,6 +85,20 @@ static void gemv_q8_0_avx2(const void *W, size_t row_bytes, int rows, const int8
         y[(size_t)o * ystride] = hsum8(acc);
     }
 }
+
+/* q4_0 lanes by maddubs: the nibbles q (0..15, unsigned) times x in exact int16 pairs (|2 * 15 * 127| < 2^15), their
+ * int32 sums onto -8 * (the lane sums of x). */
+static inline __m256i q4_minus8x_avx2(__m256i x) {
+    __m256i l = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(8), x), _mm256_set1_epi16(1));
+    return _mm256_sub_epi32(_mm256_setzero_si256(), l);
+}
+static inline __m256 q4_lanes_avx2(const block_q4_0 *w, __m256i x, __m256i minus8x) {
+    __m256i q = q4_nibbles(w);
+    __m256i l = _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), _mm256_set1_epi16(1));
+    return _mm256_cvtepi32_ps(_mm256_add_epi32(l, minus8x));
+}
+
+BARK_X86_Q4_GEMV(gemv_q4_0_avx2, q4_minus8x_avx2, q4_lanes_avx2)
 
 /* The block rule (arch/kernels.h), a row and a token at a time: the int32 lanes of a block summed exactly. */
 static void gemm_q8_0_avx2(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd,
@@ -410,6 +418,7 @@ static void q8_tile_any(const uint8_t *w0, size_t row_bytes, int R, const int8_t
 
 BARK_GEMV_Q8_0_BATCH(gemv_q8_0_batch_tiled, gemv_q8_0_avx2)
 static BARK_X86_Q8_BATCH(gemv_q8_0_batch_avx2, q8_tile_any, Q8_BB, gemv_q8_0_avx2, gemv_q8_0_batch_tiled)
+BARK_GEMV_Q8_0_BATCH(gemv_q4_0_batch_avx2, gemv_q4_0_avx2)
 BARK_GEMV_FLOAT_BATCH(gemv_f16_batch_avx2, uint16_t, gemv_f16_avx2)
 BARK_GEMV_FLOAT_BATCH(gemv_f32_batch_avx2, float, gemv_f32_avx2)
 
@@ -417,4 +426,5 @@ const bark_kernels bark_kernels_avx2 = {
     "avx2", quantize_q8_avx2, gemv_q8_0_avx2, gemm_q8_0_avx2, gemv_f16_avx2, gemv_f32_avx2, dot_f32_avx2,
     axpy_f32_avx2, wsum_f32_avx2, layernorm_f32_avx2, gelu_f32_avx2, softmax_f32_avx2, wsum_f16_avx2, f32_to_f16_avx2,
     dequant_q8_0_avx2, softmax_q8_avx2, gemv_q8_0_batch_avx2, gemv_f16_batch_avx2, gemv_f32_batch_avx2,
+    gemv_q4_0_avx2, gemv_q4_0_batch_avx2,
 };

@@ -1,4 +1,4 @@
-/* q8_batch_x86.h: the fused batched q8_0 decode GEMV of the x86 tables (weight rows x batch rows tiles, per ISA). */
+/* q8_batch_x86.h: the fused batched q8_0 decode GEMV and the q4_0 decode GEMV of the x86 tables (per ISA lanes). */
 #ifndef BARK_Q8_BATCH_X86_H
 #define BARK_Q8_BATCH_X86_H
 
@@ -9,6 +9,12 @@
 /* How far ahead the GEMVs stream their weight rows into L2 (DRAM-bound decode steps): measured on Zen 4 with 2
  * threads, 32 KB ahead into L2 (T1) read ~30 GB/s where 8 KB into L1 (T0) read ~20. */
 #define PREFETCH_BYTES 32768
+
+/* The GEMV loops prefetch PREFETCH_BYTES ahead of what they read; this starts the first PREFETCH_BYTES of a call's
+ * weights (of `bytes`) at once, so a call's first rows do not wait on memory (decode tasks are ~80-300 KB). */
+static inline void warm_prefetch(const void *W, size_t bytes) {
+    for (size_t pb = 0; pb < bytes && pb < PREFETCH_BYTES; pb += 64) _mm_prefetch((const char *)W + pb, _MM_HINT_T1);
+}
 
 /* The fixed lane reduction of poly.h on a vector. */
 static inline float hsum8(__m256 a) {
@@ -69,6 +75,63 @@ static inline void qb_scales(const float *ws, int R, const float *xd, int nb, in
                 TILE(w0, row_bytes, R, xq + (size_t)i0 * n, n, nb, m, S, Y + (size_t)i0 * ldy + o, ldy);         \
             }                                                                                                    \
         }                                                                                                        \
+    }
+
+/* The 32 nibbles of a q4_0 block as unsigned bytes in element order: its 16 bytes in both halves, the upper half
+ * shifted down a nibble (no cross-lane shuffle), then masked. */
+static inline __m256i q4_nibbles(const block_q4_0 *w) {
+    __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)w->qs));
+    return _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(15));
+}
+
+#define Q4_ROWS 4 /* q4_0 weight rows per tile: four independent accumulators hide the add latency */
+
+/* Defines NAME, a gemv_q4_0 kernel by the lane rule: M8X(x) the int32 lanes of -8 * x (once per activation block and
+ * call), LANES(w, x, m) a block's 8 exact lane sums of (q - 8) x as floats. Per tile of Q4_ROWS rows the scale
+ * products (f16 d times xd, one float multiply each, as the C twin) are made first (a scalar loop: measured faster
+ * than a gather), then the blocks in order. Rows longer than QB_MAX_NB blocks take the C twin (the same bits; no
+ * Bark matrix is that wide). */
+#define BARK_X86_Q4_GEMV(NAME, M8X, LANES)                                                                         \
+    static inline __attribute__((always_inline)) void NAME##_tile(const uint8_t *w0, size_t row_bytes, const int R, \
+                                                                  const int8_t *xq, const __m256i *m8x, int nb,   \
+                                                                  const float *S, float *y, int ystride) {        \
+        __m256 acc[Q4_ROWS];                                                                                       \
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();                          \
+        for (int b = 0; b < nb; b++) {                                                                             \
+            __m256i x = _mm256_loadu_si256((const __m256i *)(xq + b * QK4_0));                                     \
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {                                                  \
+                const block_q4_0 *w = (const block_q4_0 *)(w0 + (size_t)r * row_bytes) + b;                       \
+                _mm_prefetch((const char *)w + PREFETCH_BYTES, _MM_HINT_T1);                                       \
+                __m256 s = _mm256_broadcast_ss(S + r * QB_MAX_NB + b);                                             \
+                acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(LANES(w, x, m8x[b]), s));                             \
+            }                                                                                                      \
+        }                                                                                                          \
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) y[(size_t)r * ystride] = hsum8(acc[r]);                \
+    }                                                                                                              \
+    static void NAME(const void *W, size_t row_bytes, int rows, const int8_t *xq, const float *xd, int n, float *y, \
+                     int ystride) {                                                                                \
+        int nb = n / QK4_0;                                                                                        \
+        if (nb > QB_MAX_NB) {                                                                                      \
+            bark_kernels_c.gemv_q4_0(W, row_bytes, rows, xq, xd, n, y, ystride);                                   \
+            return;                                                                                                \
+        }                                                                                                          \
+        warm_prefetch(W, (size_t)rows * row_bytes);                                                                \
+        __m256i m8x[QB_MAX_NB];                                                                                    \
+        for (int b = 0; b < nb; b++) m8x[b] = M8X(_mm256_loadu_si256((const __m256i *)(xq + b * QK4_0)));         \
+        _Alignas(64) float S[Q4_ROWS * QB_MAX_NB];                                                                 \
+        for (int o = 0; o < rows; o += Q4_ROWS) {                                                                  \
+            int R = rows - o < Q4_ROWS ? rows - o : Q4_ROWS;                                                       \
+            const uint8_t *w0 = (const uint8_t *)W + (size_t)o * row_bytes;                                        \
+            for (int r = 0; r < R; r++) {                                                                          \
+                const block_q4_0 *w = (const block_q4_0 *)(w0 + (size_t)r * row_bytes);                            \
+                for (int b = 0; b < nb; b++) S[r * QB_MAX_NB + b] = _cvtsh_ss(w[b].d) * xd[b];                     \
+            }                                                                                                      \
+            if (R == Q4_ROWS) NAME##_tile(w0, row_bytes, Q4_ROWS, xq, m8x, nb, S, y + (size_t)o * ystride, ystride); \
+            else                                                                                                   \
+                for (int r = 0; r < R; r++)                                                                        \
+                    NAME##_tile(w0 + (size_t)r * row_bytes, row_bytes, 1, xq, m8x, nb, S + r * QB_MAX_NB,          \
+                                y + (size_t)(o + r) * ystride, ystride);                                           \
+        }                                                                                                          \
     }
 
 #endif

@@ -8,7 +8,8 @@ int cli_weight_type(const char *cmd, const char *s, bark_wtype *out) {
     if (!strcmp(s, "f32")) *out = BARK_WTYPE_F32;
     else if (!strcmp(s, "f16")) *out = BARK_WTYPE_F16;
     else if (!strcmp(s, "q8_0")) *out = BARK_WTYPE_Q8_0;
-    else return cli_usage_error(cmd, "--type is f32, f16 or q8_0, not '%s'", s);
+    else if (!strcmp(s, "q4_0")) *out = BARK_WTYPE_Q4_0;
+    else return cli_usage_error(cmd, "--type is f32, f16, q8_0 or q4_0, not '%s'", s);
     return 0;
 }
 

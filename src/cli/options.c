@@ -124,7 +124,9 @@ static int bad_option(const cli_parser *p, int c) {
     return cli_usage_error(cmd, "unknown option '%s' (see bark %s --help)", arg, cmd);
 }
 
-static int is_type_name(const char *s) { return !strcmp(s, "f32") || !strcmp(s, "f16") || !strcmp(s, "q8_0"); }
+static int is_type_name(const char *s) {
+    return !strcmp(s, "f32") || !strcmp(s, "f16") || !strcmp(s, "q8_0") || !strcmp(s, "q4_0");
+}
 
 /* A shared option's value into p->c; returns 0 or 2. */
 static int take_common(cli_parser *p, int c, const char *v) {

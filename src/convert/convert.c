@@ -122,7 +122,10 @@ static void model_name(const convert_ctx *c, char *out, size_t cap) {
 
 /* general.file_type in llama.cpp's numbering for the --type asked (1-D tensors and codebooks stay f32). */
 static uint32_t file_type(bark_wtype w) {
-    return w == BARK_WTYPE_F32 ? FTYPE_ALL_F32 : w == BARK_WTYPE_F16 ? FTYPE_MOSTLY_F16 : FTYPE_MOSTLY_Q8_0;
+    return w == BARK_WTYPE_F32   ? FTYPE_ALL_F32
+           : w == BARK_WTYPE_F16 ? FTYPE_MOSTLY_F16
+           : w == BARK_WTYPE_Q4_0 ? FTYPE_MOSTLY_Q4_0
+                                  : FTYPE_MOSTLY_Q8_0;
 }
 
 static bark_status write_metadata(convert_ctx *c) {
@@ -195,7 +198,8 @@ bark_status bark_convert(const char *const *sources, size_t n_sources, const cha
     bark_convert_params def = bark_convert_default_params();
     if (!p) p = &def;
     if (!n_sources || !out_path) return bark_fail(err, BARK_ERR_ARG, "convert: no sources or no output path given");
-    if (p->wtype != BARK_WTYPE_F32 && p->wtype != BARK_WTYPE_F16 && p->wtype != BARK_WTYPE_Q8_0)
+    if (p->wtype != BARK_WTYPE_F32 && p->wtype != BARK_WTYPE_F16 && p->wtype != BARK_WTYPE_Q8_0 &&
+        p->wtype != BARK_WTYPE_Q4_0)
         return bark_fail(err, BARK_ERR_ARG, "convert: unknown weight type %d", (int)p->wtype);
     convert_ctx c;
     memset(&c, 0, sizeof c);

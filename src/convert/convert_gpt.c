@@ -81,7 +81,8 @@ bark_status convert_gpt(convert_ctx *c, bark_stage stage, const src_set *s, cons
         if (strstr(out, ".bias") && !strstr(out, ".ln")) has_bias = 1;
         float *f = convert_to_f32(c, t, label);
         if (!f) return c->err ? c->err->status : BARK_ERR_FORMAT;
-        st = convert_emit(c, out, t->n_dims == 2 ? ROLE_MATRIX : ROLE_VECTOR, f, t->n_dims, t->shape);
+        emit_role role = t->n_dims == 1 ? ROLE_VECTOR : strstr(out, ".blk.") ? ROLE_LINEAR : ROLE_MATRIX;
+        st = convert_emit(c, out, role, f, t->n_dims, t->shape);
         free(f);
         n_out++;
     }

@@ -9,7 +9,8 @@
 
 /* What a tensor is, which decides its stored type. */
 typedef enum emit_role {
-    ROLE_MATRIX,   /* GPT matrix or embedding: q8_0 / f16 / f32 as asked */
+    ROLE_LINEAR,   /* a GPT block's Linear weight: q4_0 / q8_0 / f16 / f32 as asked */
+    ROLE_MATRIX,   /* other GPT matrices (embeddings, heads) and HuBERT's: q8_0 / f16 / f32 as asked (q8_0 for q4_0) */
     ROLE_VECTOR,   /* norms and biases: always f32 */
     ROLE_CODEC,    /* EnCodec conv and LSTM weights: f16 unless f32 is asked */
     ROLE_CODEBOOK  /* EnCodec codebooks: always f32 */

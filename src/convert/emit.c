@@ -1,4 +1,4 @@
-/* emit.c: turns source tensors into f32 and stores them as f32, f16 or q8_0 according to their role. */
+/* emit.c: turns source tensors into f32 and stores them as f32, f16, q8_0 or q4_0 according to their role. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,9 +38,13 @@ float *convert_to_f32(convert_ctx *c, const src_tensor *t, const char *label) {
 }
 
 static uint32_t pick_type(const convert_ctx *c, emit_role role, int64_t ne0) {
+    int quantized = c->p->wtype == BARK_WTYPE_Q8_0 || c->p->wtype == BARK_WTYPE_Q4_0;
     switch (role) {
+    case ROLE_LINEAR:
+        if (c->p->wtype == BARK_WTYPE_Q4_0 && ne0 % QK4_0 == 0) return BARK_TYPE_Q4_0;
+        /* fall through */
     case ROLE_MATRIX:
-        if (c->p->wtype == BARK_WTYPE_Q8_0 && ne0 % QK8_0 == 0) return BARK_TYPE_Q8_0;
+        if (quantized && ne0 % QK8_0 == 0) return BARK_TYPE_Q8_0;
         return c->p->wtype == BARK_WTYPE_F32 ? BARK_TYPE_F32 : BARK_TYPE_F16;
     case ROLE_CODEC:
         return c->p->wtype == BARK_WTYPE_F32 ? BARK_TYPE_F32 : BARK_TYPE_F16;
@@ -70,6 +74,8 @@ bark_status convert_emit(convert_ctx *c, const char *name, emit_role role, const
     } else if (type == BARK_TYPE_F16) {
         uint16_t *h = buf;
         for (int64_t i = 0; i < n; i++) h[i] = bark_f32_to_f16(data[i]);
+    } else if (type == BARK_TYPE_Q4_0) {
+        bark_quantize_row_q4_0(data, buf, n);
     } else {
         bark_quantize_row_q8_0(data, buf, n);
     }

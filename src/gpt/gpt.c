@@ -30,6 +30,9 @@ static const void *tensor_row(const bark_tensor *t, int64_t r) {
 
 static int imin(int a, int b) { return a < b ? a : b; }
 
+/* Weights the int8 kernels take (activations quantized per 32-block): q8_0, and q4_0 (prefills as q8_0 rows). */
+static int int8_weights(const bark_tensor *W) { return W->type == BARK_TYPE_Q8_0 || W->type == BARK_TYPE_Q4_0; }
+
 /* Floats the sgemm weight panel needs: the largest non-f32 Linear weight the stage runs over many rows
  * (expanded whole: sgemm over narrower panels re-packs the activations per panel and measured slower). */
 static size_t panel_floats(const bark_gpt_weights *w, int causal) {
@@ -116,7 +119,7 @@ bark_status bark_gpt_init_scratch(bark_gpt *g, const bark_gpt_weights *w, int ca
     g->wbuf = g->wbuf_len ? malloc(g->wbuf_len * sizeof(float)) : NULL;
     int ok = g->x && g->xb && g->qkv && g->hb && g->att && g->row && g->xq && g->xd && g->xs &&
              (g->wbuf || !g->wbuf_len);
-    if (ok && w->layer[0].qkv_w.type == BARK_TYPE_Q8_0) ok = bark_attention_q8_alloc(g) == 0;
+    if (ok && int8_weights(&w->layer[0].qkv_w)) ok = bark_attention_q8_alloc(g) == 0;
     g->bytes = (T * C * (2 + 3 + 4) + T * T + 4 * C + g->wbuf_len) * sizeof(float) + T * 4 * C +
                2 * (T * 4 * C / QK8_0) * sizeof(float) + g->aq.bytes;
     if (!ok) {
@@ -251,7 +254,7 @@ typedef struct linear_job {
     int T, in, out;
     int rows_per, t_per; /* tile sizes */
     int8_t *xq;
-    float *xd, *panel; /* panel: the weight expanded to f32 (sgemm) */
+    float *xd, *panel; /* panel: the weight expanded to f32 (sgemm), or q4_0 rows as q8_0 (int8 GEMM) */
     int32_t *xs;       /* block sums of xq, filled only for the int8 GEMM (else NULL) */
     int gelu;          /* GELU each input row in place before quantizing it */
 } linear_job;
@@ -275,6 +278,7 @@ static void gemv_task(void *ctx, int i, int n) {
     const void *w0 = (const uint8_t *)W->data + (size_t)o0 * rb;
     float *y = j->y + o0;
     if (W->type == BARK_TYPE_Q8_0) j->k->gemv_q8_0_batch(w0, rb, o1 - o0, j->xq, j->xd, j->in, j->T, y, j->ystride);
+    else if (W->type == BARK_TYPE_Q4_0) j->k->gemv_q4_0_batch(w0, rb, o1 - o0, j->xq, j->xd, j->in, j->T, y, j->ystride);
     else if (W->type == BARK_TYPE_F16) j->k->gemv_f16_batch(w0, (size_t)j->in, o1 - o0, j->x, j->xstride, j->in, j->T, y, j->ystride);
     else j->k->gemv_f32_batch(w0, (size_t)j->in, o1 - o0, j->x, j->xstride, j->in, j->T, y, j->ystride);
     bias_rows(j, o0, o1, 0, j->T);
@@ -292,7 +296,8 @@ static void quantize_task(void *ctx, int i, int n) {
     }
 }
 
-/* Many tokens, int8: tiles of rows_per output rows x t_per tokens. */
+/* Many tokens, int8: tiles of rows_per output rows x t_per tokens. q4_0 rows are first unpacked to q8_0 rows (the
+ * same values) in the task's own part of the panel, then take the q8_0 GEMM. */
 static void gemm_int8_task(void *ctx, int i, int n) {
     linear_job *j = ctx;
     int n_rt = (j->out + j->rows_per - 1) / j->rows_per;
@@ -300,7 +305,14 @@ static void gemm_int8_task(void *ctx, int i, int n) {
     int t0 = (i / n_rt) * j->t_per, t1 = imin(j->T, t0 + j->t_per);
     size_t rb = bark_type_row_size(j->W->type, j->W->ne[0]);
     size_t nb = (size_t)(j->in / QK8_0);
-    j->k->gemm_q8_0((const uint8_t *)j->W->data + (size_t)o0 * rb, rb, o1 - o0, j->xq + (size_t)t0 * j->in,
+    const uint8_t *w = (const uint8_t *)j->W->data + (size_t)o0 * rb;
+    if (j->W->type == BARK_TYPE_Q4_0) {
+        block_q8_0 *p = (block_q8_0 *)j->panel + (size_t)o0 * nb;
+        bark_q4_0_to_q8_0((const block_q4_0 *)w, p, (int64_t)(o1 - o0) * (int64_t)nb);
+        w = (const uint8_t *)p;
+        rb = nb * sizeof(block_q8_0);
+    }
+    j->k->gemm_q8_0(w, rb, o1 - o0, j->xq + (size_t)t0 * j->in,
                     j->xd + (size_t)t0 * nb, j->xs + (size_t)t0 * nb, j->in, t1 - t0,
                     j->y + (size_t)t0 * j->ystride + o0, j->ystride);
     bias_rows(j, o0, o1, t0, t1);
@@ -340,20 +352,20 @@ static void sgemm_task(void *ctx, int i, int n) {
 /* How the rows of a Linear layer are multiplied. */
 enum { ROWS_ANY = 0, /* one row: the GEMV kernels; many (a prefill): sgemm or the int8 GEMM, by the exec's rule */
        ROWS_EACH,    /* a row's result must not depend on T (the fine stage's heads, whatever the number of positions
-                        asked): q8_0 weights always take the int8 GEMM, f16/f32 ones the GEMV kernels */
+                        asked): q8_0 / q4_0 weights always take the int8 GEMM, f16/f32 ones the GEMV kernels */
        ROWS_DECODE   /* each row is another sequence's one new token: the GEMV kernels, batched */
 };
 
-/* Whether linear() multiplies T rows by W in this mode on the int8 GEMM (many rows of q8_0 weights). */
+/* Whether linear() multiplies T rows by W in this mode on the int8 GEMM (many rows of q8_0 / q4_0 weights). */
 static int linear_int8_gemm(const bark_gpt *g, const bark_tensor *W, int T, int mode) {
-    int q8 = W->type == BARK_TYPE_Q8_0, rowwise = mode == ROWS_EACH;
+    int q8 = int8_weights(W), rowwise = mode == ROWS_EACH;
     int small = mode == ROWS_DECODE || (rowwise ? !q8 : T == 1);
     return q8 && !small && (rowwise || g->ex->gemm == BARK_GEMM_INT8);
 }
 
-/* Whether linear() quantizes its input rows for W (the int8 GEMM, or q8_0 GEMV kernels). */
+/* Whether linear() quantizes its input rows for W (the int8 GEMM, or q8_0 / q4_0 GEMV kernels). */
 static int linear_quantizes(const bark_gpt *g, const bark_tensor *W, int T, int mode) {
-    int q8 = W->type == BARK_TYPE_Q8_0, rowwise = mode == ROWS_EACH;
+    int q8 = int8_weights(W), rowwise = mode == ROWS_EACH;
     return q8 && (mode == ROWS_DECODE || (rowwise ? 0 : T == 1) || linear_int8_gemm(g, W, T, mode));
 }
 
@@ -368,7 +380,7 @@ static void linear(bark_gpt *g, float *y, int ystride, float *x, int xstride, in
     int nt = bark_pool_threads(pool);
     linear_job j = {g->ex->k, W, b, y, ystride, x, xstride, T, (int)W->ne[0], (int)W->ne[1], 0, 0,
                     g->xq, g->xd, NULL, NULL, in == IN_GELU};
-    int q8 = W->type == BARK_TYPE_Q8_0, quantizes = linear_quantizes(g, W, T, mode);
+    int q8 = int8_weights(W), quantizes = linear_quantizes(g, W, T, mode);
     int int8_gemm = linear_int8_gemm(g, W, T, mode), small = mode == ROWS_DECODE || (mode == ROWS_EACH ? !q8 : T == 1);
     if (int8_gemm) j.xs = g->xs;
     if (quantizes && in != IN_QUANTIZED) bark_pool_run(pool, imin(T, nt), quantize_task, &j);
@@ -383,6 +395,7 @@ static void linear(bark_gpt *g, float *y, int ystride, float *x, int xstride, in
     }
     if (int8_gemm) {
         /* every task takes all tokens: kernels that repack their weight rows do it once per call */
+        j.panel = g->wbuf;
         j.rows_per = 32;
         j.t_per = T;
         bark_pool_run(pool, (j.out + 31) / 32, gemm_int8_task, &j);
@@ -398,7 +411,7 @@ static void add_row(bark_gpt *g, float *dst, const bark_tensor *E, int64_t id) {
     for (int i = 0; i < g->n_embd; i++) dst[i] += g->row[i];
 }
 
-/* Attention (src/gpt/attention.c), int8 in int8 GEMM mode for q8_0 models. */
+/* Attention (src/gpt/attention.c), int8 in int8 GEMM mode for q8_0 / q4_0 models. */
 static void attention(bark_gpt *g, int T, const void *k, const void *v, int f16, size_t ld, size_t hs) {
     bark_attention(g, T, k, v, f16, g->ex->gemm == BARK_GEMM_INT8, ld, hs);
 }

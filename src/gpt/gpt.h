@@ -5,7 +5,7 @@
 #include "core/exec.h"
 #include "model/model.h"
 
-/* Buffers of int8 attention (src/gpt/attention.c), allocated for q8_0 models only. hdp: head_dim rounded up to 32;
+/* Buffers of int8 attention (src/gpt/attention.c), allocated for q8_0 / q4_0 models only. hdp: head_dim rounded up to 32;
  * kb = hdp / 32 blocks per key, vb = T_max / 32 rounded up blocks per transposed value row. */
 typedef struct bark_att_q8 {
     int hdp, kb, vb;
@@ -32,7 +32,7 @@ typedef struct bark_kv {
     size_t cap;     /* bytes allocated for each of k and v */
     int n_past;     /* positions already held */
     int n_ctx;      /* positions it can hold (the stage's block size) */
-    int f16;        /* holds f16 (models with f16 / q8_0 weights), else f32 (f32 models: exact) */
+    int f16;        /* holds f16 (models with f16 / q8_0 / q4_0 weights), else f32 (f32 models: exact) */
 } bark_kv;
 
 /* Bytes each of k and v needs for a causal stage of these weights. */
@@ -68,16 +68,17 @@ typedef struct bark_gpt {
     float *att;       /* [T_max][T_max] attention scores: prefill slot s's 64 query rows from s*64*T_max;
                          decode: one row per head */
     float *row;       /* [max(4C, C)] one dequantized embedding row */
-    int8_t *xq;       /* [T_max][4C] activations quantized per 32-block (q8_0 weights) */
+    int8_t *xq;       /* [T_max][4C] activations quantized per 32-block (q8_0 / q4_0 weights) */
     float *xd;        /* [T_max][4C/32] their scales */
     int32_t *xs;      /* [T_max][4C/32] their block sums (int8 GEMM) */
-    float *wbuf;      /* a weight matrix expanded to f32 for sgemm (f16 / q8_0 weights), or NULL */
+    float *wbuf;      /* a weight matrix expanded to f32 for sgemm (f16 / q8_0 / q4_0 weights), or q4_0 rows
+                         unpacked to q8_0 for the int8 GEMM; or NULL */
     size_t wbuf_len;  /* floats in wbuf */
     size_t bytes;     /* the run state's buffers (not the KV cache), in bytes */
-    bark_att_q8 aq;   /* int8 attention (q8_0 models; used in BARK_GEMM_INT8 mode), zeroed otherwise */
+    bark_att_q8 aq;   /* int8 attention (q8_0 / q4_0 models; used in BARK_GEMM_INT8 mode), zeroed otherwise */
 } bark_gpt;
 
-/* 1 when a causal stage of these weights keeps its KV cache in f16 (f16 / q8_0 models), 0 for f32. */
+/* 1 when a causal stage of these weights keeps its KV cache in f16 (f16 / q8_0 / q4_0 models), 0 for f32. */
 int bark_gpt_kv_f16(const bark_gpt_weights *w);
 /* Bytes of weights one decode step reads (the blocks, the final LayerNorm and the first head), whatever the batch. */
 size_t bark_gpt_decode_bytes(const bark_gpt_weights *w);

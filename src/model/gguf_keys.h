@@ -14,6 +14,7 @@
 /* general.file_type values: llama.cpp's LLAMA_FTYPE numbering (gguf-py LlamaFileType), not tensor type ids. */
 #define FTYPE_ALL_F32 0u
 #define FTYPE_MOSTLY_F16 1u
+#define FTYPE_MOSTLY_Q4_0 2u
 #define FTYPE_MOSTLY_Q8_0 7u
 
 /* Everything of Bark's own sits under "bark.": KEY_ENCODEC("n_q") is "bark.encodec.n_q". */

@@ -143,10 +143,11 @@ static bark_status want(const bark_model *m, bark_tensor *dst, int optional, int
         return bark_fail(err, BARK_ERR_MISSING, "%s: tensor '%s' is missing", m->path, name);
     }
     int type_ok = float_only_f32 ? t->type == BARK_TYPE_F32
-                                 : (t->type == BARK_TYPE_F32 || t->type == BARK_TYPE_F16 || t->type == BARK_TYPE_Q8_0);
+                                 : (t->type == BARK_TYPE_F32 || t->type == BARK_TYPE_F16 || t->type == BARK_TYPE_Q8_0 ||
+                                    t->type == BARK_TYPE_Q4_0);
     if (!type_ok)
         return bark_fail(err, BARK_ERR_FORMAT, "%s: tensor '%s' has type %s, expected %s", m->path, name,
-                         bark_type_name(t->type), float_only_f32 ? "f32" : "f32, f16 or q8_0");
+                         bark_type_name(t->type), float_only_f32 ? "f32" : "f32, f16, q8_0 or q4_0");
     if (t->n_dims != n_dims || t->ne[0] != ne0 || (n_dims > 1 && t->ne[1] != ne1))
         return bark_fail(err, BARK_ERR_FORMAT, "%s: tensor '%s' has shape {%lld, %lld}, expected {%lld, %lld}", m->path,
                          name, (long long)t->ne[0], (long long)(t->n_dims > 1 ? t->ne[1] : 1), (long long)ne0,

@@ -1,4 +1,4 @@
-/* quant.c: f16 and q8_0 encoding of weights, and expansion of any stored float type to f32. */
+/* quant.c: f16, q8_0 and q4_0 encoding of weights, and expansion of any stored float type to f32. */
 #include "model/quant.h"
 
 #include <math.h>
@@ -6,7 +6,7 @@
 
 int bark_type_known(uint32_t type) {
     switch (type) {
-    case BARK_TYPE_F32: case BARK_TYPE_F16: case BARK_TYPE_Q8_0:
+    case BARK_TYPE_F32: case BARK_TYPE_F16: case BARK_TYPE_Q8_0: case BARK_TYPE_Q4_0:
     case BARK_TYPE_I8: case BARK_TYPE_I16: case BARK_TYPE_I32:
         return 1;
     }
@@ -18,6 +18,7 @@ const char *bark_type_name(uint32_t type) {
     case BARK_TYPE_F32: return "f32";
     case BARK_TYPE_F16: return "f16";
     case BARK_TYPE_Q8_0: return "q8_0";
+    case BARK_TYPE_Q4_0: return "q4_0";
     case BARK_TYPE_I8: return "i8";
     case BARK_TYPE_I16: return "i16";
     case BARK_TYPE_I32: return "i32";
@@ -33,6 +34,7 @@ size_t bark_type_row_size(uint32_t type, int64_t n) {
     case BARK_TYPE_F16: case BARK_TYPE_I16: return un * 2;
     case BARK_TYPE_I8: return un;
     case BARK_TYPE_Q8_0: return (n % QK8_0) ? 0 : un / QK8_0 * sizeof(block_q8_0);
+    case BARK_TYPE_Q4_0: return (n % QK4_0) ? 0 : un / QK4_0 * sizeof(block_q4_0);
     }
     return 0;
 }
@@ -89,6 +91,41 @@ void bark_quantize_row_q8_0(const float *x, block_q8_0 *y, int64_t n) {
     }
 }
 
+/* min(15, trunc(v + 8.5)); v + 8.5 lies in [0.5, 16.5] for finite blocks, and NaN (from a non-finite block) gives 0 */
+static unsigned nibble(float v) {
+    float u = v + 8.5f;
+    return u >= 15.0f ? 15u : u >= 0.0f ? (unsigned)u : 0u;
+}
+
+void bark_quantize_row_q4_0(const float *x, block_q4_0 *y, int64_t n) {
+    for (int64_t b = 0; b < n / QK4_0; b++) {
+        const float *xb = x + b * QK4_0;
+        float amax = 0.0f, m = 0.0f;
+        for (int j = 0; j < QK4_0; j++)
+            if (fabsf(xb[j]) > amax) amax = fabsf(xb[j]), m = xb[j];
+        const float d = m / -8.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[b].d = bark_f32_to_f16(d);
+        for (int j = 0; j < QK4_0 / 2; j++) {
+            y[b].qs[j] = (uint8_t)(nibble(xb[j] * id) | nibble(xb[j + QK4_0 / 2] * id) << 4);
+        }
+    }
+}
+
+void bark_q4_0_to_q8_0(const block_q4_0 *x, block_q8_0 *y, int64_t nb) {
+    for (int64_t b = 0; b < nb; b++) {
+        uint8_t in[QK4_0 / 2]; /* local copies: the compiler vectorizes what cannot alias */
+        int8_t out[QK4_0];
+        memcpy(in, x[b].qs, sizeof in);
+        for (int j = 0; j < QK4_0 / 2; j++) {
+            out[j] = (int8_t)((in[j] & 15) - 8);
+            out[j + QK4_0 / 2] = (int8_t)((in[j] >> 4) - 8);
+        }
+        y[b].d = x[b].d;
+        memcpy(y[b].qs, out, sizeof out);
+    }
+}
+
 void bark_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n) {
     switch (type) {
     case BARK_TYPE_F32:
@@ -104,6 +141,18 @@ void bark_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n) 
         for (int64_t i = 0; i < n / QK8_0; i++) {
             const float d = bark_f16_to_f32(b[i].d);
             for (int j = 0; j < QK8_0; j++) dst[i * QK8_0 + j] = d * (float)b[i].qs[j];
+        }
+        break;
+    }
+    case BARK_TYPE_Q4_0: { /* through the q8_0 form, a block at a time (both loops vectorize) */
+        const block_q4_0 *b = src;
+        for (int64_t i = 0; i < n / QK4_0; i++) {
+            block_q8_0 q;
+            bark_q4_0_to_q8_0(&b[i], &q, 1);
+            const float d = bark_f16_to_f32(q.d);
+            float out[QK8_0];
+            for (int j = 0; j < QK8_0; j++) out[j] = d * (float)q.qs[j];
+            memcpy(dst + i * QK4_0, out, sizeof out);
         }
         break;
     }
