@@ -18,7 +18,7 @@ say() { printf '%s\n' "$*" | tee -a "$LOG"; }
 fail=0
 check() { if eval "$2"; then say "   ok: $1"; else say "   FAILED: $1"; fail=1; fi; }
 command -v mosquitto > /dev/null || PATH=$PATH:/usr/sbin
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. tests/util/serve_start.sh
 port_open() { python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 1)" 2> /dev/null; }
 
 "$BARK" convert tests/data/tiny/hf -o "$DIR/tiny.gguf" --type q8_0 > /dev/null
@@ -35,10 +35,8 @@ broker() {
 M=(-h 127.0.0.1 -p "$MPORT")
 broker
 say "== $(mosquitto -h 2>&1 | head -1 || true) on 127.0.0.1:$MPORT"
-HPORT=$(free_port)
-"$BARK" serve -m "$DIR/tiny.gguf" --port "$HPORT" -t 2 --cache "$DIR/cache" --mqtt "127.0.0.1:$MPORT" \
-    --mqtt-site kitchen 2> "$DIR/server.log" &
-PID=$!
+serve_start -m "$DIR/tiny.gguf" -t 2 --cache "$DIR/cache" --mqtt "127.0.0.1:$MPORT" --mqtt-site kitchen
+HPORT=$PORT
 say "-- the retained status once connected"
 mosquitto_sub "${M[@]}" -t bark/kitchen/status -C 1 -W 30 > "$DIR/status" || true
 say "   $(cat "$DIR/status")"

@@ -26,22 +26,8 @@ fi
 say "== $(chromium --version 2>/dev/null | head -1)"
 
 "$BARK" convert tests/data/tiny/hf -o "$DIR/tiny.gguf" --type q8_0 > /dev/null
-# a free port: bind 0 and read it back, then give it to the server (retried if someone took it meanwhile)
-for attempt in 1 2 3; do
-    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    "$BARK" serve -m "$DIR/tiny.gguf" --port "$PORT" -t 2 --api-key "$KEY" --cache "$DIR/cache" --device null \
-        2> "$DIR/server.log" &
-    PID=$!
-    for _ in $(seq 100); do
-        curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/" && break
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$PID" 2>/dev/null && break
-    wait "$PID" || true; PID=""
-done
-[ -n "$PID" ] || { cat "$DIR/server.log"; echo "page_chromium: the server did not start"; exit 1; }
-URL=http://127.0.0.1:$PORT
+. tests/util/serve_start.sh
+serve_start -m "$DIR/tiny.gguf" -t 2 --api-key "$KEY" --cache "$DIR/cache" --device null
 say "== bark serve on $URL with an API key"
 # one request with a seed puts an entry in the server's cache for the page to list and play
 curl -s -o /dev/null --max-time 300 -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \

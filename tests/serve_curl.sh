@@ -17,21 +17,8 @@ say() { printf '%s\n' "$*" | tee -a "$LOG"; }
 # the loudspeaker: ALSA's file plugin writing the raw samples to a file (no sound card)
 sed "s|@FILE@|$DIR/speaker.raw|" tests/data/say/asoundrc.in > "$DIR/asoundrc"
 export ALSA_CONFIG_PATH=$DIR/asoundrc
-# a free port: bind 0 and read it back, then give it to the server (retried if someone took it meanwhile)
-for attempt in 1 2 3; do
-    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    "$BARK" serve -m "$DIR/tiny.gguf" --port "$PORT" -t 2 --cache "$DIR/cache" 2> "$DIR/server.log" &
-    PID=$!
-    for _ in $(seq 100); do
-        curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/health" && break
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$PID" 2>/dev/null && break
-    wait "$PID" || true; PID=""
-done
-[ -n "$PID" ] || { cat "$DIR/server.log"; echo "serve_curl: the server did not start"; exit 1; }
-URL=http://127.0.0.1:$PORT
+. tests/util/serve_start.sh
+serve_start -m "$DIR/tiny.gguf" -t 2 --cache "$DIR/cache"
 say "== bark serve on $URL ($(tail -1 "$DIR/server.log"))"
 fail=0
 

@@ -19,21 +19,15 @@ say() { printf '%s\n' "$*" | tee -a "$LOG"; }
 [ -x "$VENV/bin/python" ] || /usr/bin/python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q -r tools/requirements-interop.txt
 "$BARK" convert tests/data/tiny/hf -o "$DIR/tiny.gguf" --type q8_0 > /dev/null
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-for attempt in 1 2 3; do
-    WPORT=$(free_port)
-    "$BARK" serve -m "$DIR/tiny.gguf" --port 0 --wyoming "$WPORT" --no-speaker -t 2 --cache "$DIR/cache" \
-        2> "$DIR/server.log" &
-    PID=$!
-    for _ in $(seq 100); do
-        python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $WPORT), 1)" 2>/dev/null && break
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$PID" 2>/dev/null && break
-    wait "$PID" || true; PID=""
+. tests/util/serve_start.sh
+serve_start -m "$DIR/tiny.gguf" --wyoming 0 --no-speaker -t 2 --cache "$DIR/cache"
+WPORT=""
+for _ in $(seq 100); do  # the Wyoming port it took, printed once it listens
+    WPORT=$(sed -n 's|^bark serve: Wyoming.* on tcp://127.0.0.1:\([0-9]*\).*|\1|p' "$DIR/server.log")
+    [ -n "$WPORT" ] && break
+    sleep 0.1
 done
-[ -n "$PID" ] || { cat "$DIR/server.log"; echo "wyoming_interop: the server did not start"; exit 1; }
+[ -n "$WPORT" ] || { cat "$DIR/server.log"; echo "wyoming_interop: no Wyoming port"; exit 1; }
 say "== $(tail -1 "$DIR/server.log"), wyoming $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("wyoming"))')"
 fail=0
 "$VENV/bin/python" tests/wyoming_client.py "$WPORT" 2>&1 | tee -a "$LOG" || fail=1

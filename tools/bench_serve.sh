@@ -14,17 +14,11 @@ pid=""
 stop() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"; }
 trap stop EXIT
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$build/bark" serve -m "$model" --port "$port" -t "$threads" --no-speaker --no-cache --max-seconds "$cap" \
-    --max-batch "$clients" --max-queue $((2 * clients)) 2> "$dir/server.log" &
-pid=$!
-url=http://127.0.0.1:$port
-i=0
-until curl -s -o /dev/null --max-time 2 "$url/health"; do
-    i=$((i + 1))
-    if [ $i -gt 300 ] || ! kill -0 "$pid" 2>/dev/null; then cat "$dir/server.log" >&2; echo "bench_serve: no server" >&2; exit 1; fi
-    sleep 0.2
-done
+BARK=$build/bark DIR=$dir
+. tests/util/serve_start.sh
+serve_start -m "$model" -t "$threads" --no-speaker --no-cache --max-seconds "$cap" --max-batch "$clients" \
+    --max-queue $((2 * clients))
+pid=$PID url=$URL
 
 # speak TEXT SEED: one streamed request (raw PCM); "status first_byte_s total_s bytes" on stdout
 speak() {
