@@ -23,15 +23,9 @@ typedef struct ann_request {
     size_t n_chime;
 } ann_request;
 
-/* Why a request was refused: the message, the error code and the field. */
-typedef struct ann_refusal {
-    char msg[640];
-    const char *code, *param;
-} ann_refusal;
-
 /* POST /v1/announce's body (an object of text, voice, priority, chime, volume) checked field by field; q filled in
  * (owned copies, freed by ann_add or by the caller on a refusal): 0, or -1 with why in r (announce_api.c). */
-int ann_parse(const serve *s, const cJSON *root, ann_request *q, ann_refusal *r);
+int ann_parse(const serve *s, const cJSON *root, ann_request *q, srv_refusal *r);
 /* 1 when the announcement of that id is over (played, failed, cancelled) or unknown; 0 while it waits or plays. */
 int ann_over(srv_announcer *a, uint64_t id);
 /* Announcements waiting or playing. */

@@ -9,18 +9,6 @@
 
 #include "serve/announce.h"
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 4, 5)))
-#endif
-static int refuse(ann_refusal *r, const char *code, const char *param, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->msg, sizeof r->msg, fmt, ap);
-    va_end(ap);
-    r->code = code, r->param = param;
-    return -1;
-}
-
 /* The voice when none is given: v2/en_speaker_6 (Suno's examples' voice) if the model has it, else its first. */
 static const char *default_voice(const serve *s) {
     const bark_model *m = bark_context_model(s->ctx);
@@ -30,24 +18,24 @@ static const char *default_voice(const serve *s) {
 
 /* The chime: a file name in the chimes folder, or a path that leads into it (symbolic links and .. resolved first),
  * that libsndfile reads; its samples (at most ANN_MAX_CHIME_SECONDS) into q. */
-static int read_chime(const serve *s, const char *name, ann_request *q, ann_refusal *r) {
+static int read_chime(const serve *s, const char *name, ann_request *q, srv_refusal *r) {
     const char *dir = ann_chimes(s->announcer);
     char path[PATH_MAX + 256], real[PATH_MAX];
     struct stat st;
-    if (!dir[0]) return refuse(r, "chimes_off", "chime", "this server takes no chime (start it with --chimes DIR)");
+    if (!dir[0]) return srv_refuse(r, "chimes_off", "chime", "this server takes no chime (start it with --chimes DIR)");
     snprintf(path, sizeof path, name[0] == '/' ? "%s" : "%s/%s", name[0] == '/' ? name : dir, name);
     const size_t dl = strlen(dir);
     if (!realpath(path, real) || stat(real, &st) || !S_ISREG(st.st_mode))
-        return refuse(r, "invalid_chime", "chime", "no chime file '%.200s' in the chimes folder", name);
+        return srv_refuse(r, "invalid_chime", "chime", "no chime file '%.200s' in the chimes folder", name);
     if (strncmp(real, dir, dl) || real[dl] != '/')
-        return refuse(r, "invalid_chime", "chime", "the chime '%.200s' is outside the chimes folder", name);
+        return srv_refuse(r, "invalid_chime", "chime", "the chime '%.200s' is outside the chimes folder", name);
     bark_audio_reader *rd;
     bark_error err = {BARK_OK, ""};
     const size_t cap = (size_t)ANN_MAX_CHIME_SECONDS * BARK_SAMPLE_RATE_HZ;
     if (!(q->chime = malloc((cap + 1) * sizeof *q->chime)))
-        return refuse(r, "out_of_memory", NULL, "out of memory");
+        return srv_refuse(r, "out_of_memory", NULL, "out of memory");
     if (bark_audio_reader_open(real, BARK_SAMPLE_RATE_HZ, &rd, &err))
-        return refuse(r, "invalid_chime", "chime", "the chime '%.200s' is not a sound file libsndfile reads",
+        return srv_refuse(r, "invalid_chime", "chime", "the chime '%.200s' is not a sound file libsndfile reads",
                       name);
     size_t n = 1;
     bark_status rs = BARK_OK;
@@ -55,23 +43,23 @@ static int read_chime(const serve *s, const char *name, ann_request *q, ann_refu
         if (!(rs = bark_audio_reader_read(rd, q->chime + q->n_chime, cap + 1 - q->n_chime, &n, &err)))
             q->n_chime += n;
     bark_audio_reader_close(rd);
-    if (rs) return refuse(r, "invalid_chime", "chime", "the chime '%.200s': %.300s", name, err.msg);
+    if (rs) return srv_refuse(r, "invalid_chime", "chime", "the chime '%.200s': %.300s", name, err.msg);
     if (q->n_chime > cap)
-        return refuse(r, "invalid_chime", "chime", "the chime '%.200s' is longer than %d s", name,
+        return srv_refuse(r, "invalid_chime", "chime", "the chime '%.200s' is longer than %d s", name,
                       ANN_MAX_CHIME_SECONDS);
     float *fit = realloc(q->chime, (q->n_chime + 1) * sizeof *fit);
     if (fit) q->chime = fit;
     return 0;
 }
 
-int ann_parse(const serve *s, const cJSON *root, ann_request *q, ann_refusal *r) {
+int ann_parse(const serve *s, const cJSON *root, ann_request *q, srv_refusal *r) {
     static const char *const fields[] = {"text", "voice", "priority", "chime", "volume", "style"};
-    if (!cJSON_IsObject(root)) return refuse(r, "invalid_json", NULL, "the body must be a JSON object");
+    if (!cJSON_IsObject(root)) return srv_refuse(r, "invalid_json", NULL, "the body must be a JSON object");
     for (const cJSON *f = root->child; f; f = f->next) {
         size_t i = 0;
         while (i < sizeof fields / sizeof *fields && strcmp(f->string, fields[i])) i++;
         if (i == sizeof fields / sizeof *fields)
-            return refuse(r, "unknown_field", NULL, "unknown field '%.100s' (known: text, voice, priority, chime, "
+            return srv_refuse(r, "unknown_field", NULL, "unknown field '%.100s' (known: text, voice, priority, chime, "
                           "volume, style)", f->string);
     }
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(root, "text");
@@ -79,46 +67,46 @@ int ann_parse(const serve *s, const cJSON *root, ann_request *q, ann_refusal *r)
     const cJSON *prio = cJSON_GetObjectItemCaseSensitive(root, "priority");
     const cJSON *chime = cJSON_GetObjectItemCaseSensitive(root, "chime");
     const cJSON *volume = cJSON_GetObjectItemCaseSensitive(root, "volume");
-    if (!text) return refuse(r, "missing_field", "text", "missing field 'text'");
-    if (!cJSON_IsString(text)) return refuse(r, "invalid_type", "text", "'text' must be a string");
+    if (!text) return srv_refuse(r, "missing_field", "text", "missing field 'text'");
+    if (!cJSON_IsString(text)) return srv_refuse(r, "invalid_type", "text", "'text' must be a string");
     if (!text->valuestring[strspn(text->valuestring, " \t\r\n")])
-        return refuse(r, "invalid_value", "text", "'text' is empty: give 1 to %d characters", SRV_MAX_INPUT);
+        return srv_refuse(r, "invalid_value", "text", "'text' is empty: give 1 to %d characters", SRV_MAX_INPUT);
     if (srv_characters(text->valuestring) > SRV_MAX_INPUT)
-        return refuse(r, "input_too_long", "text", "'text' is longer than %d characters", SRV_MAX_INPUT);
+        return srv_refuse(r, "input_too_long", "text", "'text' is longer than %d characters", SRV_MAX_INPUT);
     const char *v = default_voice(s);
     if (voice && !cJSON_IsNull(voice)) {
-        if (!cJSON_IsString(voice)) return refuse(r, "invalid_type", "voice", "'voice' must be a string");
+        if (!cJSON_IsString(voice)) return srv_refuse(r, "invalid_type", "voice", "'voice' must be a string");
         if (!srv_known_voice(s, voice->valuestring))
-            return refuse(r, "unknown_voice", "voice", "unknown voice '%.100s' (GET /v1/voices lists them)",
+            return srv_refuse(r, "unknown_voice", "voice", "unknown voice '%.100s' (GET /v1/voices lists them)",
                           voice->valuestring);
         v = voice->valuestring;
     }
-    if (!v) return refuse(r, "missing_field", "voice", "missing field 'voice' (the model has no voice to default to)");
+    if (!v) return srv_refuse(r, "missing_field", "voice", "missing field 'voice' (the model has no voice to default to)");
     q->priority = ANN_NORMAL;
     if (prio && !cJSON_IsNull(prio)) {
         int i = 0;
         while (i < ANN_N_PRIORITIES && !(cJSON_IsString(prio) && !strcmp(prio->valuestring, ann_priority_names[i])))
             i++;
         if (i == ANN_N_PRIORITIES)
-            return refuse(r, "invalid_value", "priority", "'priority' must be \"low\", \"normal\", \"high\" or "
+            return srv_refuse(r, "invalid_value", "priority", "'priority' must be \"low\", \"normal\", \"high\" or "
                           "\"critical\"");
         q->priority = (ann_priority)i;
     }
     q->volume = 1;
     if (volume && !cJSON_IsNull(volume)) {
         if (!cJSON_IsNumber(volume) || !(volume->valuedouble >= 0 && volume->valuedouble <= 1))
-            return refuse(r, "invalid_value", "volume", "'volume' must be a number in [0, 1]");
+            return srv_refuse(r, "invalid_value", "volume", "'volume' must be a number in [0, 1]");
         q->volume = (float)volume->valuedouble;
     }
     if (chime && !cJSON_IsNull(chime)) {
         if (!cJSON_IsString(chime) || !chime->valuestring[0])
-            return refuse(r, "invalid_type", "chime", "'chime' must be a file name in the chimes folder");
+            return srv_refuse(r, "invalid_type", "chime", "'chime' must be a file name in the chimes folder");
         if (read_chime(s, chime->valuestring, q, r)) return -1;
     }
     char why[300];
     if (srv_styled_text(cJSON_GetObjectItemCaseSensitive(root, "style"), text->valuestring, &q->text, why, sizeof why))
-        return refuse(r, "invalid_value", "style", "%s", why);
-    if (!q->text || !(q->voice = strdup(v))) return refuse(r, "out_of_memory", NULL, "out of memory");
+        return srv_refuse(r, "invalid_value", "style", "%s", why);
+    if (!q->text || !(q->voice = strdup(v))) return srv_refuse(r, "out_of_memory", NULL, "out of memory");
     return 0;
 }
 
@@ -129,7 +117,7 @@ static enum MHD_Result post(serve *s, struct MHD_Connection *c, const char *body
         return srv_reply_error(c, s, SRV_ANNOUNCE, MHD_HTTP_BAD_REQUEST, "invalid_json", NULL,
                                "the body is not valid JSON (at byte %zu)", at);
     ann_request q = {0};
-    ann_refusal r = {.code = NULL};
+    srv_refusal r = {.code = NULL};
     const int bad = ann_parse(s, root, &q, &r);
     cJSON_Delete(root);
     if (bad) {

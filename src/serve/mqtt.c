@@ -90,7 +90,7 @@ static const char *string_of(const cJSON *o, const char *k) {
 /* An announcement request (ann_parse's checks) into the queue: its id, or 0 (said on stderr). */
 static uint64_t enqueue(srv_mqtt *q, const char *topic, const cJSON *body) {
     ann_request r = {0};
-    ann_refusal why = {.code = NULL};
+    srv_refusal why = {.code = NULL};
     uint64_t id = 0;
     size_t position;
     int full;

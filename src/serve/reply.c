@@ -66,3 +66,12 @@ enum MHD_Result srv_reply_error(struct MHD_Connection *c, serve *s, srv_endpoint
     cJSON_Delete(root);
     return srv_reply_json(c, s, ep, status, json);
 }
+
+int srv_refuse(srv_refusal *r, const char *code, const char *param, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+    va_end(ap);
+    r->code = code, r->param = param;
+    return -1;
+}

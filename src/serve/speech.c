@@ -9,18 +9,6 @@
 
 #define MAX_SEED 9007199254740991.0 /* 2^53 - 1: the largest integer a JSON number carries exactly */
 
-/* Why a body was refused: the message, OpenAI's code and the field. */
-typedef struct refusal {
-    char msg[640];
-    const char *code, *param;
-} refusal;
-
-static int refuse(refusal *r, const char *code, const char *param, const char *msg) {
-    snprintf(r->msg, sizeof r->msg, "%s", msg);
-    r->code = code, r->param = param;
-    return -1;
-}
-
 size_t srv_characters(const char *s) {
     size_t n = 0;
     for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
@@ -36,85 +24,74 @@ bark_synth_params srv_synth_params(const serve *s, const srv_speech_req *q) {
 }
 
 /* A temperature field: absent (the default stays) or a number in (0, 100]. */
-static int temperature(const cJSON *v, const char *name, float *out, refusal *r) {
+static int temperature(const cJSON *v, const char *name, float *out, srv_refusal *r) {
     if (!v || cJSON_IsNull(v)) return 0;
-    if (!cJSON_IsNumber(v) || !(v->valuedouble > 0 && v->valuedouble <= 100)) {
-        char m[160];
-        snprintf(m, sizeof m, "'%s' must be a number in (0, 100]", name);
-        return refuse(r, "invalid_value", name, m);
-    }
+    if (!cJSON_IsNumber(v) || !(v->valuedouble > 0 && v->valuedouble <= 100))
+        return srv_refuse(r, "invalid_value", name, "'%s' must be a number in (0, 100]", name);
     *out = (float)v->valuedouble;
     return 0;
 }
 
-static int format_of(const cJSON *v, srv_format *out, refusal *r) {
+static int format_of(const cJSON *v, srv_format *out, srv_refusal *r) {
     if (!v || cJSON_IsNull(v)) return *out = SRV_WAV, 0;
-    if (!cJSON_IsString(v)) return refuse(r, "invalid_type", "response_format", "'response_format' must be a string");
+    if (!cJSON_IsString(v)) return srv_refuse(r, "invalid_type", "response_format", "'response_format' must be a string");
     static const char *const names[SRV_N_FORMATS] = {"wav", "pcm", "flac", "mp3", "opus"};
     for (int i = 0; i < SRV_N_FORMATS; i++)
         if (!strcmp(v->valuestring, names[i])) return *out = (srv_format)i, 0;
-    char m[320];
-    const char *f = v->valuestring;
-    if (!strcmp(f, "aac"))
-        snprintf(m, sizeof m, "response_format 'aac' is not supported (libsndfile does not write it): use wav, pcm, "
-                 "flac, mp3 or opus");
-    else snprintf(m, sizeof m, "unknown response_format '%.100s': use wav, pcm, flac, mp3 or opus", f);
-    return refuse(r, "unsupported_response_format", "response_format", m);
+    if (!strcmp(v->valuestring, "aac"))
+        return srv_refuse(r, "unsupported_response_format", "response_format", "response_format 'aac' is not "
+                          "supported (libsndfile does not write it): use wav, pcm, flac, mp3 or opus");
+    return srv_refuse(r, "unsupported_response_format", "response_format",
+                      "unknown response_format '%.100s': use wav, pcm, flac, mp3 or opus", v->valuestring);
 }
 
 /* Every field of the body checked; the request filled in (text and voice copied). */
-static int parse(const serve *s, const cJSON *root, srv_speech_req *q, refusal *r) {
+static int parse(const serve *s, const cJSON *root, srv_speech_req *q, srv_refusal *r) {
     static const char *const fields[] = {"model", "input", "voice", "response_format", "speed", "seed", "text_temp",
                                          "waveform_temp", "style"};
     char m[640];
-    if (!cJSON_IsObject(root)) return refuse(r, "invalid_json", NULL, "the body must be a JSON object");
+    if (!cJSON_IsObject(root)) return srv_refuse(r, "invalid_json", NULL, "the body must be a JSON object");
     for (const cJSON *f = root->child; f; f = f->next) {
         size_t i = 0;
         while (i < sizeof fields / sizeof *fields && strcmp(f->string, fields[i])) i++;
-        if (i == sizeof fields / sizeof *fields) {
-            snprintf(m, sizeof m, "unknown field '%.100s' (known: model, input, voice, response_format, speed, seed, "
-                     "text_temp, waveform_temp, style)", f->string);
-            return refuse(r, "unknown_field", NULL, m);
-        }
+        if (i == sizeof fields / sizeof *fields)
+            return srv_refuse(r, "unknown_field", NULL, "unknown field '%.100s' (known: model, input, voice, "
+                              "response_format, speed, seed, text_temp, waveform_temp, style)", f->string);
     }
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
     const cJSON *input = cJSON_GetObjectItemCaseSensitive(root, "input");
     const cJSON *voice = cJSON_GetObjectItemCaseSensitive(root, "voice");
     const cJSON *speed = cJSON_GetObjectItemCaseSensitive(root, "speed");
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(root, "seed");
-    if (!model) return refuse(r, "missing_field", "model", "missing field 'model'");
+    if (!model) return srv_refuse(r, "missing_field", "model", "missing field 'model'");
     if (!cJSON_IsString(model) || !*model->valuestring)
-        return refuse(r, "invalid_type", "model", "'model' must be a non-empty string");
-    if (!input) return refuse(r, "missing_field", "input", "missing field 'input'");
-    if (!cJSON_IsString(input)) return refuse(r, "invalid_type", "input", "'input' must be a string");
+        return srv_refuse(r, "invalid_type", "model", "'model' must be a non-empty string");
+    if (!input) return srv_refuse(r, "missing_field", "input", "missing field 'input'");
+    if (!cJSON_IsString(input)) return srv_refuse(r, "invalid_type", "input", "'input' must be a string");
     const size_t n = srv_characters(input->valuestring);
-    if (n == 0) return refuse(r, "invalid_value", "input", "'input' is empty: give 1 to 4096 characters");
-    if (n > SRV_MAX_INPUT) {
-        snprintf(m, sizeof m, "'input' is %zu characters long; the most is %d (split the text into several requests)",
-                 n, SRV_MAX_INPUT);
-        return refuse(r, "input_too_long", "input", m);
-    }
-    if (!voice) return refuse(r, "missing_field", "voice", "missing field 'voice' (GET /v1/voices lists them)");
-    if (!cJSON_IsString(voice)) return refuse(r, "invalid_type", "voice", "'voice' must be a string");
-    if (!srv_known_voice(s, voice->valuestring)) {
-        snprintf(m, sizeof m, "unknown voice '%.100s' (GET /v1/voices lists the voices of this model)",
-                 voice->valuestring);
-        return refuse(r, "unknown_voice", "voice", m);
-    }
+    if (n == 0) return srv_refuse(r, "invalid_value", "input", "'input' is empty: give 1 to 4096 characters");
+    if (n > SRV_MAX_INPUT)
+        return srv_refuse(r, "input_too_long", "input",
+                          "'input' is %zu characters long; the most is %d (split the text into several requests)", n,
+                          SRV_MAX_INPUT);
+    if (!voice) return srv_refuse(r, "missing_field", "voice", "missing field 'voice' (GET /v1/voices lists them)");
+    if (!cJSON_IsString(voice)) return srv_refuse(r, "invalid_type", "voice", "'voice' must be a string");
+    if (!srv_known_voice(s, voice->valuestring))
+        return srv_refuse(r, "unknown_voice", "voice", "unknown voice '%.100s' (GET /v1/voices lists the voices of "
+                          "this model)", voice->valuestring);
     if (format_of(cJSON_GetObjectItemCaseSensitive(root, "response_format"), &q->format, r)) return -1;
     if (speed && !cJSON_IsNull(speed)) {
-        if (!cJSON_IsNumber(speed)) return refuse(r, "invalid_type", "speed", "'speed' must be a number");
-        if (speed->valuedouble != 1.0) {
-            snprintf(m, sizeof m, "speed %g is not supported: only 1.0 (bark cannot change its speaking rate)",
-                     speed->valuedouble);
-            return refuse(r, "unsupported_speed", "speed", m);
-        }
+        if (!cJSON_IsNumber(speed)) return srv_refuse(r, "invalid_type", "speed", "'speed' must be a number");
+        if (speed->valuedouble != 1.0)
+            return srv_refuse(r, "unsupported_speed", "speed",
+                              "speed %g is not supported: only 1.0 (bark cannot change its speaking rate)",
+                              speed->valuedouble);
     }
     q->seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32) ^ (uint64_t)(uintptr_t)q;
     if (seed && !cJSON_IsNull(seed)) {
         const double v = seed->valuedouble;
         if (!cJSON_IsNumber(seed) || !(v >= 0 && v <= MAX_SEED) || floor(v) != v)
-            return refuse(r, "invalid_value", "seed", "'seed' must be a whole number in [0, 2^53 - 1]");
+            return srv_refuse(r, "invalid_value", "seed", "'seed' must be a whole number in [0, 2^53 - 1]");
         q->seed = (uint64_t)v, q->have_seed = 1;
     }
     const bark_synth_params d = bark_synth_default_params();
@@ -123,11 +100,11 @@ static int parse(const serve *s, const cJSON *root, srv_speech_req *q, refusal *
         temperature(cJSON_GetObjectItemCaseSensitive(root, "waveform_temp"), "waveform_temp", &q->waveform_temp, r))
         return -1;
     if (srv_styled_text(cJSON_GetObjectItemCaseSensitive(root, "style"), input->valuestring, &q->text, m, sizeof m))
-        return refuse(r, "invalid_value", "style", m);
+        return srv_refuse(r, "invalid_value", "style", "%s", m);
     q->voice = strdup(voice->valuestring);
     if (!q->text || !q->voice) {
         free(q->text), free(q->voice);
-        return refuse(r, "out_of_memory", NULL, "out of memory");
+        return srv_refuse(r, "out_of_memory", NULL, "out of memory");
     }
     return 0;
 }
@@ -148,7 +125,7 @@ enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body,
         return srv_reply_error(c, s, SRV_SPEECH, MHD_HTTP_BAD_REQUEST, "invalid_json", NULL,
                                "the body is not valid JSON (at byte %zu)", at);
     srv_speech_req q = {0};
-    refusal r = {.code = NULL};
+    srv_refusal r = {.code = NULL};
     const int bad = parse(s, root, &q, &r);
     cJSON_Delete(root);
     if (bad) return srv_reply_error(c, s, SRV_SPEECH, MHD_HTTP_BAD_REQUEST, r.code, r.param, "%s", r.msg);

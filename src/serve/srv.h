@@ -92,6 +92,18 @@ enum MHD_Result srv_reply_error(struct MHD_Connection *c, serve *s, srv_endpoint
 #endif
     ;
 
+/* Why a request body was refused: the message, OpenAI's error code and the field (NULL: none). */
+typedef struct srv_refusal {
+    char msg[640];
+    const char *code, *param;
+} srv_refusal;
+/* Fills r; -1 (for `return srv_refuse(...)`). */
+int srv_refuse(srv_refusal *r, const char *code, const char *param, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
 /* ---- limits (limits.c) ---- */
 
 /* Whether the request carries "Authorization: Bearer <key>" (always 1 without an api key). */
