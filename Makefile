@@ -1,19 +1,20 @@
 # Makefile: builds libbark, the `bark` CLI, the tests, fuzzers and benchmarks (see README.md).
 
 CC      ?= cc
+PKG_CONFIG ?= pkg-config
 BUILD   ?= build
 BOARD   ?= generic
 include boards/$(BOARD).mk
 
 PKGS    := sndfile alsa samplerate zlib openblas libcjson
 # Zeroconf (the Wyoming server as _wyoming._tcp) through Avahi when libavahi-client is there at build time.
-AVAHI   := $(shell pkg-config --exists avahi-client && echo avahi-client)
+AVAHI   := $(shell $(PKG_CONFIG) --exists avahi-client && echo avahi-client)
 CLI_PKGS:= libmicrohttpd sqlite3 libmosquitto $(AVAHI)
 CSTD    := -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 OPT     ?= -O2 -g
-CFLAGS  += $(CSTD) $(WARN) $(OPT) $(BOARD_CFLAGS) -Iinclude -Isrc -Iarch $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+CFLAGS  += $(CSTD) $(WARN) $(OPT) $(BOARD_CFLAGS) -Iinclude -Isrc -Iarch $(shell $(PKG_CONFIG) --cflags $(PKGS))
+LDLIBS  += $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread -lm
 
 ifeq ($(WERROR),1)
 CFLAGS  += -Werror
@@ -55,10 +56,10 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 OBJCOPY  ?= objcopy
 # libbark's own dependencies (no ALSA: that sink is the CLI's); the ones pkg-config knows are Requires.private.
 LIB_PKGS := sndfile samplerate zlib openblas libcjson
-PC_REQ   := $(foreach p,$(LIB_PKGS),$(if $(shell pkg-config --exists $(p) && echo y),$(p)))
+PC_REQ   := $(foreach p,$(LIB_PKGS),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),$(p)))
 PC_LIBS  := $(strip $(patsubst %,-l%,$(subst libcjson,cjson,$(subst zlib,z,$(filter-out $(PC_REQ),$(LIB_PKGS))))) \
             -lpthread -lm)
-LIB_LIBS := $(if $(PC_REQ),$(shell pkg-config --libs $(PC_REQ))) $(PC_LIBS)
+LIB_LIBS := $(if $(PC_REQ),$(shell $(PKG_CONFIG) --libs $(PC_REQ))) $(PC_LIBS)
 # Nothing left undefined in the .so (except under the sanitizers: their runtime comes with the executable).
 SO_LDFLAGS ?= $(if $(SAN),,-Wl,--no-undefined)
 
@@ -100,6 +101,21 @@ $(BUILD)/tests/arm64_kernels: $(BUILD)/arm64/kernels_check
 	@mkdir -p $(dir $@)
 	@printf '#!/bin/sh\n# runs the arm64 kernel checks under qemu (NEON, then NEON with dotprod via -cpu max)\nset -e\nqemu-aarch64 -cpu cortex-a72 $(CURDIR)/$< neon\nqemu-aarch64 -cpu max $(CURDIR)/$< neon-dotprod\n' > $@
 	@chmod +x $@
+
+# ---- The whole tree for arm64 (Raspberry Pi 4 and 5) in $(ARM64_BUILD), cross-built with Debian's multiarch -dev
+# packages (tools/install_deps.sh). One ARMv8.0 build (boards/rpi4.mk) serves both boards: the SDOT kernels are
+# compiled with +dotprod and chosen at run time (arch/dispatch.c), as an arm64 Debian package would ship them.
+# `make test-arm64` runs it under qemu-aarch64 as a Pi 4 (cortex-a72) and a Pi 5 (cortex-a76): tests/arm64_e2e.sh.
+ARM64_BUILD ?= build-arm64
+ARM64_MAKE   = $(MAKE) BOARD=rpi4 BUILD=$(ARM64_BUILD) CC=$(CROSS_CC) PKG_CONFIG=aarch64-linux-gnu-pkg-config \
+               AR=aarch64-linux-gnu-ar OBJCOPY=aarch64-linux-gnu-objcopy WERROR=$(WERROR)
+ARM64_SUITES ?= test_quant test_gguf test_tokenizer test_sampler test_text_split test_threadpool test_readers test_audio_file
+.PHONY: arm64 arm64-tests test-arm64
+arm64:
+	$(ARM64_MAKE) all arm64-tests
+arm64-tests: $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+test-arm64: all arm64
+	@ARM64_BUILD=$(ARM64_BUILD) SUITES="$(ARM64_SUITES)" sh tests/arm64_e2e.sh $(BUILD)
 
 # The determinism suite runs twice: with OpenBLAS told it is on a Haswell with a 512 KB L2 (as this kind of machine
 # and a Haswell-class laptop get) and without, since OpenBLAS reads those variables once, at start-up.
@@ -167,7 +183,7 @@ $(BUILD)/examples/%.o: examples/%.c include/bark.h
 $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LIB_LIBS) -o $@
 
-# Where `make install` puts things; DESTDIR stages them elsewhere.
+# Where `make install` puts things; DESTDIR stages them elsewhere (a Debian build sets LIBDIR and UNITDIR too).
 PREFIX     ?= /usr/local
 BINDIR     := $(PREFIX)/bin
 LIBDIR     := $(PREFIX)/lib
@@ -176,13 +192,13 @@ DATADIR    := $(PREFIX)/share/bark
 UNITDIR    := $(LIBDIR)/systemd/system
 
 # The CLI alone serves HTTP (libmicrohttpd) and searches $(DATADIR) for the model; libbark does neither.
-CLI_LIBS   := $(shell pkg-config --libs $(CLI_PKGS))
-$(CLI_OBJ): CFLAGS += $(shell pkg-config --cflags $(CLI_PKGS)) -DBARK_DATADIR='"$(DATADIR)"'
+CLI_LIBS   := $(shell $(PKG_CONFIG) --libs $(CLI_PKGS))
+$(CLI_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(CLI_PKGS)) -DBARK_DATADIR='"$(DATADIR)"'
 $(CLI_OBJ): CFLAGS += $(if $(AVAHI),-DBARK_HAVE_AVAHI)
 
 # Installs the CLI, both libraries, the header, libbark.pc and the systemd unit under $(DESTDIR)$(PREFIX).
 install: $(BUILD)/bark $(SHARED) $(DIST_LIB) libbark.pc.in packaging/bark-serve.service.in
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES_PRIVATE@|$(PC_REQ)|' \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES_PRIVATE@|$(PC_REQ)|' \
 	    -e 's|@LIBS_PRIVATE@|$(PC_LIBS)|' libbark.pc.in > $(BUILD)/libbark.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(DATADIR)
 	install -m 755 $(BUILD)/bark $(DESTDIR)$(BINDIR)/bark
@@ -213,7 +229,7 @@ $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TUTIL_OBJ) $(CLI_LIB) $(LIB)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CLI_LIBS) $(shell pkg-config --libs cmocka) -o $@
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CLI_LIBS) $(shell $(PKG_CONFIG) --libs cmocka) -o $@
 
 # Installs the Debian packages the build, the tests and the cross build need (root or sudo).
 deps:
@@ -244,7 +260,7 @@ test-valgrind: all $(VALGRIND_TESTS:%=$(BUILD)/tests/%)
 	        && echo "valgrind $$t: clean" || { cat $(BUILD)/valgrind-$$t.log; echo "valgrind $$t: FAILED"; exit 1; }; \
 	done
 
-FUZZ_CFLAGS := $(CSTD) -g -O1 -Iinclude -Isrc -Iarch $(shell pkg-config --cflags $(PKGS))
+FUZZ_CFLAGS := $(CSTD) -g -O1 -Iinclude -Isrc -Iarch $(shell $(PKG_CONFIG) --cflags $(PKGS))
 FUZZ_SAN    := address,undefined
 FUZZ_OBJ    := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(wildcard $(LIB_DIRS:%=src/%/*.c) arch/*.c arch/c/*.c))
 $(BUILD)/fuzzobj/%.o: %.c
