@@ -22,15 +22,10 @@ int bark_attention_q8_alloc(bark_gpt *g) {
     a->vb = (g->n_ctx + QK8_0 - 1) / QK8_0;
     size_t hdp = (size_t)a->hdp, kb = (size_t)a->kb, vb = (size_t)a->vb;
     a->k = malloc(H * T * kb * sizeof *a->k);
-    a->k2 = malloc(H * T * kb * sizeof *a->k2);
     a->vt = malloc(H * (size_t)g->head_dim * vb * sizeof *a->vt);
     a->q = malloc(H * T * hdp);
     a->qd = malloc(H * T * kb * sizeof *a->qd);
     a->qs = malloc(H * T * kb * sizeof *a->qs);
-    a->q2 = malloc(H * T * hdp);
-    a->qd2 = malloc(H * T * kb * sizeof *a->qd2);
-    a->qs2 = malloc(H * T * kb * sizeof *a->qs2);
-    a->s2 = malloc(T * T * sizeof *a->s2);
     a->p = malloc(T * vb * QK8_0);
     a->pd = malloc(T * vb * sizeof *a->pd);
     a->ps = malloc(T * vb * sizeof *a->ps);
@@ -38,11 +33,11 @@ int bark_attention_q8_alloc(bark_gpt *g) {
     a->stage = malloc(H * QK8_0 * hdp * sizeof *a->stage);
     a->stage_q = malloc(H * QK8_0 * hdp);
     a->stage_d = malloc(H * hdp * sizeof *a->stage_d);
-    a->bytes = 2 * H * T * kb * sizeof *a->k + H * (size_t)g->head_dim * vb * sizeof *a->vt + 2 * H * T * hdp +
-               4 * H * T * kb * sizeof(float) + T * T * sizeof(float) + T * vb * QK8_0 + 2 * T * vb * sizeof(float) +
-               T * sizeof(float) + H * QK8_0 * hdp * (sizeof(float) + 1) + H * hdp * sizeof(float);
-    if (a->k && a->k2 && a->vt && a->q && a->qd && a->qs && a->q2 && a->qd2 && a->qs2 && a->s2 && a->p && a->pd &&
-        a->ps && a->norm && a->stage && a->stage_q && a->stage_d)
+    a->bytes = H * T * kb * sizeof *a->k + H * (size_t)g->head_dim * vb * sizeof *a->vt + H * T * hdp +
+               2 * H * T * kb * sizeof(float) + T * vb * QK8_0 + 2 * T * vb * sizeof(float) + T * sizeof(float) +
+               H * QK8_0 * hdp * (sizeof(float) + 1) + H * hdp * sizeof(float);
+    if (a->k && a->vt && a->q && a->qd && a->qs && a->p && a->pd && a->ps && a->norm && a->stage && a->stage_q &&
+        a->stage_d)
         return 0;
     bark_attention_q8_free(g);
     return -1;
@@ -50,8 +45,7 @@ int bark_attention_q8_alloc(bark_gpt *g) {
 
 void bark_attention_q8_free(bark_gpt *g) {
     bark_att_q8 *a = &g->aq;
-    free(a->k), free(a->k2), free(a->vt), free(a->q), free(a->qd), free(a->qs), free(a->q2), free(a->qd2);
-    free(a->qs2), free(a->s2), free(a->p), free(a->pd), free(a->ps);
+    free(a->k), free(a->vt), free(a->q), free(a->qd), free(a->qs), free(a->p), free(a->pd), free(a->ps);
     free(a->norm), free(a->stage), free(a->stage_q), free(a->stage_d);
     memset(a, 0, sizeof *a);
 }
@@ -173,14 +167,8 @@ static void put_block(block_q8_0 *blk, float d, const int8_t *q) {
     memcpy(blk->qs, q, QK8_0);
 }
 
-/* What n values of x (blocks of 32 with scales d) leave after their int8 values q: x - q * d, into x. */
-static void remainder_q8(float *x, const int8_t *q, const float *d, int n) {
-    for (int i = 0; i < n; i++) x[i] -= (float)q[i] * d[i / QK8_0];
-}
-
 /* int8 preparation of head h: its keys as q8_0 rows, its queries quantized (scales times 1/sqrt(head_dim)) with
- * block sums, each with what they leave quantized again (k2, q2: scores are formed from both parts), its values
- * transposed into q8_0 rows over the keys; 32 keys or queries at a time through the stage. */
+ * block sums, its values transposed into q8_0 rows over the keys; 32 keys or queries at a time through the stage. */
 static void prep_head_task(void *ctx, int h, int n) {
     att_job *j = ctx;
     bark_gpt *g = j->g;
@@ -190,28 +178,19 @@ static void prep_head_task(void *ctx, int h, int n) {
     float *st = a->stage + (size_t)h * QK8_0 * hdp, *sd = a->stage_d + (size_t)h * hdp;
     int8_t *sq = a->stage_q + (size_t)h * QK8_0 * hdp;
     const float *kh = (const float *)j->kk + (size_t)h * j->hs, *vh = (const float *)j->vv + (size_t)h * j->hs;
-    size_t hk = (size_t)h * g->n_ctx * kb;
-    block_q8_0 *kq = a->k + hk, *kq2 = a->k2 + hk, *vt = a->vt + (size_t)h * hd * a->vb;
+    block_q8_0 *kq = a->k + (size_t)h * g->n_ctx * kb, *vt = a->vt + (size_t)h * hd * a->vb;
     for (int t0 = 0; t0 < N; t0 += QK8_0) {
         int m = imin(QK8_0, N - t0);
         stage_rows(st, kh + (size_t)t0 * j->ld, j->ld, m, hd, hdp);
         k->quantize_q8(st, sq, sd, NULL, m * hdp);
-        for (int i = 0; i < m * kb; i++) {
-            put_block(kq + (size_t)t0 * kb + i, sd[i], sq + (size_t)i * QK8_0);
-            sd[i] = bark_f16_to_f32(kq[(size_t)t0 * kb + i].d); /* the remainder of what the block holds */
-        }
-        remainder_q8(st, sq, sd, m * hdp);
-        k->quantize_q8(st, sq, sd, NULL, m * hdp);
-        for (int i = 0; i < m * kb; i++) put_block(kq2 + (size_t)t0 * kb + i, sd[i], sq + (size_t)i * QK8_0);
+        for (int i = 0; i < m * kb; i++) put_block(kq + (size_t)t0 * kb + i, sd[i], sq + (size_t)i * QK8_0);
     }
     for (int t0 = 0; t0 < j->T; t0 += QK8_0) {
         int m = imin(QK8_0, j->T - t0);
         size_t at = (size_t)h * g->n_ctx + (size_t)t0;
         stage_rows(st, g->qkv + (size_t)t0 * 3 * C + (size_t)h * hd, 3 * (size_t)C, m, hd, hdp);
         k->quantize_q8(st, a->q + at * hdp, a->qd + at * kb, a->qs + at * kb, m * hdp);
-        remainder_q8(st, a->q + at * hdp, a->qd + at * kb, m * hdp);
-        k->quantize_q8(st, a->q2 + at * hdp, a->qd2 + at * kb, a->qs2 + at * kb, m * hdp);
-        for (int i = 0; i < m * kb; i++) a->qd[at * kb + (size_t)i] *= j->scale, a->qd2[at * kb + (size_t)i] *= j->scale;
+        for (int i = 0; i < m * kb; i++) a->qd[at * kb + (size_t)i] *= j->scale;
     }
     for (int b = 0; b * QK8_0 < N; b++) {
         int m = imin(QK8_0, N - b * QK8_0);
@@ -224,8 +203,7 @@ static void prep_head_task(void *ctx, int h, int n) {
     }
 }
 
-/* Many queries, int8: as att_block_task, with scores and P.V by the q8_0 GEMM. A score is (k.q + k.q2) + k2.q (three
- * products: one int8 product's error grows with the score and spoils peaked attention). The weights exp(s - max) are
+/* Many queries, int8: as att_block_task, with scores and P.V by the q8_0 GEMM. The weights exp(s - max) are
  * quantized per 32 keys (softmax_q8); each output row is then scaled by 1 / its weights' dequantized sum
  * (sum over blocks, in order, of block sum x scale). */
 static void att_q8_task(void *ctx, int s, int n) {
@@ -234,7 +212,7 @@ static void att_q8_task(void *ctx, int s, int n) {
     bark_att_q8 *a = &g->aq;
     int C = g->n_embd, hd = g->head_dim, kb = a->kb, h, q0, q1;
     size_t first = (size_t)s * j->qb;
-    float *S = g->att + first * g->n_ctx, *S2 = a->s2 + first * g->n_ctx, *norm = a->norm + first;
+    float *S = g->att + first * g->n_ctx, *norm = a->norm + first;
     int8_t *P = a->p + first * a->vb * QK8_0;
     float *Pd = a->pd + first * a->vb;
     int32_t *Ps = a->ps + first * a->vb;
@@ -243,14 +221,8 @@ static void att_q8_task(void *ctx, int s, int n) {
         int rows = q1 - q0, nkb = keys_seen(g, j->T, q1 - 1), np = (nkb + QK8_0 - 1) / QK8_0 * QK8_0,
             nb = np / QK8_0;
         size_t hq = (size_t)h * g->n_ctx + (size_t)q0;
-        size_t hk = (size_t)h * g->n_ctx * kb, rb = (size_t)kb * sizeof(block_q8_0), ns = (size_t)rows * nkb;
-        j->k->gemm_q8_0(a->k + hk, rb, nkb, a->q + hq * a->hdp, a->qd + hq * kb, a->qs + hq * kb, a->hdp, rows, S, nkb);
-        j->k->gemm_q8_0(a->k + hk, rb, nkb, a->q2 + hq * a->hdp, a->qd2 + hq * kb, a->qs2 + hq * kb, a->hdp, rows, S2,
-                        nkb);
-        for (size_t i = 0; i < ns; i++) S[i] += S2[i];
-        j->k->gemm_q8_0(a->k2 + hk, rb, nkb, a->q + hq * a->hdp, a->qd + hq * kb, a->qs + hq * kb, a->hdp, rows, S2,
-                        nkb);
-        for (size_t i = 0; i < ns; i++) S[i] += S2[i];
+        j->k->gemm_q8_0(a->k + (size_t)h * g->n_ctx * kb, (size_t)kb * sizeof(block_q8_0), nkb, a->q + hq * a->hdp,
+                        a->qd + hq * kb, a->qs + hq * kb, a->hdp, rows, S, nkb);
         for (int r = 0; r < rows; r++) {
             size_t o = (size_t)r * nb;
             j->k->softmax_q8(S + (size_t)r * nkb, keys_seen(g, j->T, q0 + r), np, P + o * QK8_0, Pd + o, Ps + o);

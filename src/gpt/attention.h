@@ -14,9 +14,7 @@ void bark_attention_q8_free(bark_gpt *g);
  * - Few queries (T < 8): one task per head; k and v hold f32, or f16 when f16 != 0.
  * - Many: (query block x head) items over the pool, k and v f32. By OpenBLAS sgemm (single-threaded in each task),
  *   or, with int8 != 0 (g->aq allocated), by the int8 GEMM: keys and queries quantized per 32 along the head
- *   dimension (zero-padded to a multiple of 32), each with its remainder quantized again, a score being the sum of
- *   three int8 products (key.query, key.query remainder, key remainder.query: near f32 scores, which peaked
- *   attention needs; tests/test_trained.c), values per 32 keys, and the attention weights exp(s - max) per 32
+ *   dimension (zero-padded to a multiple of 32), values per 32 keys, and the attention weights exp(s - max) per 32
  *   keys by softmax_q8; each output row is scaled by 1 / the sum of its dequantized weights. */
 void bark_attention(bark_gpt *g, int T, const void *k, const void *v, int f16, int int8, size_t ld, size_t hs);
 

@@ -10,15 +10,10 @@
 typedef struct bark_att_q8 {
     int hdp, kb, vb;
     block_q8_0 *k;   /* [n_head][T_max][kb] keys as q8_0 rows (zero-padded to hdp) */
-    block_q8_0 *k2;  /* [n_head][T_max][kb] what k leaves of each key, quantized again */
     block_q8_0 *vt;  /* [n_head][head_dim][vb] values transposed: row i holds value element i of every key */
     int8_t *q;       /* [n_head][T_max][hdp] queries quantized per 32 */
     float *qd;       /* [n_head][T_max][kb] their scales, times 1 / sqrt(head_dim) */
     int32_t *qs;     /* [n_head][T_max][kb] their block sums */
-    int8_t *q2;      /* [n_head][T_max][hdp] what q leaves of each query, quantized again (scales qd2, sums qs2) */
-    float *qd2;
-    int32_t *qs2;
-    float *s2;       /* [T_max][T_max] the score products k.q2 and k2.q of the query blocks in flight (like att) */
     int8_t *p;       /* [T_max][vb * 32] attention weights of the query blocks in flight (per slot, like att) */
     float *pd;       /* [T_max][vb] their scales */
     int32_t *ps;     /* [T_max][vb] their block sums */
