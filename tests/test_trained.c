@@ -1,0 +1,238 @@
+/* test_trained.c: the semantic GPT forward pass on trained weights (tests/data/trained) against PyTorch's logits. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bark.h"
+#include "core/exec.h"
+#include "formats/source.h"
+#include "gpt/gpt.h"
+#include "model/model.h"
+#include "model/quant.h"
+
+/* tools/train_test_gpt.py trained a 4-layer width-128 semantic GPT on the voice presets' semantic prompts (text.pt)
+ * and scaled its queries by 8 (text_sharp.pt: most last-layer attention rows put > 0.9 on one key). The other stages
+ * come from the tiny random model: only the semantic one is run here. Each variant is converted to f32, f16 and
+ * q8_0; q8_0 runs in both GEMM modes (int8: the int8 attention of prefills; sgemm: f32 attention). The reference of
+ * the many-position measures is this file's own f32 run, itself held to PyTorch's logits at the golden positions. */
+#define DIR "tests/data/trained/"
+#define N_SEM 10000 /* logits compared: the semantic ids */
+#define STEP 4      /* every STEP-th position of the held-out sequences, from 16 on */
+
+typedef struct measure {
+    double kl_mean, kl_max, rel_max, top1; /* against the reference rows */
+    int greedy_same, greedy_runs, greedy_first; /* runs identical for all steps; earliest divergence step */
+} measure;
+
+static src_set gold;
+
+static const src_tensor *golden(const char *name, src_dtype dt) {
+    const src_tensor *t = src_set_find(&gold, name);
+    if (!t) {
+        char file[128];
+        bark_error err;
+        snprintf(file, sizeof file, DIR "%s.npy", name);
+        if (src_read_npy(&gold, file, name, &err)) fail_msg("%s", err.msg);
+        t = src_set_find(&gold, name);
+    }
+    assert_non_null(t);
+    assert_int_equal(t->dtype, dt);
+    return t;
+}
+
+/* The model of one variant (DIR text.pt or text_sharp.pt) in weight type wtype. */
+static bark_model *open_variant(const char *pt, bark_wtype wtype, char *path) {
+    snprintf(path, 64, "/tmp/bark_test_trained_XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    bark_convert_params p = bark_convert_default_params();
+    p.wtype = wtype;
+    p.vocab_path = "models/bert-base-multilingual-cased/vocab.txt";
+    const char *src[4] = {pt, "tests/data/tiny/suno/coarse.pt", "tests/data/tiny/suno/fine.pt",
+                          "tests/data/tiny/encodec/encodec_24khz-tiny.th"};
+    bark_error err;
+    bark_model *m = NULL;
+    if (bark_convert(src, 4, path, &p, &err) || bark_model_open(path, &m, &err)) fail_msg("%s: %s", pt, err.msg);
+    return m;
+}
+
+/* Logits (the first N_SEM) of position pos of held-out sequence s, by a fresh prefill of pos + 1 tokens. */
+static void logits_at(bark_gpt *g, int s, int pos, float *logits, float *out) {
+    const src_tensor *ids = golden("held_ids", SRC_I32);
+    bark_error err;
+    bark_gpt_reset(g);
+    const int32_t *x = (const int32_t *)ids->data + (size_t)s * ids->shape[1];
+    assert_int_equal(bark_gpt_forward(g, x, NULL, pos + 1, logits, &err), BARK_OK);
+    memcpy(out, logits, N_SEM * sizeof *out);
+}
+
+/* KL(ref || a) of the softmaxes, max |a - ref| / max |ref|, and whether the argmaxes agree. */
+static double compare(const float *a, const float *ref, int n, double *rel, int *agree) {
+    double ma = -INFINITY, mr = -INFINITY, za = 0.0, zr = 0.0, d = 0.0, mx = 0.0, kl = 0.0;
+    int ia = 0, ir = 0;
+    for (int i = 0; i < n; i++) {
+        ma = fmax(ma, a[i]), mr = fmax(mr, ref[i]);
+        if (a[i] > a[ia]) ia = i;
+        if (ref[i] > ref[ir]) ir = i;
+        d = fmax(d, fabs((double)a[i] - ref[i])), mx = fmax(mx, fabs((double)ref[i]));
+    }
+    for (int i = 0; i < n; i++) za += exp(a[i] - ma), zr += exp(ref[i] - mr);
+    for (int i = 0; i < n; i++) {
+        double lr = ref[i] - mr - log(zr), la = a[i] - ma - log(za);
+        kl += exp(lr) * (lr - la);
+    }
+    *rel = d / mx;
+    *agree = ia == ir;
+    return fmax(kl, 0.0);
+}
+
+static int argmax(const float *x, int n) {
+    int b = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[b]) b = i;
+    return b;
+}
+
+/* Greedy runs from the golden prompts: how many equal PyTorch's 100 steps, and the earliest divergence. */
+static void greedy(bark_gpt *g, float *logits, measure *m, const char *variant) {
+    const src_tensor *pr = golden("greedy_prompts", SRC_I32);
+    char name[32];
+    snprintf(name, sizeof name, "greedy_%s", variant);
+    const src_tensor *ref = golden(name, SRC_I32);
+    int G = (int)pr->shape[0], P = (int)pr->shape[1], S = (int)ref->shape[1];
+    bark_error err;
+    m->greedy_same = 0, m->greedy_runs = G, m->greedy_first = S;
+    for (int r = 0; r < G; r++) {
+        bark_gpt_reset(g);
+        assert_int_equal(bark_gpt_forward(g, (const int32_t *)pr->data + (size_t)r * P, NULL, P, logits, &err),
+                         BARK_OK);
+        int s = 0;
+        for (; s < S; s++) {
+            int32_t tok = argmax(logits, N_SEM);
+            if (tok != ((const int32_t *)ref->data)[(size_t)r * S + s]) break;
+            assert_int_equal(bark_gpt_forward(g, &tok, NULL, 1, logits, &err), BARK_OK);
+        }
+        m->greedy_same += s == S;
+        if (s < m->greedy_first) m->greedy_first = s;
+    }
+}
+
+/* Folds one row's comparison into m (rows counts the rows so far). */
+static void add_row(measure *m, const float *a, const float *ref, int *rows) {
+    double rel;
+    int agree;
+    double kl = compare(a, ref, N_SEM, &rel, &agree);
+    m->kl_mean += kl, m->kl_max = fmax(m->kl_max, kl), m->rel_max = fmax(m->rel_max, rel), m->top1 += agree;
+    ++*rows;
+}
+
+static void finish(measure *m, int rows) { m->kl_mean /= rows, m->top1 /= rows; }
+
+/* Runs one variant ("trained" or "sharp") in one weight type and GEMM mode. py gets the measures against PyTorch's
+ * golden rows; many those at every STEP-th position against the f32 run's rows in ref (fill != 0: this is the f32
+ * run, which writes them); the greedy runs go into py. */
+static void run(const char *variant, bark_wtype wtype, bark_gemm gemm, float *ref, int fill, measure *py,
+                measure *many) {
+    char path[64], pt[64], name[32];
+    snprintf(pt, sizeof pt, DIR "%s.pt", strcmp(variant, "sharp") ? "text" : "text_sharp");
+    bark_model *model = open_variant(pt, wtype, path);
+    const bark_gpt_weights *w;
+    bark_error err;
+    bark_exec ex;
+    assert_int_equal(bark_model_gpt(model, BARK_STAGE_SEMANTIC, &w, &err), BARK_OK);
+    assert_int_equal(bark_exec_init(&ex, 0, NULL, gemm, &err), BARK_OK);
+    bark_gpt g;
+    assert_int_equal(bark_gpt_init(&g, w, 1, &ex, &err), BARK_OK);
+    float *logits = malloc((size_t)w->hp.output_vocab * sizeof *logits), *row = malloc(N_SEM * sizeof *row),
+          *want = malloc(N_SEM * sizeof *want);
+    assert_non_null(logits), assert_non_null(row), assert_non_null(want);
+    const src_tensor *ids = golden("held_ids", SRC_I32), *pos = golden("held_pos", SRC_I32);
+    snprintf(name, sizeof name, "logits_%s", variant);
+    const src_tensor *lg = golden(name, SRC_F16);
+    int S = (int)ids->shape[0], T = (int)ids->shape[1], NP = (int)pos->shape[0], rows = 0;
+    assert_int_equal(lg->shape[0], S), assert_int_equal(lg->shape[1], NP), assert_int_equal(lg->shape[2], N_SEM);
+    memset(py, 0, sizeof *py), memset(many, 0, sizeof *many);
+    for (int s = 0; s < S; s++)
+        for (int k = 0; k < NP; k++) {
+            const uint16_t *h = (const uint16_t *)lg->data + ((size_t)s * NP + k) * N_SEM;
+            for (int i = 0; i < N_SEM; i++) want[i] = bark_f16_to_f32(h[i]);
+            logits_at(&g, s, ((const int32_t *)pos->data)[k], logits, row);
+            add_row(py, row, want, &rows);
+        }
+    finish(py, rows);
+    rows = 0;
+    for (int s = 0; s < S; s++)
+        for (int t = 16; t < T; t += STEP, rows++) {
+            float *r = ref + (size_t)rows * N_SEM;
+            if (fill) {
+                logits_at(&g, s, t, logits, r);
+            } else {
+                logits_at(&g, s, t, logits, row);
+                int n = 0;
+                add_row(many, row, r, &n);
+            }
+        }
+    finish(many, rows);
+    greedy(&g, logits, py, variant);
+    print_message("%-6s %-5s %-5s | PyTorch rows: KL %.2e mean %.2e max, rel %.2e, top-1 %.1f%% | f32 rows: "
+                  "KL %.2e mean %.2e max, rel %.2e, top-1 %.1f%% | greedy %d/%d same, first miss %d\n",
+                  variant, bark_type_name(w->layer[0].qkv_w.type), gemm == BARK_GEMM_INT8 ? "int8" : "sgemm",
+                  py->kl_mean, py->kl_max, py->rel_max, 100 * py->top1, many->kl_mean, many->kl_max, many->rel_max,
+                  100 * many->top1, py->greedy_same, py->greedy_runs, py->greedy_first);
+    free(want), free(row), free(logits);
+    bark_gpt_free(&g);
+    bark_exec_free(&ex);
+    bark_model_close(model);
+    unlink(path);
+}
+
+/* Rows of the many-position measure: every STEP-th position from 16 of each held-out sequence. */
+static int many_rows(void) {
+    const src_tensor *ids = golden("held_ids", SRC_I32);
+    int per = 0;
+    for (int t = 16; t < (int)ids->shape[1]; t += STEP) per++;
+    return per * (int)ids->shape[0];
+}
+
+static void check_variant(const char *variant) {
+    int n = many_rows();
+    float *ref = malloc((size_t)n * N_SEM * sizeof *ref);
+    assert_non_null(ref);
+    measure py, many;
+    run(variant, BARK_WTYPE_F32, BARK_GEMM_SGEMM, ref, 1, &py, &many);
+    assert_true(py.rel_max <= 2e-3); /* the golden logits are stored as f16 */
+    assert_true(py.top1 == 1.0);
+    assert_int_equal(py.greedy_same, py.greedy_runs);
+    run(variant, BARK_WTYPE_F16, BARK_GEMM_SGEMM, ref, 0, &py, &many);
+    assert_true(many.kl_mean <= 1e-4 && many.kl_max <= 1e-3 && many.top1 >= 0.99);
+    assert_int_equal(py.greedy_same, py.greedy_runs);
+    /* q8_0 with f32 attention (sgemm mode), then int8 attention: KL at most 1e-3 mean and 1e-2 max against both
+     * references. Top-1 is held to 98%, not 99%: this small model's misses are near-ties, mostly from the q8_0
+     * Linear layers (f32 attention misses them too: 99.2% at every 6th position; 100% at every 4th, as int8) */
+    for (int mode = 0; mode < 2; mode++) {
+        run(variant, BARK_WTYPE_Q8_0, mode ? BARK_GEMM_INT8 : BARK_GEMM_SGEMM, ref, 0, &py, &many);
+        assert_true(many.kl_mean <= 1e-3 && many.kl_max <= 1e-2 && many.top1 >= 0.98);
+        assert_true(py.kl_mean <= 1e-3 && py.kl_max <= 1e-2 && py.top1 >= 0.98);
+        assert_true(py.greedy_same >= py.greedy_runs - 1); /* one run may meet a near-tie */
+    }
+    free(ref);
+}
+
+static void test_trained(void **state) { check_variant("trained"); }
+static void test_sharp(void **state) { check_variant("sharp"); }
+
+int main(void) {
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_trained), cmocka_unit_test(test_sharp)};
+    int fails = cmocka_run_group_tests_name("trained", tests, NULL, NULL);
+    src_set_free(&gold);
+    return fails;
+}
