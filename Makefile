@@ -60,7 +60,7 @@ LIB_LIBS := $(if $(PC_REQ),$(shell pkg-config --libs $(PC_REQ))) $(PC_LIBS)
 # Nothing left undefined in the .so (except under the sanitizers: their runtime comes with the executable).
 SO_LDFLAGS ?= $(if $(SAN),,-Wl,--no-undefined)
 
-.PHONY: all deps test test-san test-tsan test-valgrind fuzz-smoke bench clean install uninstall example-installed
+.PHONY: all deps test test-san test-tsan test-faults test-valgrind fuzz-smoke bench clean install uninstall example-installed
 .SECONDARY:
 all: $(BUILD)/bark $(TOOLS) $(SHARED) $(DIST_LIB) $(EXAMPLES)
 
@@ -240,6 +240,20 @@ test-valgrind: all $(VALGRIND_TESTS:%=$(BUILD)/tests/%)
 	        $(BUILD)/tests/$$t > $(BUILD)/valgrind-$$t.log 2>&1 \
 	        && echo "valgrind $$t: clean" || { cat $(BUILD)/valgrind-$$t.log; echo "valgrind $$t: FAILED"; exit 1; }; \
 	done
+
+# Fault injection (tests/fault/): the LD_PRELOAD shim that fails the Nth allocation or I/O call, built without the
+# sanitizers (it sits in front of their allocator), and the sweep of real `bark` runs under it on an ASan+UBSan
+# build made with gcc (whose sanitizer runtime is a shared library the shim can precede). FAULT_STRIDE=K samples
+# every Kth point (CI); 1, the default, is every point.
+$(BUILD)/tests/fault_shim.so: tests/fault/fault_shim.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(WARN) $(filter -Werror,$(CFLAGS)) -O1 -g -fPIC -shared $< -ldl -o $@
+$(BUILD)/tests/test_faults: | $(BUILD)/tests/fault_shim.so
+FAULT_STRIDE ?= 1
+FAULT_BUILD  := build-fault-asan
+test-faults:
+	$(MAKE) SAN=1 CC=gcc BUILD=$(FAULT_BUILD) WERROR=$(WERROR) $(FAULT_BUILD)/bark $(FAULT_BUILD)/tests/fault_shim.so
+	tests/fault/run.sh -b $(FAULT_BUILD) -s $(FAULT_STRIDE)
 
 FUZZ_CFLAGS := $(CSTD) -g -O1 -Iinclude -Isrc -Iarch $(shell pkg-config --cflags $(PKGS))
 FUZZ_SAN    := address,undefined
