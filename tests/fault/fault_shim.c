@@ -33,17 +33,68 @@ static long g_n;
 static const char *g_after, *g_from, *g_log;
 static atomic_long g_count;
 static atomic_int g_started;
-static __thread int t_inside; /* a call made by the shim itself (dlsym, the log) is neither counted nor failed */
+/* a call made by the shim itself (dlsym, the log) is neither counted nor failed; initial-exec: no __tls_get_addr,
+ * which a sanitizer intercepts and cannot serve before it starts */
+static __thread int t_inside __attribute__((tls_model("initial-exec")));
+
+/* Own string helpers: under a sanitizer the libc ones are its interceptors, unusable before it starts (and
+ * the shim's malloc runs then). */
+static size_t s_len(const char *a) {
+    size_t n = 0;
+    while (a[n]) n++;
+    return n;
+}
+
+static int s_has(const char *hay, const char *needle) {
+    const size_t n = s_len(needle);
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i] == needle[i]) i++;
+        if (i == n) return 1;
+    }
+    return !n;
+}
+
+static int s_eq(const char *a, const char *b) { return s_len(a) == s_len(b) && s_has(a, b); }
+
+extern char **environ;
+static const char *env(const char *name) {
+    const size_t n = s_len(name);
+    for (char **e = environ; e && *e; e++) {
+        size_t i = 0;
+        while (i < n && (*e)[i] == name[i]) i++;
+        if (i == n && (*e)[n] == '=') return *e + n + 1;
+    }
+    return NULL;
+}
+
+/* Appends text, or a number in base 10 or 16, at out[*at] (cap bytes in all, kept NUL-terminated). */
+static void put(char *out, size_t cap, size_t *at, const char *text) {
+    while (*text && *at + 1 < cap) out[(*at)++] = *text++;
+    out[*at] = '\0';
+}
+
+static void put_num(char *out, size_t cap, size_t *at, unsigned long v, unsigned base) {
+    char d[24];
+    int k = 0;
+    do d[k++] = "0123456789abcdef"[v % base]; while ((v /= base) && k < 23);
+    char r[24];
+    for (int i = 0; i < k; i++) r[i] = d[k - 1 - i];
+    r[k] = '\0';
+    put(out, cap, at, r);
+}
 
 static void read_env(void) {
-    if (g_kind >= 0) return;
-    const char *k = getenv("BARK_FAULT_KIND"), *n = getenv("BARK_FAULT_N");
-    g_n = n ? atol(n) : 0;
-    g_after = getenv("BARK_FAULT_AFTER");
-    g_log = getenv("BARK_FAULT_LOG");
-    g_from = getenv("BARK_FAULT_FROM");
+    if (g_kind >= 0 || !environ) return; /* a sanitizer allocates before libc has the environment */
+    const char *k = env("BARK_FAULT_KIND"), *n = env("BARK_FAULT_N");
+    long v = 0;
+    for (; n && *n >= '0' && *n <= '9'; n++) v = v * 10 + (*n - '0');
+    g_n = v;
+    g_after = env("BARK_FAULT_AFTER");
+    g_log = env("BARK_FAULT_LOG");
+    g_from = env("BARK_FAULT_FROM");
     atomic_store(&g_started, !g_after || !*g_after);
-    g_kind = !k ? KIND_NONE : !strcmp(k, "alloc") ? KIND_ALLOC : !strcmp(k, "io") ? KIND_IO : KIND_NONE;
+    g_kind = !k ? KIND_NONE : s_eq(k, "alloc") ? KIND_ALLOC : s_eq(k, "io") ? KIND_IO : KIND_NONE;
 }
 
 /* Appends a line to the log with raw system calls (no allocation, no stdio, nothing intercepted). */
@@ -51,21 +102,27 @@ static void log_line(const char *line) {
     if (!g_log) return;
     int fd = (int)syscall(SYS_openat, AT_FDCWD, g_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return;
-    syscall(SYS_write, fd, line, strlen(line));
+    syscall(SYS_write, fd, line, s_len(line));
     syscall(SYS_close, fd);
 }
 
-/* The caller as "library+0xoffset" (dladdr allocates nothing). */
+/* The caller as "library+0xoffset symbol" (dladdr allocates nothing). */
 static void caller_name(void *ra, char *out, size_t cap) {
     Dl_info d;
+    size_t at = 0;
+    out[0] = '\0';
     t_inside++; /* nothing here is counted */
     if (dladdr(ra, &d) && d.dli_fname) {
-        const char *base = strrchr(d.dli_fname, '/');
-        snprintf(out, cap, "%s+0x%lx%s%s", base ? base + 1 : d.dli_fname,
-                 (unsigned long)((char *)ra - (char *)d.dli_fbase), d.dli_sname ? " " : "",
-                 d.dli_sname ? d.dli_sname : "");
+        const char *base = d.dli_fname;
+        for (const char *c = d.dli_fname; *c; c++)
+            if (*c == '/') base = c + 1;
+        put(out, cap, &at, base);
+        put(out, cap, &at, "+0x");
+        put_num(out, cap, &at, (unsigned long)((char *)ra - (char *)d.dli_fbase), 16);
+        if (d.dli_sname) put(out, cap, &at, " "), put(out, cap, &at, d.dli_sname);
     } else {
-        snprintf(out, cap, "%p", ra);
+        put(out, cap, &at, "0x");
+        put_num(out, cap, &at, (unsigned long)ra, 16);
     }
     t_inside--;
 }
@@ -78,12 +135,15 @@ static int should_fail(int kind, const char *fn, void *ra) {
     char who[256], line[400];
     if (g_from) {
         caller_name(ra, who, sizeof who);
-        if (!strstr(who, g_from)) return 0;
+        if (!s_has(who, g_from)) return 0;
     }
     long c = atomic_fetch_add(&g_count, 1) + 1;
     if (c != g_n) return 0;
     caller_name(ra, who, sizeof who);
-    snprintf(line, sizeof line, "fired %ld %s %s\n", c, fn, who);
+    size_t at = 0;
+    put(line, sizeof line, &at, "fired "), put_num(line, sizeof line, &at, (unsigned long)c, 10);
+    put(line, sizeof line, &at, " "), put(line, sizeof line, &at, fn), put(line, sizeof line, &at, " ");
+    put(line, sizeof line, &at, who), put(line, sizeof line, &at, "\n");
     t_inside++;
     log_line(line);
     t_inside--;
@@ -93,12 +153,14 @@ static int should_fail(int kind, const char *fn, void *ra) {
 /* An open of a path containing BARK_FAULT_AFTER starts the count (itself not counted). */
 static void note_open(const char *path) {
     read_env();
-    if (!atomic_load(&g_started) && path && strstr(path, g_after)) atomic_store(&g_started, 1);
+    if (!atomic_load(&g_started) && path && s_has(path, g_after)) atomic_store(&g_started, 1);
 }
 
 __attribute__((destructor)) static void report_count(void) {
     char line[64];
-    snprintf(line, sizeof line, "count %ld\n", atomic_load(&g_count));
+    size_t at = 0;
+    put(line, sizeof line, &at, "count "), put_num(line, sizeof line, &at, (unsigned long)atomic_load(&g_count), 10);
+    put(line, sizeof line, &at, "\n");
     t_inside++;
     log_line(line);
     t_inside--;
@@ -132,70 +194,71 @@ typedef void (*free_fn)(void *);
 typedef void *(*aligned_alloc_fn)(size_t, size_t);
 typedef int (*posix_memalign_fn)(void **, size_t, size_t);
 
-static int g_resolving; /* inside dlsym for an allocator: allocations come from the arena */
+static malloc_fn real_malloc;
+static calloc_fn real_calloc;
+static realloc_fn real_realloc;
+static free_fn real_free;
+static aligned_alloc_fn real_aligned_alloc;
+static posix_memalign_fn real_posix_memalign;
+static int g_resolving; /* inside dlsym for the allocators: allocations come from the arena */
+
+/* Every allocator at once, at the first call of any (dlsym must not run again later: free runs inside dlerror's
+ * own cleanup, and a dlsym there corrupts it). 0 while resolving. */
+static int resolve_alloc(void) {
+    if (real_free) return 1;
+    if (g_resolving) return 0;
+    g_resolving = 1;
+    t_inside++;
+    real_malloc = (malloc_fn)dlsym(RTLD_NEXT, "malloc");
+    real_calloc = (calloc_fn)dlsym(RTLD_NEXT, "calloc");
+    real_realloc = (realloc_fn)dlsym(RTLD_NEXT, "realloc");
+    real_aligned_alloc = (aligned_alloc_fn)dlsym(RTLD_NEXT, "aligned_alloc");
+    real_posix_memalign = (posix_memalign_fn)dlsym(RTLD_NEXT, "posix_memalign");
+    real_free = (free_fn)dlsym(RTLD_NEXT, "free");
+    t_inside--;
+    g_resolving = 0;
+    return 1;
+}
+
+static void *fail_alloc(void) {
+    errno = ENOMEM;
+    return NULL;
+}
 
 void *malloc(size_t n) {
-    static malloc_fn real_malloc;
-    if (!real_malloc) {
-        if (g_resolving) return arena_alloc(n);
-        g_resolving = 1;
-        real_malloc = (malloc_fn)dlsym(RTLD_NEXT, "malloc");
-        g_resolving = 0;
-    }
-    if (should_fail(KIND_ALLOC, "malloc", __builtin_return_address(0))) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    return real_malloc(n);
+    if (!resolve_alloc()) return arena_alloc(n);
+    return should_fail(KIND_ALLOC, "malloc", __builtin_return_address(0)) ? fail_alloc() : real_malloc(n);
 }
 
 void *calloc(size_t a, size_t b) {
-    static calloc_fn real_calloc;
-    if (!real_calloc) {
-        if (g_resolving) return arena_alloc(a * b); /* the arena is zero and never reused */
-        g_resolving = 1;
-        real_calloc = (calloc_fn)dlsym(RTLD_NEXT, "calloc");
-        g_resolving = 0;
-    }
-    if (should_fail(KIND_ALLOC, "calloc", __builtin_return_address(0))) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    return real_calloc(a, b);
+    if (!resolve_alloc()) return arena_alloc(a * b); /* the arena is zero and never reused */
+    return should_fail(KIND_ALLOC, "calloc", __builtin_return_address(0)) ? fail_alloc() : real_calloc(a, b);
 }
 
 void free(void *p) {
-    static free_fn real_free;
-    if (!p || in_arena(p)) return;
-    if (!real_free) real_free = (free_fn)dlsym(RTLD_NEXT, "free");
+    if (!p || in_arena(p) || !resolve_alloc()) return;
     real_free(p);
 }
 
 void *realloc(void *p, size_t n) {
-    REAL(realloc, realloc_fn)
+    if (!resolve_alloc()) return NULL;
     if (in_arena(p)) { /* an arena block grows into a real one (its old size is unknown: copy what fits) */
+        const size_t room = (size_t)(g_arena + sizeof g_arena - (char *)p);
         void *q = malloc(n);
-        if (q) memcpy(q, p, (size_t)(g_arena + sizeof g_arena - (char *)p) < n ? (size_t)(g_arena + sizeof g_arena - (char *)p) : n);
+        if (q) memcpy(q, p, room < n ? room : n);
         return q;
     }
-    if (should_fail(KIND_ALLOC, "realloc", __builtin_return_address(0))) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    return real_realloc(p, n);
+    return should_fail(KIND_ALLOC, "realloc", __builtin_return_address(0)) ? fail_alloc() : real_realloc(p, n);
 }
 
 void *aligned_alloc(size_t al, size_t n) {
-    REAL(aligned_alloc, aligned_alloc_fn)
-    if (should_fail(KIND_ALLOC, "aligned_alloc", __builtin_return_address(0))) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    return real_aligned_alloc(al, n);
+    if (!resolve_alloc()) return NULL;
+    return should_fail(KIND_ALLOC, "aligned_alloc", __builtin_return_address(0)) ? fail_alloc()
+                                                                                  : real_aligned_alloc(al, n);
 }
 
 int posix_memalign(void **out, size_t al, size_t n) {
-    REAL(posix_memalign, posix_memalign_fn)
+    if (!resolve_alloc()) return ENOMEM;
     if (should_fail(KIND_ALLOC, "posix_memalign", __builtin_return_address(0))) return ENOMEM;
     return real_posix_memalign(out, al, n);
 }
