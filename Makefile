@@ -248,11 +248,17 @@ test-valgrind: all $(VALGRIND_TESTS:%=$(BUILD)/tests/%)
 $(BUILD)/tests/fault_shim.so: tests/fault/fault_shim.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 $(WARN) $(filter -Werror,$(CFLAGS)) -O1 -g -fPIC -shared $< -ldl -o $@
-$(BUILD)/tests/test_faults: | $(BUILD)/tests/fault_shim.so
+# The ALSA shim (tests/fault/alsa_shim.c) makes snd_pcm_writei underrun, suspend, vanish or stall.
+$(BUILD)/tests/alsa_shim.so: tests/fault/alsa_shim.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(WARN) $(filter -Werror,$(CFLAGS)) -O1 -g -fPIC -shared $< -ldl -o $@
+$(BUILD)/tests/test_faults: | $(BUILD)/tests/fault_shim.so $(BUILD)/tests/alsa_shim.so
 FAULT_STRIDE ?= 1
 FAULT_BUILD  := build-fault-asan
 test-faults:
-	$(MAKE) SAN=1 CC=gcc BUILD=$(FAULT_BUILD) WERROR=$(WERROR) $(FAULT_BUILD)/bark $(FAULT_BUILD)/tests/fault_shim.so
+	$(MAKE) SAN=1 CC=gcc BUILD=$(FAULT_BUILD) WERROR=$(WERROR) $(FAULT_BUILD)/bark $(FAULT_BUILD)/tests/fault_shim.so \
+	    $(FAULT_BUILD)/tests/alsa_shim.so
+	BUILD=$(FAULT_BUILD) tests/fault/alsa.sh
 	tests/fault/run.sh -b $(FAULT_BUILD) -s $(FAULT_STRIDE)
 
 FUZZ_CFLAGS := $(CSTD) -g -O1 -Iinclude -Isrc -Iarch $(shell pkg-config --cflags $(PKGS))

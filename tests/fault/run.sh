@@ -33,7 +33,7 @@ export ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1:abort_on_error=0:exi
 export UBSAN_OPTIONS=halt_on_error=1:exitcode=98
 
 # ---- inputs, made once without faults ----
-"$BARK" convert -q tests/data/tiny/hf -o "$IN/tiny.gguf" >/dev/null 2>&1 || "$BARK" convert tests/data/tiny/hf -o "$IN/tiny.gguf" >/dev/null ||
+"$BARK" convert -q tests/data/tiny/hf -o "$IN/tiny.gguf" ||
     { echo "run.sh: cannot convert the tiny model" >&2; exit 1; }
 "$BARK" convert tests/data/hubert/tiny_hf tests/data/hubert/quant_v1.pth -o "$IN/hub.gguf" >/dev/null 2>&1 ||
     { echo "run.sh: cannot convert the tiny HuBERT" >&2; exit 1; }
@@ -102,7 +102,7 @@ for p in $PATHS; do
         ref=$(snapshot)
         calls=$(sed -n 's/^count //p' "$W/log" | tail -1)
         off=$(( STRIDE > 1 ? RANDOM % STRIDE : 0 ))
-        n=$((1 + off)) points=0 bad=0 last=""
+        n=$((1 + off)) points=0 bad=0 rt=0
         while :; do
             run_one "$p" "$k" "$n"
             rc=$?
@@ -110,7 +110,11 @@ for p in $PATHS; do
             [ -z "$fired" ] && break # the path completed without reaching N
             points=$((points + 1))
             why=""
-            if grep -qE 'Sanitizer|runtime error:' "$W/stderr"; then why="sanitizer report"
+            if grep -q 'CHECK failed: sanitizer_linux_libcdep.*pthread_getattr_np' "$W/stderr"; then
+                # the sanitizer's own thread start-up, given libc's failed allocation: not bark's code (the plain
+                # build runs these points; see the summary)
+                rt=$((rt + 1))
+            elif grep -qE 'Sanitizer|runtime error:' "$W/stderr"; then why="sanitizer report"
             elif [ $rc -ge 128 ]; then why="signal $((rc - 128))"
             elif [ $rc -eq 0 ]; then
                 [ "$(snapshot)" = "$ref" ] || why="exit 0 with a different output"
@@ -127,7 +131,7 @@ for p in $PATHS; do
             n=$((n + STRIDE))
             [ $n -gt 200000 ] && break
         done
-        echo "faults $p $k: $points points (of ${calls:-?} calls counted unfaulted, stride $STRIDE, offset $off), $bad failed"
+        echo "faults $p $k: $points points (of ${calls:-?} calls counted unfaulted, stride $STRIDE, offset $off), $bad failed$([ $rt -gt 0 ] && echo ", $rt in the sanitizer runtime's thread start")"
         total_fail=$((total_fail + bad))
     done
 done
