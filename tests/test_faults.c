@@ -1,4 +1,5 @@
-/* test_faults.c: regressions the fault sweep (tests/fault/run.sh) found, each rerun through the LD_PRELOAD shim. */
+/* test_faults.c: regressions the fault sweep (tests/fault/run.sh, rerun through its LD_PRELOAD shim) and the fuzz
+ * targets (tests/fuzz/) found. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/say.h"
 #include "util/testutil.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -99,10 +101,34 @@ static void test_sndfile_write_fails_cleanly(void **state) {
     assert_true(n > 2);
 }
 
+/* fuzz_say_json: a line naming "text" twice leaked the first copy; a key given twice is now refused. */
+static void test_say_json_key_twice(void **state) {
+    (void)state;
+    say_item it;
+    char why[256];
+    assert_int_equal(say_json_parse("{\"text\": \"a\", \"text\": \"b\"}", &it, why, sizeof why), -1);
+    assert_non_null(strstr(why, "\"text\" is given twice"));
+    assert_null(it.text);
+    assert_int_equal(say_json_parse("{\"text\": \"a\", \"seed\": 1, \"seed\": 2}", &it, why, sizeof why), -1);
+    assert_non_null(strstr(why, "\"seed\" is given twice"));
+}
+
+/* fuzz_say_json: an unknown key holding a raw newline made a two-line error. */
+static void test_say_json_refusal_one_line(void **state) {
+    (void)state;
+    say_item it;
+    char why[256];
+    assert_int_equal(say_json_parse("{\"text\": \"x\", \"se\ned\": 1}", &it, why, sizeof why), -1);
+    assert_non_null(strstr(why, "unknown key"));
+    assert_null(strchr(why, '\n'));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sndfile_alloc_fails_cleanly),
         cmocka_unit_test(test_sndfile_write_fails_cleanly),
+        cmocka_unit_test(test_say_json_key_twice),
+        cmocka_unit_test(test_say_json_refusal_one_line),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
