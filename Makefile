@@ -271,6 +271,18 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) $^ $(LDLIBS) -o $@
 
+# The targets of the command line's and the service's parsers link the program's own parts, built the same way
+# (as an archive: only what the target calls is linked).
+FUZZ_CLI     := fuzz_say_json fuzz_speech
+FUZZ_CLI_OBJ := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(filter-out src/cli/main.c,$(CLI_SRC))) $(BUILD)/gen/page_files.o
+$(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(CLI_SRC)): FUZZ_CFLAGS += $(shell pkg-config --cflags $(CLI_PKGS)) \
+    -DBARK_DATADIR='"$(DATADIR)"'
+$(BUILD)/fuzzobj/libbark_cli.a: $(FUZZ_CLI_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(FUZZ_CLI:%=$(BUILD)/fuzz/%): $(BUILD)/fuzzobj/libbark_cli.a
+$(FUZZ_CLI:%=$(BUILD)/fuzz/%): LDLIBS += $(CLI_LIBS)
+
 # A short libFuzzer run of every parser (FUZZ_SECONDS each), seeded from tests/fuzz/corpus/<name>.
 FUZZ_SECONDS ?= 15
 fuzz-smoke: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)

@@ -9,11 +9,7 @@
 
 #define MAX_SEED 9007199254740991.0 /* 2^53 - 1: the largest integer a JSON number carries exactly */
 
-/* Why a body was refused: the message, OpenAI's code and the field. */
-typedef struct refusal {
-    char msg[640];
-    const char *code, *param;
-} refusal;
+typedef srv_refusal refusal;
 
 static int refuse(refusal *r, const char *code, const char *param, const char *msg) {
     snprintf(r->msg, sizeof r->msg, "%s", msg);
@@ -147,17 +143,24 @@ cJSON *srv_parse_body(const char *body, size_t len, size_t *bad_at) {
     return root;
 }
 
-enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body, size_t len) {
+int srv_speech_check(const serve *s, const char *body, size_t len, srv_speech_req *q, srv_refusal *r) {
     size_t at;
     cJSON *root = srv_parse_body(body, len, &at);
-    if (!root)
-        return srv_reply_error(c, s, SRV_SPEECH, MHD_HTTP_BAD_REQUEST, "invalid_json", NULL,
-                               "the body is not valid JSON (at byte %zu)", at);
+    if (!root) {
+        snprintf(r->msg, sizeof r->msg, "the body is not valid JSON (at byte %zu)", at);
+        r->code = "invalid_json", r->param = NULL;
+        return -1;
+    }
+    const int bad = parse(s, root, q, r);
+    cJSON_Delete(root);
+    return bad;
+}
+
+enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body, size_t len) {
     srv_speech_req q = {0};
     refusal r = {.code = NULL};
-    const int bad = parse(s, root, &q, &r);
-    cJSON_Delete(root);
-    if (bad) return srv_reply_error(c, s, SRV_SPEECH, MHD_HTTP_BAD_REQUEST, r.code, r.param, "%s", r.msg);
+    if (srv_speech_check(s, body, len, &q, &r))
+        return srv_reply_error(c, s, SRV_SPEECH, MHD_HTTP_BAD_REQUEST, r.code, r.param, "%s", r.msg);
     if (s->cache && q.have_seed) {
         unsigned char *audio;
         size_t n;

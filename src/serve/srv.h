@@ -203,6 +203,14 @@ void srv_warm_join(serve *s);
 
 /* A request body as one JSON value (nothing after it but blanks), or NULL with the byte it went wrong at. */
 struct cJSON *srv_parse_body(const char *body, size_t len, size_t *bad_at);
+/* Why a body was refused: the message, OpenAI's code and the field. */
+typedef struct srv_refusal {
+    char msg[640];
+    const char *code, *param;
+} srv_refusal;
+/* POST /v1/audio/speech's body checked (speech.c; the fuzz target's entry too): 0 with *q filled (text and voice
+ * owned), or -1 with *r. */
+int srv_speech_check(const serve *s, const char *body, size_t len, srv_speech_req *q, srv_refusal *r);
 /* UTF-8 characters of s (continuation bytes not counted). */
 size_t srv_characters(const char *s);
 /* Whether the model has a voice of that name. */
