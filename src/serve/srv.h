@@ -201,8 +201,12 @@ void srv_warm_join(serve *s);
 
 /* ---- endpoints ---- */
 
-/* A request body as one JSON value (nothing after it but blanks), or NULL with the byte it went wrong at. */
+/* A request body as one JSON value (nothing after it but blanks), or NULL with the byte it went wrong at, or
+ * SRV_BODY_NOMEM when memory ran out (not the client's fault: 503). Needs srv_json_hooks() (serve_open). */
+#define SRV_BODY_NOMEM ((size_t)-1)
 struct cJSON *srv_parse_body(const char *body, size_t len, size_t *bad_at);
+/* cJSON's allocations through a wrapper that notes a failure (set once, before the daemon's threads). */
+void srv_json_hooks(void);
 /* Why a body was refused: the message, OpenAI's code and the field. */
 typedef struct srv_refusal {
     char msg[640];
