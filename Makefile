@@ -244,7 +244,7 @@ test-valgrind: all $(VALGRIND_TESTS:%=$(BUILD)/tests/%)
 # Fault injection (tests/fault/): the LD_PRELOAD shim that fails the Nth allocation or I/O call, built without the
 # sanitizers (it sits in front of their allocator), and the sweep of real `bark` runs under it on an ASan+UBSan
 # build made with gcc (whose sanitizer runtime is a shared library the shim can precede). FAULT_STRIDE=K samples
-# every Kth point (CI); 1, the default, is every point.
+# every Kth point (CI); 1, the default, is every point. FAULT_PATHS: which runs (tests/fault/run.sh lists them).
 $(BUILD)/tests/fault_shim.so: tests/fault/fault_shim.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 $(WARN) $(filter -Werror,$(CFLAGS)) -O1 -g -fPIC -shared $< -ldl -o $@
@@ -254,12 +254,13 @@ $(BUILD)/tests/alsa_shim.so: tests/fault/alsa_shim.c
 	$(CC) -std=c11 $(WARN) $(filter -Werror,$(CFLAGS)) -O1 -g -fPIC -shared $< -ldl -o $@
 $(BUILD)/tests/test_faults: | $(BUILD)/tests/fault_shim.so $(BUILD)/tests/alsa_shim.so
 FAULT_STRIDE ?= 1
+FAULT_PATHS  ?= info convert say decode clone serve
 FAULT_BUILD  := build-fault-asan
 test-faults:
 	$(MAKE) SAN=1 CC=gcc BUILD=$(FAULT_BUILD) WERROR=$(WERROR) $(FAULT_BUILD)/bark $(FAULT_BUILD)/tests/fault_shim.so \
 	    $(FAULT_BUILD)/tests/alsa_shim.so
 	BUILD=$(FAULT_BUILD) tests/fault/alsa.sh
-	tests/fault/run.sh -b $(FAULT_BUILD) -s $(FAULT_STRIDE)
+	tests/fault/run.sh -b $(FAULT_BUILD) -s $(FAULT_STRIDE) $(FAULT_PATHS)
 
 FUZZ_CFLAGS := $(CSTD) -g -O1 -Iinclude -Isrc -Iarch $(shell pkg-config --cflags $(PKGS))
 FUZZ_SAN    := address,undefined

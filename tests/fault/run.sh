@@ -41,20 +41,27 @@ export UBSAN_OPTIONS=halt_on_error=1:exitcode=98
     "$BARK" tokens -q -s 3 -t 1 -m "$IN/tiny.gguf" -d "$IN/codes" "Codes." >/dev/null ||
     { echo "run.sh: cannot make the inputs" >&2; exit 1; }
 
-# ---- the paths: each writes its result (stdout or a file) into $OUT; $1 = the output file's name ----
-path_info() { "$BARK" info "$IN/tiny.gguf" > "$W/stdout"; }
-path_convert() { "$BARK" convert -q tests/data/tiny/hf -o "$OUT/m.gguf" > "$W/stdout"; }
-path_say() { "$BARK" say -q -s 1 -t 1 -m "$IN/tiny.gguf" -o "$OUT/o.wav" "Hello there." > "$W/stdout"; }
-path_decode() { "$BARK" decode -q -m "$IN/tiny.gguf" "$IN/codes/fine.npy" -o "$OUT/d.wav" > "$W/stdout"; }
+# ---- the paths: each writes its result (stdout or a file) into $OUT ----
+# bark under the shim (only bark: not curl nor the shell's tools), failing call $FN of kind $FK counted from the first
+# open of a path containing $FA
+shim_exec() {
+    exec env LD_PRELOAD="$SHIM" BARK_FAULT_KIND="$FK" BARK_FAULT_N="$FN" BARK_FAULT_AFTER="$FA" BARK_FAULT_LOG="$W/log" \
+        "$BARK" "$@"
+}
+bark_f() { (shim_exec "$@"); }
+path_info() { bark_f info "$IN/tiny.gguf" > "$W/stdout"; }
+path_convert() { bark_f convert -q tests/data/tiny/hf -o "$OUT/m.gguf" > "$W/stdout"; }
+path_say() { bark_f say -q -s 1 -t 1 -m "$IN/tiny.gguf" -o "$OUT/o.wav" "Hello there." > "$W/stdout"; }
+path_decode() { bark_f decode -q -m "$IN/tiny.gguf" "$IN/codes/fine.npy" -o "$OUT/d.wav" > "$W/stdout"; }
 path_clone() {
-    "$BARK" clone -q -t 1 --max-seconds 2 -m "$IN/tiny.gguf" --hubert "$IN/hub.gguf" "$IN/ref.wav" -o "$OUT/v.npz" \
+    bark_f clone -q -t 1 --max-seconds 2 -m "$IN/tiny.gguf" --hubert "$IN/hub.gguf" "$IN/ref.wav" -o "$OUT/v.npz" \
         > "$W/stdout"
 }
 # The server under the shim, curl as its client: the reply (status and body) is the output. The server's own
 # messages are many lines; the check is that it answered or stopped cleanly.
 path_serve() {
     local port=$((20000 + RANDOM % 20000)) i code
-    "$BARK" serve -t 1 --no-speaker --no-cache -m "$IN/tiny.gguf" --port $port > "$W/stdout" 2> "$W/serve.err" &
+    (shim_exec serve -t 1 --no-speaker --no-cache -m "$IN/tiny.gguf" --port $port) > "$W/stdout" 2> "$W/serve.err" &
     local pid=$!
     for i in $(seq 100); do
         curl -s -o /dev/null "http://127.0.0.1:$port/health" && break
@@ -63,17 +70,25 @@ path_serve() {
     done
     if kill -0 $pid 2>/dev/null; then
         code=$(curl -s -m 60 -o "$OUT/reply" -w '%{http_code}' -H 'Content-Type: application/json' \
-            -d '{"model":"bark","input":"Hello there.","seed":1,"response_format":"wav"}' \
+            -d '{"model":"bark","input":"Hello there.","voice":"v2/en_speaker_0","seed":1,"response_format":"wav"}' \
             "http://127.0.0.1:$port/v1/audio/speech")
+        local crc=$?
         echo "$code" > "$OUT/status"
-        curl -s -m 5 -o /dev/null "http://127.0.0.1:$port/health" || echo "health-failed-after" >> "$OUT/status"
+        [ $crc -eq 0 ] || echo "curl-error-$crc" >> "$OUT/status" # a stream cut short: the client sees the error
+        # the server lives on: /health answers (twice at most: the fault may hit the first)
+        curl -s -m 5 -o /dev/null "http://127.0.0.1:$port/health" || curl -s -m 5 -o /dev/null \
+            "http://127.0.0.1:$port/health" || echo "health-failed-after" >> "$OUT/status"
         kill -TERM $pid
     fi
     wait $pid
     local rc=$?
-    # a request that failed is fine (5xx with a JSON error); its reply is not compared, the server must live on
-    if [ -f "$OUT/status" ] && [ "$(head -c1 "$OUT/status")" = 5 ] && grep -q '"error"' "$OUT/reply"; then
+    # a request that failed is fine (5xx with a JSON error, the connection dropped by libmicrohttpd when it could not
+    # allocate one, or a stream cut short, which curl reports: error 18) if the server answers the next: the reply
+    # is then not compared
+    if [ -f "$OUT/status" ] && { { [ "$(head -c1 "$OUT/status")" = 5 ] && grep -q '"error"' "$OUT/reply"; } ||
+        [ "$(head -1 "$OUT/status")" = 000 ] || { grep -q '^curl-error-18$' "$OUT/status" && [ "$(head -c1 "$OUT/status")" = 2 ]; }; }; then
         rm -f "$OUT/reply" "$OUT/status"
+        : > "$OUT/failed-cleanly"
     fi
     cat "$W/serve.err" >&2
     [ $rc -eq 0 ] && [ ! -f "$OUT/status" ] && return 1 # it stopped by itself before answering: an error
@@ -84,9 +99,9 @@ path_serve() {
 run_one() { # path kind n -> rc; stderr in $W/stderr
     rm -rf "$OUT" "$W/log" "$W/stdout"
     mkdir -p "$OUT"
-    ( export BARK_FAULT_KIND=$2 BARK_FAULT_N=$3 BARK_FAULT_LOG=$W/log LD_PRELOAD=$SHIM
-      [ "$1" = convert ] && export BARK_FAULT_AFTER=tests/data/tiny/hf || export BARK_FAULT_AFTER=$IN/ # counting starts at the first input opened
-      "path_$1" ) 2> "$W/stderr"
+    FK=$2 FN=$3 FA=$IN/ # counting starts at the first input opened
+    [ "$1" = convert ] && FA=tests/data/tiny/hf
+    "path_$1" 2> "$W/stderr"
 }
 
 snapshot() { (cd "$OUT" && find . -type f | sort | xargs -r md5sum); md5sum < "$W/stdout"; }
@@ -102,7 +117,7 @@ for p in $PATHS; do
         ref=$(snapshot)
         calls=$(sed -n 's/^count //p' "$W/log" | tail -1)
         off=$(( STRIDE > 1 ? RANDOM % STRIDE : 0 ))
-        n=$((1 + off)) points=0 bad=0 rt=0
+        n=$((1 + off)) points=0 bad=0 rt=0 dep=0
         while :; do
             run_one "$p" "$k" "$n"
             rc=$?
@@ -114,10 +129,14 @@ for p in $PATHS; do
                 # the sanitizer's own thread start-up, given libc's failed allocation: not bark's code (the plain
                 # build runs these points; see the summary)
                 rt=$((rt + 1))
+            elif [ $rc -eq 134 ] && grep -q 'write libmicrohttpd.* MHD_stop_daemon' "$W/log"; then
+                # libmicrohttpd aborts (MHD_PANIC) when the write to wake its own threads at stop fails: a limit of
+                # the dependency (its eventfd cannot run out of room), counted apart
+                dep=$((dep + 1))
             elif grep -qE 'Sanitizer|runtime error:' "$W/stderr"; then why="sanitizer report"
             elif [ $rc -ge 128 ]; then why="signal $((rc - 128))"
             elif [ $rc -eq 0 ]; then
-                [ "$(snapshot)" = "$ref" ] || why="exit 0 with a different output"
+                [ "$(snapshot)" = "$ref" ] || [ -f "$OUT/failed-cleanly" ] || why="exit 0 with a different output"
             elif [ $rc -ne 1 ]; then why="exit $rc"
             elif [ "$p" != serve ] && [ "$(grep -c . "$W/stderr")" -ne 1 ]; then why="$(grep -c . "$W/stderr") lines on stderr"
             elif [ "$p" != serve ] && [ -n "$(ls -A "$OUT")" ]; then why="left $(ls -A "$OUT" | tr '\n' ' ')"
@@ -127,11 +146,13 @@ for p in $PATHS; do
                 echo "FAIL faults $p $k N=$n: $why; ${fired:-not fired}"
                 echo "  repro: BARK_FAULT_KIND=$k BARK_FAULT_N=$n tests/fault/run.sh (path $p)"
                 sed 's/^/  | /' "$W/stderr" | head -15
+                [ -f "$OUT/status" ] && echo "  reply: $(tr '\n' ' ' < "$OUT/status") $(head -c 200 "$OUT/reply" | tr -c '[:print:]' .)"
             fi
             n=$((n + STRIDE))
             [ $n -gt 200000 ] && break
         done
-        echo "faults $p $k: $points points (of ${calls:-?} calls counted unfaulted, stride $STRIDE, offset $off), $bad failed$([ $rt -gt 0 ] && echo ", $rt in the sanitizer runtime's thread start")"
+        echo "faults $p $k: $points points (of ${calls:-?} calls counted unfaulted, stride $STRIDE, offset $off), $bad failed$([ $rt -gt 0 ] && echo ", $rt in the sanitizer runtime's thread start")$([ $dep -gt 0 ] &&
+            echo ", $dep libmicrohttpd panics at stop")"
         total_fail=$((total_fail + bad))
     done
 done
