@@ -25,7 +25,7 @@ for row in "epipe 0 all" "estrpipe 0 all" "estrpipe-stuck 0 all" "enodev 1 part"
     t0=$(date +%s.%N)
     BARK_ALSA_FAULT=$1 LD_PRELOAD=$SHIM say
     rc=$?
-    t=$(echo "$(date +%s.%N) - $t0" | bc)
+    t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
     if cmp -s "$D/played.raw" "$D/ref.raw"; then played="all $(stat -c %s "$D/ref.raw") bytes"
     else played="$(stat -c %s "$D/played.raw" 2>/dev/null || echo 0) of $(stat -c %s "$D/ref.raw") bytes"; fi
     msg=$(head -c 150 "$D/out" | tr '\n' '|')
