@@ -63,7 +63,7 @@ LIB_LIBS := $(if $(PC_REQ),$(shell $(PKG_CONFIG) --libs $(PC_REQ))) $(PC_LIBS)
 # Nothing left undefined in the .so (except under the sanitizers: their runtime comes with the executable).
 SO_LDFLAGS ?= $(if $(SAN),,-Wl,--no-undefined)
 
-.PHONY: all deps test test-san test-tsan test-valgrind fuzz-smoke bench clean install uninstall example-installed
+.PHONY: all deps test test-san test-tsan test-faults test-valgrind fuzz-smoke bench clean install uninstall example-installed
 .SECONDARY:
 all: $(BUILD)/bark $(TOOLS) $(SHARED) $(DIST_LIB) $(EXAMPLES)
 
@@ -260,6 +260,27 @@ test-valgrind: all $(VALGRIND_TESTS:%=$(BUILD)/tests/%)
 	        && echo "valgrind $$t: clean" || { cat $(BUILD)/valgrind-$$t.log; echo "valgrind $$t: FAILED"; exit 1; }; \
 	done
 
+# Fault injection (tests/fault/): the LD_PRELOAD shim that fails the Nth allocation or I/O call, built without the
+# sanitizers (it sits in front of their allocator), and the sweep of real `bark` runs under it on an ASan+UBSan
+# build made with gcc (whose sanitizer runtime is a shared library the shim can precede). FAULT_STRIDE=K samples
+# every Kth point (CI); 1, the default, is every point. FAULT_PATHS: which runs (tests/fault/run.sh lists them).
+$(BUILD)/tests/fault_shim.so: tests/fault/fault_shim.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(WARN) $(filter -Werror,$(CFLAGS)) -O1 -g -fPIC -shared $< -ldl -o $@
+# The ALSA shim (tests/fault/alsa_shim.c) makes snd_pcm_writei underrun, suspend, vanish or stall.
+$(BUILD)/tests/alsa_shim.so: tests/fault/alsa_shim.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(WARN) $(filter -Werror,$(CFLAGS)) -O1 -g -fPIC -shared $< -ldl -o $@
+$(BUILD)/tests/test_faults: | $(BUILD)/tests/fault_shim.so $(BUILD)/tests/alsa_shim.so
+FAULT_STRIDE ?= 1
+FAULT_PATHS  ?= info convert say decode clone serve
+FAULT_BUILD  := build-fault-asan
+test-faults:
+	$(MAKE) SAN=1 CC=gcc BUILD=$(FAULT_BUILD) WERROR=$(WERROR) $(FAULT_BUILD)/bark $(FAULT_BUILD)/tests/fault_shim.so \
+	    $(FAULT_BUILD)/tests/alsa_shim.so
+	BUILD=$(FAULT_BUILD) tests/fault/alsa.sh
+	tests/fault/run.sh -b $(FAULT_BUILD) -s $(FAULT_STRIDE) $(FAULT_PATHS)
+
 FUZZ_CFLAGS := $(CSTD) -g -O1 -Iinclude -Isrc -Iarch $(shell $(PKG_CONFIG) --cflags $(PKGS))
 FUZZ_SAN    := address,undefined
 FUZZ_OBJ    := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(wildcard $(LIB_DIRS:%=src/%/*.c) arch/*.c arch/c/*.c))
@@ -270,6 +291,18 @@ $(BUILD)/fuzz/fuzz_wyoming: $(BUILD)/fuzzobj/src/serve/wyoming_frame.o
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) $^ $(LDLIBS) -o $@
+
+# The targets of the command line's and the service's parsers link the program's own parts, built the same way
+# (as an archive: only what the target calls is linked).
+FUZZ_CLI     := fuzz_say_json fuzz_speech
+FUZZ_CLI_OBJ := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(filter-out src/cli/main.c,$(CLI_SRC))) $(BUILD)/gen/page_files.o
+$(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(CLI_SRC)): FUZZ_CFLAGS += $(shell pkg-config --cflags $(CLI_PKGS)) \
+    -DBARK_DATADIR='"$(DATADIR)"'
+$(BUILD)/fuzzobj/libbark_cli.a: $(FUZZ_CLI_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(FUZZ_CLI:%=$(BUILD)/fuzz/%): $(BUILD)/fuzzobj/libbark_cli.a
+$(FUZZ_CLI:%=$(BUILD)/fuzz/%): LDLIBS += $(CLI_LIBS)
 
 # A short libFuzzer run of every parser (FUZZ_SECONDS each), seeded from tests/fuzz/corpus/<name>.
 FUZZ_SECONDS ?= 15

@@ -43,8 +43,9 @@ static bark_status finish_open(bark_audio_reader *r, int rate, bark_audio_reader
     r->inter = malloc((size_t)AUDIO_BLOCK * r->info.channels * sizeof *r->inter);
     r->mono = malloc(AUDIO_BLOCK * sizeof *r->mono);
     if (!r->inter || !r->mono) {
+        bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", path); /* path is r's: before r is freed */
         bark_audio_reader_close(r);
-        return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", path);
+        return BARK_ERR_NOMEM;
     }
     if (r->info.samplerate != rate) {
         int e = 0;

@@ -68,8 +68,14 @@ static bark_status open_sndfile(bark_audio_writer *w, const char *path, int rate
         staged_file_close(&w->f, 0, NULL);
         return st;
     }
-    sf_set_string(w->sf, SF_STR_SOFTWARE, BARK_AUDIO_SOFTWARE);
-    sf_set_string(w->sf, SF_STR_COMMENT, BARK_AUDIO_COMMENT);
+    /* the mark that says synthetic speech is part of the file: without it (out of memory) there is no file */
+    if (sf_set_string(w->sf, SF_STR_SOFTWARE, BARK_AUDIO_SOFTWARE) ||
+        sf_set_string(w->sf, SF_STR_COMMENT, BARK_AUDIO_COMMENT)) {
+        bark_fail(err, BARK_ERR_NOMEM, "%s: cannot tag the file: %s", path, sf_strerror(w->sf));
+        sf_close(w->sf);
+        staged_file_close(&w->f, 0, NULL);
+        return BARK_ERR_NOMEM;
+    }
     if (w->kind == W_LOSSY) {
         double q = 0.4; /* Vorbis quality ~64 kb/s mono, plenty for 24 kHz speech; Opus and MP3 take it too */
         sf_command(w->sf, SFC_SET_VBR_ENCODING_QUALITY, &q, sizeof q);
@@ -150,8 +156,11 @@ bark_status bark_audio_writer_close(bark_audio_writer *w, int keep, bark_error *
         bark_status cst = npy_stream_close(w->npy, keep, err);
         if (keep) st = cst;
     } else {
+        /* the header written now, where a failed write is seen (sf_close rewrites it the same, unchecked) */
+        if (keep && w->kind == W_PCM16 && (sf_command(w->sf, SFC_UPDATE_HEADER_NOW, NULL, 0), sf_error(w->sf)))
+            st = bark_fail(err, BARK_ERR_IO, "%s: cannot finish the file: %s", w->label, sf_strerror(w->sf));
         const int e = sf_close(w->sf);
-        if (keep && e) st = bark_fail(err, BARK_ERR_IO, "%s: cannot finish the file: %s", w->label, sf_error_number(e));
+        if (keep && e && !st) st = bark_fail(err, BARK_ERR_IO, "%s: cannot finish the file: %s", w->label, sf_error_number(e));
         bark_status cst = staged_file_close(&w->f, keep && !st, err);
         if (keep && !st) st = cst;
     }

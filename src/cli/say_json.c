@@ -13,8 +13,15 @@ void say_item_free(say_item *it) {
     memset(it, 0, sizeof *it);
 }
 
+/* A key given twice (cJSON keeps both) is refused: the line is ambiguous. */
+static int twice(const cJSON *m, char *why, size_t cap) {
+    snprintf(why, cap, "\"%s\" is given twice", m->string);
+    return -1;
+}
+
 /* A string member into *out (a copy). */
 static int take_string(const cJSON *m, char **out, char *why, size_t cap) {
+    if (*out) return twice(m, why, cap);
     if (!cJSON_IsString(m) || !m->valuestring) {
         snprintf(why, cap, "\"%s\" must be a string", m->string);
         return -1;
@@ -28,6 +35,7 @@ static int take_string(const cJSON *m, char **out, char *why, size_t cap) {
 
 /* "seed": a whole number from 0 to 2^53 (every one a JSON number holds exactly). */
 static int take_seed(const cJSON *m, say_item *it, char *why, size_t cap) {
+    if (it->have_seed) return twice(m, why, cap);
     const double x = cJSON_IsNumber(m) ? m->valuedouble : -1;
     if (!(x >= 0 && x <= 9007199254740992.0 && x == floor(x))) {
         snprintf(why, cap, "\"seed\" must be a whole number from 0 to 2^53");
@@ -64,5 +72,7 @@ int say_json_parse(const char *line, say_item *it, char *why, size_t cap) {
     }
     cJSON_Delete(root);
     if (rc) say_item_free(it);
+    for (char *c = why; rc && *c; c++) /* a key with control characters in it still makes one line */
+        if ((unsigned char)*c < 0x20) *c = '?';
     return rc;
 }

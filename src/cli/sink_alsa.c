@@ -1,4 +1,5 @@
-/* sink_alsa.c: the ALSA playback sink: 16-bit mono, starts at half a buffer, recovers underruns and suspends. */
+/* sink_alsa.c: the ALSA playback sink: 16-bit mono, starts at half a buffer, recovers underruns and suspends,
+ * gives up on a device that takes no audio for ALSA_STALL_MS (non-blocking writes: a wedged card cannot hang us). */
 #include "cli/sink.h"
 
 #include <alsa/asoundlib.h>
@@ -10,6 +11,7 @@
 
 #define ALSA_BUFFER_US 500000 /* half a second of device buffer */
 #define ALSA_PERIOD_US 50000
+#define ALSA_STALL_MS 5000 /* no frame taken (or no resume) for this long: the device is gone or stuck */
 
 typedef struct alsa_sink {
     snd_pcm_t *pcm;
@@ -62,7 +64,7 @@ static bark_status alsa_open(audio_sink *s, const char *target, int rate, bark_e
     if (!a) return cli_error(err, BARK_ERR_NOMEM, "ALSA: out of memory");
     snprintf(a->name, sizeof a->name, "%s", target ? target : "default");
     snd_lib_error_set_handler(quiet_alsa);
-    int e = snd_pcm_open(&a->pcm, a->name, SND_PCM_STREAM_PLAYBACK, 0);
+    int e = snd_pcm_open(&a->pcm, a->name, SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
     if (e < 0) {
         cli_error(err, BARK_ERR_IO, "cannot open the ALSA device '%s': %s (no sound card? write a file with -o)",
                   a->name, snd_strerror(e));
@@ -87,33 +89,48 @@ static void sleep_ms(long ms) {
 static bark_status alsa_write(audio_sink *s, const float *x, const int16_t *x16, size_t n, bark_error *err) {
     alsa_sink *a = s->impl;
     (void)x;
+    long stalled_ms = 0; /* since the device last took a frame */
     while (n > 0) {
         snd_pcm_sframes_t r = snd_pcm_writei(a->pcm, x16, n);
-        if (r == -EAGAIN || r == -EINTR) {
-            snd_pcm_wait(a->pcm, 100);
+        if (r == -EAGAIN) { /* the buffer is full: wait for room, at most a second at a time */
+            if (snd_pcm_wait(a->pcm, 1000) <= 0 && (stalled_ms += 1000) >= ALSA_STALL_MS)
+                return cli_error(err, BARK_ERR_IO, "ALSA device '%s': took no audio for %d s (unplugged or stuck?)",
+                                 a->name, ALSA_STALL_MS / 1000);
+        } else if (r == -EINTR) {
+            continue;
         } else if (r == -EPIPE) { /* underrun: the device ran dry; prepare and go on */
             s->underruns++;
             int e = snd_pcm_prepare(a->pcm);
             if (e < 0) return alsa_fail(a, err, "cannot recover from an underrun", e);
-        } else if (r == -ESTRPIPE) { /* suspended: resume, or prepare if the driver cannot */
+        } else if (r == -ESTRPIPE) { /* suspended: resume (for a while), or prepare if the driver cannot */
             int e;
-            while ((e = snd_pcm_resume(a->pcm)) == -EAGAIN) sleep_ms(50);
+            for (long waited = 0; (e = snd_pcm_resume(a->pcm)) == -EAGAIN && waited < ALSA_STALL_MS; waited += 50)
+                sleep_ms(50);
             if (e < 0 && (e = snd_pcm_prepare(a->pcm)) < 0) return alsa_fail(a, err, "cannot resume", e);
         } else if (r < 0) {
             return alsa_fail(a, err, "write failed", (int)r);
         } else { /* a partial write goes on with the rest */
             x16 += r;
             n -= (size_t)r;
+            stalled_ms = 0;
         }
     }
     return BARK_OK;
 }
 
+/* Plays what is queued to the end: a non-blocking drain, then its state polled for as long as the buffer plays
+ * plus the stall limit. */
 static bark_status alsa_drain(audio_sink *s, bark_error *err) {
     alsa_sink *a = s->impl;
     int e = snd_pcm_drain(a->pcm);
+    for (long waited = 0; e == -EAGAIN && snd_pcm_state(a->pcm) == SND_PCM_STATE_DRAINING; waited += 10) {
+        if (waited >= ALSA_BUFFER_US / 1000 + ALSA_STALL_MS)
+            return cli_error(err, BARK_ERR_IO, "ALSA device '%s': never finished playing (unplugged or stuck?)",
+                             a->name);
+        sleep_ms(10);
+    }
     if (e == -EPIPE) s->underruns++;
-    else if (e < 0) return alsa_fail(a, err, "drain failed", e);
+    else if (e < 0 && e != -EAGAIN) return alsa_fail(a, err, "drain failed", e);
     return BARK_OK;
 }
 

@@ -113,6 +113,9 @@ int ann_parse(const serve *s, const cJSON *root, ann_request *q, srv_refusal *r)
 static enum MHD_Result post(serve *s, struct MHD_Connection *c, const char *body, size_t len) {
     size_t at;
     cJSON *root = srv_parse_body(body, len, &at);
+    if (!root && at == SRV_BODY_NOMEM)
+        return srv_reply_error(c, s, SRV_ANNOUNCE, MHD_HTTP_SERVICE_UNAVAILABLE, "out_of_memory", NULL,
+                               "out of memory: try again later");
     if (!root)
         return srv_reply_error(c, s, SRV_ANNOUNCE, MHD_HTTP_BAD_REQUEST, "invalid_json", NULL,
                                "the body is not valid JSON (at byte %zu)", at);

@@ -13,7 +13,7 @@ typedef struct srv_request {
     srv_endpoint ep;
     char *body;
     size_t len;
-    int too_big;
+    int too_big, no_memory; /* the body is dropped: over SRV_MAX_BODY (413), or no room for it (503) */
 } srv_request;
 
 static const char *const paths[SRV_N_ENDPOINTS] = {"/v1/audio/speech", "/v1/voices", "/health", "/metrics",
@@ -75,12 +75,12 @@ int serve_host_is_loopback(const char *host) {
 
 /* Takes a POST body's next bytes (beyond srv_max_body they are dropped and the request marked). */
 static void take_body(srv_request *r, const char *data, size_t n) {
-    if (r->too_big || r->len + n > srv_max_body(r->ep)) {
-        r->too_big = 1;
+    if (r->too_big || r->no_memory || r->len + n > srv_max_body(r->ep)) {
+        r->too_big = !r->no_memory;
         return;
     }
     if (!r->body && !(r->body = malloc(srv_max_body(r->ep) + 1))) {
-        r->too_big = 1;
+        r->no_memory = 1;
         return;
     }
     memcpy(r->body + r->len, data, n);
@@ -132,6 +132,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (r->too_big)
         return srv_reply_error(c, s, r->ep, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", NULL,
                                "the body is over %zu bytes", srv_max_body(r->ep));
+    if (r->no_memory)
+        return srv_reply_error(c, s, r->ep, MHD_HTTP_SERVICE_UNAVAILABLE, "out_of_memory", NULL,
+                               "out of memory: try again later");
     if (r->ep == SRV_ANNOUNCE || r->ep == SRV_QUEUE)
         return srv_announce(s, c, r->ep, method, url, r->body ? r->body : "", r->len);
     if (r->ep == SRV_VOICES && !strcmp(method, "POST")) return srv_voices_add(s, c, r->body, r->len);
@@ -189,6 +192,7 @@ static void open_cache(serve *s) {
 
 bark_status serve_open(const serve_config *cfg, serve **out, bark_error *err) {
     *out = NULL;
+    srv_json_hooks();
     serve *s = calloc(1, sizeof *s);
     if (!s) return err->status = BARK_ERR_NOMEM;
     s->cfg = *cfg;

@@ -109,26 +109,51 @@ static int parse(const serve *s, const cJSON *root, srv_speech_req *q, srv_refus
     return 0;
 }
 
+static _Thread_local int t_json_nomem; /* one of cJSON's allocations failed on this thread */
+
+static void *json_malloc(size_t n) {
+    void *p = malloc(n);
+    if (!p) t_json_nomem = 1;
+    return p;
+}
+
+void srv_json_hooks(void) {
+    cJSON_Hooks h = {json_malloc, free};
+    cJSON_InitHooks(&h);
+}
+
 cJSON *srv_parse_body(const char *body, size_t len, size_t *bad_at) {
     const char *where = NULL;
+    t_json_nomem = 0;
     cJSON *root = cJSON_ParseWithLengthOpts(body, len, &where, 0);
+    if (!root && t_json_nomem) {
+        *bad_at = SRV_BODY_NOMEM;
+        return NULL;
+    }
     while (root && where < body + len && strchr(" \t\r\n", *where) && *where) where++;
     if (root && where != body + len) cJSON_Delete(root), root = NULL; /* something after the value */
     *bad_at = where ? (size_t)(where - body) : len;
     return root;
 }
 
-enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body, size_t len) {
+int srv_speech_check(const serve *s, const char *body, size_t len, srv_speech_req *q, srv_refusal *r) {
     size_t at;
     cJSON *root = srv_parse_body(body, len, &at);
-    if (!root)
-        return srv_reply_error(c, s, SRV_SPEECH, MHD_HTTP_BAD_REQUEST, "invalid_json", NULL,
-                               "the body is not valid JSON (at byte %zu)", at);
+    if (!root) {
+        if (at == SRV_BODY_NOMEM) return srv_refuse(r, "out_of_memory", NULL, "out of memory: try again later");
+        return srv_refuse(r, "invalid_json", NULL, "the body is not valid JSON (at byte %zu)", at);
+    }
+    const int bad = parse(s, root, q, r);
+    cJSON_Delete(root);
+    return bad;
+}
+
+enum MHD_Result srv_speech(serve *s, struct MHD_Connection *c, const char *body, size_t len) {
     srv_speech_req q = {0};
     srv_refusal r = {.code = NULL};
-    const int bad = parse(s, root, &q, &r);
-    cJSON_Delete(root);
-    if (bad) return srv_reply_error(c, s, SRV_SPEECH, MHD_HTTP_BAD_REQUEST, r.code, r.param, "%s", r.msg);
+    if (srv_speech_check(s, body, len, &q, &r))
+        return srv_reply_error(c, s, SRV_SPEECH, strcmp(r.code, "out_of_memory") ? MHD_HTTP_BAD_REQUEST
+                               : MHD_HTTP_SERVICE_UNAVAILABLE, r.code, r.param, "%s", r.msg);
     if (s->cache && q.have_seed) {
         unsigned char *audio;
         size_t n;

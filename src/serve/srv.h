@@ -207,8 +207,15 @@ void srv_warm_join(serve *s);
 
 /* ---- endpoints ---- */
 
-/* A request body as one JSON value (nothing after it but blanks), or NULL with the byte it went wrong at. */
+/* A request body as one JSON value (nothing after it but blanks), or NULL with the byte it went wrong at, or
+ * SRV_BODY_NOMEM when memory ran out (not the client's fault: 503). Needs srv_json_hooks() (serve_open). */
+#define SRV_BODY_NOMEM ((size_t)-1)
 struct cJSON *srv_parse_body(const char *body, size_t len, size_t *bad_at);
+/* cJSON's allocations through a wrapper that notes a failure (set once, before the daemon's threads). */
+void srv_json_hooks(void);
+/* POST /v1/audio/speech's body checked (speech.c; the fuzz target's entry too): 0 with *q filled (text and voice
+ * owned), or -1 with *r. */
+int srv_speech_check(const serve *s, const char *body, size_t len, srv_speech_req *q, srv_refusal *r);
 /* UTF-8 characters of s (continuation bytes not counted). */
 size_t srv_characters(const char *s);
 /* ---- the user's voices (voices.c) ---- */

@@ -1,0 +1,134 @@
+/* test_faults.c: regressions the fault sweep (tests/fault/run.sh, rerun through its LD_PRELOAD shim) and the fuzz
+ * targets (tests/fuzz/) found. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/say.h"
+#include "util/testutil.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define UNDER_SANITIZER 1
+#endif
+#endif
+#ifndef UNDER_SANITIZER
+#define UNDER_SANITIZER 0 /* the sanitizers' allocator is linked into the program: the shim cannot precede it */
+#endif
+
+static char *dir;
+static char model[512], codes[512], ref[512], out[1 << 14];
+
+static int setup(void **state) {
+    (void)state;
+    dir = tu_tmpdir();
+    snprintf(model, sizeof model, "%s/tiny.gguf", dir);
+    snprintf(ref, sizeof ref, "%s/ref.wav", dir);
+    snprintf(codes, sizeof codes, "%s/codes/fine.npy", dir);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s tokens -q -s 1 -t 1 -m %s -d %s/codes 'Hi.' >/dev/null && %s decode -q -m %s %s -o %s",
+             tu_bark(), model, dir, tu_bark(), model, codes, ref);
+    if (tu_convert_tiny(model, "f32", out, sizeof out) || tu_run(cmd, out, sizeof out)) {
+        fprintf(stderr, "%s\n", out);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    tu_rmtree(dir);
+    return 0;
+}
+
+/* `bark decode -o out.wav` (the writer `bark say -o` uses too) with the nth `kind` call made from a library whose name holds `from` failing. Checks the
+ * run ended with the reference file, or with exit 1, one line and no file; returns 0 once the nth was not reached. */
+static int say_with_fault(const char *kind, const char *from, int n) {
+    const char *b = getenv("BUILD");
+    char cmd[4096], log[600], wav[600];
+    snprintf(log, sizeof log, "%s/fault.log", dir);
+    snprintf(wav, sizeof wav, "%s/out/o.wav", dir);
+    remove(log);
+    snprintf(cmd, sizeof cmd, "rm -rf %s/out && mkdir %s/out && BARK_FAULT_KIND=%s BARK_FAULT_N=%d BARK_FAULT_FROM=%s "
+             "BARK_FAULT_AFTER=%s BARK_FAULT_LOG=%s LD_PRELOAD=%s/%s/tests/fault_shim.so "
+             "%s decode -q -m %s %s -o %s", dir, dir, kind, n, from, model, log, getenv("PWD"),
+             b && *b ? b : "build", tu_bark(), model, codes, wav);
+    const int rc = tu_run(cmd, out, sizeof out);
+    size_t ln = 0;
+    char *fired = (char *)tu_read_file(log, &ln);
+    const int hit = fired && strstr(fired, "fired") != NULL;
+    free(fired);
+    if (!hit) return 0;
+    if (rc == 0) {
+        size_t na, nb;
+        uint8_t *a = tu_read_file(ref, &na), *c = tu_read_file(wav, &nb);
+        const int same = a && c && na == nb && !memcmp(a, c, na);
+        free(a);
+        free(c);
+        if (!same) fail_msg("%s #%d from %s: exit 0 but the file differs from the unfaulted run's", kind, n, from);
+    } else {
+        if (rc != 1 || tu_lines(out) != 1) fail_msg("%s #%d from %s: exit %d, output:\n%s", kind, n, from, rc, out);
+        snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s/out)\"", dir);
+        if (tu_run(cmd, out, sizeof out)) fail_msg("%s #%d from %s: a file was left behind", kind, n, from);
+    }
+    return 1;
+}
+
+/* Every allocation libsndfile makes while writing the WAV fails in turn: one failed in sf_set_string, the file was
+ * written without the synthetic-speech mark and bark said it succeeded. */
+static void test_sndfile_alloc_fails_cleanly(void **state) {
+    (void)state;
+    if (UNDER_SANITIZER) skip();
+    int n = 1;
+    while (say_with_fault("alloc", "libsndfile", n)) n++;
+    assert_true(n > 2); /* libsndfile allocated, and every point was tried */
+}
+
+/* Every write libsndfile makes fails in turn: the last one, the header rewritten by sf_close, failed unseen and
+ * left a WAV whose header says it holds no samples. */
+static void test_sndfile_write_fails_cleanly(void **state) {
+    (void)state;
+    if (UNDER_SANITIZER) skip();
+    int n = 1;
+    while (say_with_fault("io", "libsndfile", n)) n++;
+    assert_true(n > 2);
+}
+
+/* fuzz_say_json: a line naming "text" twice leaked the first copy; a key given twice is now refused. */
+static void test_say_json_key_twice(void **state) {
+    (void)state;
+    say_item it;
+    char why[256];
+    assert_int_equal(say_json_parse("{\"text\": \"a\", \"text\": \"b\"}", &it, why, sizeof why), -1);
+    assert_non_null(strstr(why, "\"text\" is given twice"));
+    assert_null(it.text);
+    assert_int_equal(say_json_parse("{\"text\": \"a\", \"seed\": 1, \"seed\": 2}", &it, why, sizeof why), -1);
+    assert_non_null(strstr(why, "\"seed\" is given twice"));
+}
+
+/* fuzz_say_json: an unknown key holding a raw newline made a two-line error. */
+static void test_say_json_refusal_one_line(void **state) {
+    (void)state;
+    say_item it;
+    char why[256];
+    assert_int_equal(say_json_parse("{\"text\": \"x\", \"se\ned\": 1}", &it, why, sizeof why), -1);
+    assert_non_null(strstr(why, "unknown key"));
+    assert_null(strchr(why, '\n'));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sndfile_alloc_fails_cleanly),
+        cmocka_unit_test(test_sndfile_write_fails_cleanly),
+        cmocka_unit_test(test_say_json_key_twice),
+        cmocka_unit_test(test_say_json_refusal_one_line),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
