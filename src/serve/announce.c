@@ -201,14 +201,10 @@ static bark_status piece(gen_call *g, size_t k, bark_error *err) {
             free(le);
             return st;
         }
-        char path[4200];
-        srv_cache_file(s->cache, q.key, path, sizeof path);
-        if (bark_audio_writer_open(path, BARK_SAMPLE_RATE_HZ, &g->cache, err)) g->cache = NULL;
+        g->cache = srv_cache_begin(s->cache, &q);
     }
     const bark_status st = bark_engine_synthesize(s->engine, g->pc->text, &p, NULL, err);
-    bark_error cerr;
-    const int keep = !st && !g->cache_failed;
-    if (g->cache && !bark_audio_writer_close(g->cache, keep, &cerr) && keep) srv_cache_put(s->cache, &q);
+    srv_cache_end(s->cache, &q, g->cache, !st && !g->cache_failed);
     g->cache = NULL;
     return st;
 }

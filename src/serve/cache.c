@@ -394,3 +394,16 @@ enum MHD_Result srv_cache_endpoint(serve *s, struct MHD_Connection *c, const cha
     }
     return srv_reply_json(c, s, SRV_CACHE, MHD_HTTP_OK, srv_cache_json(s->cache, SRV_CACHE_LIST_MAX));
 }
+
+bark_audio_writer *srv_cache_begin(const srv_cache *c, const srv_speech_req *q) {
+    char path[PATH_MAX + 80];
+    bark_audio_writer *w = NULL;
+    bark_error err;
+    srv_cache_file(c, q->key, path, sizeof path);
+    return bark_audio_writer_open(path, BARK_SAMPLE_RATE_HZ, &w, &err) ? NULL : w;
+}
+
+void srv_cache_end(srv_cache *c, const srv_speech_req *q, bark_audio_writer *w, int keep) {
+    bark_error err;
+    if (w && !bark_audio_writer_close(w, keep, &err) && keep) srv_cache_put(c, q);
+}

@@ -184,6 +184,12 @@ void srv_cache_file(const srv_cache *c, const char *key, char *path, size_t cap)
 /* q's audio in q's format (malloc'd into *body): 1 on a hit; 0 on a miss, after dropping a broken entry. count: the
  * hit or miss enters the metrics. */
 int srv_cache_lookup(srv_cache *c, const srv_speech_req *q, unsigned char **body, size_t *len, int count);
+/* A writer on the cache file of q->key (it appears whole only when srv_cache_end keeps it), or NULL when it cannot
+ * be opened: that costs only the cache. */
+bark_audio_writer *srv_cache_begin(const srv_cache *c, const srv_speech_req *q);
+/* Closes w (NULL: nothing to do): with keep (the synthesis completed and every write went in) the file becomes q's
+ * entry (srv_cache_put), else it is removed. */
+void srv_cache_end(srv_cache *c, const srv_speech_req *q, bark_audio_writer *w, int keep);
 /* Records the finished file of q->key (its size and digest), then evicts the least recently used beyond the limit. */
 void srv_cache_put(srv_cache *c, const srv_speech_req *q);
 /* GET /v1/cache's JSON: totals and at most max entries, the most recently used first (malloc'd). */

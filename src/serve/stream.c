@@ -205,18 +205,9 @@ static void *job_main(void *arg) {
     bark_status st = whole ? open_temporary(j->req.format, j->file_path, sizeof j->file_path, &j->file, &j->err)
                      : j->req.format == SRV_WAV && push_wav_header(j) ? BARK_ERR_INTERRUPTED
                                                                       : BARK_OK;
-    if (!st && j->store) { /* a cache file that cannot be written only costs the cache */
-        char path[4200];
-        bark_error cache_err;
-        srv_cache_file(j->s->cache, j->req.key, path, sizeof path);
-        if (bark_audio_writer_open(path, BARK_SAMPLE_RATE_HZ, &j->cache, &cache_err)) j->cache = NULL, j->store = 0;
-    }
+    if (!st && j->store && !(j->cache = srv_cache_begin(j->s->cache, &j->req))) j->store = 0;
     if (!st) st = bark_engine_synthesize(j->s->engine, j->req.text, &p, &res, &j->err);
-    if (j->cache) { /* kept only when the synthesis completed */
-        bark_error cache_err;
-        if (!bark_audio_writer_close(j->cache, !st && j->store, &cache_err) && !st && j->store)
-            srv_cache_put(j->s->cache, &j->req);
-    }
+    srv_cache_end(j->s->cache, &j->req, j->cache, !st && j->store); /* kept only when the synthesis completed */
     if (j->file) {
         const bark_status cst = bark_audio_writer_close(j->file, !st, &j->err);
         if (!st) st = cst;

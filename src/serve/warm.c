@@ -30,15 +30,13 @@ static void render(serve *s, srv_speech_req *q) {
         free(have);
         return;
     }
-    char path[4200];
-    bark_audio_writer *w;
+    bark_audio_writer *w = srv_cache_begin(s->cache, q);
     bark_error err;
-    srv_cache_file(s->cache, q->key, path, sizeof path);
-    if (bark_audio_writer_open(path, BARK_SAMPLE_RATE_HZ, &w, &err)) return;
+    if (!w) return;
     bark_synth_params p = srv_synth_params(s, q);
     p.on_audio = warm_audio, p.audio_user = w, p.should_abort = warm_abort, p.abort_user = s;
     const bark_status st = bark_engine_synthesize(s->engine, q->text, &p, NULL, &err);
-    if (!bark_audio_writer_close(w, !st, &err) && !st) srv_cache_put(s->cache, q);
+    srv_cache_end(s->cache, q, w, !st);
 }
 
 static void *warm_main(void *arg) {

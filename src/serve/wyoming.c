@@ -246,18 +246,15 @@ static void speak(wy_conn *c, const char *text, const char *voice) {
             if (!r) send_audio_event(c, "audio-stop", NULL, 0);
             return;
         }
-        char path[4200];
-        srv_cache_file(s->cache, q.key, path, sizeof path);
-        y.file_ok = !bark_audio_writer_open(path, BARK_SAMPLE_RATE_HZ, &y.file, &err);
+        y.file = srv_cache_begin(s->cache, &q);
+        y.file_ok = y.file != NULL;
     }
     p.voice = *voice ? voice : NULL;
     p.on_audio = on_audio, p.audio_user = &y, p.should_abort = should_abort, p.abort_user = &y;
     bark_synth_result res = {0};
     srv_metrics_admitted(&s->metrics);
     const bark_status st = bark_engine_synthesize(s->engine, text, &p, &res, &err);
-    bark_error cache_err;
-    if (y.file_ok && !bark_audio_writer_close(y.file, !st, &cache_err) && !st) srv_cache_put(s->cache, &q);
-    else if (y.file && !y.file_ok && bark_audio_writer_close(y.file, 0, &cache_err)) y.file_ok = 0;
+    srv_cache_end(s->cache, &q, y.file, !st && y.file_ok);
     const srv_outcome how = stopping(c) ? SRV_DONE_SHUTDOWN : c->broken ? SRV_DONE_CLIENT : st ? SRV_DONE_ERROR
                                                                                            : SRV_DONE_OK;
     srv_metrics_finished(&s->metrics, how, y.had_audio, res.real_time_factor, y.samples);
