@@ -92,6 +92,8 @@ BARK_API size_t bark_model_file_size(const bark_model *m);
 /* Named voices embedded in the model file ("v2/en_speaker_6", ...). */
 BARK_API size_t bark_model_voice_count(const bark_model *m);
 BARK_API const char *bark_model_voice_name(const bark_model *m, size_t i);
+/* Whether the model file holds the voice named name. */
+BARK_API int bark_model_has_voice(const bark_model *m, const char *name);
 
 /* A voice prompt: semantic tokens and coarse/fine EnCodec codes (row-major, codebook-major). */
 typedef struct bark_voice {

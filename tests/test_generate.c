@@ -344,6 +344,9 @@ static void test_bad_input(void **state) {
     fixture *f = *state;
     bark_error err;
     bark_voice v;
+    assert_int_equal(bark_model_has_voice(f->m, "v2/xx_speaker_9"), 0);
+    assert_int_equal(bark_model_has_voice(f->m, "v2/en_speaker"), 0); /* a prefix of one is not one */
+    assert_int_equal(bark_model_has_voice(f->m, "v2/en_speaker_0"), 1);
     assert_int_equal(bark_model_voice(f->m, "v2/xx_speaker_9", &v, &err), BARK_ERR_MISSING);
     assert_non_null(strstr(err.msg, "v2/xx_speaker_9"));
     assert_non_null(strstr(err.msg, "v2/en_speaker_0"));

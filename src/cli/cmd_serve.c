@@ -178,13 +178,6 @@ static int parse(int argc, char **argv, serve_config *cfg, cli_common *c, cache_
     return cli_exec_env("serve", &cfg->n_threads, &cfg->isa, &cfg->gemm) ? 2 : -1;
 }
 
-static int known_voice(const bark_context *ctx, const char *name) {
-    const bark_model *m = bark_context_model(ctx);
-    for (size_t i = 0; i < bark_model_voice_count(m); i++)
-        if (!strcmp(bark_model_voice_name(m, i), name)) return 1;
-    return 0;
-}
-
 /* --warm FILE: its lines (a line starting with '{' is JSON) handed to serve_warm; a bad line is reported and skipped.
  * 0, or 1 when the file cannot be read. */
 static int warm(serve *s, const bark_context *ctx, const char *path, const char *voice) {
@@ -204,7 +197,9 @@ static int warm(serve *s, const bark_context *ctx, const char *path, const char 
             continue;
         }
         if (!it.voice && voice) it.voice = strdup(voice);
-        const char *bad = !it.voice ? "no voice (give -v VOICE)" : !known_voice(ctx, it.voice) ? "unknown voice" : NULL;
+        const char *bad = !it.voice                                               ? "no voice (give -v VOICE)"
+                          : !bark_model_has_voice(bark_context_model(ctx), it.voice) ? "unknown voice"
+                                                                                     : NULL;
         say_item *grown = n < cap ? its : realloc(its, (cap = 2 * cap + 16) * sizeof *its);
         if (bad || !grown) {
             fprintf(stderr, "bark serve: --warm %s: line %zu: %s (skipped)\n", path, r.lineno,

@@ -51,12 +51,6 @@ static bark_voice_store *open_store(const voices_opts *o, int create) {
     return s;
 }
 
-static int model_has_voice(const bark_model *m, const char *name) {
-    for (size_t i = 0; i < bark_model_voice_count(m); i++)
-        if (!strcmp(bark_model_voice_name(m, i), name)) return 1;
-    return 0;
-}
-
 static int list(const voices_opts *o) {
     bark_model *m = cli_open_model("voices", o->c.model);
     if (!m) return 1;
@@ -111,7 +105,7 @@ static int add(const voices_opts *o, const char *name, const char *source) {
     else if (!(ctx = cli_open_context("voices", o->c.model))) {
         bark_voice_store_close(s);
         return 1;
-    } else if (model_has_voice(bark_context_model(ctx), name) && !o->force)
+    } else if (bark_model_has_voice(bark_context_model(ctx), name) && !o->force)
         st = cli_error(&err, BARK_ERR_ARG, "'%s' is a voice of the model file %s (pick another name, or --force to "
                        "have your voice answer to it)", name, model_path);
     else if (bark_voice_is_npz_path(source)) st = bark_voice_from_npz(source, &v, &origin, &err);

@@ -62,6 +62,12 @@ size_t bark_model_tensor_count(const bark_model *m) { return m->n_t; }
 size_t bark_model_voice_count(const bark_model *m) { return m->n_voices; }
 const char *bark_model_voice_name(const bark_model *m, size_t i) { return i < m->n_voices ? m->voices[i] : NULL; }
 
+int bark_model_has_voice(const bark_model *m, const char *name) {
+    for (size_t i = 0; i < m->n_voices; i++)
+        if (!strcmp(m->voices[i], name)) return 1;
+    return 0;
+}
+
 int bark_model_has_stage(const bark_model *m, bark_stage s) {
     return (unsigned)s < BARK_STAGE_COUNT && m->has_stage[s];
 }

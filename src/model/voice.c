@@ -65,10 +65,7 @@ static bark_status unknown_voice(const bark_model *m, const char *name, bark_err
 
 bark_status bark_model_voice(const bark_model *m, const char *name, bark_voice *out, bark_error *err) {
     memset(out, 0, sizeof *out);
-    size_t n = bark_model_voice_count(m), i;
-    for (i = 0; i < n; i++)
-        if (strcmp(bark_model_voice_name(m, i), name) == 0) break;
-    if (i == n) return unknown_voice(m, name, err);
+    if (!bark_model_has_voice(m, name)) return unknown_voice(m, name, err);
     /* model.c checked at open that these three exist, are i32 and have 1, 2 and 8 rows */
     const bark_tensor *s = bark_model_findf(m, "voice.%s.semantic", name);
     const bark_tensor *c = bark_model_findf(m, "voice.%s.coarse", name);

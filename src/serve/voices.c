@@ -13,13 +13,6 @@
 
 size_t srv_max_body(srv_endpoint ep) { return ep == SRV_VOICES ? SRV_MAX_VOICE_BODY : SRV_MAX_BODY; }
 
-static int model_has(const serve *s, const char *name) {
-    const bark_model *m = bark_context_model(s->ctx);
-    for (size_t i = 0; i < bark_model_voice_count(m); i++)
-        if (!strcmp(bark_model_voice_name(m, i), name)) return 1;
-    return 0;
-}
-
 /* Whether the user's folder holds that voice (the folder is listed afresh: the CLI may change it meanwhile). */
 static int user_has(const serve *s, const char *name) {
     bark_voice_store *st = NULL;
@@ -31,7 +24,9 @@ static int user_has(const serve *s, const char *name) {
     return has;
 }
 
-int srv_known_voice(const serve *s, const char *name) { return model_has(s, name) || user_has(s, name); }
+int srv_known_voice(const serve *s, const char *name) {
+    return bark_model_has_voice(bark_context_model(s->ctx), name) || user_has(s, name);
+}
 
 void srv_user_voices_json(const serve *s, cJSON *list) {
     bark_voice_store *st = NULL;
