@@ -181,14 +181,15 @@ static double kl(const float *a, const float *b, int n) {
     return k;
 }
 
-/* Bounds on a quantized model's KL divergence from f32 per stage: the mean over its logit rows and the largest row. */
+/* Bounds on a quantized model's logits against f32 per stage: KL divergence, the mean over its logit rows and the
+ * largest row; the share of rows whose argmax agrees, held on stages of many rows (the fine stage's 6144). */
 typedef struct kl_bounds {
-    double mean, max;
+    double mean, max, top1;
 } kl_bounds;
 
-/* Model `which` (quantized) against the f32 logits lf per stage: the stage's KL divergence within b, and the argmax
- * agrees on every row whose f32 top-2 margin exceeds twice that row's largest logit error (beyond it no error could
- * swap the two). Greedy agreement over all rows is printed too. */
+#define TOP1_MIN_ROWS 1000 /* the semantic and coarse stages give 3-4 rows here: too few for a share */
+
+/* Model `which` (quantized) against the f32 logits lf per stage, within b. */
 static void against_f32(fixture *f, int which, float *const lf[3], const bark_exec *ex, const char *label,
                         kl_bounds b) {
     float *lq[3];
@@ -197,40 +198,34 @@ static void against_f32(fixture *f, int which, float *const lf[3], const bark_ex
     const char *names[3] = {"semantic", "coarse", "fine"}, *type = which == M_Q8_0 ? "q8_0" : "q4_0";
     for (int s = 0; s < 3; s++) {
         double worst_kl = 0, sum_kl = 0, worst_err = 0;
-        int checked = 0, agree = 0, agree_all = 0;
+        int agree = 0;
         for (int r = 0; r < rows[s]; r++) {
             const float *a = lf[s] + (size_t)r * V[s], *q = lq[s] + (size_t)r * V[s];
             double k = kl(a, q, V[s]), e = 0;
             worst_kl = fmax(worst_kl, k);
             sum_kl += k;
-            int t1 = 0, t2 = -1, tq = 0;
+            int t1 = 0, tq = 0;
             for (int i = 0; i < V[s]; i++) {
                 e = fmax(e, fabs((double)a[i] - q[i]));
                 if (q[i] > q[tq]) tq = i;
-                if (a[i] > a[t1]) t2 = t1, t1 = i;
-                else if (i != t1 && (t2 < 0 || a[i] > a[t2])) t2 = i;
+                if (a[i] > a[t1]) t1 = i;
             }
             worst_err = fmax(worst_err, e);
-            agree_all += tq == t1;
-            if (a[t1] - a[t2] > 2.0 * e) {
-                checked++;
-                agree += tq == t1;
-            }
+            agree += tq == t1;
         }
         print_message("%s vs f32 (%s) %s: %d rows, KL max %.3g mean %.3g, max logit error %.3g; argmax agrees on "
-                      "%d of %d rows, on %d of %d with margin > 2x error\n",
-                      type, label, names[s], rows[s], worst_kl, sum_kl / rows[s], worst_err, agree_all, rows[s], agree,
-                      checked);
+                      "%d of %d rows\n",
+                      type, label, names[s], rows[s], worst_kl, sum_kl / rows[s], worst_err, agree, rows[s]);
         assert_true(sum_kl / rows[s] <= b.mean);
         assert_true(worst_kl <= b.max);
-        assert_int_equal(agree, checked);
-        assert_true(checked > 0 || rows[s] < 8);
+        if (rows[s] >= TOP1_MIN_ROWS) assert_true(agree >= b.top1 * rows[s]);
         free(lq[s]);
     }
 }
 
 /* q8_0: mean KL <= 1e-3, no row above 5e-3 (q8_0 weights alone, with f32 activations, reach 3e-3 on single fine
- * rows of the tiny model). q4_0: the figures measured (largest stage mean 0.061, largest row 0.43), times ~2.4. */
+ * rows of the tiny model). q4_0: the figures measured (largest stage mean 0.061, largest row 0.43), times ~2.4.
+ * Argmax agreement on the fine stage measured 98.0-98.3% (q8_0) and 85.7-85.9% (q4_0): near-ties of random weights. */
 static void test_quant_vs_f32(void **state) {
     const bark_gemm modes[2] = {BARK_GEMM_INT8, BARK_GEMM_SGEMM};
     const char *labels[2] = {"int8 GEMM", "sgemm"};
@@ -241,8 +236,8 @@ static void test_quant_vs_f32(void **state) {
         float *lf[3];
         int rows[3], V[3];
         stage_logits(*state, M_F32, &ex, lf, rows, V);
-        against_f32(*state, M_Q8_0, lf, &ex, labels[i], (kl_bounds){1e-3, 5e-3});
-        against_f32(*state, M_Q4_0, lf, &ex, labels[i], (kl_bounds){Q4_KL_MEAN, Q4_KL_MAX});
+        against_f32(*state, M_Q8_0, lf, &ex, labels[i], (kl_bounds){1e-3, 5e-3, 0.97});
+        against_f32(*state, M_Q4_0, lf, &ex, labels[i], (kl_bounds){Q4_KL_MEAN, Q4_KL_MAX, 0.80});
         bark_exec_free(&ex);
         for (int s = 0; s < 3; s++) free(lf[s]);
     }
