@@ -4,9 +4,16 @@
 
 #include "gpt/gpt.h"
 
+/* Default of g->aq.refine_above: a query row whose estimated int8 score error (one standard deviation) exceeds it is
+ * done in f32 over the keys that can matter (src/gpt/attention.c: refine_row). */
+#define BARK_ATT_REFINE_ABOVE 0.02f
+
 /* Allocates g->aq for int8 attention (n_head, head_dim, n_ctx set); 0, or -1 out of memory. */
 int bark_attention_q8_alloc(bark_gpt *g);
 void bark_attention_q8_free(bark_gpt *g);
+/* Totals since g->aq was allocated (zeros without it): int8 score rows, their scores, rows refined, scores recomputed
+ * in f32. */
+void bark_attention_refined(const bark_gpt *g, size_t count[4]);
 
 /* Multi-head attention of T queries (rows of g->qkv) against keys k and values v: head h's keys at k + h * hs, rows
  * ld elements apart; query t sees keys 0..n_past+t when causal, all T keys otherwise. Head h goes to
