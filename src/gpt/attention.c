@@ -13,6 +13,7 @@
 #define QBLOCK 64 /* queries per prefill attention item */
 #define REFINE_MARGIN 12.0f /* refined rows: keys this far below the row's max (plus the error) weigh < 1e-5 */
 #define REFINE_SIGMAS 8.0f  /* ... plus this many times the row's estimated score error */
+#define REFINE_KEYS 64      /* rows with more keys than this in that range are flat enough for int8 (errors average) */
 
 static int imin(int a, int b) { return a < b ? a : b; }
 
@@ -254,12 +255,13 @@ static float score_error(const bark_att_q8 *a, int h, size_t hq) {
     return e;
 }
 
-/* A row (query t of head h, nk keys; its int8 scores in row) whose int8 error estimate e is too large, in f32: the
- * keys whose int8 score is within REFINE_MARGIN + REFINE_SIGMAS * e of the row's int8 max (the only ones that can
- * weigh more than about 1e-5) get f32 scores (dot_f32 of the f32 query and key, times the scale), compacted to the
- * front of row (their key indices in idx); softmax_f32 over them, then out = the weighted sum of their f32 values
- * (axpy_f32, keys in order). The keys are chosen on the int8 scores and every kernel here is bit-identical to its C
- * twin, so the result is the same on every ISA. Returns how many keys it took. */
+/* A row (query t of head h, nk keys; its int8 scores in row) whose int8 error estimate e is too large, in f32 if it is
+ * peaked: the keys whose int8 score is within REFINE_MARGIN + REFINE_SIGMAS * e of the row's int8 max (the only ones
+ * that can weigh more than about 1e-5), if at most REFINE_KEYS, get f32 scores (dot_f32 of the f32 query and key,
+ * times the scale), compacted to the front of row (their key indices in idx); softmax_f32 over them, then out = the
+ * weighted sum of their f32 values (axpy_f32, keys in order). The keys are chosen on the int8 scores and every kernel
+ * here is bit-identical to its C twin, so the result is the same on every ISA. Returns how many keys it took, or 0
+ * (row and out untouched) when there were more than REFINE_KEYS. */
 static size_t refine_row(const att_job *j, int h, int t, float e, float *row, int nk, int *idx, float *out) {
     bark_gpt *g = j->g;
     int hd = g->head_dim;
@@ -269,6 +271,9 @@ static size_t refine_row(const att_job *j, int h, int t, float e, float *row, in
     for (int s = 1; s < nk; s++) mx = fmaxf(mx, row[s]);
     float floor = mx - REFINE_MARGIN - wide;
     int n = 0;
+    for (int s = 0; s < nk && n <= REFINE_KEYS; s++) n += row[s] >= floor;
+    if (n > REFINE_KEYS) return 0;
+    n = 0;
     for (int s = 0; s < nk; s++)
         if (row[s] >= floor) { /* n <= s: row[s] is read before row[n] is written */
             idx[n] = s;
@@ -283,8 +288,8 @@ static size_t refine_row(const att_job *j, int h, int t, float e, float *row, in
 /* Many queries, int8: as att_block_task, with scores and P.V by the q8_0 GEMM. The weights exp(s - max) are
  * quantized per 32 keys (softmax_q8); each output row is then scaled by 1 / its weights' dequantized sum
  * (sum over blocks, in order, of block sum x scale). A row whose estimated score error (score_error) is above
- * a->refine_above is done in f32 over its top keys instead (refine_row, into ref_out; its weights zeroed for the GEMM
- * and its norm set to 0 to mark it); counted in a->refined[s]. */
+ * a->refine_above is done in f32 over its top keys instead if they are few (refine_row, into ref_out; its weights
+ * zeroed for the GEMM and its norm set to 0 to mark it); counted in a->refined[s]. */
 static void att_q8_task(void *ctx, int s, int n) {
     att_job *j = ctx;
     bark_gpt *g = j->g;
@@ -310,9 +315,10 @@ static void att_q8_task(void *ctx, int s, int n) {
             int nk = keys_seen(g, j->T, q0 + r);
             float e = score_error(a, h, hq + (size_t)r);
             count[0]++, count[1] += (size_t)nk;
-            if (e > a->refine_above) {
-                count[2]++;
-                count[3] += refine_row(j, h, q0 + r, e, S + (size_t)r * nkb, nk, idx, ref_out + (size_t)r * hd);
+            size_t keys = e > a->refine_above ? refine_row(j, h, q0 + r, e, S + (size_t)r * nkb, nk, idx,
+                                                           ref_out + (size_t)r * hd) : 0;
+            if (keys) {
+                count[2]++, count[3] += keys;
                 memset(P + o * QK8_0, 0, (size_t)np), memset(Pd + o, 0, (size_t)nb * sizeof *Pd);
                 memset(Ps + o, 0, (size_t)nb * sizeof *Ps);
                 norm[r] = 0.0f;
