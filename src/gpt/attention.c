@@ -1,5 +1,6 @@
 /* attention.c: multi-head attention of the GPT stages: per-head GEMV for decode steps, query blocks x heads in the
- * pool for prefills and the fine stage (f32 by OpenBLAS sgemm, or int8 by the q8_0 GEMM). */
+ * pool for prefills and the fine stage (f32 by OpenBLAS sgemm, or int8 by the q8_0 GEMM, whose peaked rows with a
+ * large score error are redone in f32 over their top keys). */
 #include "gpt/attention.h"
 
 #include "kernels.h"
