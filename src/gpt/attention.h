@@ -4,9 +4,16 @@
 
 #include "gpt/gpt.h"
 
+/* Default of g->aq.refine_above: a query row whose estimated int8 score error (one standard deviation) exceeds it is
+ * done in f32 over the keys that can matter (src/gpt/attention.c: refine_row). */
+#define BARK_ATT_REFINE_ABOVE 0.02f
+
 /* Allocates g->aq for int8 attention (n_head, head_dim, n_ctx set); 0, or -1 out of memory. */
 int bark_attention_q8_alloc(bark_gpt *g);
 void bark_attention_q8_free(bark_gpt *g);
+/* Totals since g->aq was allocated (zeros without it): int8 score rows, their scores, rows refined, scores recomputed
+ * in f32. */
+void bark_attention_refined(const bark_gpt *g, size_t count[4]);
 
 /* Multi-head attention of T queries (rows of g->qkv) against keys k and values v: head h's keys at k + h * hs, rows
  * ld elements apart; query t sees keys 0..n_past+t when causal, all T keys otherwise. Head h goes to
@@ -15,7 +22,8 @@ void bark_attention_q8_free(bark_gpt *g);
  * - Many: (query block x head) items over the pool, k and v f32. By OpenBLAS sgemm (single-threaded in each task),
  *   or, with int8 != 0 (g->aq allocated), by the int8 GEMM: keys and queries quantized per 32 along the head
  *   dimension (zero-padded to a multiple of 32), values per 32 keys, and the attention weights exp(s - max) per 32
- *   keys by softmax_q8; each output row is scaled by 1 / the sum of its dequantized weights. */
+ *   keys by softmax_q8; each output row is scaled by 1 / the sum of its dequantized weights. A row whose estimated
+ *   score error is above g->aq.refine_above and which has few keys near its max is done in f32 over those keys. */
 void bark_attention(bark_gpt *g, int T, const void *k, const void *v, int f16, int int8, size_t ld, size_t hs);
 
 /* A batched decode step: row b of g->qkv is the one new token of the sequence whose cache is kvs[b] (its key and value

@@ -21,6 +21,14 @@ typedef struct bark_att_q8 {
     float *stage;    /* [n_head][32 * hdp] floats staged for quantization (32 keys or queries of a head) */
     int8_t *stage_q; /* [n_head][32 * hdp] their int8 values */
     float *stage_d;  /* [n_head][hdp] their scales */
+    float *kdmax;    /* [n_head][kb] per key block: the largest key scale (as stored, f16) of the current run */
+    float *knmax;    /* [n_head][kb] and the largest key block norm (dequantized) */
+    float refine_above; /* a query row whose estimated int8 score error is above this is done in f32 over its top
+                           keys (BARK_ATT_REFINE_ABOVE by default; INFINITY: never, int8 only) */
+    int *ref_idx;    /* [slots][T_max] such a row's top keys */
+    float *ref_out;  /* [T_max][head_dim] the f32 output rows of the query blocks in flight (per slot, like att) */
+    size_t *refined; /* [slots][4] per slot of a block run, running totals: score rows, scores, rows refined, scores
+                        recomputed in f32 (slots = T_max / 64) */
     size_t bytes;    /* allocated in all */
 } bark_att_q8;
 
