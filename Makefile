@@ -10,7 +10,10 @@ PKGS    := sndfile alsa samplerate zlib openblas libcjson
 # Zeroconf (the Wyoming server as _wyoming._tcp) through Avahi when libavahi-client is there at build time.
 AVAHI   := $(shell $(PKG_CONFIG) --exists avahi-client && echo avahi-client)
 CLI_PKGS:= libmicrohttpd sqlite3 libmosquitto $(AVAHI)
-CSTD    := -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
+# No contraction into FMA anywhere: every kernel table must round exactly like its C twin (arch/kernels.h), and the
+# glue around them (which int8 attention rows go to f32, say) must round alike on every ISA; gcc in -std=c11 already
+# does not contract, clang does by default (FMA on aarch64).
+CSTD    := -std=c11 -ffp-contract=off -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 OPT     ?= -O2 -g
 CFLAGS  += $(CSTD) $(WARN) $(OPT) $(BOARD_CFLAGS) -Iinclude -Isrc -Iarch $(shell $(PKG_CONFIG) --cflags $(PKGS))
@@ -71,12 +74,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-# ISA flags on the SIMD objects only, so the binary still starts on a CPU without them. No contraction
-# into FMA in arch/: every kernel table must round exactly like its C twin (see arch/kernels.h).
-$(BUILD)/arch/%.o $(BUILD)/pic/arch/%.o: CFLAGS += -ffp-contract=off
-# The same for attention's glue: which int8 attention rows go to f32 is decided by float arithmetic there, and clang
-# (unlike gcc in -std=c11) contracts a * b + c into FMA on aarch64 by default.
-$(BUILD)/src/gpt/attention.o $(BUILD)/pic/src/gpt/attention.o: CFLAGS += -ffp-contract=off
+# ISA flags on the SIMD objects only, so the binary still starts on a CPU without them.
 $(BUILD)/arch/x86/%.o $(BUILD)/pic/arch/x86/%.o: CFLAGS += -mavx2 -mfma -mf16c
 $(BUILD)/arch/x86/%_avx512.o $(BUILD)/pic/arch/x86/%_avx512.o: CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni
 $(BUILD)/arch/arm/%_dotprod.o $(BUILD)/pic/arch/arm/%_dotprod.o: CFLAGS += -march=armv8.2-a+dotprod
@@ -96,9 +94,9 @@ endif
 endif
 $(BUILD)/arm64/kernels_check: $(ARM64_KSRC) $(wildcard arch/*.h arch/arm/*.h tests/kernel_checks.h)
 	@mkdir -p $(dir $@)
-	$(CROSS_CC) $(CSTD) $(WARN) -O2 -ffp-contract=off -DBARK_HAVE_NEON -Iinclude -Isrc -Iarch -Itests -c arch/arm/kernels_neon_dotprod.c \
+	$(CROSS_CC) $(CSTD) $(WARN) -O2 -DBARK_HAVE_NEON -Iinclude -Isrc -Iarch -Itests -c arch/arm/kernels_neon_dotprod.c \
 	    -march=armv8.2-a+dotprod -o $(BUILD)/arm64/dotprod.o
-	$(CROSS_CC) $(CSTD) $(WARN) -O2 -ffp-contract=off -DBARK_HAVE_NEON -Iinclude -Isrc -Iarch -Itests \
+	$(CROSS_CC) $(CSTD) $(WARN) -O2 -DBARK_HAVE_NEON -Iinclude -Isrc -Iarch -Itests \
 	    $(filter-out arch/arm/kernels_neon_dotprod.c,$(ARM64_KSRC)) $(BUILD)/arm64/dotprod.o -lm -lpthread -static -o $@
 $(BUILD)/tests/arm64_kernels: $(BUILD)/arm64/kernels_check
 	@mkdir -p $(dir $@)

@@ -6,7 +6,7 @@
 #include <string.h>
 
 /* Each output y[t][o] is acc = 0; acc = acc + x[t][i] * w[i][o] for i = 0, 1, .. k-1 (each product rounded, then
- * added: no fused multiply-add; C11 mode keeps GCC from contracting and separate statements keep clang from it),
+ * added: no fused multiply-add; the Makefile builds everything with -ffp-contract=off),
  * then y = acc + b[o]. Vector lanes hold different outputs, never parts of one sum, so the tile shape, the
  * instruction set (the x86 clones below) and the rows given in one call never change a bit. */
 
