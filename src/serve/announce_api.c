@@ -119,12 +119,8 @@ int ann_parse(const serve *s, const cJSON *root, ann_request *q, srv_refusal *r)
 }
 
 int ann_check(const serve *s, const char *body, size_t len, ann_request *q, srv_refusal *r) {
-    size_t at;
-    cJSON *root = srv_parse_body(body, len, &at);
-    if (!root) {
-        if (at == SRV_BODY_NOMEM) return srv_refuse(r, "out_of_memory", NULL, "out of memory: try again later");
-        return srv_refuse(r, "invalid_json", NULL, "the body is not valid JSON (at byte %zu)", at);
-    }
+    cJSON *root = srv_parse_body(body, len, r);
+    if (!root) return -1;
     const int bad = ann_parse(s, root, q, r);
     cJSON_Delete(root);
     return bad;
