@@ -103,8 +103,11 @@ static sf_count_t io_read(void *ptr, sf_count_t n, void *user) {
         const ssize_t k = pread(m->fd, (char *)ptr + got, (size_t)(n - got), (off_t)(m->pos + got));
         if (k < 0 && errno == EINTR) continue;
         if (k <= 0) {
-            m->err = k < 0 ? errno : EIO; /* the file is shorter than its size a moment ago: a failed read too */
-            break;
+            /* the file shorter than its size a moment ago is a failed read too; libsndfile is shown the end of the
+             * file from now on (it would go on parsing a header from reads that give nothing, growing its buffer) */
+            m->err = k < 0 ? errno : EIO;
+            m->pos = m->len;
+            return got;
         }
         got += k;
     }
