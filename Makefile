@@ -295,13 +295,15 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 
 # The targets of the command line's and the service's parsers link the program's own parts, built the same way
 # (as an archive: only what the target calls is linked).
-FUZZ_CLI     := fuzz_say_json fuzz_speech
+FUZZ_CLI     := fuzz_say_json fuzz_speech fuzz_announce fuzz_mqtt fuzz_voices
 FUZZ_CLI_OBJ := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(filter-out src/cli/main.c,$(CLI_SRC))) $(BUILD)/gen/page_files.o
 $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(CLI_SRC)): FUZZ_CFLAGS += $(shell pkg-config --cflags $(CLI_PKGS)) \
     -DBARK_DATADIR='"$(DATADIR)"'
 $(BUILD)/fuzzobj/libbark_cli.a: $(FUZZ_CLI_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
+# The service's targets open the tiny model (tests/fuzz/tiny_model.c), linked ahead of the archive.
+$(patsubst %,$(BUILD)/fuzz/%,fuzz_speech fuzz_announce fuzz_mqtt fuzz_voices): $(BUILD)/fuzzobj/tests/fuzz/tiny_model.o
 $(FUZZ_CLI:%=$(BUILD)/fuzz/%): $(BUILD)/fuzzobj/libbark_cli.a
 $(FUZZ_CLI:%=$(BUILD)/fuzz/%): LDLIBS += $(CLI_LIBS)
 

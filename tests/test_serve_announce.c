@@ -1,6 +1,6 @@
 /* test_serve_announce.c: `bark serve`'s announcements played into ALSA's file plugin (a FIFO the test reads, or a
  * file), no sound card: priority order, the chime first, a critical one cutting in, cancel, a full queue, bad
- * requests, a failing device, a repeat played from the cache (and after a restart). */
+ * requests, a failing device, a repeat played from the cache (and after a restart); MQTT's payloads checked. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "bark.h"
-#include "serve/srv.h"
+#include "serve/mqtt_payload.h"
 #include "text/text_split.h"
 #include "util/serve_client.h"
 #include "util/testutil.h"
@@ -510,12 +510,56 @@ static void repeats_hit_the_cache(void **state) {
     }
 }
 
+/* What an MQTT message asks (mqtt_parse, as `bark serve --mqtt` takes it): hermes/tts/say for this site or another,
+ * with its id and sessionId kept for sayFinished even when refused; bark/<site>/announce as POST /v1/announce; a
+ * payload that is not one JSON object. No broker: the parse alone. */
+static void mqtt_payloads(void **state) {
+    fixture *f = *state;
+    int port;
+    serve *s = start(f, "fifo", 8, 0, &port);
+    const struct {
+        int say;
+        const char *payload;
+        mqtt_verdict v;
+        const char *id, *says;
+    } cases[] = {
+        {1, "{\"text\":\"Hello.\",\"lang\":\"en-US\",\"id\":\"a1\",\"siteId\":\"kiosk\",\"sessionId\":\"s1\"}",
+         MQTT_ANNOUNCE, "a1", NULL},
+        {1, "{\"text\":\"Hello.\"}", MQTT_ANNOUNCE, NULL, NULL},
+        {1, "{\"text\":\"Elsewhere.\",\"siteId\":\"kitchen\",\"id\":\"a2\"}", MQTT_OTHER_SITE, NULL, NULL},
+        {1, "{\"lang\":\"en\",\"id\":\"a3\"}", MQTT_REFUSED, "a3", "'text'"},
+        {1, "{\"text\":7,\"id\":\"a4\"}", MQTT_REFUSED, "a4", "'text'"},
+        {0, "{\"text\":\"Doors closing.\",\"chime\":\"ding.wav\",\"priority\":\"low\"}", MQTT_ANNOUNCE, NULL, NULL},
+        {0, "{\"text\":\"Hi.\",\"volume\":\"loud\"}", MQTT_REFUSED, NULL, "'volume'"},
+        {0, "{\"text\":\"Hi.\",\"chime\":\"../outside.wav\"}", MQTT_REFUSED, NULL, "outside"},
+        {0, "{\"text\":\"Hi.\"} trailing", MQTT_NOT_JSON, NULL, "not a JSON object"},
+        {1, "[\"text\"]", MQTT_NOT_JSON, NULL, "not a JSON object"},
+        {0, "", MQTT_NOT_JSON, NULL, "(0 bytes)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        mqtt_msg m;
+        const mqtt_verdict v = mqtt_parse(s, "kiosk", cases[i].say, cases[i].payload, (int)strlen(cases[i].payload),
+                                          &m);
+        print_message("  mqtt %s %s: %d %s\n", cases[i].say ? "say" : "announce", cases[i].payload, (int)v, m.why.msg);
+        assert_int_equal(v, cases[i].v);
+        if (cases[i].id) assert_string_equal(m.id, cases[i].id);
+        else assert_null(m.id);
+        if (cases[i].says) assert_non_null(strstr(m.why.msg, cases[i].says));
+        assert_true((v == MQTT_ANNOUNCE) == (m.req.text != NULL));
+        if (v == MQTT_ANNOUNCE && cases[i].say) assert_true(srv_known_voice(s, m.req.voice));
+        if (strstr(cases[i].payload, "ding.wav")) assert_int_equal(m.req.n_chime, 3 * BARK_SAMPLE_RATE_HZ);
+        mqtt_msg_free(&m);
+    }
+    serve_close(s);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bad_requests),          cmocka_unit_test(priority_order_chime_first),
         cmocka_unit_test(critical_cuts_in),      cmocka_unit_test(cancel_and_full_queue),
         cmocka_unit_test(failing_device),        cmocka_unit_test(repeats_hit_the_cache),
+        cmocka_unit_test(mqtt_payloads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

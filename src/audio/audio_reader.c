@@ -1,22 +1,29 @@
 /* audio_reader.c: any file libsndfile reads, in bounded blocks: mixed down to mono, resampled by libsamplerate. */
 #include "audio/audio_file.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <samplerate.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/error.h"
 
 #define AUDIO_BLOCK 4096
 #define AUDIO_MAX_CHANNELS 64
 
-/* A file held in memory, read through libsndfile's virtual I/O. */
-typedef struct mem_file {
-    const uint8_t *buf;
+/* What libsndfile reads, through its virtual I/O: a file held in memory (buf), or an open file (fd) read with our own
+ * calls, so that a failed read is known (err) even where libsndfile would carry on or take it for the end. */
+typedef struct audio_in {
+    const uint8_t *buf; /* NULL: read from fd */
+    int fd;
     sf_count_t len, pos;
-} mem_file;
+    int err;            /* the errno of the first failed read; sticky */
+} audio_in;
 
 struct bark_audio_reader {
     SNDFILE *f;
@@ -27,7 +34,7 @@ struct bark_audio_reader {
     float *mono;    /* [AUDIO_BLOCK] */
     long mono_len, mono_pos;
     int eof;
-    mem_file mem;
+    audio_in io;
     char path[256];
 };
 
@@ -67,8 +74,63 @@ static bark_status new_reader(const char *label, int rate, bark_audio_reader **o
     bark_audio_reader *r = calloc(1, sizeof *r);
     if (!r) return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", label);
     snprintf(r->path, sizeof r->path, "%s", label);
+    r->io.fd = -1;
     *out = r;
     return BARK_OK;
+}
+
+static sf_count_t io_size(void *user) { return ((audio_in *)user)->len; }
+
+static sf_count_t io_seek(sf_count_t off, int whence, void *user) {
+    audio_in *m = user;
+    sf_count_t base = whence == SEEK_CUR ? m->pos : whence == SEEK_END ? m->len : 0;
+    if ((off > 0 && base > m->len - off) || base + off < 0) return -1;
+    m->pos = base + off;
+    return m->pos;
+}
+
+static sf_count_t io_read(void *ptr, sf_count_t n, void *user) {
+    audio_in *m = user;
+    if (n <= 0 || m->pos >= m->len || m->err) return 0;
+    if (n > m->len - m->pos) n = m->len - m->pos;
+    if (m->buf) {
+        memcpy(ptr, m->buf + m->pos, (size_t)n);
+        m->pos += n;
+        return n;
+    }
+    sf_count_t got = 0;
+    while (got < n) {
+        const ssize_t k = pread(m->fd, (char *)ptr + got, (size_t)(n - got), (off_t)(m->pos + got));
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) {
+            /* the file shorter than its size a moment ago is a failed read too; libsndfile is shown the end of the
+             * file from now on (it would go on parsing a header from reads that give nothing, growing its buffer) */
+            m->err = k < 0 ? errno : EIO;
+            m->pos = m->len;
+            return got;
+        }
+        got += k;
+    }
+    m->pos += got;
+    return got;
+}
+
+static sf_count_t io_write(const void *ptr, sf_count_t n, void *user) { return 0; }
+
+static sf_count_t io_tell(void *user) { return ((audio_in *)user)->pos; }
+
+static SF_VIRTUAL_IO audio_io = {io_size, io_seek, io_read, io_write, io_tell};
+
+/* sf_open_virtual on r->io; frees r (and closes its file) on failure. */
+static bark_status open_io(bark_audio_reader *r, int rate, bark_audio_reader **out, bark_error *err) {
+    r->f = r->io.len > 0 ? sf_open_virtual(&audio_io, SFM_READ, &r->info, &r->io) : NULL;
+    if (!r->f || r->io.err) {
+        bark_fail(err, BARK_ERR_IO, "%s: cannot read audio: %s", r->path, r->io.err ? strerror(r->io.err)
+                  : r->io.len ? sf_strerror(NULL) : "empty input");
+        bark_audio_reader_close(r);
+        return BARK_ERR_IO;
+    }
+    return finish_open(r, rate, out, err);
 }
 
 bark_status bark_audio_reader_open(const char *path, int rate, bark_audio_reader **out, bark_error *err) {
@@ -76,37 +138,18 @@ bark_status bark_audio_reader_open(const char *path, int rate, bark_audio_reader
     bark_audio_reader *r = NULL;
     bark_status st = new_reader(path, rate, &r, err);
     if (st != BARK_OK) return st;
-    r->f = sf_open(path, SFM_READ, &r->info);
-    if (!r->f) {
-        bark_fail(err, BARK_ERR_IO, "%s: cannot read audio: %s", path, sf_strerror(NULL));
-        free(r);
+    struct stat sb;
+    const char *why = NULL;
+    if ((r->io.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(r->io.fd, &sb)) why = strerror(errno);
+    else if (!S_ISREG(sb.st_mode)) why = "not a regular file";
+    if (why) {
+        bark_fail(err, BARK_ERR_IO, "%s: cannot read audio: %s", path, why);
+        bark_audio_reader_close(r);
         return BARK_ERR_IO;
     }
-    return finish_open(r, rate, out, err);
+    r->io.len = (sf_count_t)sb.st_size;
+    return open_io(r, rate, out, err);
 }
-
-static sf_count_t mem_size(void *user) { return ((mem_file *)user)->len; }
-
-static sf_count_t mem_seek(sf_count_t off, int whence, void *user) {
-    mem_file *m = user;
-    sf_count_t base = whence == SEEK_CUR ? m->pos : whence == SEEK_END ? m->len : 0;
-    if ((off > 0 && base > m->len - off) || base + off < 0) return -1;
-    m->pos = base + off;
-    return m->pos;
-}
-
-static sf_count_t mem_read(void *ptr, sf_count_t n, void *user) {
-    mem_file *m = user;
-    if (n <= 0 || m->pos >= m->len) return 0;
-    if (n > m->len - m->pos) n = m->len - m->pos;
-    memcpy(ptr, m->buf + m->pos, (size_t)n);
-    m->pos += n;
-    return n;
-}
-
-static sf_count_t mem_write(const void *ptr, sf_count_t n, void *user) { return 0; }
-
-static sf_count_t mem_tell(void *user) { return ((mem_file *)user)->pos; }
 
 bark_status bark_audio_reader_open_mem(const void *buf, size_t len, const char *label, int rate,
                                       bark_audio_reader **out, bark_error *err) {
@@ -114,16 +157,9 @@ bark_status bark_audio_reader_open_mem(const void *buf, size_t len, const char *
     bark_audio_reader *r = NULL;
     bark_status st = new_reader(label, rate, &r, err);
     if (st != BARK_OK) return st;
-    static SF_VIRTUAL_IO io = {mem_size, mem_seek, mem_read, mem_write, mem_tell};
-    r->mem.buf = buf;
-    r->mem.len = (sf_count_t)len;
-    r->f = len > 0 ? sf_open_virtual(&io, SFM_READ, &r->info, &r->mem) : NULL;
-    if (!r->f) {
-        bark_fail(err, BARK_ERR_IO, "%s: cannot read audio: %s", label, len ? sf_strerror(NULL) : "empty input");
-        free(r);
-        return BARK_ERR_IO;
-    }
-    return finish_open(r, rate, out, err);
+    r->io.buf = buf;
+    r->io.len = (sf_count_t)len;
+    return open_io(r, rate, out, err);
 }
 
 void bark_audio_reader_format(const bark_audio_reader *r, int *rate, int *channels) {
@@ -144,12 +180,19 @@ static long read_mono(bark_audio_reader *r, float *out, long cap) {
     return (long)got;
 }
 
+/* A read of the file failed (libsndfile may have gone on, or taken it for the end): nothing of this block is given. */
+static bark_status read_failed(const bark_audio_reader *r, size_t *n, bark_error *err) {
+    *n = 0;
+    return bark_fail(err, BARK_ERR_IO, "%s: read failed: %s", r->path, strerror(r->io.err));
+}
+
 bark_status bark_audio_reader_read(bark_audio_reader *r, float *out, size_t cap, size_t *n, bark_error *err) {
     *n = 0;
     if (cap == 0) return BARK_OK;
     const long want = cap > AUDIO_BLOCK ? AUDIO_BLOCK : (long)cap;
     if (!r->src) {
         *n = (size_t)read_mono(r, out, want);
+        if (r->io.err) return read_failed(r, n, err);
         if (*n == 0 && sf_error(r->f))
             return bark_fail(err, BARK_ERR_IO, "%s: read failed: %s", r->path, sf_strerror(r->f));
         return BARK_OK;
@@ -158,6 +201,7 @@ bark_status bark_audio_reader_read(bark_audio_reader *r, float *out, size_t cap,
         if (r->mono_pos == r->mono_len && !r->eof) {
             r->mono_len = read_mono(r, r->mono, AUDIO_BLOCK);
             r->mono_pos = 0;
+            if (r->io.err) return read_failed(r, n, err);
             if (r->mono_len == 0) {
                 if (sf_error(r->f)) return bark_fail(err, BARK_ERR_IO, "%s: read failed: %s", r->path, sf_strerror(r->f));
                 r->eof = 1;
@@ -185,6 +229,7 @@ bark_status bark_audio_reader_read(bark_audio_reader *r, float *out, size_t cap,
 void bark_audio_reader_close(bark_audio_reader *r) {
     if (!r) return;
     if (r->f) sf_close(r->f);
+    if (r->io.fd >= 0) close(r->io.fd);
     if (r->src) src_delete(r->src);
     free(r->inter);
     free(r->mono);

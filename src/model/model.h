@@ -66,4 +66,7 @@ typedef struct bark_gpt_weights {
 /* The stage's weights, or BARK_ERR_MISSING naming the stage if the file has none. */
 bark_status bark_model_gpt(const bark_model *m, bark_stage s, const bark_gpt_weights **out, bark_error *err);
 
+/* bark_voice_load_npz over an .npz held in memory (label names it in messages): the same checks (voice.c). */
+bark_status voice_parse_npz(const uint8_t *buf, size_t size, const char *label, bark_voice *out, bark_error *err);
+
 #endif

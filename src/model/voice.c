@@ -117,17 +117,33 @@ static bark_status npz_part(const src_set *set, const char *path, const char *pa
     return BARK_OK;
 }
 
+/* The three prompts of the npz read into set (who names it in messages) into out, checked. */
+static bark_status voice_from_set(src_set *set, const char *who, bark_voice *out, bark_error *err) {
+    bark_status st = npz_part(set, who, "semantic_prompt", 0, &out->semantic, &out->n_semantic, err);
+    if (!st) st = npz_part(set, who, "coarse_prompt", 2, &out->coarse, &out->n_coarse, err);
+    if (!st) st = npz_part(set, who, "fine_prompt", 8, &out->fine, &out->n_fine, err);
+    if (!st) st = check_voice(out, who, err);
+    if (st) bark_voice_free(out);
+    return st;
+}
+
 bark_status bark_voice_load_npz(const char *path, bark_voice *out, bark_error *err) {
     memset(out, 0, sizeof *out);
     src_set set;
     src_set_init(&set);
     bark_status st = src_read_npz(&set, path, "", err);
-    if (!st) st = npz_part(&set, path, "semantic_prompt", 0, &out->semantic, &out->n_semantic, err);
-    if (!st) st = npz_part(&set, path, "coarse_prompt", 2, &out->coarse, &out->n_coarse, err);
-    if (!st) st = npz_part(&set, path, "fine_prompt", 8, &out->fine, &out->n_fine, err);
+    if (!st) st = voice_from_set(&set, path, out, err);
     src_set_free(&set);
-    if (!st) st = check_voice(out, path, err);
-    if (st) bark_voice_free(out);
+    return st;
+}
+
+bark_status voice_parse_npz(const uint8_t *buf, size_t size, const char *label, bark_voice *out, bark_error *err) {
+    memset(out, 0, sizeof *out);
+    src_set set;
+    src_set_init(&set);
+    bark_status st = src_parse_npz_mem(&set, buf, size, "", label, err);
+    if (!st) st = voice_from_set(&set, label, out, err);
+    src_set_free(&set);
     return st;
 }
 

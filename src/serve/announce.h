@@ -23,9 +23,12 @@ typedef struct ann_request {
     size_t n_chime;
 } ann_request;
 
-/* POST /v1/announce's body (an object of text, voice, priority, chime, volume) checked field by field; q filled in
- * (owned copies, freed by ann_add or by the caller on a refusal): 0, or -1 with why in r (announce_api.c). */
+/* An announcement request (an object of text, voice, priority, chime, volume, style) checked field by field: 0 with
+ * q filled in (owned copies, taken over by ann_add), or -1 with why in r and nothing left allocated in q
+ * (announce_api.c; MQTT's payloads come here too). */
 int ann_parse(const serve *s, const cJSON *root, ann_request *q, srv_refusal *r);
+/* POST /v1/announce's body: one JSON value (srv_parse_body) through ann_parse; the fuzz target's entry too. */
+int ann_check(const serve *s, const char *body, size_t len, ann_request *q, srv_refusal *r);
 /* 1 when the announcement of that id is over (played, failed, cancelled) or unknown; 0 while it waits or plays. */
 int ann_over(srv_announcer *a, uint64_t id);
 /* Announcements waiting or playing. */

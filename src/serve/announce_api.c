@@ -52,7 +52,8 @@ static int read_chime(const serve *s, const char *name, ann_request *q, srv_refu
     return 0;
 }
 
-int ann_parse(const serve *s, const cJSON *root, ann_request *q, srv_refusal *r) {
+/* ann_parse's checks, which may leave q partly filled on a refusal (ann_parse frees it). */
+static int check_fields(const serve *s, const cJSON *root, ann_request *q, srv_refusal *r) {
     static const char *const fields[] = {"text", "voice", "priority", "chime", "volume", "style"};
     if (!cJSON_IsObject(root)) return srv_refuse(r, "invalid_json", NULL, "the body must be a JSON object");
     for (const cJSON *f = root->child; f; f = f->next) {
@@ -110,23 +111,27 @@ int ann_parse(const serve *s, const cJSON *root, ann_request *q, srv_refusal *r)
     return 0;
 }
 
+int ann_parse(const serve *s, const cJSON *root, ann_request *q, srv_refusal *r) {
+    if (!check_fields(s, root, q, r)) return 0;
+    free(q->text), free(q->voice), free(q->chime);
+    memset(q, 0, sizeof *q);
+    return -1;
+}
+
+int ann_check(const serve *s, const char *body, size_t len, ann_request *q, srv_refusal *r) {
+    cJSON *root = srv_parse_body(body, len, r);
+    if (!root) return -1;
+    const int bad = ann_parse(s, root, q, r);
+    cJSON_Delete(root);
+    return bad;
+}
+
 static enum MHD_Result post(serve *s, struct MHD_Connection *c, const char *body, size_t len) {
-    size_t at;
-    cJSON *root = srv_parse_body(body, len, &at);
-    if (!root && at == SRV_BODY_NOMEM)
-        return srv_reply_error(c, s, SRV_ANNOUNCE, MHD_HTTP_SERVICE_UNAVAILABLE, "out_of_memory", NULL,
-                               "out of memory: try again later");
-    if (!root)
-        return srv_reply_error(c, s, SRV_ANNOUNCE, MHD_HTTP_BAD_REQUEST, "invalid_json", NULL,
-                               "the body is not valid JSON (at byte %zu)", at);
     ann_request q = {0};
     srv_refusal r = {.code = NULL};
-    const int bad = ann_parse(s, root, &q, &r);
-    cJSON_Delete(root);
-    if (bad) {
-        free(q.text), free(q.voice), free(q.chime);
-        return srv_reply_error(c, s, SRV_ANNOUNCE, MHD_HTTP_BAD_REQUEST, r.code, r.param, "%s", r.msg);
-    }
+    if (ann_check(s, body, len, &q, &r))
+        return srv_reply_error(c, s, SRV_ANNOUNCE, strcmp(r.code, "out_of_memory") ? MHD_HTTP_BAD_REQUEST
+                               : MHD_HTTP_SERVICE_UNAVAILABLE, r.code, r.param, "%s", r.msg);
     uint64_t id;
     size_t position;
     int full;

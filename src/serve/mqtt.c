@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "serve/announce.h"
+#include "serve/mqtt_payload.h"
 
 #define QOS 1
 #define KEEPALIVE_S 30
@@ -82,66 +82,44 @@ static void on_disconnect(struct mosquitto *m, void *user, int rc) {
                 RECONNECT_MAX_S);
 }
 
-static const char *string_of(const cJSON *o, const char *k) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* An announcement request (ann_parse's checks) into the queue: its id, or 0 (said on stderr). */
-static uint64_t enqueue(srv_mqtt *q, const char *topic, const cJSON *body) {
-    ann_request r = {0};
-    srv_refusal why = {.code = NULL};
+/* A checked announcement (taken over) into the queue: its id, or 0 (said on stderr). */
+static uint64_t enqueue(srv_mqtt *q, const char *topic, ann_request *r) {
     uint64_t id = 0;
     size_t position;
     int full;
-    if (ann_parse(q->s, body, &r, &why)) {
-        free(r.text), free(r.voice), free(r.chime);
-        fprintf(stderr, "bark serve: mqtt: %s: refused: %s\n", topic, why.msg);
-    } else if (ann_add(q->s->announcer, &r, &id, &position, &full)) {
+    if (ann_add(q->s->announcer, r, &id, &position, &full)) {
         fprintf(stderr, "bark serve: mqtt: %s: refused: %s\n", topic, full ? "the announcement queue is full"
                                                                               : "out of memory");
         id = 0;
     }
+    memset(r, 0, sizeof *r);
     return id;
 }
 
-/* hermes/tts/say {text, lang, id, siteId, sessionId}: for this site (or none named), said; sayFinished follows once
- * it has played (at once when it is refused, so that a dialogue does not wait for ever). */
-static void hermes_say(srv_mqtt *q, const char *topic, const cJSON *msg) {
-    const char *site = string_of(msg, "siteId"), *id = string_of(msg, "id"), *session = string_of(msg, "sessionId");
-    if (site && strcmp(site, q->site)) return; /* another site's */
-    cJSON *body = cJSON_CreateObject();
-    const cJSON *text = cJSON_GetObjectItemCaseSensitive(msg, "text");
-    const char *voice = srv_voice_for_language(q->s, string_of(msg, "lang"));
-    if (text) cJSON_AddItemToObject(body, "text", cJSON_Duplicate(text, 1));
-    if (voice) cJSON_AddStringToObject(body, "voice", voice);
-    const uint64_t ann = enqueue(q, topic, body);
-    cJSON_Delete(body);
-    pthread_mutex_lock(&q->mu);
-    const int kept = ann && q->n_pending < MAX_PENDING;
-    if (kept) {
-        say_pending *p = &q->pending[q->n_pending++];
-        p->ann = ann, p->id = id ? strdup(id) : NULL, p->session = session ? strdup(session) : NULL;
-    }
-    pthread_mutex_unlock(&q->mu);
-    if (!kept) say_finished(q, id, session);
-}
-
+/* hermes/tts/say is answered with hermes/tts/sayFinished once it has played (at once when it is refused, so that a
+ * dialogue does not wait for ever); bark/<site>/announce with the status when it is queued. */
 static void on_message(struct mosquitto *m, void *user, const struct mosquitto_message *msg) {
     srv_mqtt *q = user;
-    const char *end = NULL;
-    cJSON *body = msg->payloadlen > 0 ? cJSON_ParseWithLengthOpts(msg->payload, (size_t)msg->payloadlen, &end, 0)
-                                      : NULL;
-    while (body && end < (const char *)msg->payload + msg->payloadlen && *end && strchr(" \t\r\n", *end)) end++;
-    if (!cJSON_IsObject(body) || end != (const char *)msg->payload + msg->payloadlen) {
-        fprintf(stderr, "bark serve: mqtt: %.200s: the payload (%d bytes) is not a JSON object; ignored\n", msg->topic,
-                msg->payloadlen);
-    } else if (!strcmp(msg->topic, q->say_topic)) {
-        hermes_say(q, msg->topic, body);
-    } else if (enqueue(q, msg->topic, body)) {
+    const int say = !strcmp(msg->topic, q->say_topic);
+    mqtt_msg p;
+    const mqtt_verdict v = mqtt_parse(q->s, q->site, say, msg->payload, msg->payloadlen, &p);
+    if (v == MQTT_NOT_JSON || v == MQTT_REFUSED)
+        fprintf(stderr, "bark serve: mqtt: %.200s: %s%s\n", msg->topic, v == MQTT_REFUSED ? "refused: " : "",
+                p.why.msg);
+    const uint64_t ann = v == MQTT_ANNOUNCE ? enqueue(q, msg->topic, &p.req) : 0;
+    if (say && (v == MQTT_ANNOUNCE || v == MQTT_REFUSED)) {
+        pthread_mutex_lock(&q->mu);
+        const int kept = ann && q->n_pending < MAX_PENDING;
+        if (kept) {
+            q->pending[q->n_pending++] = (say_pending){ann, p.id, p.session};
+            p.id = p.session = NULL;
+        }
+        pthread_mutex_unlock(&q->mu);
+        if (!kept) say_finished(q, p.id, p.session);
+    } else if (ann) {
         publish_json(q, q->status_topic, status(q, 1), 1);
     }
-    cJSON_Delete(body);
+    mqtt_msg_free(&p);
 }
 
 /* Publishes sayFinished for the hermes/tts/say messages played, and the status when the queue's depth changes; says

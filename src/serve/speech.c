@@ -122,27 +122,24 @@ void srv_json_hooks(void) {
     cJSON_InitHooks(&h);
 }
 
-cJSON *srv_parse_body(const char *body, size_t len, size_t *bad_at) {
+cJSON *srv_parse_body(const char *body, size_t len, srv_refusal *r) {
     const char *where = NULL;
     t_json_nomem = 0;
     cJSON *root = cJSON_ParseWithLengthOpts(body, len, &where, 0);
     if (!root && t_json_nomem) {
-        *bad_at = SRV_BODY_NOMEM;
+        srv_refuse(r, "out_of_memory", NULL, "out of memory: try again later");
         return NULL;
     }
     while (root && where < body + len && strchr(" \t\r\n", *where) && *where) where++;
     if (root && where != body + len) cJSON_Delete(root), root = NULL; /* something after the value */
-    *bad_at = where ? (size_t)(where - body) : len;
+    if (!root) srv_refuse(r, "invalid_json", NULL, "the body is not valid JSON (at byte %zu)",
+                          where ? (size_t)(where - body) : len);
     return root;
 }
 
 int srv_speech_check(const serve *s, const char *body, size_t len, srv_speech_req *q, srv_refusal *r) {
-    size_t at;
-    cJSON *root = srv_parse_body(body, len, &at);
-    if (!root) {
-        if (at == SRV_BODY_NOMEM) return srv_refuse(r, "out_of_memory", NULL, "out of memory: try again later");
-        return srv_refuse(r, "invalid_json", NULL, "the body is not valid JSON (at byte %zu)", at);
-    }
+    cJSON *root = srv_parse_body(body, len, r);
+    if (!root) return -1;
     const int bad = parse(s, root, q, r);
     cJSON_Delete(root);
     return bad;

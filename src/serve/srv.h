@@ -213,10 +213,9 @@ void srv_warm_join(serve *s);
 
 /* ---- endpoints ---- */
 
-/* A request body as one JSON value (nothing after it but blanks), or NULL with the byte it went wrong at, or
- * SRV_BODY_NOMEM when memory ran out (not the client's fault: 503). Needs srv_json_hooks() (serve_open). */
-#define SRV_BODY_NOMEM ((size_t)-1)
-struct cJSON *srv_parse_body(const char *body, size_t len, size_t *bad_at);
+/* A request body as one JSON value (nothing after it but blanks), or NULL with why in r: "invalid_json" naming the
+ * byte it went wrong at, or "out_of_memory" (not the client's fault: 503). Needs srv_json_hooks() (serve_open). */
+struct cJSON *srv_parse_body(const char *body, size_t len, srv_refusal *r);
 /* cJSON's allocations through a wrapper that notes a failure (set once, before the daemon's threads). */
 void srv_json_hooks(void);
 /* POST /v1/audio/speech's body checked (speech.c; the fuzz target's entry too): 0 with *q filled (text and voice

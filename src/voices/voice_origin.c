@@ -61,6 +61,25 @@ static int take_number(const cJSON *root, const char *key, double *out) {
     return 0;
 }
 
+bark_status voice_origin_parse(const char *text, size_t n, const char *label, bark_voice_origin *o, bark_error *err) {
+    memset(o, 0, sizeof *o);
+    cJSON *root = NULL;
+    bark_status st;
+    if (n > MAX_RECORD) st = bark_fail(err, BARK_ERR_FORMAT, "%s: larger than a voice record (%d bytes)", label,
+                                       MAX_RECORD);
+    else if ((st = json_parse(text, n, &root, err))) bark_err_prefix(err, "%s: ", label);
+    else if (!cJSON_IsObject(root) || take_string(root, "method", o->method, sizeof o->method) ||
+             take_string(root, "source", o->source, sizeof o->source) ||
+             take_string(root, "source_sha256", o->source_sha256, sizeof o->source_sha256) ||
+             take_string(root, "created", o->created, sizeof o->created) ||
+             take_number(root, "source_seconds", &o->source_seconds) ||
+             take_number(root, "kept_seconds", &o->kept_seconds))
+        st = bark_fail(err, BARK_ERR_FORMAT, "%s: not a voice record (a member has the wrong type)", label);
+    cJSON_Delete(root);
+    if (st) memset(o, 0, sizeof *o);
+    return st;
+}
+
 bark_status voice_origin_read(const char *path, bark_voice_origin *o, bark_error *err) {
     memset(o, 0, sizeof *o);
     FILE *f = fopen(path, "rb");
@@ -70,21 +89,8 @@ bark_status voice_origin_read(const char *path, bark_voice_origin *o, bark_error
     const int bad = ferror(f);
     fclose(f);
     if (!text) return bark_fail(err, BARK_ERR_NOMEM, "%s: out of memory", path);
-    bark_status st = BARK_OK;
-    cJSON *root = NULL;
-    if (bad) st = bark_fail(err, BARK_ERR_IO, "%s: read error", path);
-    else if (n > MAX_RECORD) st = bark_fail(err, BARK_ERR_FORMAT, "%s: larger than a voice record (%d bytes)", path,
-                                           MAX_RECORD);
-    else if ((st = json_parse(text, n, &root, err))) bark_err_prefix(err, "%s: ", path);
-    else if (!cJSON_IsObject(root) || take_string(root, "method", o->method, sizeof o->method) ||
-             take_string(root, "source", o->source, sizeof o->source) ||
-             take_string(root, "source_sha256", o->source_sha256, sizeof o->source_sha256) ||
-             take_string(root, "created", o->created, sizeof o->created) ||
-             take_number(root, "source_seconds", &o->source_seconds) ||
-             take_number(root, "kept_seconds", &o->kept_seconds))
-        st = bark_fail(err, BARK_ERR_FORMAT, "%s: not a voice record (a member has the wrong type)", path);
-    cJSON_Delete(root);
+    const bark_status st = bad ? bark_fail(err, BARK_ERR_IO, "%s: read error", path)
+                               : voice_origin_parse(text, n, path, o, err);
     free(text);
-    if (st) memset(o, 0, sizeof *o);
     return st;
 }

@@ -117,7 +117,7 @@ for p in $PATHS; do
         ref=$(snapshot)
         calls=$(sed -n 's/^count //p' "$W/log" | tail -1)
         off=$(( STRIDE > 1 ? RANDOM % STRIDE : 0 ))
-        n=$((1 + off)) points=0 bad=0 rt=0 dep=0 unreached=0
+        n=$((1 + off)) points=0 bad=0 rt=0 dep=0 sf=0 unreached=0
         while :; do
             run_one "$p" "$k" "$n"
             rc=$?
@@ -139,6 +139,14 @@ for p in $PATHS; do
                 # libmicrohttpd aborts (MHD_PANIC) when the write to wake its own threads at stop fails: a limit of
                 # the dependency (its eventfd cannot run out of room), counted apart
                 dep=$((dep + 1))
+            elif grep -q '^fired [0-9]* calloc libsndfile' "$W/log" && { [ $rc -eq 139 ] || { grep -q \
+                'AddressSanitizer: SEGV on unknown address 0x0' "$W/stderr" &&
+                grep -m1 '^ *#0 ' "$W/stderr" | grep -q 'libsndfile\.so'; }; }; then
+                # libsndfile (1.2.0, chunk.c psf_store_read_chunk_u32) sets its chunk log's count before its calloc,
+                # and when that calloc fails the next chunk of the header is stored through the NULL: a segmentation
+                # fault inside sf_open_virtual on any file of two chunks or more, which no caller can prevent. Counted
+                # apart (test_sndfile_read_alloc_fails_cleanly in tests/test_faults.c shows the points)
+                sf=$((sf + 1))
             elif grep -qE 'Sanitizer|runtime error:' "$W/stderr"; then why="sanitizer report"
             elif [ $rc -ge 128 ]; then why="signal $((rc - 128))"
             elif [ $rc -eq 0 ]; then
@@ -158,7 +166,7 @@ for p in $PATHS; do
             [ $n -gt 200000 ] && break
         done
         echo "faults $p $k: $points points (of ${calls:-?} calls counted unfaulted, stride $STRIDE, offset $off), $bad failed$([ $rt -gt 0 ] && echo ", $rt in the sanitizer runtime's thread start")$([ $dep -gt 0 ] &&
-            echo ", $dep libmicrohttpd panics at stop")$([ $unreached -gt 0 ] && echo ", $unreached not reached by that run")"
+            echo ", $dep libmicrohttpd panics at stop")$([ $sf -gt 0 ] && echo ", $sf libsndfile crashes on its own failed calloc")$([ $unreached -gt 0 ] && echo ", $unreached not reached by that run")"
         total_fail=$((total_fail + bad))
     done
 done
