@@ -32,11 +32,9 @@ static mqtt_verdict hermes_say(const serve *s, const char *site, const cJSON *ms
 
 mqtt_verdict mqtt_parse(const serve *s, const char *site, int say, const void *payload, int len, mqtt_msg *m) {
     memset(m, 0, sizeof *m);
-    const char *p = payload, *end = NULL;
-    cJSON *msg = len > 0 ? cJSON_ParseWithLengthOpts(p, (size_t)len, &end, 0) : NULL;
-    while (msg && end < p + len && *end && strchr(" \t\r\n", *end)) end++;
+    cJSON *msg = len > 0 ? srv_parse_body(payload, (size_t)len, &m->why) : NULL; /* one value, nothing after it */
     mqtt_verdict v;
-    if (!cJSON_IsObject(msg) || end != p + len) {
+    if (!cJSON_IsObject(msg)) {
         srv_refuse(&m->why, "invalid_json", NULL, "the payload (%d bytes) is not a JSON object; ignored", len);
         v = MQTT_NOT_JSON;
     } else if (say) {
