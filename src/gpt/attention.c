@@ -18,6 +18,10 @@
 
 static int imin(int a, int b) { return a < b ? a : b; }
 
+/* Query rows per prefill attention item, and the most items (slots) a block run keeps in flight at once. */
+static int query_block(const bark_gpt *g) { return imin(QBLOCK, g->n_ctx); }
+static int max_slots(const bark_gpt *g) { return g->n_ctx / query_block(g); }
+
 int bark_attention_q8_alloc(bark_gpt *g) {
     bark_att_q8 *a = &g->aq;
     size_t H = (size_t)g->n_head, T = (size_t)g->n_ctx;
@@ -39,15 +43,16 @@ int bark_attention_q8_alloc(bark_gpt *g) {
     a->stage_d = malloc(H * hdp * sizeof *a->stage_d);
     a->kdmax = malloc(H * kb * sizeof *a->kdmax);
     a->knmax = malloc(H * kb * sizeof *a->knmax);
-    size_t slots = (size_t)(g->n_ctx / imin(QBLOCK, g->n_ctx));
+    size_t slots = (size_t)max_slots(g);
     a->refined = calloc(4 * slots, sizeof *a->refined);
-    a->ref_idx = malloc(slots * T * sizeof *a->ref_idx);
+    a->ref_idx = malloc(slots * REFINE_KEYS * sizeof *a->ref_idx);
     a->ref_out = malloc(T * (size_t)g->head_dim * sizeof *a->ref_out);
     a->refine_above = BARK_ATT_REFINE_ABOVE;
     a->bytes = H * T * kb * sizeof *a->k + H * (size_t)g->head_dim * vb * sizeof *a->vt + H * T * hdp +
                2 * H * T * kb * sizeof(float) + T * vb * QK8_0 + 2 * T * vb * sizeof(float) + T * sizeof(float) +
                H * QK8_0 * hdp * (sizeof(float) + 1) + H * hdp * sizeof(float) + 2 * H * kb * sizeof(float) +
-               4 * slots * sizeof(size_t) + slots * T * sizeof(int) + T * (size_t)g->head_dim * sizeof(float);
+               4 * slots * sizeof(size_t) + slots * REFINE_KEYS * sizeof(int) +
+               T * (size_t)g->head_dim * sizeof(float);
     if (a->k && a->vt && a->q && a->qd && a->qs && a->p && a->pd && a->ps && a->norm && a->stage && a->stage_q &&
         a->stage_d && a->kdmax && a->knmax && a->refined && a->ref_idx && a->ref_out)
         return 0;
@@ -58,7 +63,7 @@ int bark_attention_q8_alloc(bark_gpt *g) {
 void bark_attention_refined(const bark_gpt *g, size_t count[4]) {
     const bark_att_q8 *a = &g->aq;
     memset(count, 0, 4 * sizeof *count);
-    for (int s = 0; a->refined && s < g->n_ctx / imin(QBLOCK, g->n_ctx); s++)
+    for (int s = 0; a->refined && s < max_slots(g); s++)
         for (int i = 0; i < 4; i++) count[i] += a->refined[4 * (size_t)s + (size_t)i];
 }
 
@@ -301,7 +306,7 @@ static void att_q8_task(void *ctx, int s, int n) {
     int8_t *P = a->p + first * a->vb * QK8_0;
     float *Pd = a->pd + first * a->vb;
     int32_t *Ps = a->ps + first * a->vb;
-    int *idx = a->ref_idx + (size_t)s * g->n_ctx;
+    int *idx = a->ref_idx + (size_t)s * REFINE_KEYS;
     float *ref_out = a->ref_out + first * hd;
     size_t *count = a->refined + 4 * (size_t)s;
     for (int it = s; it < j->n_items; it += j->n_slots) {
@@ -350,9 +355,9 @@ void bark_attention(bark_gpt *g, int T, const void *k, const void *v, int f16, i
         bark_pool_run(g->ex->pool, g->n_head, att_head_task, &j);
         return;
     }
-    j.qb = imin(QBLOCK, g->n_ctx);
+    j.qb = query_block(g);
     j.n_items = (T + j.qb - 1) / j.qb * g->n_head;
-    j.n_slots = imin(imin(bark_pool_threads(g->ex->pool), g->n_ctx / j.qb), j.n_items);
+    j.n_slots = imin(imin(bark_pool_threads(g->ex->pool), max_slots(g)), j.n_items);
     if (int8 && g->aq.k) {
         bark_pool_run(g->ex->pool, g->n_head, prep_head_task, &j);
         bark_pool_run(g->ex->pool, j.n_slots, att_q8_task, &j);

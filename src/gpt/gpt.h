@@ -25,7 +25,7 @@ typedef struct bark_att_q8 {
     float *knmax;    /* [n_head][kb] and the largest key block norm (dequantized) */
     float refine_above; /* a query row whose estimated int8 score error is above this is done in f32 over its top
                            keys (BARK_ATT_REFINE_ABOVE by default; INFINITY: never, int8 only) */
-    int *ref_idx;    /* [slots][T_max] such a row's top keys */
+    int *ref_idx;    /* [slots][64] a refined row's top keys (at most 64: REFINE_KEYS in attention.c) */
     float *ref_out;  /* [T_max][head_dim] the f32 output rows of the query blocks in flight (per slot, like att) */
     size_t *refined; /* [slots][4] per slot of a block run, running totals: score rows, scores, rows refined, scores
                         recomputed in f32 (slots = T_max / 64) */
