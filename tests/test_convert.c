@@ -277,8 +277,16 @@ static void test_layouts_identical(void **state) {
     bark_model_close(b);
 }
 
-/* f16 and q8_0: values within their rounding; matrices quantized, norms/biases/codebooks kept f32. */
-static void verify_types(const bark_model *m, uint32_t matrix, uint32_t codec) {
+/* Whether name is a table read a row at a time: a position table, or a causal stage's token table (the fine stage's
+ * token tables are its heads too). */
+static int row_table(const char *name) {
+    const char *dot = strchr(name, '.');
+    return dot && (!strcmp(dot, ".wpe.weight") || (!strcmp(dot, ".wte.weight") && strncmp(name, "fine.", 5)));
+}
+
+/* f16 and q8_0: values within their rounding; matrices quantized, tables read by row (table) and EnCodec's weights
+ * (codec) as given, norms/biases/codebooks kept f32. */
+static void verify_types(const bark_model *m, uint32_t matrix, uint32_t table, uint32_t codec) {
     for (size_t i = 0; i < bark_model_tensor_count(m); i++) {
         bark_tensor_info ti;
         assert_int_equal(bark_model_tensor_info(m, i, &ti), BARK_OK);
@@ -286,7 +294,8 @@ static void verify_types(const bark_model *m, uint32_t matrix, uint32_t codec) {
         uint32_t want = !strncmp(ti.name, "voice.", 6) ? BARK_TYPE_I32
                       : strstr(ti.name, ".embed") ? BARK_TYPE_F32
                       : t->n_dims == 1 ? BARK_TYPE_F32
-                      : !strncmp(ti.name, "encodec.", 8) ? codec : matrix;
+                      : !strncmp(ti.name, "encodec.", 8) ? codec
+                      : row_table(ti.name) ? table : matrix;
         if (t->type != want) fail_msg("%s is %s, expected %s", ti.name, bark_type_name(t->type), bark_type_name(want));
     }
 }
@@ -294,12 +303,12 @@ static void verify_types(const bark_model *m, uint32_t matrix, uint32_t codec) {
 static void test_f16_and_q8_0(void **state) {
     (void)state;
     bark_model *h = convert("hf_f16.gguf", BARK_WTYPE_F16, 1, TINY "hf");
-    verify_types(h, BARK_TYPE_F16, BARK_TYPE_F16);
+    verify_types(h, BARK_TYPE_F16, BARK_TYPE_F16, BARK_TYPE_F16);
     verify_expected(h);
     bark_model_close(h);
     verify_general("hf_f16.gguf", 1, "Bark (custom: 2 layers, width 32)");
     bark_model *q = convert("hf_q8.gguf", BARK_WTYPE_Q8_0, 1, TINY "hf");
-    verify_types(q, BARK_TYPE_Q8_0, BARK_TYPE_F16);
+    verify_types(q, BARK_TYPE_Q8_0, BARK_TYPE_F16, BARK_TYPE_F16);
     verify_expected(q);
     bark_model_close(q);
     verify_general("hf_q8.gguf", 7, "Bark (custom: 2 layers, width 32)");

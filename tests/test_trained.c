@@ -32,6 +32,7 @@
 
 typedef struct measure {
     double kl_mean, kl_max, rel_max, top1; /* against the reference rows */
+    double miss_gap; /* the widest gap between the reference's top two logits at a row whose top-1 differs */
     int greedy_same, greedy_runs, greedy_first; /* runs identical for all steps; earliest divergence step */
     size_t att[4]; /* int8 attention: score rows, scores, rows refined, scores recomputed (bark_attention_refined) */
 } measure;
@@ -82,8 +83,9 @@ static void logits_at(bark_gpt *g, int s, int pos, float *logits, float *out) {
     memcpy(out, logits, N_SEM * sizeof *out);
 }
 
-/* KL(ref || a) of the softmaxes, max |a - ref| / max |ref|, and whether the argmaxes agree. */
-static double compare(const float *a, const float *ref, int n, double *rel, int *agree) {
+/* KL(ref || a) of the softmaxes, max |a - ref| / max |ref|, whether the argmaxes agree, and the gap between ref's
+ * top two logits. */
+static double compare(const float *a, const float *ref, int n, double *rel, int *agree, double *gap) {
     double ma = -INFINITY, mr = -INFINITY, za = 0.0, zr = 0.0, d = 0.0, mx = 0.0, kl = 0.0;
     int ia = 0, ir = 0;
     for (int i = 0; i < n; i++) {
@@ -97,8 +99,12 @@ static double compare(const float *a, const float *ref, int n, double *rel, int 
         double lr = ref[i] - mr - log(zr), la = a[i] - ma - log(za);
         kl += exp(lr) * (lr - la);
     }
+    double second = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (i != ir) second = fmax(second, ref[i]);
     *rel = d / mx;
     *agree = ia == ir;
+    *gap = ref[ir] - second;
     return fmax(kl, 0.0);
 }
 
@@ -135,10 +141,11 @@ static void greedy(bark_gpt *g, float *logits, measure *m, const char *variant) 
 
 /* Folds one row's comparison into m (rows counts the rows so far). */
 static void add_row(measure *m, const float *a, const float *ref, int *rows) {
-    double rel;
+    double rel, gap;
     int agree;
-    double kl = compare(a, ref, N_SEM, &rel, &agree);
+    double kl = compare(a, ref, N_SEM, &rel, &agree, &gap);
     m->kl_mean += kl, m->kl_max = fmax(m->kl_max, kl), m->rel_max = fmax(m->rel_max, rel), m->top1 += agree;
+    if (!agree) m->miss_gap = fmax(m->miss_gap, gap);
     ++*rows;
 }
 
@@ -190,11 +197,12 @@ static void run(const char *variant, bark_model *model, bark_gemm gemm, int refi
     finish(many, rows);
     greedy(&g, logits, py, variant);
     bark_attention_refined(&g, py->att);
-    print_message("%-7s %-4s %-12s | %.2e %.2e %.2e %5.1f%% | %.2e %.2e %.2e %5.1f%% | %d/%d %3d | %zu/%zu %zu/%zu\n",
+    print_message("%-7s %-4s %-12s | %.2e %.2e %.2e %5.1f%% %.3f | %.2e %.2e %.2e %5.1f%% | %d/%d %3d | %zu/%zu "
+                  "%zu/%zu\n",
                   variant, bark_type_name(w->layer[0].qkv_w.type),
                   gemm != BARK_GEMM_INT8 ? "f32" : refine ? "int8 refined" : "int8 scores", many->kl_mean,
-                  many->kl_max, many->rel_max, 100 * many->top1, py->kl_mean, py->kl_max, py->rel_max, 100 * py->top1,
-                  py->greedy_same, py->greedy_runs, py->greedy_first, py->att[2], py->att[0], py->att[3], py->att[1]);
+                  many->kl_max, many->rel_max, 100 * many->top1, many->miss_gap, py->kl_mean, py->kl_max, py->rel_max,
+                  100 * py->top1, py->greedy_same, py->greedy_runs, py->greedy_first, py->att[2], py->att[0], py->att[3], py->att[1]);
     free(want), free(row), free(logits);
     bark_gpt_free(&g);
     bark_exec_free(&ex);
@@ -228,8 +236,8 @@ static void check_variant(const char *variant) {
     measure py[3], many[3];
     const bark_gemm sgemm = BARK_GEMM_SGEMM, q8_gemm[3] = {BARK_GEMM_SGEMM, BARK_GEMM_INT8, BARK_GEMM_INT8};
     const int on = 1, q8_refine[3] = {1, 0, 1};
-    print_message("model   type attention    | f32 run rows (%d): KL mean, max, rel, top-1 | PyTorch rows: the same | "
-                  "greedy same, first miss | refined rows, scores\n", n);
+    print_message("model   type attention    | f32 run rows (%d): KL mean, max, rel, top-1, widest gap missed | PyTorch "
+                  "rows: the same | greedy same, first miss | refined rows, scores\n", n);
     run_type(variant, BARK_WTYPE_F32, 1, &sgemm, &on, ref, 1, py, many);
     assert_true(py[0].rel_max <= 2e-3); /* the golden logits are stored as f16 */
     assert_true(py[0].top1 == 1.0);
@@ -245,12 +253,16 @@ static void check_variant(const char *variant) {
         for (int i = 0; i < 3; i++) assert_true(within(&many[i]) && within(&py[i]));
         assert_true(py[2].greedy_same >= py[2].greedy_runs - 1); /* one run may meet a near-tie */
     } else {
-        /* Queries x20: the q8_0 Linear layers alone miss the bounds (f32 attention: KL 1.0e-3 mean, 1.8e-2 max,
-         * top-1 96%; the int8 activations of int8 mode add to it). The refinement takes int8 attention's share
-         * away: every row is refined there, and the logits come close to f32 attention's */
+        /* Queries x20 (70% of last-layer rows put > 0.9 on one key). f32 attention (sgemm mode: the default on AVX2
+         * and NEON) holds the KL bounds since the token and position tables are kept f16 (as q8_0 they gave KL
+         * 1.0e-3 mean, 1.8e-2 max, top-1 96%); its top-1 misses are near-ties, where the reference's top two
+         * logits are within 0.03. int8 mode (the default with AVX-512 VNNI) adds its activations' quantization,
+         * c_attn's most of all; the refinement takes int8 attention's share away: every row is refined there */
+        assert_true(many[0].kl_mean <= 1e-3 && many[0].kl_max <= 1e-2);
+        assert_true(many[0].top1 >= 0.97 && many[0].miss_gap <= 0.05);
         assert_true(py[2].att[2] > 0 && py[2].att[3] > 0);
         assert_true(many[2].kl_mean < many[1].kl_mean && many[2].kl_max < many[1].kl_max);
-        assert_true(many[2].kl_mean <= 2 * many[0].kl_mean && many[2].kl_max <= 2 * many[0].kl_max);
+        assert_true(many[2].kl_mean <= 1.5e-3 && many[2].kl_max <= 2e-2);
     }
     free(ref);
 }

@@ -44,6 +44,13 @@ static void find_tables(const src_set *s, const char *prefix, const src_tensor *
     }
 }
 
+/* Whether out (a converted name) is a table read a row at a time: a stage's position embeddings, and the token
+ * embeddings of the causal stages (the fine stage's token tables are its output heads too). */
+static int gpt_embedding(bark_stage stage, const char *out) {
+    const char *dot = strchr(out, '.');
+    return dot && (!strcmp(dot, ".wpe.weight") || (stage != BARK_STAGE_FINE && !strcmp(dot, ".wte.weight")));
+}
+
 static int same_data(const src_tensor *a, const src_tensor *b) {
     return a && b && a->dtype == b->dtype && a->nbytes == b->nbytes &&
            (a->data == b->data || !memcmp(a->data, b->data, a->nbytes));
@@ -81,7 +88,10 @@ bark_status convert_gpt(convert_ctx *c, bark_stage stage, const src_set *s, cons
         if (strstr(out, ".bias") && !strstr(out, ".ln")) has_bias = 1;
         float *f = convert_to_f32(c, t, label);
         if (!f) return c->err ? c->err->status : BARK_ERR_FORMAT;
-        emit_role role = t->n_dims == 1 ? ROLE_VECTOR : strstr(out, ".blk.") ? ROLE_LINEAR : ROLE_MATRIX;
+        emit_role role = t->n_dims == 1               ? ROLE_VECTOR
+                         : strstr(out, ".blk.")       ? ROLE_LINEAR
+                         : gpt_embedding(stage, out) ? ROLE_EMBEDDING
+                                                      : ROLE_MATRIX;
         st = convert_emit(c, out, role, f, t->n_dims, t->shape);
         free(f);
         n_out++;

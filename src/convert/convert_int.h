@@ -10,7 +10,10 @@
 /* What a tensor is, which decides its stored type. */
 typedef enum emit_role {
     ROLE_LINEAR,   /* a GPT block's Linear weight: q4_0 / q8_0 / f16 / f32 as asked */
-    ROLE_MATRIX,   /* other GPT matrices (embeddings, heads) and HuBERT's: q8_0 / f16 / f32 as asked (q8_0 for q4_0) */
+    ROLE_MATRIX,   /* other GPT matrices (heads, the fine stage's tables) and HuBERT's: q8_0 / f16 / f32 as asked (q8_0
+                      for q4_0) */
+    ROLE_EMBEDDING, /* a table only ever read a row at a time (token and position embeddings, not the fine stage's
+                       token tables, which are its heads too): f16 unless f32 is asked */
     ROLE_VECTOR,   /* norms and biases: always f32 */
     ROLE_CODEC,    /* EnCodec conv and LSTM weights: f16 unless f32 is asked */
     ROLE_CODEBOOK  /* EnCodec codebooks: always f32 */
