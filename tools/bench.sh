@@ -11,9 +11,9 @@ mkdir -p "$dir"
 model=$dir/bark-small-q8_0.gguf
 model4=$dir/bark-small-q4_0.gguf # the same random weights with 4-bit transformer blocks
 for m in "$model" "$model4"; do
-    [ -f "$m" ] && continue
+    [ "$m" -nt "$build/bark" ] && continue # rewritten by a newer build: the converter may store tensors otherwise
     type=${m##*-}; type=${type%.gguf}
-    echo "bench: writing a random-weight bark-small $type model (once) ..."
+    echo "bench: writing a random-weight bark-small $type model ..."
     t0=$(date +%s.%N)
     "$build/bark" random-model --shape bark-small --type "$type" --vocab models/bert-base-multilingual-cased/vocab.txt \
         --voices models/voices -o "$m"
