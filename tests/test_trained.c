@@ -284,8 +284,11 @@ static void check_variant(const char *variant) {
         assert_true(py[2].att[2] > 0 && py[2].att[3] > 0);
         assert_true(many[2].kl_mean < many[1].kl_mean && many[2].kl_max < many[1].kl_max);
         assert_true(many[2].kl_mean <= 1.5e-3 && many[2].kl_max <= 2e-2);
-        /* decode steps, int8 activations in every mode: KL 1.1e-3 to 1.2e-3 mean, 0.9e-2 to 2.4e-2 max */
-        for (int i = 0; i < 3; i++) assert_true(step[i].kl_mean <= 1.5e-3 && step[i].kl_max <= 3e-2);
+        /* decode steps take c_attn's query and key rows over their input in two int8 parts (src/gpt/gpt.c; with
+         * one part: KL 1.1e-3 to 1.2e-3 mean, 0.9e-2 to 2.4e-2 max, top-1 misses with gaps up to 0.2) */
+        for (int i = 0; i < 3; i++)
+            assert_true(step[i].kl_mean <= 1e-3 && step[i].kl_max <= (i ? 2e-2 : 1e-2) && step[i].top1 >= 0.97 &&
+                        step[i].miss_gap <= 0.05);
     }
     free(ref);
 }

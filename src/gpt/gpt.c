@@ -257,6 +257,7 @@ typedef struct linear_job {
     float *xd, *panel; /* panel: the weight expanded to f32 (sgemm), or q4_0 rows as q8_0 (int8 GEMM) */
     int32_t *xs;       /* block sums of xq, filled only for the int8 GEMM (else NULL) */
     int gelu;          /* GELU each input row in place before quantizing it */
+    int split_out;     /* output rows [0, split_out) take a two-part input (IN_SPLIT), the rest its first part */
 } linear_job;
 
 static void bias_rows(const linear_job *j, int o0, int o1, int t0, int t1) {
@@ -268,19 +269,29 @@ static void bias_rows(const linear_job *j, int o0, int o1, int t0, int t1) {
     }
 }
 
-/* Decode (and rows that must not depend on T): output rows split over tasks; every token (one per sequence in a
- * batched step) by the batched GEMV kernels, whose rows are the single-token kernel's bits. */
-static void gemv_task(void *ctx, int i, int n) {
-    linear_job *j = ctx;
-    int o0 = i * j->rows_per, o1 = imin(j->out, o0 + j->rows_per);
+/* Output rows [o0, o1) of W for T activation rows, by the batched GEMV kernels, whose rows are the single-token
+ * kernel's bits. */
+static void gemv_rows(const linear_job *j, int o0, int o1, int T) {
     const bark_tensor *W = j->W;
     size_t rb = bark_type_row_size(W->type, W->ne[0]);
     const void *w0 = (const uint8_t *)W->data + (size_t)o0 * rb;
     float *y = j->y + o0;
-    if (W->type == BARK_TYPE_Q8_0) j->k->gemv_q8_0_batch(w0, rb, o1 - o0, j->xq, j->xd, j->in, j->T, y, j->ystride);
-    else if (W->type == BARK_TYPE_Q4_0) j->k->gemv_q4_0_batch(w0, rb, o1 - o0, j->xq, j->xd, j->in, j->T, y, j->ystride);
-    else if (W->type == BARK_TYPE_F16) j->k->gemv_f16_batch(w0, (size_t)j->in, o1 - o0, j->x, j->xstride, j->in, j->T, y, j->ystride);
-    else j->k->gemv_f32_batch(w0, (size_t)j->in, o1 - o0, j->x, j->xstride, j->in, j->T, y, j->ystride);
+    int n = o1 - o0;
+    if (W->type == BARK_TYPE_Q8_0) j->k->gemv_q8_0_batch(w0, rb, n, j->xq, j->xd, j->in, T, y, j->ystride);
+    else if (W->type == BARK_TYPE_Q4_0) j->k->gemv_q4_0_batch(w0, rb, n, j->xq, j->xd, j->in, T, y, j->ystride);
+    else if (W->type == BARK_TYPE_F16)
+        j->k->gemv_f16_batch(w0, (size_t)j->in, n, j->x, j->xstride, j->in, T, y, j->ystride);
+    else j->k->gemv_f32_batch(w0, (size_t)j->in, n, j->x, j->xstride, j->in, T, y, j->ystride);
+}
+
+/* Decode (and rows that must not depend on T): output rows split over tasks, every token (one per sequence in a
+ * batched step) in each; rows below split_out also take the second part of a two-part input (split_rows). */
+static void gemv_task(void *ctx, int i, int n) {
+    linear_job *j = ctx;
+    int o0 = i * j->rows_per, o1 = imin(j->out, o0 + j->rows_per);
+    int s = j->split_out < o0 ? o0 : imin(o1, j->split_out);
+    if (s > o0) gemv_rows(j, o0, s, 2 * j->T);
+    if (o1 > s) gemv_rows(j, s, o1, j->T);
     bias_rows(j, o0, o1, 0, j->T);
 }
 
@@ -370,8 +381,22 @@ static int linear_quantizes(const bark_gpt *g, const bark_tensor *W, int T, int 
 }
 
 /* How linear() takes its input x: as it is, already quantized (xq, xd and, for the int8 GEMM, xs hold it: norm_rows
- * made them), or to be GELU'd in place first (fused with its quantization when it is quantized). */
-enum { IN_FLOAT = 0, IN_QUANTIZED, IN_GELU };
+ * made them), the same but in a decode step taken in two parts by c_attn's query and key rows (its first 2 n_embd;
+ * IN_SPLIT: split_rows), or to be GELU'd in place first (fused with its quantization when it is quantized). */
+enum { IN_FLOAT = 0, IN_QUANTIZED, IN_SPLIT, IN_GELU };
+
+/* The two-part input of a decode step's GEMV: rows T..2T-1 of xq, xd get what the quantized rows 0..T-1 leave of x
+ * (x - q * d, quantized per 32 in turn), so that output rows taking both parts, summed, see x to about 16 bits.
+ * One row at a time through g->row: T is a batch of decode steps (a few rows of n). */
+static void split_rows(bark_gpt *g, const float *x, int xstride, int T, int n) {
+    int nb = n / QK8_0;
+    for (int t = 0; t < T; t++) {
+        const int8_t *q = g->xq + (size_t)t * n;
+        const float *d = g->xd + (size_t)t * nb, *xt = x + (size_t)t * xstride;
+        for (int i = 0; i < n; i++) g->row[i] = xt[i] - (float)q[i] * d[i / QK8_0];
+        g->ex->k->quantize_q8(g->row, g->xq + (size_t)(T + t) * n, g->xd + (size_t)(T + t) * nb, NULL, n);
+    }
+}
 
 /* y[t][o] = W[o] . x[t] (+ b[o]) for T rows; W has ne {in, out}; mode: ROWS_*; in: IN_*. */
 static void linear(bark_gpt *g, float *y, int ystride, float *x, int xstride, int T, const bark_tensor *W,
@@ -379,17 +404,30 @@ static void linear(bark_gpt *g, float *y, int ystride, float *x, int xstride, in
     bark_pool *pool = g->ex->pool;
     int nt = bark_pool_threads(pool);
     linear_job j = {g->ex->k, W, b, y, ystride, x, xstride, T, (int)W->ne[0], (int)W->ne[1], 0, 0,
-                    g->xq, g->xd, NULL, NULL, in == IN_GELU};
+                    g->xq, g->xd, NULL, NULL, in == IN_GELU, 0};
     int q8 = int8_weights(W), quantizes = linear_quantizes(g, W, T, mode);
     int int8_gemm = linear_int8_gemm(g, W, T, mode), small = mode == ROWS_DECODE || (mode == ROWS_EACH ? !q8 : T == 1);
     if (int8_gemm) j.xs = g->xs;
-    if (quantizes && in != IN_QUANTIZED) bark_pool_run(pool, imin(T, nt), quantize_task, &j);
+    if (quantizes && in != IN_QUANTIZED && in != IN_SPLIT) bark_pool_run(pool, imin(T, nt), quantize_task, &j);
     else if (in == IN_GELU) gelu_rows(g, x, T, j.in);
     if (small) {
         /* one task per thread, rows in multiples of 4 (the kernels' row blocking): one long stream each reads
          * faster than several short ones (coarse decode 6.04 -> 5.91 ms/step against 4 tasks per thread) */
         int per = (j.out + nt - 1) / nt;
         j.rows_per = per < 16 ? 16 : (per + 3) / 4 * 4;
+        if (in == IN_SPLIT && q8) { /* the query and key rows over both parts (each weight row read once), into hb */
+            split_rows(g, x, xstride, T, j.in);
+            j.split_out = 2 * g->n_embd, j.y = g->hb, j.ystride = j.out, j.b = NULL;
+            bark_pool_run(pool, (j.out + j.rows_per - 1) / j.rows_per, gemv_task, &j);
+            const float *bias = b && b->data ? b->data : NULL;
+            for (int t = 0; t < T; t++) {
+                const float *hi = g->hb + (size_t)t * j.out, *lo = g->hb + (size_t)(T + t) * j.out;
+                float *yt = y + (size_t)t * ystride;
+                for (int o = 0; o < j.split_out; o++) yt[o] = hi[o] + lo[o] + (bias ? bias[o] : 0.0f);
+                for (int o = j.split_out; o < j.out; o++) yt[o] = hi[o] + (bias ? bias[o] : 0.0f);
+            }
+            return;
+        }
         bark_pool_run(pool, (j.out + j.rows_per - 1) / j.rows_per, gemv_task, &j);
         return;
     }
@@ -506,7 +544,9 @@ static void blocks(bark_gpt *g, int T, bark_kv *const *kvs) {
     for (int l = 0; l < w->hp.n_layer; l++) {
         const bark_gpt_layer *ly = &w->layer[l];
         int in = norm_rows(g, l ? g->qkv : NULL, T, &ly->ln1_w, &ly->ln1_b, &ly->qkv_w, mode);
-        linear(g, g->qkv, 3 * C, g->xb, C, T, &ly->qkv_w, &ly->qkv_b, mode, in);
+        /* a decode step's queries and keys from its input in two int8 parts: on peaked attention the int8
+         * activations of c_attn were most of q8_0's error in decode steps (tests/test_trained.c) */
+        linear(g, g->qkv, 3 * C, g->xb, C, T, &ly->qkv_w, &ly->qkv_b, mode, in == IN_QUANTIZED ? IN_SPLIT : in);
         if (kvs) cache_and_attend_batch(g, l, kvs, T);
         else if (g->causal) cache_and_attend(g, l, T);
         else attention(g, T, g->qkv + C, g->qkv + 2 * C, 0, 3 * (size_t)C, (size_t)g->head_dim);
