@@ -12,7 +12,7 @@ usage: models/download.sh [bark-small|bark|hubert] [--type q8_0|q4_0|f16|f32] [-
 Downloads into DIR/hub/<repo>/ (resumable; files already there are checked, not fetched again),
 verifies each file (sha256 for large files, the git blob hash for small ones), then writes
 DIR/<model>.gguf with \`bark convert\`. DIR defaults to this script's folder (models/).
-bark-small: about 1.7 GB to download, about 0.5 GB after conversion (q8_0).
+bark-small: about 1.7 GB to download, about 0.6 GB after conversion (q8_0).
 bark:       about 5 GB to download, about 1.5 GB after conversion (q8_0).
 hubert:     for \`bark clone\` and \`bark voices add\`: facebook/hubert-base-ls960 (Apache-2.0; config.json and
             the weights, about 380 MB) and quantifier_hubert_base_ls960_14.pth of

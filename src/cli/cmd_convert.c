@@ -14,9 +14,9 @@ static void usage(FILE *f) {
           "      their path inside it: v2/en_speaker_6)\n"
           "  vocab.txt (bert-base-multilingual-cased), if no folder carries one\n\n"
           "  -o, --output FILE   the GGUF file to write (written whole or not at all)\n"
-          "      --type TYPE     q8_0 (default), f16 or f32 for the transformer matrices; q4_0: 4-bit\n"
-          "                      transformer blocks, embeddings and heads q8_0 (bark-small 338 MB instead of\n"
-          "                      466 MB, less exact)\n"
+          "      --type TYPE     q8_0 (default), f16 or f32 for the transformer matrices (the token and\n"
+          "                      position tables stay f16 unless f32); q4_0: 4-bit transformer blocks, heads\n"
+          "                      q8_0 (bark-small 442 MB instead of 570 MB, less exact)\n"
           "      --vocab FILE    vocab.txt for the text model when the sources lack one\n"
           "  -q, --quiet         (convert prints nothing but errors anyway)\n",
           f);

@@ -58,7 +58,7 @@ static int missing_model(const char *cmd, const char *given) {
     char places[N_PLACES][4096];
     search_path(places);
     fprintf(stderr, "bark %s: no model file at %s%s%s or %s: run `models/download.sh` to fetch and convert "
-            "bark-small (about 1.7 GB to download, a 0.5 GB file) and put it in one of them, or pass -m FILE or set "
+            "bark-small (about 1.7 GB to download, a 0.6 GB file) and put it in one of them, or pass -m FILE or set "
             "BARK_MODEL\n", cmd, places[0], places[1][0] ? ", " : "", places[1], places[2]);
     return 1;
 }
