@@ -43,10 +43,11 @@ export UBSAN_OPTIONS=halt_on_error=1:exitcode=98
 
 # ---- the paths: each writes its result (stdout or a file) into $OUT ----
 # bark under the shim (only bark: not curl nor the shell's tools), failing call $FN of kind $FK counted from the first
-# open of a path containing $FA
+# open of a path containing $FA; a run still going after $LIMIT s (a hang) is stopped and fails as one
+LIMIT=${BARK_FAULT_RUN_LIMIT:-300}
 shim_exec() {
-    exec env LD_PRELOAD="$SHIM" BARK_FAULT_KIND="$FK" BARK_FAULT_N="$FN" BARK_FAULT_AFTER="$FA" BARK_FAULT_LOG="$W/log" \
-        "$BARK" "$@"
+    exec timeout "$LIMIT" env LD_PRELOAD="$SHIM" BARK_FAULT_KIND="$FK" BARK_FAULT_N="$FN" BARK_FAULT_AFTER="$FA" \
+        BARK_FAULT_LOG="$W/log" "$BARK" "$@"
 }
 bark_f() { (shim_exec "$@"); }
 path_info() { bark_f info "$IN/tiny.gguf" > "$W/stdout"; }
@@ -112,7 +113,8 @@ for p in $PATHS; do
         run_one "$p" "$k" 0
         rc=$?
         if [ $rc -ne 0 ]; then
-            echo "faults $p $k: the run without a fault failed (exit $rc):"; cat "$W/stderr"; total_fail=$((total_fail + 1)); continue
+            echo "faults $p $k: the run without a fault failed (exit $rc$([ $rc -eq 124 ] && echo ": still running after $LIMIT s")):"
+            cat "$W/stderr"; total_fail=$((total_fail + 1)); continue
         fi
         ref=$(snapshot)
         calls=$(sed -n 's/^count //p' "$W/log" | tail -1)
@@ -148,6 +150,7 @@ for p in $PATHS; do
                 # apart (test_sndfile_read_alloc_fails_cleanly in tests/test_faults.c shows the points)
                 sf=$((sf + 1))
             elif grep -qE 'Sanitizer|runtime error:' "$W/stderr"; then why="sanitizer report"
+            elif [ $rc -eq 124 ]; then why="still running after $LIMIT s (a hang): stopped"
             elif [ $rc -ge 128 ]; then why="signal $((rc - 128))"
             elif [ $rc -eq 0 ]; then
                 [ "$(snapshot)" = "$ref" ] || [ -f "$OUT/failed-cleanly" ] || why="exit 0 with a different output"
