@@ -278,7 +278,8 @@ static void check_variant(const char *variant) {
          * and NEON) holds the KL bounds since the token and position tables are kept f16 (as q8_0 they gave KL
          * 1.0e-3 mean, 1.8e-2 max, top-1 96%); its top-1 misses are near-ties, where the reference's top two
          * logits are within 0.03. int8 mode (the default with AVX-512 VNNI) adds its activations' quantization,
-         * c_attn's most of all (with c_attn's input in f32 instead: KL 5.0e-4 mean, 7.6e-3 max); the refinement takes int8 attention's share away: every row is refined there */
+         * c_attn's most of all (with c_attn's input in f32 instead: KL 5.0e-4 mean, 7.6e-3 max); the refinement
+         * takes int8 attention's share away: every row is refined there */
         assert_true(many[0].kl_mean <= 1e-3 && many[0].kl_max <= 1e-2);
         assert_true(many[0].top1 >= 0.97 && many[0].miss_gap <= 0.05);
         assert_true(py[2].att[2] > 0 && py[2].att[3] > 0);

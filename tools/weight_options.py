@@ -14,18 +14,16 @@ import os
 import numpy as np
 import torch
 
-from attention_options import DIR, forward, load
+from attention_options import DIR, forward, load, q8
 
 GROUPS = ["wte", "wpe", "q", "k", "v", "proj", "fc", "mlp_proj", "lm_head"]
 LINEAR = ["q", "k", "v", "proj", "fc", "mlp_proj", "lm_head"]
 
 
-def q8(w):
-    """w rounded to q8_0: blocks of 32 along the last dim, scale amax / 127 stored as f16."""
-    b = w.reshape(-1, 32)
-    d = b.abs().amax(-1, keepdim=True) / 127
-    q = torch.where(d > 0, torch.round(b / torch.where(d > 0, d, torch.ones_like(d))), torch.zeros_like(b))
-    return (q * d.half().float()).reshape(w.shape)
+def q8_0(w):
+    """w rounded to q8_0 (attention_options.q8 with the scale stored as f16)."""
+    q, d = q8(w, True)
+    return q * d
 
 
 def group_of(name):
@@ -46,9 +44,9 @@ def rounded(name, groups):
                 continue
             if "c_attn" in pname:
                 parts = list(p.data.split(c, 0))
-                p.data = torch.cat([q8(x) if g in groups else x for g, x in zip("qkv", parts)], 0)
+                p.data = torch.cat([q8_0(x) if g in groups else x for g, x in zip("qkv", parts)], 0)
             elif group_of(pname) in groups:
-                p.data = q8(p.data)
+                p.data = q8_0(p.data)
     return m
 
 
