@@ -22,10 +22,11 @@
 /* tools/train_test_gpt.py trained a 4-layer width-128 semantic GPT on the voice presets' semantic prompts (text.pt)
  * and scaled its queries by 20 (text_sharp.pt: 70% of last-layer attention rows put > 0.9 on one key). The other
  * stages come from the tiny random model: only the semantic one is run here. Each variant is converted to f32, f16
- * and q8_0; q8_0 runs in both GEMM modes (sgemm: f32 attention; int8: the int8 attention of prefills), int8 both
- * with its f32 refinement of the top scores of rows with a large estimated error (src/gpt/attention.c) and without
- * (int8 scores only, as before it). The reference of the many-position measures is this file's own f32 run, itself
- * held to PyTorch's logits at the golden positions. */
+ * and q8_0; q8_0 runs in both GEMM modes (sgemm: f32 attention; int8: the int8 attention of prefills), int8 with
+ * none, one or both of its precision steps: the f32 refinement of the top scores of rows with a large estimated error
+ * (src/gpt/attention.c) and c_attn's input in two int8 parts for the heads where that estimate is large
+ * (src/gpt/gpt.c). The reference of the many-position measures is this file's own f32 run, itself held to PyTorch's
+ * logits at the golden positions. */
 #define DIR "tests/data/trained/"
 #define N_SEM 10000 /* logits compared: the semantic ids */
 #define STEP 4      /* every STEP-th position of the held-out sequences, from 16 on */
@@ -35,6 +36,7 @@ typedef struct measure {
     double miss_gap; /* the widest gap between the reference's top two logits at a row whose top-1 differs */
     int greedy_same, greedy_runs, greedy_first; /* runs identical for all steps; earliest divergence step */
     size_t att[4]; /* int8 attention: score rows, scores, rows refined, scores recomputed (bark_attention_refined) */
+    size_t heads[2]; /* int8 prefills: heads estimated, heads that took c_attn's two-part input (g->aq.heads) */
 } measure;
 
 static src_set gold;
@@ -151,10 +153,14 @@ static void add_row(measure *m, const float *a, const float *ref, int *rows) {
 
 static void finish(measure *m, int rows) { m->kl_mean /= rows, m->top1 /= rows; }
 
-/* Runs one variant's model in one GEMM mode (refine 0: int8 attention without its f32 refinement). py gets the measures against PyTorch's golden rows; many those at every STEP-th position against
- * the f32 run's rows in ref (fill != 0: this is the f32 run, which writes them); the greedy runs and the attention
- * counts go into py. */
-static void run(const char *variant, bark_model *model, bark_gemm gemm, int refine, float *ref, int fill,
+/* What int8 mode keeps of its precision steps: the f32 refinement of attention rows, and c_attn's two-part input in
+ * prefills for the heads that need it (src/gpt/gpt.c: two_part_heads). Decode steps take it in every mode. */
+enum { REFINE = 1, TWO_PART = 2 };
+
+/* Runs one variant's model in one GEMM mode (opts: REFINE | TWO_PART, both the default). py gets the measures against
+ * PyTorch's golden rows; many those at every STEP-th position against the f32 run's rows in ref (fill != 0: this is
+ * the f32 run, which writes them); the greedy runs and the attention counts go into py. */
+static void run(const char *variant, bark_model *model, bark_gemm gemm, int opts, float *ref, int fill,
                 measure *py, measure *many, measure *step) {
     char name[32];
     const bark_gpt_weights *w;
@@ -164,7 +170,8 @@ static void run(const char *variant, bark_model *model, bark_gemm gemm, int refi
     assert_int_equal(bark_exec_init(&ex, 0, NULL, gemm, &err), BARK_OK);
     bark_gpt g;
     assert_int_equal(bark_gpt_init(&g, w, 1, &ex, &err), BARK_OK);
-    if (!refine) g.aq.refine_above = INFINITY;
+    if (!(opts & REFINE)) g.aq.refine_above = INFINITY;
+    if (!(opts & TWO_PART)) g.aq.two_part_above = INFINITY;
     float *logits = malloc((size_t)w->hp.output_vocab * sizeof *logits), *row = malloc(N_SEM * sizeof *row),
           *want = malloc(N_SEM * sizeof *want);
     assert_non_null(logits), assert_non_null(row), assert_non_null(want);
@@ -211,13 +218,17 @@ static void run(const char *variant, bark_model *model, bark_gemm gemm, int refi
     }
     greedy(&g, logits, py, variant);
     bark_attention_refined(&g, py->att);
-    print_message("%-7s %-4s %-12s | %.2e %.2e %.2e %5.1f%% %.3f | %.2e %.2e %5.1f%% %.3f | %.2e %.2e %.2e %5.1f%% | "
-                  "%d/%d %3d | %zu/%zu %zu/%zu\n",
-                  variant, bark_type_name(w->layer[0].qkv_w.type),
-                  gemm != BARK_GEMM_INT8 ? "f32" : refine ? "int8 refined" : "int8 scores", many->kl_mean,
+    py->heads[0] = g.aq.heads[0], py->heads[1] = g.aq.heads[1];
+    const char *label = gemm != BARK_GEMM_INT8 ? "f32"
+                        : opts == (REFINE | TWO_PART) ? "int8 two-part"
+                        : opts == REFINE ? "int8 refined" : "int8 scores";
+    print_message("%-7s %-4s %-13s | %.2e %.2e %.2e %5.1f%% %.3f | %.2e %.2e %5.1f%% %.3f | %.2e %.2e %.2e %5.1f%% | "
+                  "%d/%d %3d | %zu/%zu %zu/%zu | %zu/%zu\n",
+                  variant, bark_type_name(w->layer[0].qkv_w.type), label, many->kl_mean,
                   many->kl_max, many->rel_max, 100 * many->top1, many->miss_gap, step->kl_mean, step->kl_max,
                   100 * step->top1, step->miss_gap, py->kl_mean, py->kl_max, py->rel_max, 100 * py->top1,
-                  py->greedy_same, py->greedy_runs, py->greedy_first, py->att[2], py->att[0], py->att[3], py->att[1]);
+                  py->greedy_same, py->greedy_runs, py->greedy_first, py->att[2], py->att[0], py->att[3], py->att[1],
+                  py->heads[1], py->heads[0]);
     free(want), free(row), free(logits);
     bark_gpt_free(&g);
     bark_exec_free(&ex);
@@ -231,12 +242,12 @@ static int many_rows(void) {
     return per * (int)ids->shape[0];
 }
 
-/* Runs variant in weight type wtype: runs[i] is the i-th GEMM mode / refinement, measures into py[i], many[i]. */
-static void run_type(const char *variant, bark_wtype wtype, int n, const bark_gemm *gemm, const int *refine,
+/* Runs variant in weight type wtype: run i in GEMM mode gemm[i] with opts[i], measures into py[i], many[i], step[i]. */
+static void run_type(const char *variant, bark_wtype wtype, int n, const bark_gemm *gemm, const int *opts,
                      float *ref, int fill, measure *py, measure *many, measure *step) {
     char path[64];
     bark_model *model = open_variant(variant, wtype, path);
-    for (int i = 0; i < n; i++) run(variant, model, gemm[i], refine[i], ref, fill, py + i, many + i, step + i);
+    for (int i = 0; i < n; i++) run(variant, model, gemm[i], opts[i], ref, fill, py + i, many + i, step + i);
     bark_model_close(model);
     unlink(path);
 }
@@ -248,48 +259,55 @@ static void check_variant(const char *variant) {
     int n = many_rows(), sharp = !strcmp(variant, "sharp");
     float *ref = malloc((size_t)n * N_SEM * sizeof *ref);
     assert_non_null(ref);
-    measure py[3], many[3], step[3];
-    const bark_gemm sgemm = BARK_GEMM_SGEMM, q8_gemm[3] = {BARK_GEMM_SGEMM, BARK_GEMM_INT8, BARK_GEMM_INT8};
-    const int on = 1, q8_refine[3] = {1, 0, 1};
-    print_message("model   type attention    | f32 run rows (%d) by prefills: KL mean, max, rel, top-1, widest gap missed | "
-                  "by decode steps: KL mean, max, top-1, gap | PyTorch rows: KL mean, max, rel, top-1 | greedy same, "
-                  "first miss | refined rows, scores\n", n);
-    run_type(variant, BARK_WTYPE_F32, 1, &sgemm, &on, ref, 1, py, many, step);
+    measure py[4], many[4], step[4];
+    const bark_gemm sgemm = BARK_GEMM_SGEMM,
+                    q8_gemm[4] = {BARK_GEMM_SGEMM, BARK_GEMM_INT8, BARK_GEMM_INT8, BARK_GEMM_INT8};
+    const int all = REFINE | TWO_PART, q8_opts[4] = {all, 0, REFINE, all};
+    print_message("model   type attention     | f32 run rows (%d) by prefills: KL mean, max, rel, top-1, widest gap "
+                  "missed | by decode steps: KL mean, max, top-1, gap | PyTorch rows: KL mean, max, rel, top-1 | "
+                  "greedy same, first miss | refined rows, scores | two-part heads\n", n);
+    run_type(variant, BARK_WTYPE_F32, 1, &sgemm, &all, ref, 1, py, many, step);
     assert_true(py[0].rel_max <= 2e-3); /* the golden logits are stored as f16 */
     assert_true(py[0].top1 == 1.0);
     assert_int_equal(py[0].greedy_same, py[0].greedy_runs);
-    run_type(variant, BARK_WTYPE_F16, 1, &sgemm, &on, ref, 0, py, many, step);
+    run_type(variant, BARK_WTYPE_F16, 1, &sgemm, &all, ref, 0, py, many, step);
     assert_true(many[0].kl_mean <= 1e-4 && many[0].kl_max <= 1e-3 && many[0].top1 >= 0.99);
     assert_true(step[0].kl_mean <= 1e-5 && step[0].kl_max <= 1e-4); /* decode: the f16 KV cache */
     assert_int_equal(py[0].greedy_same, py[0].greedy_runs);
-    /* q8_0: f32 attention (sgemm mode), int8 scores only, int8 with the f32 refinement (the default) */
-    run_type(variant, BARK_WTYPE_Q8_0, 3, q8_gemm, q8_refine, ref, 0, py, many, step);
+    /* q8_0: f32 attention (sgemm mode); int8 scores only; int8 refined with c_attn's input in one part; both steps
+     * (the default) */
+    run_type(variant, BARK_WTYPE_Q8_0, 4, q8_gemm, q8_opts, ref, 0, py, many, step);
     assert_int_equal(py[1].att[2], 0);
-    assert_true(py[2].att[0] == py[1].att[0] && py[2].att[0] > 0);
+    assert_true(py[3].att[0] == py[1].att[0] && py[3].att[0] > 0);
+    assert_true(py[1].heads[0] > 0 && py[1].heads[1] == 0 && py[2].heads[1] == 0);
     if (!sharp) {
-        for (int i = 0; i < 3; i++) assert_true(within(&many[i]) && within(&py[i]));
+        for (int i = 0; i < 4; i++) assert_true(within(&many[i]) && within(&py[i]));
         /* decode steps quantize their activations per 32 in every mode; their top-1 misses are near-ties */
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 4; i++)
             assert_true(step[i].kl_mean <= 1e-3 && step[i].kl_max <= 1e-2 && step[i].top1 >= 0.98 &&
                         step[i].miss_gap <= 0.05);
-        assert_true(py[2].greedy_same >= py[2].greedy_runs - 1); /* one run may meet a near-tie */
+        assert_true(py[3].greedy_same >= py[3].greedy_runs - 1); /* one run may meet a near-tie */
     } else {
         /* Queries x20 (70% of last-layer rows put > 0.9 on one key). f32 attention (sgemm mode: the default on AVX2
          * and NEON) holds the KL bounds since the token and position tables are kept f16 (as q8_0 they gave KL
          * 1.0e-3 mean, 1.8e-2 max, top-1 96%); its top-1 misses are near-ties, where the reference's top two
-         * logits are within 0.03. int8 mode (the default with AVX-512 VNNI) adds its activations' quantization,
-         * c_attn's most of all (with c_attn's input in f32 instead: KL 5.0e-4 mean, 7.6e-3 max); the refinement
-         * takes int8 attention's share away: every row is refined there */
-        assert_true(many[0].kl_mean <= 1e-3 && many[0].kl_max <= 1e-2);
-        assert_true(many[0].top1 >= 0.97 && many[0].miss_gap <= 0.05);
-        assert_true(py[2].att[2] > 0 && py[2].att[3] > 0);
+         * logits are within 0.03. int8 mode (the default with AVX-512 VNNI) adds its activations' quantization;
+         * the refinement takes int8 attention's share away (every row is refined here), and c_attn's two-part
+         * input, taken by every head here, that of its queries and keys: then it holds the KL bounds too */
+        for (int i = 0; i < 4; i += 3) {
+            assert_true(many[i].kl_mean <= 1e-3 && many[i].kl_max <= 1e-2);
+            assert_true(many[i].top1 >= 0.97 && many[i].miss_gap <= 0.05);
+        }
+        assert_true(py[3].att[2] > 0 && py[3].att[3] > 0);
+        assert_true(py[3].heads[1] == py[3].heads[0]);
         assert_true(many[2].kl_mean < many[1].kl_mean && many[2].kl_max < many[1].kl_max);
         assert_true(many[2].kl_mean <= 1.5e-3 && many[2].kl_max <= 2e-2);
         /* decode steps take c_attn's query and key rows over their input in two int8 parts (src/gpt/gpt.c; with
-         * one part: KL 1.1e-3 to 1.2e-3 mean, 0.9e-2 to 2.4e-2 max, top-1 misses with gaps up to 0.2) */
-        for (int i = 0; i < 3; i++)
-            assert_true(step[i].kl_mean <= 1e-3 && step[i].kl_max <= (i ? 2e-2 : 1e-2) && step[i].top1 >= 0.97 &&
-                        step[i].miss_gap <= 0.05);
+         * one part: KL 1.1e-3 to 1.2e-3 mean, 0.9e-2 to 2.4e-2 max, top-1 misses with gaps up to 0.2); in int8
+         * mode without the two-part prefill, the 16 positions before them are prefilled with one part */
+        for (int i = 0; i < 4; i++)
+            assert_true(step[i].kl_mean <= 1e-3 && step[i].kl_max <= (i == 1 || i == 2 ? 2e-2 : 1e-2) &&
+                        step[i].top1 >= 0.97 && step[i].miss_gap <= 0.05);
     }
     free(ref);
 }
@@ -297,8 +315,9 @@ static void check_variant(const char *variant) {
 static void test_trained(void **state) { check_variant("trained"); }
 static void test_sharp(void **state) { check_variant("sharp"); }
 
-/* The refined int8 attention gives the same bits with the C kernels and the best table, on 1 and 2 threads: a
- * 256-token prefill of the sharp q8_0 model, most of whose rows are refined. */
+/* int8 mode's precision steps give the same bits with the C kernels and the best table, on 1 and 2 threads: a
+ * 256-token prefill of the sharp q8_0 model, most of whose rows are refined and all of whose heads take c_attn's
+ * two-part input. */
 static void test_refined_same_everywhere(void **state) {
     char path[64];
     bark_model *model = open_variant("sharp", BARK_WTYPE_Q8_0, path);
@@ -320,6 +339,7 @@ static void test_refined_same_everywhere(void **state) {
         size_t count[4];
         bark_attention_refined(&g, count);
         assert_true(count[2] > count[0] / 2);
+        assert_true(g.aq.heads[1] == g.aq.heads[0] && g.aq.heads[0] > 0);
         if (run) assert_memory_equal(logits, first, (size_t)V * sizeof *first);
         bark_gpt_free(&g);
         bark_exec_free(&ex);

@@ -15,6 +15,7 @@
 #define REFINE_MARGIN 12.0f /* refined rows: keys this far below the row's max (plus the error) weigh < 1e-5 */
 #define REFINE_SIGMAS 8.0f  /* ... plus this many times the row's estimated score error */
 #define REFINE_KEYS 64      /* rows with more keys than this in that range are flat enough for int8 (errors average) */
+#define PEAK_TASKS 8        /* tasks of bark_attention_peaked_heads, each with its maxima in g->aq.pmax */
 
 static int imin(int a, int b) { return a < b ? a : b; }
 
@@ -47,14 +48,18 @@ int bark_attention_q8_alloc(bark_gpt *g) {
     a->refined = calloc(4 * slots, sizeof *a->refined);
     a->ref_idx = malloc(slots * REFINE_KEYS * sizeof *a->ref_idx);
     a->ref_out = malloc(T * (size_t)g->head_dim * sizeof *a->ref_out);
+    a->peaked = malloc(H * sizeof *a->peaked);
+    a->pmax = malloc(PEAK_TASKS * H * kb * 4 * sizeof *a->pmax);
     a->refine_above = BARK_ATT_REFINE_ABOVE;
+    a->two_part_above = BARK_ATT_TWO_PART_ABOVE;
     a->bytes = H * T * kb * sizeof *a->k + H * (size_t)g->head_dim * vb * sizeof *a->vt + H * T * hdp +
                2 * H * T * kb * sizeof(float) + T * vb * QK8_0 + 2 * T * vb * sizeof(float) + T * sizeof(float) +
                H * QK8_0 * hdp * (sizeof(float) + 1) + H * hdp * sizeof(float) + 2 * H * kb * sizeof(float) +
                4 * slots * sizeof(size_t) + slots * REFINE_KEYS * sizeof(int) +
-               T * (size_t)g->head_dim * sizeof(float);
+               T * (size_t)g->head_dim * sizeof(float) + H * sizeof(int) + PEAK_TASKS * H * kb * 4 * sizeof(float);
     if (a->k && a->vt && a->q && a->qd && a->qs && a->p && a->pd && a->ps && a->norm && a->stage && a->stage_q &&
-        a->stage_d && a->kdmax && a->knmax && a->refined && a->ref_idx && a->ref_out)
+        a->stage_d && a->kdmax && a->knmax && a->refined && a->ref_idx && a->ref_out && a->peaked &&
+        a->pmax)
         return 0;
     bark_attention_q8_free(g);
     return -1;
@@ -71,7 +76,7 @@ void bark_attention_q8_free(bark_gpt *g) {
     bark_att_q8 *a = &g->aq;
     free(a->k), free(a->vt), free(a->q), free(a->qd), free(a->qs), free(a->p), free(a->pd), free(a->ps);
     free(a->norm), free(a->stage), free(a->stage_q), free(a->stage_d), free(a->kdmax), free(a->knmax);
-    free(a->refined), free(a->ref_idx), free(a->ref_out);
+    free(a->refined), free(a->ref_idx), free(a->ref_out), free(a->peaked), free(a->pmax);
     memset(a, 0, sizeof *a);
 }
 
@@ -243,22 +248,92 @@ static void prep_head_task(void *ctx, int h, int n) {
     }
 }
 
-/* Estimated error of the int8 scores of query row hq of head h against its keys (scaled units, one standard
- * deviation, from the query's blocks and the keys' largest scale and norm per block): the rounding of q (at most
- * qd / 2 per element, about uniform) against the key, that of k against the query, and the key scales' f16
- * rounding (relative 2^-11 at most). Computed from the quantized values and scales only, as every ISA has them. */
-static float score_error(const bark_att_q8 *a, int h, size_t hq) {
+/* What one block of the head dimension adds to e, the estimated error of an int8 score (scaled units, one standard
+ * deviation): the rounding of the query (scale qd: at most qd / 2 per element, about uniform) against the key (its
+ * largest block norm kn), that of the key (largest scale kd) against the query (norm qn), and the key scales' f16
+ * rounding (relative 2^-11 at most). */
+static float add_block_error(float e, float qd, float qn, float kd, float kn) {
     const float rms = 0.288675f, f16 = 4.8828125e-4f; /* 1 / sqrt(12), 2^-11 */
+    e += (qd * kn + qn * kd) * rms;
+    e += qn * kn * f16;
+    return e;
+}
+
+/* The estimated error of the int8 scores of query row hq of head h against its keys, from the query's blocks and the
+ * keys' largest scale and norm per block. Computed from the quantized values and scales only, as every ISA has them. */
+static float score_error(const bark_att_q8 *a, int h, size_t hq) {
     float e = 0.0f;
     for (int b = 0; b < a->kb; b++) {
         float qd = a->qd[hq * a->kb + b], qn = block_norm(a->q + hq * a->hdp + (size_t)b * QK8_0, QK8_0, qd);
-        float kd = a->kdmax[(size_t)h * a->kb + b], kn = a->knmax[(size_t)h * a->kb + b];
-        float from_q = qd * kn, from_k = qn * kd, from_d = qn * kn;
-        float rounding = (from_q + from_k) * rms, scale = from_d * f16;
-        e += rounding;
-        e += scale;
+        e = add_block_error(e, qd, qn, a->kdmax[(size_t)h * a->kb + b], a->knmax[(size_t)h * a->kb + b]);
     }
     return e;
+}
+
+/* The largest magnitude and the norm of x[0..n), over 8 lanes (independent sums, in a fixed order). */
+static void amax_norm(const float *x, int n, float *amax, float *norm) {
+    float m[8] = {0}, ss[8] = {0}, mx = 0.0f, sum = 0.0f;
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) {
+            float a = fabsf(x[i + l]);
+            m[l] = a > m[l] ? a : m[l];
+            ss[l] += x[i + l] * x[i + l];
+        }
+    for (; i < n; i++) {
+        float a = fabsf(x[i]);
+        m[0] = a > m[0] ? a : m[0];
+        ss[0] += x[i] * x[i];
+    }
+    for (int l = 0; l < 8; l++) mx = m[l] > mx ? m[l] : mx, sum += ss[l];
+    *amax = mx, *norm = sqrtf(sum);
+}
+
+/* Task i's rows of g->qkv: per head and block of the head dimension, the largest query scale (amax / 127) and norm
+ * and the largest key scale and norm over its rows, into a->pmax[i] ([n_head][kb][4]). Rows are read whole, in
+ * order; maxima do not depend on how the rows are split. */
+static void peak_rows_task(void *ctx, int i, int n) {
+    const att_job *j = ctx;
+    const bark_gpt *g = j->g;
+    const bark_att_q8 *a = &g->aq;
+    int C = g->n_embd, hd = g->head_dim, kb = a->kb, r0, r1;
+    float *mx = a->pmax + (size_t)i * g->n_head * kb * 4;
+    r0 = (int)((int64_t)j->T * i / n), r1 = (int)((int64_t)j->T * (i + 1) / n);
+    memset(mx, 0, (size_t)g->n_head * kb * 4 * sizeof *mx);
+    for (int t = r0; t < r1; t++)
+        for (int part = 0; part < 2; part++) /* queries, keys */
+            for (int h = 0; h < g->n_head; h++)
+                for (int b = 0; b < kb; b++) {
+                    float m, nrm, *o = mx + ((size_t)h * kb + b) * 4 + 2 * part;
+                    amax_norm(g->qkv + (size_t)t * 3 * C + (size_t)part * C + (size_t)h * hd + b * QK8_0,
+                              imin(QK8_0, hd - b * QK8_0), &m, &nrm);
+                    m /= 127.0f;
+                    o[0] = m > o[0] ? m : o[0], o[1] = nrm > o[1] ? nrm : o[1];
+                }
+}
+
+int bark_attention_peaked_heads(bark_gpt *g, int T) {
+    bark_att_q8 *a = &g->aq;
+    if (!a->peaked) return 0;
+    int kb = a->kb, tasks = imin(T, PEAK_TASKS), n = 0;
+    float scale = (float)(1.0 / sqrt((double)g->head_dim));
+    att_job j = {g, g->ex->k, T, NULL, NULL, 0, 0, 0, scale, 0, 0, 0};
+    bark_pool_run(g->ex->pool, tasks, peak_rows_task, &j);
+    for (int h = 0; h < g->n_head; h++) {
+        float e = 0.0f;
+        for (int b = 0; b < kb; b++) {
+            float m[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+            for (int i = 0; i < tasks; i++)
+                for (int c = 0; c < 4; c++) {
+                    float v = a->pmax[(((size_t)i * g->n_head + h) * kb + b) * 4 + c];
+                    m[c] = v > m[c] ? v : m[c];
+                }
+            e = add_block_error(e, m[0] * scale, m[1] * scale, m[2], m[3]);
+        }
+        if (e > a->two_part_above) a->peaked[n++] = h;
+    }
+    a->heads[0] += (size_t)g->n_head, a->heads[1] += (size_t)n;
+    return n;
 }
 
 /* A row (query t of head h, nk keys; its int8 scores in row) whose int8 error estimate e is too large, in f32 if it is

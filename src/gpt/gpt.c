@@ -258,6 +258,8 @@ typedef struct linear_job {
     int32_t *xs;       /* block sums of xq, filled only for the int8 GEMM (else NULL) */
     int gelu;          /* GELU each input row in place before quantizing it */
     int split_out;     /* output rows [0, split_out) take a two-part input (IN_SPLIT), the rest its first part */
+    const bark_gpt *g; /* for the two-part input of a prefill's c_attn (two_part_heads) */
+    int n_peaked;      /* the heads that took it: g->aq.peaked[0..n_peaked) */
 } linear_job;
 
 static void bias_rows(const linear_job *j, int o0, int o1, int t0, int t1) {
@@ -307,13 +309,9 @@ static void quantize_task(void *ctx, int i, int n) {
     }
 }
 
-/* Many tokens, int8: tiles of rows_per output rows x t_per tokens. q4_0 rows are first unpacked to q8_0 rows (the
- * same values) in the task's own part of the panel, then take the q8_0 GEMM. */
-static void gemm_int8_task(void *ctx, int i, int n) {
-    linear_job *j = ctx;
-    int n_rt = (j->out + j->rows_per - 1) / j->rows_per;
-    int o0 = (i % n_rt) * j->rows_per, o1 = imin(j->out, o0 + j->rows_per);
-    int t0 = (i / n_rt) * j->t_per, t1 = imin(j->T, t0 + j->t_per);
+/* Output rows [o0, o1) of W for tokens [t0, t1) by the int8 GEMM, plus the bias. q4_0 rows are first unpacked to
+ * q8_0 rows (the same values) in their own part of the panel, then take the q8_0 GEMM. */
+static void gemm_int8_rows(const linear_job *j, int o0, int o1, int t0, int t1) {
     size_t rb = bark_type_row_size(j->W->type, j->W->ne[0]);
     size_t nb = (size_t)(j->in / QK8_0);
     const uint8_t *w = (const uint8_t *)j->W->data + (size_t)o0 * rb;
@@ -327,6 +325,14 @@ static void gemm_int8_task(void *ctx, int i, int n) {
                     j->xd + (size_t)t0 * nb, j->xs + (size_t)t0 * nb, j->in, t1 - t0,
                     j->y + (size_t)t0 * j->ystride + o0, j->ystride);
     bias_rows(j, o0, o1, t0, t1);
+}
+
+/* Many tokens, int8: tiles of rows_per output rows x t_per tokens. */
+static void gemm_int8_task(void *ctx, int i, int n) {
+    linear_job *j = ctx;
+    int n_rt = (j->out + j->rows_per - 1) / j->rows_per;
+    int o0 = (i % n_rt) * j->rows_per, t0 = (i / n_rt) * j->t_per;
+    gemm_int8_rows(j, o0, imin(j->out, o0 + j->rows_per), t0, imin(j->T, t0 + j->t_per));
 }
 
 /* Output columns per sgemm call. Fixed, so that no call's shape (nor any result) depends on the thread count:
@@ -381,21 +387,71 @@ static int linear_quantizes(const bark_gpt *g, const bark_tensor *W, int T, int 
 }
 
 /* How linear() takes its input x: as it is, already quantized (xq, xd and, for the int8 GEMM, xs hold it: norm_rows
- * made them), the same but in a decode step taken in two parts by c_attn's query and key rows (its first 2 n_embd;
- * IN_SPLIT: split_rows), or to be GELU'd in place first (fused with its quantization when it is quantized). */
+ * made them), the same but taken in two parts by c_attn's query and key rows (its first 2 n_embd; IN_SPLIT: all of
+ * them in a decode step, those of two_part_heads in an int8 prefill; x is overwritten by split_task), or to be GELU'd
+ * in place first (fused with its quantization when it is quantized). */
 enum { IN_FLOAT = 0, IN_QUANTIZED, IN_SPLIT, IN_GELU };
 
-/* The two-part input of a decode step's GEMV: rows T..2T-1 of xq, xd get what the quantized rows 0..T-1 leave of x
- * (x - q * d, quantized per 32 in turn), so that output rows taking both parts, summed, see x to about 16 bits.
- * One row at a time through g->row: T is a batch of decode steps (a few rows of n). */
-static void split_rows(bark_gpt *g, const float *x, int xstride, int T, int n) {
-    int nb = n / QK8_0;
-    for (int t = 0; t < T; t++) {
-        const int8_t *q = g->xq + (size_t)t * n;
-        const float *d = g->xd + (size_t)t * nb, *xt = x + (size_t)t * xstride;
-        for (int i = 0; i < n; i++) g->row[i] = xt[i] - (float)q[i] * d[i / QK8_0];
-        g->ex->k->quantize_q8(g->row, g->xq + (size_t)(T + t) * n, g->xd + (size_t)(T + t) * nb, NULL, n);
+/* The second part of a two-part input, rows [r0, r1) of task i: x[t] -= its quantized row t (q * d, rows 0..T-1 of
+ * xq, xd), which is what the quantization left, then quantized per 32 in turn into rows T + t of xq, xd (and xs,
+ * when given). Output rows taking both parts, summed, see x to about 16 bits. */
+static void split_task(void *ctx, int i, int n) {
+    linear_job *j = ctx;
+    int r0, r1, nb = j->in / QK8_0;
+    task_rows(i, n, j->T, &r0, &r1);
+    for (int t = r0; t < r1; t++) {
+        const int8_t *q = j->xq + (size_t)t * j->in;
+        const float *d = j->xd + (size_t)t * nb;
+        float *xt = (float *)j->x + (size_t)t * j->xstride;
+        for (int e = 0; e < j->in; e++) xt[e] -= (float)q[e] * d[e / QK8_0];
+        size_t at = (size_t)(j->T + t);
+        j->k->quantize_q8(xt, j->xq + at * j->in, j->xd + at * nb, j->xs ? j->xs + at * nb : NULL, j->in);
     }
+}
+
+/* Task i of a prefill's second part: 32 (or fewer) query (part 0) or key (part 1) rows of head peaked[i / per], each
+ * head's hd rows of a part in tiles of 32, over every token. */
+static void second_part_task(void *ctx, int i, int n) {
+    linear_job *j = ctx;
+    const bark_gpt *g = j->g;
+    int hd = g->head_dim, tiles = (hd + 31) / 32, per = 2 * tiles, r = i % per;
+    int base = (r / tiles) * g->n_embd + g->aq.peaked[i / per] * hd, o0 = base + (r % tiles) * 32;
+    gemm_int8_rows(j, o0, imin(base + hd, o0 + 32), 0, j->T);
+}
+
+/* Rows [r0, r1) of task i: the second part's results (in hb, 2C per row) added to the peaked heads' queries and keys
+ * in y. */
+static void add_part_task(void *ctx, int i, int n) {
+    linear_job *j = ctx;
+    const bark_gpt *g = j->g;
+    int r0, r1, C = g->n_embd, hd = g->head_dim;
+    task_rows(i, n, j->T, &r0, &r1);
+    for (int t = r0; t < r1; t++)
+        for (int p = 0; p < j->n_peaked; p++)
+            for (int part = 0; part < 2; part++) {
+                int o0 = part * C + g->aq.peaked[p] * hd;
+                float *yt = j->y + (size_t)t * j->ystride + o0;
+                const float *lo = g->hb + (size_t)t * 2 * C + o0;
+                for (int o = 0; o < hd; o++) yt[o] += lo[o];
+            }
+}
+
+/* A prefill's c_attn in int8 mode, after the GEMM of its quantized input: the heads whose int8 scores could be off by
+ * more than g->aq.two_part_above (bark_attention_peaked_heads; on peaked attention the int8 activations of c_attn
+ * were most of q8_0's error, tests/test_trained.c) take their query and key rows over the input's second part too:
+ * their rows alone by the int8 GEMM into hb, then added. Flat attention (no head above) costs one pass over the
+ * queries and keys. */
+static void two_part_heads(bark_gpt *g, linear_job *j) {
+    bark_pool *pool = g->ex->pool;
+    int nt = bark_pool_threads(pool), nb = j->in / QK8_0, T = j->T;
+    j->n_peaked = bark_attention_peaked_heads(g, T);
+    if (!j->n_peaked) return;
+    bark_pool_run(pool, imin(T, nt), split_task, j);
+    linear_job lo = *j;
+    lo.xq = j->xq + (size_t)T * j->in, lo.xd = j->xd + (size_t)T * nb, lo.xs = j->xs + (size_t)T * nb;
+    lo.y = g->hb, lo.ystride = 2 * g->n_embd, lo.b = NULL;
+    bark_pool_run(pool, j->n_peaked * 2 * ((g->head_dim + 31) / 32), second_part_task, &lo);
+    bark_pool_run(pool, imin(T, nt), add_part_task, j);
 }
 
 /* y[t][o] = W[o] . x[t] (+ b[o]) for T rows; W has ne {in, out}; mode: ROWS_*; in: IN_*. */
@@ -404,7 +460,7 @@ static void linear(bark_gpt *g, float *y, int ystride, float *x, int xstride, in
     bark_pool *pool = g->ex->pool;
     int nt = bark_pool_threads(pool);
     linear_job j = {g->ex->k, W, b, y, ystride, x, xstride, T, (int)W->ne[0], (int)W->ne[1], 0, 0,
-                    g->xq, g->xd, NULL, NULL, in == IN_GELU, 0};
+                    g->xq, g->xd, NULL, NULL, in == IN_GELU, 0, g, 0};
     int q8 = int8_weights(W), quantizes = linear_quantizes(g, W, T, mode);
     int int8_gemm = linear_int8_gemm(g, W, T, mode), small = mode == ROWS_DECODE || (mode == ROWS_EACH ? !q8 : T == 1);
     if (int8_gemm) j.xs = g->xs;
@@ -416,7 +472,7 @@ static void linear(bark_gpt *g, float *y, int ystride, float *x, int xstride, in
         int per = (j.out + nt - 1) / nt;
         j.rows_per = per < 16 ? 16 : (per + 3) / 4 * 4;
         if (in == IN_SPLIT && q8) { /* the query and key rows over both parts (each weight row read once), into hb */
-            split_rows(g, x, xstride, T, j.in);
+            bark_pool_run(pool, imin(T, nt), split_task, &j);
             j.split_out = 2 * g->n_embd, j.y = g->hb, j.ystride = j.out, j.b = NULL;
             bark_pool_run(pool, (j.out + j.rows_per - 1) / j.rows_per, gemv_task, &j);
             const float *bias = b && b->data ? b->data : NULL;
@@ -437,6 +493,7 @@ static void linear(bark_gpt *g, float *y, int ystride, float *x, int xstride, in
         j.rows_per = 32;
         j.t_per = T;
         bark_pool_run(pool, (j.out + 31) / 32, gemm_int8_task, &j);
+        if (in == IN_SPLIT) two_part_heads(g, &j);
         return;
     }
     j.panel = g->wbuf;
@@ -544,8 +601,8 @@ static void blocks(bark_gpt *g, int T, bark_kv *const *kvs) {
     for (int l = 0; l < w->hp.n_layer; l++) {
         const bark_gpt_layer *ly = &w->layer[l];
         int in = norm_rows(g, l ? g->qkv : NULL, T, &ly->ln1_w, &ly->ln1_b, &ly->qkv_w, mode);
-        /* a decode step's queries and keys from its input in two int8 parts: on peaked attention the int8
-         * activations of c_attn were most of q8_0's error in decode steps (tests/test_trained.c) */
+        /* queries and keys from c_attn's input in two int8 parts, a decode step's all, an int8 prefill's where its
+         * attention is peaked: there the int8 activations of c_attn were most of q8_0's error (tests/test_trained.c) */
         linear(g, g->qkv, 3 * C, g->xb, C, T, &ly->qkv_w, &ly->qkv_b, mode, in == IN_QUANTIZED ? IN_SPLIT : in);
         if (kvs) cache_and_attend_batch(g, l, kvs, T);
         else if (g->causal) cache_and_attend(g, l, T);

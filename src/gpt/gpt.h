@@ -25,6 +25,12 @@ typedef struct bark_att_q8 {
     float *knmax;    /* [n_head][kb] and the largest key block norm (dequantized) */
     float refine_above; /* a query row whose estimated int8 score error is above this is done in f32 over its top
                            keys (BARK_ATT_REFINE_ABOVE by default; INFINITY: never, int8 only) */
+    float two_part_above; /* a prefill's head whose estimate (bark_attention_peaked_heads) is above this takes its
+                             queries and keys from c_attn's input in two int8 parts (src/gpt/gpt.c;
+                             BARK_ATT_TWO_PART_ABOVE by default; INFINITY: never) */
+    int *peaked;     /* [n_head] the heads bark_attention_peaked_heads found, in order */
+    float *pmax;     /* [8][n_head][kb][4] its tasks' maxima: query scale and norm, key scale and norm */
+    size_t heads[2]; /* running totals: heads it estimated, heads it found (took the two-part input) */
     int *ref_idx;    /* [slots][64] a refined row's top keys (at most 64: REFINE_KEYS in attention.c) */
     float *ref_out;  /* [T_max][head_dim] the f32 output rows of the query blocks in flight (per slot, like att) */
     size_t *refined; /* [slots][4] per slot of a block run, running totals: score rows, scores, rows refined, scores
