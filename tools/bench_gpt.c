@@ -9,6 +9,7 @@
 
 #include "codec/encodec.h"
 #include "generate/generate.h"
+#include "gpt/attention.h"
 #include "gpt/gpt.h"
 #include "kernels.h"
 #include "model/model.h"
@@ -301,6 +302,55 @@ static double peak_rss_mb(void) {
     return kb / 1024.0;
 }
 
+/* ---- c_attn's two-part input on peaked attention (int8 mode) ---- */
+
+typedef struct two_part {
+    double heads;              /* fraction of prefill heads that took it in the default runs (random weights) */
+    double prefill_s, fine_s;  /* best of 3: an 887-token coarse prefill, a 1024-position fine pass; as by default */
+    double prefill_all_s, fine_all_s; /* the same with every head taking it, as on peaked attention */
+} two_part;
+
+/* One run of the coarse prefill (ids) and of the fine pass (codes) on fresh states, the two-part input taken by the
+ * heads whose estimate is above `above` (0: all); adds the heads counts to heads[2]. */
+static int two_part_run(const bark_gpt_weights *wc, const bark_gpt_weights *wf, const int32_t *ids,
+                        const int32_t *codes, float *logits, float above, double *prefill_s, double *fine_s,
+                        size_t heads[2], bark_error *err) {
+    bark_gpt gc, gf;
+    if (bark_gpt_init(&gc, wc, 1, &EX, err)) return 1;
+    if (bark_gpt_init(&gf, wf, 0, &EX, err)) return bark_gpt_free(&gc), 1;
+    gc.aq.two_part_above = gf.aq.two_part_above = above;
+    double t0 = now_s();
+    int bad = bark_gpt_forward(&gc, ids, NULL, 887, logits, err) != BARK_OK;
+    double t1 = now_s();
+    bad = bad || bark_gpt_forward_fine(&gf, codes, BARK_FINE_WINDOW, 2, 0, logits, err) != BARK_OK;
+    double t2 = now_s();
+    *prefill_s = fmin(*prefill_s, t1 - t0), *fine_s = fmin(*fine_s, t2 - t1);
+    heads[0] += gc.aq.heads[0] + gf.aq.heads[0], heads[1] += gc.aq.heads[1] + gf.aq.heads[1];
+    bark_gpt_free(&gc), bark_gpt_free(&gf);
+    return bad;
+}
+
+/* The default and every head taking the two-part input, alternated 3 times on the same random ids and codes. */
+static int two_part_cost(const bark_gpt_weights *wc, const bark_gpt_weights *wf, two_part *tp, bark_error *err) {
+    int32_t *ids = malloc(887 * sizeof *ids), *codes = malloc(BARK_FINE_WINDOW * 8 * sizeof *codes);
+    float *logits = malloc((size_t)BARK_FINE_WINDOW * (size_t)wf->hp.output_vocab * sizeof *logits);
+    int bad = !ids || !codes || !logits;
+    uint32_t r = 12345; /* ids and codes below 1024: in every table of both stages */
+    for (int i = 0; !bad && i < 887 + BARK_FINE_WINDOW * 8; i++) {
+        r = r * 1664525u + 1013904223u;
+        *(i < 887 ? ids + i : codes + i - 887) = (int32_t)(r >> 8) % 1024;
+    }
+    size_t heads[2] = {0, 0}, all[2] = {0, 0};
+    tp->prefill_s = tp->fine_s = tp->prefill_all_s = tp->fine_all_s = INFINITY;
+    for (int k = 0; !bad && k < 3; k++)
+        bad = two_part_run(wc, wf, ids, codes, logits, BARK_ATT_TWO_PART_ABOVE, &tp->prefill_s, &tp->fine_s, heads,
+                           err) ||
+              two_part_run(wc, wf, ids, codes, logits, 0.0f, &tp->prefill_all_s, &tp->fine_all_s, all, err);
+    tp->heads = heads[0] ? (double)heads[1] / (double)heads[0] : 0.0;
+    free(ids), free(codes), free(logits);
+    return bad;
+}
+
 /* Forgets the peak of the bandwidth and GEMM probes, so the figure is the generation's own. */
 static void reset_peak_rss(void) {
     FILE *f = fopen("/proc/self/clear_refs", "w");
@@ -369,6 +419,13 @@ int main(int argc, char **argv) {
             return 1;
         }
     double rss = peak_rss_mb(); /* the workloads' peak, before the measurements below allocate */
+    two_part tp = {0, 0, 0, 0, 0};
+    const bark_gpt_weights *wf;
+    int int8 = EX.gemm == BARK_GEMM_INT8;
+    if (int8 && (bark_model_gpt(m, BARK_STAGE_FINE, &wf, &err) || two_part_cost(wc, wf, &tp, &err))) {
+        fprintf(stderr, "bench_gpt: %s\n", err.msg);
+        return 1;
+    }
     double copy1 = copy_gbs(), sg1, i81;
     gemm_peaks(887, 4 * C, C, threads, &sg1, &i81);
     double copy = fmax(copy0, copy1), sg = fmax(sg0, sg1), i8 = fmax(i80, i81), peak = fmax(sg, i8);
@@ -396,6 +453,11 @@ int main(int argc, char **argv) {
         printf("total %.2f s, real-time factor %.2f, time to first audio %.2f s\n", total, total / x->audio_s,
                x->sem_s + x->coarse_s + x->first_window_s + x->codec_first_s);
     }
+    if (int8)
+        printf("c_attn two-part input: %.0f%% of prefill heads by default; every head: 887-token coarse prefill %.3f -> "
+               "%.3f s (x%.3f), 1024-position fine pass %.3f -> %.3f s (x%.3f), best of 3\n", 100 * tp.heads,
+               tp.prefill_s, tp.prefill_all_s, tp.prefill_all_s / tp.prefill_s, tp.fine_s, tp.fine_all_s,
+               tp.fine_all_s / tp.fine_s);
     figures *L = &f[0], *S = &f[1];
     double tl = L->sem_s + L->coarse_s + L->fine_s + L->codec_s, ts = S->sem_s + S->coarse_s + S->fine_s + S->codec_s;
     double bw = (L->sem_gbs * L->n_sem + L->coarse_gbs * 2.0 * L->n_frames) / (L->n_sem + 2.0 * L->n_frames) / copy;
@@ -414,6 +476,9 @@ int main(int argc, char **argv) {
         fprintf(s, "coarse_prefill_gemm_fraction %.3f\nfine_gemm_fraction %.3f\n",
                 L->coarse_prefill_gflop / L->coarse_prefill_s / peak, L->fine_gflop / L->fine_s / peak);
         fprintf(s, "peak_rss_mb %.1f\n", rss);
+        if (int8)
+            fprintf(s, "two_part_heads_fraction %.3f\nprefill_two_part_all_ratio %.3f\nfine_two_part_all_ratio %.3f\n",
+                    tp.heads, tp.prefill_all_s / tp.prefill_s, tp.fine_all_s / tp.fine_s);
     }
     if (o) fclose(o);
     bark_model_close(m);
