@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "bark.h"
+#include "core/exec.h"
 #include "formats/source.h"
 #include "gpt/gpt.h"
 #include "model/model.h"
@@ -245,6 +246,62 @@ static void test_fine(void **state) {
     bark_gpt_free(&g);
 }
 
+/* One int8-mode run of the coarse prompt (a prefill) or of the fine window (codebook 7), with every head taking
+ * c_attn's two-part input (every_head) or none, on the kernel table isa (NULL: the best) and n_threads; the logits
+ * of the last position or of the whole window into out. Returns the heads that took it. */
+static size_t int8_run(fixture *f, int fine, int every_head, const char *isa, int n_threads, float *out) {
+    const bark_gpt_weights *w;
+    bark_error err;
+    bark_exec ex;
+    bark_gpt g;
+    assert_int_equal(bark_model_gpt(f->m, fine ? BARK_STAGE_FINE : BARK_STAGE_COARSE, &w, &err), BARK_OK);
+    assert_int_equal(bark_exec_init(&ex, n_threads, isa, BARK_GEMM_INT8, &err), BARK_OK);
+    assert_int_equal(bark_gpt_init(&g, w, !fine, &ex, &err), BARK_OK);
+    g.aq.two_part_above = every_head ? 0.0f : INFINITY;
+    const src_tensor *in = gold(f, fine ? "fine_codes" : "coarse_prompt", SRC_I32);
+    if (fine) assert_int_equal(bark_gpt_forward_fine(&g, (const int32_t *)in->data, 1024, 7, 0, out, &err), BARK_OK);
+    else assert_int_equal(bark_gpt_forward(&g, (const int32_t *)in->data, NULL, (int)in->shape[0], out, &err), BARK_OK);
+    size_t heads = g.aq.heads[1];
+    assert_true(every_head ? heads == g.aq.heads[0] && heads > 0 : heads == 0);
+    bark_gpt_free(&g);
+    bark_exec_free(&ex);
+    return heads;
+}
+
+/* c_attn's two-part input (int8 prefills whose attention is peaked; random weights never are, so every head is made
+ * to take it): the same bits with the C kernels and the best table, on 1 and 2 threads, in a causal prefill and the
+ * fine stage; it changes the logits, and they stay as close to the reference as with one part. */
+static void test_two_part_every_head(void **state) {
+    fixture *f = *state;
+    const bark_gpt_weights *w;
+    bark_error err;
+    assert_int_equal(bark_model_gpt(f->m, BARK_STAGE_FINE, &w, &err), BARK_OK);
+    size_t n = (size_t)1024 * (size_t)w->hp.output_vocab;
+    float *first = malloc(n * sizeof *first), *out = malloc(n * sizeof *out);
+    assert_non_null(first), assert_non_null(out);
+    const char *isa[2] = {"c", NULL};
+    for (int fine = 0; fine < 2; fine++) {
+        assert_true(int8_run(f, fine, 1, isa[0], 1, first) > 0);
+        for (int run = 1; run < 4; run++) {
+            int8_run(f, fine, 1, isa[run / 2], 1 + run % 2, out);
+            assert_memory_equal(out, first, (fine ? n : (size_t)w->hp.output_vocab) * sizeof *out);
+        }
+        int8_run(f, fine, 0, NULL, 2, out);
+        assert_memory_not_equal(out, first, (fine ? n : (size_t)w->hp.output_vocab) * sizeof *out);
+    }
+    /* against the reference: the coarse prompt's logits */
+    const src_tensor *lg = gold(f, "coarse_logits", SRC_F32);
+    int agree;
+    int8_run(f, 0, 1, NULL, 2, first);
+    int8_run(f, 0, 0, NULL, 2, out);
+    double two = rel_err(first + 10000, (const float *)lg->data, (int)lg->shape[1], &agree);
+    double one = rel_err(out + 10000, (const float *)lg->data, (int)lg->shape[1], &agree);
+    print_message("%s coarse prompt, int8 mode: max error %.3g of max |logit| with c_attn's input in two parts for "
+                  "every head, %.3g in one\n", bark_type_name(w->layer[0].qkv_w.type), two, one);
+    assert_true(two <= tolerance(f->m));
+    free(first), free(out);
+}
+
 /* Bad ids, a full context and wrong heads fail with a message instead of reading out of bounds. */
 static void test_bad_input(void **state) {
     fixture *f = *state;
@@ -295,9 +352,13 @@ int main(void) {
         cmocka_unit_test(test_semantic), cmocka_unit_test(test_coarse), cmocka_unit_test(test_prefill_after_cache),
         cmocka_unit_test(test_fine),
     };
+    const struct CMUnitTest int8[] = { /* weights the int8 kernels take */
+        cmocka_unit_test(test_semantic), cmocka_unit_test(test_coarse), cmocka_unit_test(test_prefill_after_cache),
+        cmocka_unit_test(test_fine), cmocka_unit_test(test_two_part_every_head),
+    };
     int fails = cmocka_run_group_tests_name("gpt_f32", f32, setup_f32, teardown);
     fails += cmocka_run_group_tests_name("gpt_f16", quant, setup_f16, teardown);
-    fails += cmocka_run_group_tests_name("gpt_q8_0", quant, setup_q8, teardown);
-    fails += cmocka_run_group_tests_name("gpt_q4_0", quant, setup_q4, teardown);
+    fails += cmocka_run_group_tests_name("gpt_q8_0", int8, setup_q8, teardown);
+    fails += cmocka_run_group_tests_name("gpt_q4_0", int8, setup_q4, teardown);
     return fails;
 }
