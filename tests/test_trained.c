@@ -29,11 +29,12 @@
  * logits at the golden positions. */
 #define DIR "tests/data/trained/"
 #define N_SEM 10000 /* logits compared: the semantic ids */
-#define STEP 4      /* every STEP-th position of the held-out sequences, from 16 on */
+#define STEP 1      /* every STEP-th position of the held-out sequences, from 16 on */
 
 typedef struct measure {
     double kl_mean, kl_max, rel_max, top1; /* against the reference rows */
     double miss_gap; /* the widest gap between the reference's top two logits at a row whose top-1 differs */
+    int over;        /* rows whose KL is above 1e-2 (the bound on the max) */
     int greedy_same, greedy_runs, greedy_first; /* runs identical for all steps; earliest divergence step */
     size_t att[4]; /* int8 attention: score rows, scores, rows refined, scores recomputed (bark_attention_refined) */
     size_t heads[2]; /* int8 prefills: heads estimated, heads that took c_attn's two-part input (g->aq.heads) */
@@ -148,6 +149,7 @@ static void add_row(measure *m, const float *a, const float *ref, int *rows) {
     double kl = compare(a, ref, N_SEM, &rel, &agree, &gap);
     m->kl_mean += kl, m->kl_max = fmax(m->kl_max, kl), m->rel_max = fmax(m->rel_max, rel), m->top1 += agree;
     if (!agree) m->miss_gap = fmax(m->miss_gap, gap);
+    m->over += kl > 1e-2;
     ++*rows;
 }
 
@@ -222,10 +224,10 @@ static void run(const char *variant, bark_model *model, bark_gemm gemm, int opts
     const char *label = gemm != BARK_GEMM_INT8 ? "f32"
                         : opts == (REFINE | TWO_PART) ? "int8 two-part"
                         : opts == REFINE ? "int8 refined" : "int8 scores";
-    print_message("%-7s %-4s %-13s | %.2e %.2e %.2e %5.1f%% %.3f | %.2e %.2e %5.1f%% %.3f | %.2e %.2e %.2e %5.1f%% | "
-                  "%d/%d %3d | %zu/%zu %zu/%zu | %zu/%zu\n",
-                  variant, bark_type_name(w->layer[0].qkv_w.type), label, many->kl_mean,
-                  many->kl_max, many->rel_max, 100 * many->top1, many->miss_gap, step->kl_mean, step->kl_max,
+    print_message("%-7s %-4s %-13s | %.2e %.2e %2d %.2e %5.1f%% %.3f | %.2e %.2e %2d %5.1f%% %.3f | %.2e %.2e %.2e "
+                  "%5.1f%% | %d/%d %3d | %zu/%zu %zu/%zu | %zu/%zu\n",
+                  variant, bark_type_name(w->layer[0].qkv_w.type), label, many->kl_mean, many->kl_max, many->over,
+                  many->rel_max, 100 * many->top1, many->miss_gap, step->kl_mean, step->kl_max, step->over,
                   100 * step->top1, step->miss_gap, py->kl_mean, py->kl_max, py->rel_max, 100 * py->top1,
                   py->greedy_same, py->greedy_runs, py->greedy_first, py->att[2], py->att[0], py->att[3], py->att[1],
                   py->heads[1], py->heads[0]);
@@ -263,8 +265,8 @@ static void check_variant(const char *variant) {
     const bark_gemm sgemm = BARK_GEMM_SGEMM,
                     q8_gemm[4] = {BARK_GEMM_SGEMM, BARK_GEMM_INT8, BARK_GEMM_INT8, BARK_GEMM_INT8};
     const int all = REFINE | TWO_PART, q8_opts[4] = {all, 0, REFINE, all};
-    print_message("model   type attention     | f32 run rows (%d) by prefills: KL mean, max, rel, top-1, widest gap "
-                  "missed | by decode steps: KL mean, max, top-1, gap | PyTorch rows: KL mean, max, rel, top-1 | "
+    print_message("model   type attention     | f32 run rows (%d) by prefills: KL mean, max, rows above 1e-2, rel, "
+                  "top-1, widest gap missed | by decode steps: KL mean, max, rows above, top-1, gap | PyTorch rows: KL mean, max, rel, top-1 | "
                   "greedy same, first miss | refined rows, scores | two-part heads\n", n);
     run_type(variant, BARK_WTYPE_F32, 1, &sgemm, &all, ref, 1, py, many, step);
     assert_true(py[0].rel_max <= 2e-3); /* the golden logits are stored as f16 */
@@ -289,25 +291,29 @@ static void check_variant(const char *variant) {
         assert_true(py[3].greedy_same >= py[3].greedy_runs - 1); /* one run may meet a near-tie */
     } else {
         /* Queries x20 (70% of last-layer rows put > 0.9 on one key). f32 attention (sgemm mode: the default on AVX2
-         * and NEON) holds the KL bounds since the token and position tables are kept f16 (as q8_0 they gave KL
-         * 1.0e-3 mean, 1.8e-2 max, top-1 96%); its top-1 misses are near-ties, where the reference's top two
-         * logits are within 0.03. int8 mode (the default with AVX-512 VNNI) adds its activations' quantization;
+         * and NEON) holds the KL mean bound since the token and position tables are kept f16 (as q8_0 they gave
+         * 1.0e-3 over every 4th row). int8 mode (the default with AVX-512 VNNI) adds its activations' quantization;
          * the refinement takes int8 attention's share away (every row is refined here), and c_attn's two-part
-         * input, taken by every head here, that of its queries and keys: then it holds the KL bounds too */
+         * input, taken by every head here, that of its queries and keys: then it is as close as sgemm mode. In
+         * both, one row of the 720 (sequence 2, position 229) is above the max bound: there scores of about 94 in
+         * layer 2 have two keys 0.6 apart, and q8_0's rounding of the weights alone swaps them (PyTorch with f32
+         * activations and attention: KL 1.7e-2; with the query and key weight rows f16: every row under 2.3e-3).
+         * The other top-1 misses are near-ties. */
         for (int i = 0; i < 4; i += 3) {
-            assert_true(many[i].kl_mean <= 1e-3 && many[i].kl_max <= 1e-2);
-            assert_true(many[i].top1 >= 0.97 && many[i].miss_gap <= 0.05);
+            assert_true(many[i].kl_mean <= 1e-3 && many[i].kl_max <= 4e-2 && many[i].over <= 1);
+            assert_true(many[i].top1 >= 0.98);
         }
         assert_true(py[3].att[2] > 0 && py[3].att[3] > 0);
         assert_true(py[3].heads[1] == py[3].heads[0]);
-        assert_true(many[2].kl_mean < many[1].kl_mean && many[2].kl_max < many[1].kl_max);
-        assert_true(many[2].kl_mean <= 1.5e-3 && many[2].kl_max <= 2e-2);
+        assert_true(many[2].kl_mean < many[1].kl_mean && many[2].over < many[1].over);
+        assert_true(many[3].kl_mean < many[2].kl_mean / 2 && many[3].over < many[2].over);
+        assert_true(many[2].kl_mean <= 1.5e-3 && many[2].kl_max <= 6e-2);
         /* decode steps take c_attn's query and key rows over their input in two int8 parts (src/gpt/gpt.c; with
-         * one part: KL 1.1e-3 to 1.2e-3 mean, 0.9e-2 to 2.4e-2 max, top-1 misses with gaps up to 0.2); in int8
-         * mode without the two-part prefill, the 16 positions before them are prefilled with one part */
+         * one part: KL 1.1e-3 to 1.2e-3 mean, 0.9e-2 to 2.4e-2 max over every 4th row); in int8 mode without the
+         * two-part prefill, the 16 positions before them are prefilled with one part */
         for (int i = 0; i < 4; i++)
-            assert_true(step[i].kl_mean <= 1e-3 && step[i].kl_max <= (i == 1 || i == 2 ? 2e-2 : 1e-2) &&
-                        step[i].top1 >= 0.97 && step[i].miss_gap <= 0.05);
+            assert_true(step[i].kl_mean <= 1e-3 && step[i].kl_max <= 4e-2 && step[i].over <= 2 &&
+                        step[i].top1 >= 0.98);
     }
     free(ref);
 }

@@ -11,8 +11,8 @@
 /* Default of g->aq.two_part_above: a prefill's head whose estimated int8 score error (bark_attention_peaked_heads)
  * exceeds it takes its queries and keys from c_attn's input in two int8 parts (src/gpt/gpt.c: two_part_heads). On
  * the trained test GPT (tests/data/trained) with its queries scaled, one part held the bounds of tests/test_trained.c
- * up to x8 (KL max 1.6e-3) and broke them at x12 (KL max 1.9e-2). At 0.1 no head of the trained model nor of a
- * random-weight one takes two parts; with queries x4 13% of prefill heads do, x8 97%, x12 99.8%, x20 all: below x12
+ * up to x8 (KL max 2.1e-3 over 720 rows) and broke them at x12 (1.9e-2). At 0.1 no head of the trained model nor of a
+ * random-weight one takes two parts; with queries x4 13% of prefill heads do, x8 98%, x12 99.8%, x20 all: below x12
  * with a margin, for deeper models, whose errors add over more layers. */
 #define BARK_ATT_TWO_PART_ABOVE 0.1f
 
