@@ -2,6 +2,8 @@
 #ifndef BARK_THREADPOOL_H
 #define BARK_THREADPOOL_H
 
+#include <stdint.h>
+
 /* Task i of n (0 <= i < n). Tasks must write disjoint outputs; which thread runs a task never matters. */
 typedef void (*bark_task_fn)(void *ctx, int i, int n);
 
@@ -22,6 +24,12 @@ int bark_pool_threads(const bark_pool *p);
  * can run at once from different threads); a task must not start a run of its own. Waits spin briefly, then
  * yield the core, then sleep, so a pool with more threads than free cores slows down little. */
 void bark_pool_run(bark_pool *p, int n_tasks, bark_task_fn fn, void *ctx);
+
+/* Task i of n's share of count items (rows, heads): [i * count / n, (i + 1) * count / n). */
+static inline void bark_task_rows(int i, int n, int count, int *r0, int *r1) {
+    *r0 = (int)((int64_t)count * i / n);
+    *r1 = (int)((int64_t)count * (i + 1) / n);
+}
 
 /* The CPUs this process may run on (bark_cpu_count in bark.h): the affinity mask's count, capped by a cgroup CPU
  * quota (v2 cpu.max, v1 cpu.cfs_quota_us) on its cgroup or an ancestor, rounded up; 1..BARK_POOL_MAX_THREADS.

@@ -298,7 +298,7 @@ static void peak_rows_task(void *ctx, int i, int n) {
     const bark_att_q8 *a = &g->aq;
     int C = g->n_embd, hd = g->head_dim, kb = a->kb, r0, r1;
     float *mx = a->pmax + (size_t)i * g->n_head * kb * 4;
-    r0 = (int)((int64_t)j->T * i / n), r1 = (int)((int64_t)j->T * (i + 1) / n);
+    bark_task_rows(i, n, j->T, &r0, &r1);
     memset(mx, 0, (size_t)g->n_head * kb * 4 * sizeof *mx);
     for (int t = r0; t < r1; t++)
         for (int part = 0; part < 2; part++) /* queries, keys */

@@ -168,16 +168,10 @@ typedef struct rows_job {
     const bark_tensor *w, *b;
 } rows_job;
 
-/* Rows [i*T/n, (i+1)*T/n) of task i. */
-static void task_rows(int i, int n, int T, int *r0, int *r1) {
-    *r0 = (int)((int64_t)T * i / n);
-    *r1 = (int)((int64_t)T * (i + 1) / n);
-}
-
 static void layernorm_task(void *ctx, int i, int n) {
     rows_job *j = ctx;
     int r0, r1;
-    task_rows(i, n, j->T, &r0, &r1);
+    bark_task_rows(i, n, j->T, &r0, &r1);
     for (int t = r0; t < r1; t++)
         j->k->layernorm_f32(j->y + (size_t)t * j->C, j->x + (size_t)t * j->C, j->w->data, j->b->data, j->C);
 }
@@ -205,7 +199,7 @@ typedef struct norm_job {
 static void norm_task(void *ctx, int i, int n) {
     norm_job *j = ctx;
     int r0, r1, C = j->C, nb = C / QK8_0;
-    task_rows(i, n, j->T, &r0, &r1);
+    bark_task_rows(i, n, j->T, &r0, &r1);
     for (int t = r0; t < r1; t++) {
         float *xt = j->x + (size_t)t * C, *yt = j->y + (size_t)t * C;
         if (j->h)
@@ -220,7 +214,7 @@ static void norm_task(void *ctx, int i, int n) {
 static void gelu_task(void *ctx, int i, int n) {
     rows_job *j = ctx;
     int r0, r1;
-    task_rows(i, n, j->T, &r0, &r1);
+    bark_task_rows(i, n, j->T, &r0, &r1);
     j->k->gelu_f32(j->y + (size_t)r0 * j->C, (r1 - r0) * j->C);
 }
 
@@ -232,7 +226,7 @@ static void gelu_rows(const bark_gpt *g, float *y, int T, int C) {
 static void residual_task(void *ctx, int i, int n) {
     rows_job *j = ctx;
     int r0, r1;
-    task_rows(i, n, j->T, &r0, &r1);
+    bark_task_rows(i, n, j->T, &r0, &r1);
     for (size_t e = (size_t)r0 * j->C; e < (size_t)r1 * j->C; e++) j->y[e] += j->x[e];
 }
 
@@ -287,7 +281,7 @@ static void gemv_rows(const linear_job *j, int o0, int o1, int T) {
 }
 
 /* Decode (and rows that must not depend on T): output rows split over tasks, every token (one per sequence in a
- * batched step) in each; rows below split_out also take the second part of a two-part input (split_rows). */
+ * batched step) in each; rows below split_out also take the second part of a two-part input (split_task). */
 static void gemv_task(void *ctx, int i, int n) {
     linear_job *j = ctx;
     int o0 = i * j->rows_per, o1 = imin(j->out, o0 + j->rows_per);
@@ -300,7 +294,7 @@ static void gemv_task(void *ctx, int i, int n) {
 static void quantize_task(void *ctx, int i, int n) {
     linear_job *j = ctx;
     int r0, r1;
-    task_rows(i, n, j->T, &r0, &r1);
+    bark_task_rows(i, n, j->T, &r0, &r1);
     int nb = j->in / QK8_0;
     for (int t = r0; t < r1; t++) {
         if (j->gelu) j->k->gelu_f32((float *)j->x + (size_t)t * j->xstride, j->in);
@@ -398,7 +392,7 @@ enum { IN_FLOAT = 0, IN_QUANTIZED, IN_SPLIT, IN_GELU };
 static void split_task(void *ctx, int i, int n) {
     linear_job *j = ctx;
     int r0, r1, nb = j->in / QK8_0;
-    task_rows(i, n, j->T, &r0, &r1);
+    bark_task_rows(i, n, j->T, &r0, &r1);
     for (int t = r0; t < r1; t++) {
         const int8_t *q = j->xq + (size_t)t * j->in;
         const float *d = j->xd + (size_t)t * nb;
@@ -425,7 +419,7 @@ static void add_part_task(void *ctx, int i, int n) {
     linear_job *j = ctx;
     const bark_gpt *g = j->g;
     int r0, r1, C = g->n_embd, hd = g->head_dim;
-    task_rows(i, n, j->T, &r0, &r1);
+    bark_task_rows(i, n, j->T, &r0, &r1);
     for (int t = r0; t < r1; t++)
         for (int p = 0; p < j->n_peaked; p++)
             for (int part = 0; part < 2; part++) {
@@ -525,7 +519,7 @@ static void append_task(void *ctx, int i, int n) {
     bark_gpt *g = j->g;
     int C = g->n_embd, h0, h1;
     size_t hd = (size_t)g->head_dim, hs = (size_t)g->n_ctx * hd;
-    task_rows(i, n, g->n_head, &h0, &h1);
+    bark_task_rows(i, n, g->n_head, &h0, &h1);
     for (int t = 0; t < j->T; t++) {
         const float *r = g->qkv + (size_t)t * 3 * C;
         bark_kv *kv = j->kvs ? j->kvs[t] : g->kv;
