@@ -113,8 +113,16 @@ BARK_API void bark_voice_free(bark_voice *v); /* accepts NULL and zeroed voices 
 /* ---- conversion of real checkpoints to one GGUF (apart from the runtime) ---- */
 
 /* The GPT stages' matrices as f32, f16, q8_0 or q4_0 (4-bit: the transformer blocks' Linear weights only; their
- * embeddings and heads, and HuBERT's matrices, stay q8_0). EnCodec is f16 unless f32 is asked. */
-typedef enum bark_wtype { BARK_WTYPE_F32 = 0, BARK_WTYPE_F16 = 1, BARK_WTYPE_Q4_0 = 2, BARK_WTYPE_Q8_0 = 8 } bark_wtype;
+ * embeddings and heads, and HuBERT's matrices, stay q8_0). EnCodec is f16 unless f32 is asked. Q8_0_ATTN_F16 is q8_0
+ * with each block's attention input matrix (c_attn: queries, keys, values) kept f16: on sharply peaked attention,
+ * q8_0's rounding of the query and key weights alone can swap two near-equal top scores (README, numerics). */
+typedef enum bark_wtype {
+    BARK_WTYPE_F32 = 0,
+    BARK_WTYPE_F16 = 1,
+    BARK_WTYPE_Q4_0 = 2,
+    BARK_WTYPE_Q8_0 = 8,
+    BARK_WTYPE_Q8_0_ATTN_F16 = 9
+} bark_wtype;
 
 typedef struct bark_convert_params {
     bark_wtype wtype;        /* default BARK_WTYPE_Q8_0 */

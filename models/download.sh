@@ -7,7 +7,7 @@ set -eu
 
 usage() {
     cat <<USAGE
-usage: models/download.sh [bark-small|bark|hubert] [--type q8_0|q4_0|f16|f32] [--revision REV] [--dest DIR]
+usage: models/download.sh [bark-small|bark|hubert] [--type q8_0|q4_0|f16|f32|q8_0_attn_f16] [--revision REV] [--dest DIR]
 
 Downloads into DIR/hub/<repo>/ (resumable; files already there are checked, not fetched again),
 verifies each file (sha256 for large files, the git blob hash for small ones), then writes

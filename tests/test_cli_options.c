@@ -127,7 +127,7 @@ static void value_ranges(void **state) {
     /* the documented good ends: off, 1, 100 */
     CHECK(0, "bark 0.", "say --top-p off --top-p 1 --min-eos-p off --min-eos-p 1 --text-temp 100 --max-seconds off "
           "--top-k 0 --version");
-    CHECK(2, "--type is f32, f16, q8_0 or q4_0", "convert x -o y --type q4_1");
+    CHECK(2, "--type is f32, f16, q8_0, q4_0 or q8_0_attn_f16", "convert x -o y --type q4_1");
     CHECK(2, "the weight type is --type f32", "convert x -o y -t f32");
     CHECK(2, "--bandwidth", "encode in.wav -o x.npy --bandwidth=fast");
     CHECK(2, "--max-seconds", "clone in.wav -o x.npz --max-seconds 0.1");

@@ -284,9 +284,9 @@ static int row_table(const char *name) {
     return dot && (!strcmp(dot, ".wpe.weight") || (!strcmp(dot, ".wte.weight") && strncmp(name, "fine.", 5)));
 }
 
-/* f16 and q8_0: values within their rounding; matrices quantized, tables read by row (table) and EnCodec's weights
- * (codec) as given, norms/biases/codebooks kept f32. */
-static void verify_types(const bark_model *m, uint32_t matrix, uint32_t table, uint32_t codec) {
+/* f16 and q8_0: values within their rounding; matrices quantized, the GPT blocks' c_attn (attn), tables read by row
+ * (table) and EnCodec's weights (codec) as given, norms/biases/codebooks kept f32. */
+static void verify_types(const bark_model *m, uint32_t matrix, uint32_t attn, uint32_t table, uint32_t codec) {
     for (size_t i = 0; i < bark_model_tensor_count(m); i++) {
         bark_tensor_info ti;
         assert_int_equal(bark_model_tensor_info(m, i, &ti), BARK_OK);
@@ -295,23 +295,29 @@ static void verify_types(const bark_model *m, uint32_t matrix, uint32_t table, u
                       : strstr(ti.name, ".embed") ? BARK_TYPE_F32
                       : t->n_dims == 1 ? BARK_TYPE_F32
                       : !strncmp(ti.name, "encodec.", 8) ? codec
-                      : row_table(ti.name) ? table : matrix;
+                      : row_table(ti.name) ? table
+                      : strstr(ti.name, ".attn_qkv.weight") ? attn : matrix;
         if (t->type != want) fail_msg("%s is %s, expected %s", ti.name, bark_type_name(t->type), bark_type_name(want));
     }
 }
 
-static void test_f16_and_q8_0(void **state) {
+static void test_f16_and_q8_0(void **state) { /* and q8_0 with c_attn f16 */
     (void)state;
     bark_model *h = convert("hf_f16.gguf", BARK_WTYPE_F16, 1, TINY "hf");
-    verify_types(h, BARK_TYPE_F16, BARK_TYPE_F16, BARK_TYPE_F16);
+    verify_types(h, BARK_TYPE_F16, BARK_TYPE_F16, BARK_TYPE_F16, BARK_TYPE_F16);
     verify_expected(h);
     bark_model_close(h);
     verify_general("hf_f16.gguf", 1, "Bark (custom: 2 layers, width 32)");
     bark_model *q = convert("hf_q8.gguf", BARK_WTYPE_Q8_0, 1, TINY "hf");
-    verify_types(q, BARK_TYPE_Q8_0, BARK_TYPE_F16, BARK_TYPE_F16);
+    verify_types(q, BARK_TYPE_Q8_0, BARK_TYPE_Q8_0, BARK_TYPE_F16, BARK_TYPE_F16);
     verify_expected(q);
     bark_model_close(q);
     verify_general("hf_q8.gguf", 7, "Bark (custom: 2 layers, width 32)");
+    bark_model *a = convert("hf_q8_attn_f16.gguf", BARK_WTYPE_Q8_0_ATTN_F16, 1, TINY "hf");
+    verify_types(a, BARK_TYPE_Q8_0, BARK_TYPE_F16, BARK_TYPE_F16, BARK_TYPE_F16);
+    verify_expected(a);
+    bark_model_close(a);
+    verify_general("hf_q8_attn_f16.gguf", 7, "Bark (custom: 2 layers, width 32)");
 }
 
 /* A voice file is named by its stem wherever it lies ("bad/myvoice.npz" is "myvoice", so `-v myvoice` finds it);

@@ -63,6 +63,7 @@ static int setup_f32(void **state) { return open_tiny(state, BARK_WTYPE_F32); }
 static int setup_f16(void **state) { return open_tiny(state, BARK_WTYPE_F16); }
 static int setup_q8(void **state) { return open_tiny(state, BARK_WTYPE_Q8_0); }
 static int setup_q4(void **state) { return open_tiny(state, BARK_WTYPE_Q4_0); }
+static int setup_q8_attn_f16(void **state) { return open_tiny(state, BARK_WTYPE_Q8_0_ATTN_F16); }
 
 static int teardown(void **state) {
     fixture *f = *state;
@@ -87,13 +88,13 @@ static double rel_err(const float *a, const float *ref, int n, int *agree) {
     return d / mx;
 }
 
-/* Tolerance on max error / max |logit| for each weight type (q4_0: 0.23 measured, on 2-layer width-32 random
+/* Tolerance on max error / max |logit| for each weight type of the blocks (c_attn f16 or not; q4_0: 0.23 measured, on 2-layer width-32 random
  * weights where every attention row is a single 4-bit block; tests/test_kernels.c holds its KL to bounds). */
 static double tolerance(const bark_model *m) {
     const bark_gpt_weights *w;
     bark_error err;
     assert_int_equal(bark_model_gpt(m, BARK_STAGE_COARSE, &w, &err), BARK_OK);
-    uint32_t t = w->layer[0].qkv_w.type;
+    uint32_t t = w->layer[0].up_w.type;
     return t == BARK_TYPE_F32 ? 1e-4 : t == BARK_TYPE_F16 ? 3e-3 : t == BARK_TYPE_Q8_0 ? 5e-2 : 0.4;
 }
 
@@ -101,7 +102,7 @@ static void check(const char *what, int pass, double e, int agree, double tol, c
     const bark_gpt_weights *w;
     bark_error err;
     assert_int_equal(bark_model_gpt(m, BARK_STAGE_COARSE, &w, &err), BARK_OK);
-    print_message("%s %s pass %d: max error %.3g of max |logit|%s\n", bark_type_name(w->layer[0].qkv_w.type), what,
+    print_message("%s %s pass %d: max error %.3g of max |logit|%s\n", bark_type_name(w->layer[0].up_w.type), what,
                   pass, e, agree ? "" : " (argmax differs)");
     assert_true(e <= tol);
     if (tol <= 1e-4) assert_true(agree);
@@ -198,8 +199,8 @@ static void test_prefill_after_cache(void **state) {
     assert_int_equal(bark_gpt_forward(&g, ids, NULL, n, one, &err), BARK_OK);
     e = rel_err(logits, one, w->hp.output_vocab, &agree);
     print_message("%s coarse in 3 prefills vs one: max difference %.3g of max |logit|\n",
-                  bark_type_name(w->layer[0].qkv_w.type), e);
-    uint32_t type = w->layer[0].qkv_w.type;
+                  bark_type_name(w->layer[0].up_w.type), e);
+    uint32_t type = w->layer[0].up_w.type;
     if (type == BARK_TYPE_F32 || type == BARK_TYPE_F16) assert_true(e <= (type == BARK_TYPE_F32 ? 1e-5 : 5e-4));
     free(one);
     free(logits);
@@ -297,7 +298,7 @@ static void test_two_part_every_head(void **state) {
     double two = rel_err(first + 10000, (const float *)lg->data, (int)lg->shape[1], &agree);
     double one = rel_err(out + 10000, (const float *)lg->data, (int)lg->shape[1], &agree);
     print_message("%s coarse prompt, int8 mode: max error %.3g of max |logit| with c_attn's input in two parts for "
-                  "every head, %.3g in one\n", bark_type_name(w->layer[0].qkv_w.type), two, one);
+                  "every head, %.3g in one\n", bark_type_name(w->layer[0].up_w.type), two, one);
     assert_true(two <= tolerance(f->m));
     free(first), free(out);
 }
@@ -360,5 +361,6 @@ int main(void) {
     fails += cmocka_run_group_tests_name("gpt_f16", quant, setup_f16, teardown);
     fails += cmocka_run_group_tests_name("gpt_q8_0", int8, setup_q8, teardown);
     fails += cmocka_run_group_tests_name("gpt_q4_0", int8, setup_q4, teardown);
+    fails += cmocka_run_group_tests_name("gpt_q8_0_attn_f16", quant, setup_q8_attn_f16, teardown);
     return fails;
 }

@@ -40,6 +40,8 @@ int cli_exec_env(const char *cmd, int *threads, const char **isa, bark_gemm *gem
 
 /* The --type value of `bark convert` and `bark random-model` into *out; returns 0, or 2 after a one-line error. */
 int cli_weight_type(const char *cmd, const char *s, bark_wtype *out);
+/* Whether s names a --type value. */
+int cli_is_weight_type(const char *s);
 /* The single IN operand and the -o of `bark decode` / `bark encode`: 0, or 2 after a one-line error. */
 int cli_in_out(const char *cmd, int argc, char **argv, int first, const char *out, const char **in);
 

@@ -1,11 +1,11 @@
-/* cmd_convert.c: `bark convert SRC... -o OUT.gguf [--type f32|f16|q8_0|q4_0] [--vocab vocab.txt]`. */
+/* cmd_convert.c: `bark convert SRC... -o OUT.gguf [--type TYPE] [--vocab vocab.txt]`. */
 #include <stdio.h>
 
 #include "cli/cli.h"
 #include "cli/options.h"
 
 static void usage(FILE *f) {
-    fputs("usage: bark convert SRC... -o OUT.gguf [--type f32|f16|q8_0|q4_0] [--vocab vocab.txt]\n\n"
+    fputs("usage: bark convert SRC... -o OUT.gguf [--type q8_0|f16|f32|q4_0|q8_0_attn_f16] [--vocab vocab.txt]\n\n"
           "SRC is any of:\n"
           "  a Hugging Face folder (suno/bark-small, suno/bark): config.json, model.safetensors (or shards, or\n"
           "      pytorch_model.bin), vocab.txt, speaker_embeddings/\n"
@@ -16,7 +16,9 @@ static void usage(FILE *f) {
           "  -o, --output FILE   the GGUF file to write (written whole or not at all)\n"
           "      --type TYPE     q8_0 (default), f16 or f32 for the transformer matrices (the token and\n"
           "                      position tables stay f16 unless f32); q4_0: 4-bit transformer blocks, heads\n"
-          "                      q8_0 (bark-small 442 MB instead of 570 MB, less exact)\n"
+          "                      q8_0 (bark-small 442 MB instead of 570 MB, less exact); q8_0_attn_f16:\n"
+          "                      q8_0 with each block's attention input matrix (c_attn) f16, faithful on\n"
+          "                      sharply peaked attention, larger (630 MB) and slower (README, numerics)\n"
           "      --vocab FILE    vocab.txt for the text model when the sources lack one\n"
           "  -q, --quiet         (convert prints nothing but errors anyway)\n",
           f);

@@ -5,7 +5,7 @@
 #include "cli/options.h"
 
 static void usage(FILE *f) {
-    fputs("usage: bark random-model -o FILE [--shape bark-small|bark] [--type q8_0|q4_0|f16|f32] [-s N]\n"
+    fputs("usage: bark random-model -o FILE [--shape bark-small|bark] [--type q8_0|q4_0|f16|f32|q8_0_attn_f16] [-s N]\n"
           "                         --vocab vocab.txt [--voices DIR]   (the vocab is needed: models/bert-base-multilingual-cased)\n"
           "Random weights at the real shapes (all three GPTs and EnCodec 24 kHz), for benchmarks and tests.\n"
           "  -s, --seed N   the weights' seed (default 1)\n",

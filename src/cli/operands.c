@@ -4,13 +4,23 @@
 #include "cli/cli.h"
 #include "cli/options.h"
 
-int cli_weight_type(const char *cmd, const char *s, bark_wtype *out) {
-    if (!strcmp(s, "f32")) *out = BARK_WTYPE_F32;
-    else if (!strcmp(s, "f16")) *out = BARK_WTYPE_F16;
-    else if (!strcmp(s, "q8_0")) *out = BARK_WTYPE_Q8_0;
-    else if (!strcmp(s, "q4_0")) *out = BARK_WTYPE_Q4_0;
-    else return cli_usage_error(cmd, "--type is f32, f16, q8_0 or q4_0, not '%s'", s);
+static const struct { const char *name; bark_wtype type; } wtypes[] = {
+    {"f32", BARK_WTYPE_F32}, {"f16", BARK_WTYPE_F16}, {"q8_0", BARK_WTYPE_Q8_0}, {"q4_0", BARK_WTYPE_Q4_0},
+    {"q8_0_attn_f16", BARK_WTYPE_Q8_0_ATTN_F16}};
+
+int cli_is_weight_type(const char *s) {
+    for (size_t i = 0; i < sizeof wtypes / sizeof *wtypes; i++)
+        if (!strcmp(s, wtypes[i].name)) return 1;
     return 0;
+}
+
+int cli_weight_type(const char *cmd, const char *s, bark_wtype *out) {
+    for (size_t i = 0; i < sizeof wtypes / sizeof *wtypes; i++)
+        if (!strcmp(s, wtypes[i].name)) {
+            *out = wtypes[i].type;
+            return 0;
+        }
+    return cli_usage_error(cmd, "--type is f32, f16, q8_0, q4_0 or q8_0_attn_f16, not '%s'", s);
 }
 
 int cli_in_out(const char *cmd, int argc, char **argv, int first, const char *out, const char **in) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bark.h"
+#include "cli/cli.h"
 
 #define VERSION_CODE 255 /* --version: no short letter */
 
@@ -124,10 +125,6 @@ static int bad_option(const cli_parser *p, int c) {
     return cli_usage_error(cmd, "unknown option '%s' (see bark %s --help)", arg, cmd);
 }
 
-static int is_type_name(const char *s) {
-    return !strcmp(s, "f32") || !strcmp(s, "f16") || !strcmp(s, "q8_0") || !strcmp(s, "q4_0");
-}
-
 /* A shared option's value into p->c; returns 0 or 2. */
 static int take_common(cli_parser *p, int c, const char *v) {
     const char *cmd = p->spec->cmd;
@@ -169,7 +166,7 @@ int cli_next(cli_parser *p, const char **arg, int *status) {
         }
         unsigned bit = common_bit(c);
         if (!bit) return c;
-        if (c == 't' && is_type_name(optarg)) {
+        if (c == 't' && cli_is_weight_type(optarg)) {
             *status = cli_usage_error(cmd, "-t is the number of threads, not '%s' (the weight type is --type %s)",
                                       optarg, optarg);
             return CLI_EXIT;

@@ -125,7 +125,7 @@ static uint32_t file_type(bark_wtype w) {
     return w == BARK_WTYPE_F32   ? FTYPE_ALL_F32
            : w == BARK_WTYPE_F16 ? FTYPE_MOSTLY_F16
            : w == BARK_WTYPE_Q4_0 ? FTYPE_MOSTLY_Q4_0
-                                  : FTYPE_MOSTLY_Q8_0;
+                                  : FTYPE_MOSTLY_Q8_0; /* q8_0, and q8_0 with c_attn f16 */
 }
 
 static bark_status write_metadata(convert_ctx *c) {
@@ -199,7 +199,7 @@ bark_status bark_convert(const char *const *sources, size_t n_sources, const cha
     if (!p) p = &def;
     if (!n_sources || !out_path) return bark_fail(err, BARK_ERR_ARG, "convert: no sources or no output path given");
     if (p->wtype != BARK_WTYPE_F32 && p->wtype != BARK_WTYPE_F16 && p->wtype != BARK_WTYPE_Q8_0 &&
-        p->wtype != BARK_WTYPE_Q4_0)
+        p->wtype != BARK_WTYPE_Q4_0 && p->wtype != BARK_WTYPE_Q8_0_ATTN_F16)
         return bark_fail(err, BARK_ERR_ARG, "convert: unknown weight type %d", (int)p->wtype);
     convert_ctx c;
     memset(&c, 0, sizeof c);

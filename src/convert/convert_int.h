@@ -10,6 +10,7 @@
 /* What a tensor is, which decides its stored type. */
 typedef enum emit_role {
     ROLE_LINEAR,   /* a GPT block's Linear weight: q4_0 / q8_0 / f16 / f32 as asked */
+    ROLE_ATTN_QKV, /* a GPT block's c_attn weight: as ROLE_LINEAR, but f16 for BARK_WTYPE_Q8_0_ATTN_F16 */
     ROLE_MATRIX,   /* other GPT matrices (heads, the fine stage's tables) and HuBERT's: q8_0 / f16 / f32 as asked (q8_0
                       for q4_0) */
     ROLE_EMBEDDING, /* a table only ever read a row at a time (token and position embeddings, not the fine stage's

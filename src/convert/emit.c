@@ -38,8 +38,12 @@ float *convert_to_f32(convert_ctx *c, const src_tensor *t, const char *label) {
 }
 
 static uint32_t pick_type(const convert_ctx *c, emit_role role, int64_t ne0) {
-    int quantized = c->p->wtype == BARK_WTYPE_Q8_0 || c->p->wtype == BARK_WTYPE_Q4_0;
+    int quantized = c->p->wtype == BARK_WTYPE_Q8_0 || c->p->wtype == BARK_WTYPE_Q4_0 ||
+                    c->p->wtype == BARK_WTYPE_Q8_0_ATTN_F16;
     switch (role) {
+    case ROLE_ATTN_QKV:
+        if (c->p->wtype == BARK_WTYPE_Q8_0_ATTN_F16) return BARK_TYPE_F16;
+        /* fall through */
     case ROLE_LINEAR:
         if (c->p->wtype == BARK_WTYPE_Q4_0 && ne0 % QK4_0 == 0) return BARK_TYPE_Q4_0;
         /* fall through */

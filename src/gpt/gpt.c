@@ -119,7 +119,8 @@ bark_status bark_gpt_init_scratch(bark_gpt *g, const bark_gpt_weights *w, int ca
     g->wbuf = g->wbuf_len ? malloc(g->wbuf_len * sizeof(float)) : NULL;
     int ok = g->x && g->xb && g->qkv && g->hb && g->att && g->row && g->xq && g->xd && g->xs &&
              (g->wbuf || !g->wbuf_len);
-    if (ok && int8_weights(&w->layer[0].qkv_w)) ok = bark_attention_q8_alloc(g) == 0;
+    /* int8 attention for quantized models, c_attn f16 or not (BARK_WTYPE_Q8_0_ATTN_F16): keyed on the MLP's weights */
+    if (ok && int8_weights(&w->layer[0].up_w)) ok = bark_attention_q8_alloc(g) == 0;
     g->bytes = (T * C * (2 + 3 + 4) + T * T + 4 * C + g->wbuf_len) * sizeof(float) + T * 4 * C +
                2 * (T * 4 * C / QK8_0) * sizeof(float) + g->aq.bytes;
     if (!ok) {
