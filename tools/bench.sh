@@ -10,7 +10,8 @@ short=${BENCH_SHORT:-256}
 mkdir -p "$dir"
 model=$dir/bark-small-q8_0.gguf
 model4=$dir/bark-small-q4_0.gguf # the same random weights with 4-bit transformer blocks
-for m in "$model" "$model4"; do
+modela=$dir/bark-small-q8_0_attn_f16.gguf # the same random weights with each block's c_attn f16
+for m in "$model" "$model4" "$modela"; do
     [ "$m" -nt "$build/bark" ] && continue # rewritten by a newer build: the converter may store tensors otherwise
     type=${m##*-}; type=${type%.gguf}
     echo "bench: writing a random-weight bark-small $type model ..."
@@ -36,6 +37,15 @@ echo "== bark-small q4_0 (same weights, 4-bit blocks), $threads threads: the sam
 { sed 's/^/q4_0_/' "$dir/gpt_q4_0.raw"
   printf 'file_mb %.1f\nq4_0_file_mb %.1f\n' "$(($(stat -c %s "$model") / 100000))e-1" \
       "$(($(stat -c %s "$model4") / 100000))e-1"; } > "$dir/gpt_q4_0.txt"
+echo "== bark-small q8_0_attn_f16 (same weights, c_attn f16), $threads threads: the same workloads =="
+"$build/tools/bench_gpt" "$modela" "$threads" "$long" "$short" "$dir/gpt_attn_f16.raw"
+# its cost against q8_0 in this run: whole 768-token runs, decode steps, the coarse prefills, the fine stage
+awk -v mb="$(($(stat -c %s "$modela") / 100000))e-1" 'NR == FNR { q[$1] = $2; next } { a[$1] = $2 } END {
+    printf "attn_f16_file_mb %.1f\nattn_f16_rtf_768_ratio %.3f\nattn_f16_decode_ratio %.3f\n", mb,
+        a["rtf_768"] / q["rtf_768"], a["coarse_ms_per_token"] / q["coarse_ms_per_token"]
+    printf "attn_f16_coarse_prefill_ratio %.3f\nattn_f16_fine_ratio %.3f\n",
+        a["coarse_prefill_s"] / q["coarse_prefill_s"], a["fine_s"] / q["fine_s"]
+}' "$dir/gpt.txt" "$dir/gpt_attn_f16.raw" > "$dir/gpt_attn_f16.txt"
 echo "== many sequences at once: decode steps per batch size, a long text of 10 pieces x 640 tokens =="
 "$build/tools/bench_batch" "$model" "$threads" "$dir/batch.txt"
 echo "== bark render: 20 short announcements in batches, against 20 single bark say runs (same run) =="
@@ -64,5 +74,5 @@ echo "== EnCodec 24 kHz (real architecture, random weights, 10 s of audio), 1 an
 echo "== clone (10 s reference, HuBERT base + quantizer v1 + EnCodec 24 kHz, random weights) =="
 "$build/tools/bench_clone" 10 q8_0 "$dir" | tee "$dir/clone.txt"
 echo "== summary =="
-cat "$dir/load.txt" "$dir/gpt.txt" "$dir/gpt_q4_0.txt" "$dir/batch.txt" "$dir/render.txt" "$dir/serve.txt" "$dir/encodec.txt" \
+cat "$dir/load.txt" "$dir/gpt.txt" "$dir/gpt_q4_0.txt" "$dir/gpt_attn_f16.txt" "$dir/batch.txt" "$dir/render.txt" "$dir/serve.txt" "$dir/encodec.txt" \
     "$dir/clone.txt"
