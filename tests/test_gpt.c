@@ -88,8 +88,9 @@ static double rel_err(const float *a, const float *ref, int n, int *agree) {
     return d / mx;
 }
 
-/* Tolerance on max error / max |logit| for each weight type of the blocks (c_attn f16 or not; q4_0: 0.23 measured, on 2-layer width-32 random
- * weights where every attention row is a single 4-bit block; tests/test_kernels.c holds its KL to bounds). */
+/* Tolerance on max error / max |logit| for each weight type of the blocks, c_attn f16 or not (q4_0: 0.23 measured,
+ * on 2-layer width-32 random weights where every attention row is a single 4-bit block; tests/test_kernels.c holds
+ * its KL to bounds). */
 static double tolerance(const bark_model *m) {
     const bark_gpt_weights *w;
     bark_error err;

@@ -269,9 +269,10 @@ static void check_variant(const char *variant) {
     const bark_gemm sgemm = BARK_GEMM_SGEMM,
                     q8_gemm[4] = {BARK_GEMM_SGEMM, BARK_GEMM_INT8, BARK_GEMM_INT8, BARK_GEMM_INT8};
     const int all = REFINE | TWO_PART, q8_opts[4] = {all, 0, REFINE, all};
-    print_message("model   type        attention     | f32 run rows (%d) by prefills: KL mean, max, rows above 1e-2, rel, "
-                  "top-1, widest gap missed | by decode steps: KL mean, max, rows above, top-1, gap | PyTorch rows: "
-                  "KL mean, max, rel, top-1 | greedy same, first miss | refined rows, scores | two-part heads\n", n);
+    print_message("model   type        attention     | f32 run rows (%d) by prefills: KL mean, max, rows above 1e-2, "
+                  "rel, top-1, widest gap missed | by decode steps: KL mean, max, rows above, top-1, gap | PyTorch "
+                  "rows: KL mean, max, rel, top-1 | greedy same, first miss | refined rows, scores | two-part heads\n",
+                  n);
     run_type(variant, BARK_WTYPE_F32, 1, &sgemm, &all, ref, 1, py, many, step);
     assert_true(py[0].rel_max <= 2e-3); /* the golden logits are stored as f16 */
     assert_true(py[0].top1 == 1.0);
