@@ -8,19 +8,20 @@ static const struct { const char *name; bark_wtype type; } wtypes[] = {
     {"f32", BARK_WTYPE_F32}, {"f16", BARK_WTYPE_F16}, {"q8_0", BARK_WTYPE_Q8_0}, {"q4_0", BARK_WTYPE_Q4_0},
     {"q8_0_attn_f16", BARK_WTYPE_Q8_0_ATTN_F16}};
 
-int cli_is_weight_type(const char *s) {
+/* The index of s in wtypes, or -1. */
+static int wtype_index(const char *s) {
     for (size_t i = 0; i < sizeof wtypes / sizeof *wtypes; i++)
-        if (!strcmp(s, wtypes[i].name)) return 1;
-    return 0;
+        if (!strcmp(s, wtypes[i].name)) return (int)i;
+    return -1;
 }
 
+int cli_is_weight_type(const char *s) { return wtype_index(s) >= 0; }
+
 int cli_weight_type(const char *cmd, const char *s, bark_wtype *out) {
-    for (size_t i = 0; i < sizeof wtypes / sizeof *wtypes; i++)
-        if (!strcmp(s, wtypes[i].name)) {
-            *out = wtypes[i].type;
-            return 0;
-        }
-    return cli_usage_error(cmd, "--type is f32, f16, q8_0, q4_0 or q8_0_attn_f16, not '%s'", s);
+    int i = wtype_index(s);
+    if (i < 0) return cli_usage_error(cmd, "--type is f32, f16, q8_0, q4_0 or q8_0_attn_f16, not '%s'", s);
+    *out = wtypes[i].type;
+    return 0;
 }
 
 int cli_in_out(const char *cmd, int argc, char **argv, int first, const char *out, const char **in) {
